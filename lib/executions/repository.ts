@@ -1,0 +1,138 @@
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  UpdateItemCommand,
+} from "@aws-sdk/client-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
+import { type AgentExecution, agentExecutionSchema, isTerminal } from "../execution.js";
+import { allOf, belongsToOrganization, executionExists, notTerminal } from "./conditions.js";
+
+/** Internal attributes: stored on the item, never part of the public record. */
+const SIGNAL_PENDING_SINCE = "signal_pending_since";
+
+export interface StopTransition {
+  readonly taskId: string;
+  /** The caller's organization; absent for trusted internal callers, whom IAM already vetted. */
+  readonly organizationId?: string;
+  readonly requestedBy: string;
+  readonly reason: string;
+  readonly isManuallyStopped: boolean;
+  readonly requestedAt: string;
+}
+
+export type StopTransitionResult =
+  | { readonly kind: "stopped"; readonly execution: AgentExecution }
+  | { readonly kind: "unchanged"; readonly execution: AgentExecution; readonly signalPendingSince?: string }
+  | { readonly kind: "not_found" }
+  | { readonly kind: "forbidden" };
+
+export interface ExecutionRepository {
+  /** One conditional write; a refused condition is classified from the old item, never re-read. */
+  stop(transition: StopTransition): Promise<StopTransitionResult>;
+  /** Records that the stop is saved but its signal has not left yet, for a retry to find. */
+  markSignalPending(taskId: string, since: string): Promise<void>;
+  /** Clears the marker, only if it is still the one this caller saw (a concurrent re-send may own it). */
+  clearSignalPending(taskId: string, since: string): Promise<void>;
+}
+
+/** A stored item that the public schema rejects: a data problem to surface, never a malformed 200. */
+export class InvalidStoredExecutionError extends Error {
+  constructor(readonly taskId: string) {
+    super(`stored execution ${taskId} does not satisfy the Agent Execution schema`);
+    this.name = "InvalidStoredExecutionError";
+  }
+}
+
+function toExecution(taskId: string, item: Record<string, AttributeValue>): AgentExecution {
+  const parsed = agentExecutionSchema.safeParse(unmarshall(item));
+  if (!parsed.success) throw new InvalidStoredExecutionError(taskId);
+  return parsed.data;
+}
+
+export function dynamoExecutionRepository(client: DynamoDBClient, tableName: string): ExecutionRepository {
+  return {
+    async stop(transition) {
+      const condition = transition.organizationId
+        ? allOf(executionExists, belongsToOrganization(transition.organizationId), notTerminal)
+        : allOf(executionExists, notTerminal);
+      try {
+        const { Attributes } = await client.send(
+          new UpdateItemCommand({
+            TableName: tableName,
+            Key: { id: { S: transition.taskId } },
+            ConditionExpression: condition.expression,
+            UpdateExpression:
+              "SET #status = :stopped, is_manually_stopped = :manual, finished_at = :now, stopped_at = :now, " +
+              "stopped_by = :requested_by, stop_reason = :reason, updated_at = :now, " +
+              "version = if_not_exists(version, :zero) + :one",
+            ExpressionAttributeNames: condition.names,
+            ExpressionAttributeValues: {
+              ...condition.values,
+              ":stopped": { S: "stopped" },
+              ":manual": { BOOL: transition.isManuallyStopped },
+              ":now": { S: transition.requestedAt },
+              ":requested_by": { S: transition.requestedBy },
+              ":reason": { S: transition.reason },
+              ":zero": { N: "0" },
+              ":one": { N: "1" },
+            },
+            ReturnValues: "ALL_NEW",
+            ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+          }),
+        );
+        return { kind: "stopped", execution: toExecution(transition.taskId, Attributes ?? {}) };
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        return classifyRefusal(transition, error.Item);
+      }
+    },
+
+    async markSignalPending(taskId, since) {
+      await client.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: { id: { S: taskId } },
+          ConditionExpression: executionExists.expression,
+          UpdateExpression: "SET #pending = if_not_exists(#pending, :since)",
+          ExpressionAttributeNames: { ...executionExists.names, "#pending": SIGNAL_PENDING_SINCE },
+          ExpressionAttributeValues: { ":since": { S: since } },
+        }),
+      );
+    },
+
+    async clearSignalPending(taskId, since) {
+      try {
+        await client.send(
+          new UpdateItemCommand({
+            TableName: tableName,
+            Key: { id: { S: taskId } },
+            ConditionExpression: "#pending = :since",
+            UpdateExpression: "REMOVE #pending",
+            ExpressionAttributeNames: { "#pending": SIGNAL_PENDING_SINCE },
+            ExpressionAttributeValues: { ":since": { S: since } },
+          }),
+        );
+      } catch (error) {
+        // Someone else cleared or replaced the marker first: theirs is the newer truth.
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    },
+  };
+}
+
+function classifyRefusal(
+  transition: StopTransition,
+  oldItem: Record<string, AttributeValue> | undefined,
+): StopTransitionResult {
+  if (!oldItem) return { kind: "not_found" };
+  const organizationId = oldItem.organization_id?.S;
+  if (transition.organizationId && organizationId !== transition.organizationId) return { kind: "forbidden" };
+  const execution = toExecution(transition.taskId, oldItem);
+  if (!isTerminal(execution.status)) {
+    // The condition held on every clause we can see, yet DynamoDB refused it: not a state we know.
+    throw new Error(`stop of ${transition.taskId} refused while status is ${execution.status}`);
+  }
+  const signalPendingSince = oldItem[SIGNAL_PENDING_SINCE]?.S;
+  return signalPendingSince ? { kind: "unchanged", execution, signalPendingSince } : { kind: "unchanged", execution };
+}

@@ -1,0 +1,90 @@
+/**
+ * Tables, queues and routes: defined once, read by the CDK stack (infra/) and by the
+ * embedded local stack (infra/local/), so the cloud and a laptop cannot drift apart.
+ */
+
+export type AttributeType = "S" | "N";
+
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: AttributeType;
+}
+
+export interface GlobalIndexDefinition {
+  readonly indexName: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+}
+
+export interface TableDefinition {
+  /** Suffix of the physical name: `<prefix>-<logicalName>`. */
+  readonly logicalName: string;
+  readonly partitionKey: KeyAttribute;
+  readonly globalSecondaryIndexes: readonly GlobalIndexDefinition[];
+}
+
+export interface QueueDefinition {
+  readonly logicalName: string;
+  readonly visibilityTimeoutSeconds: number;
+  readonly retentionSeconds: number;
+  readonly deadLetter: {
+    readonly logicalName: string;
+    /** Deliveries a worker may fail before the message is parked for an operator. */
+    readonly maxReceiveCount: number;
+    readonly retentionSeconds: number;
+  };
+}
+
+const DAY_SECONDS = 24 * 60 * 60;
+
+export const executionsTable = {
+  logicalName: "executions",
+  partitionKey: { name: "id", type: "S" },
+  globalSecondaryIndexes: [],
+} as const satisfies TableDefinition;
+
+export const apiKeysTable = {
+  logicalName: "api-keys",
+  // Keys are looked up by the SHA-256 of the presented key; the key itself is never stored.
+  partitionKey: { name: "key_hash", type: "S" },
+  globalSecondaryIndexes: [{ indexName: "by-key-id", partitionKey: { name: "key_id", type: "S" } }],
+} as const satisfies TableDefinition;
+
+export const tables = { executions: executionsTable, apiKeys: apiKeysTable } as const;
+
+// A stop is only useful while the task still runs: four days covers any outage a worker
+// fleet could sit out, and the DLQ keeps undeliverable signals two weeks for an operator.
+export const stopSignalsQueue = {
+  logicalName: "stop-signals",
+  visibilityTimeoutSeconds: 30,
+  retentionSeconds: 4 * DAY_SECONDS,
+  deadLetter: { logicalName: "stop-signals-dlq", maxReceiveCount: 5, retentionSeconds: 14 * DAY_SECONDS },
+} as const satisfies QueueDefinition;
+
+export const assetCommandsQueue = {
+  logicalName: "asset-commands",
+  visibilityTimeoutSeconds: 30,
+  retentionSeconds: 4 * DAY_SECONDS,
+  deadLetter: { logicalName: "asset-commands-dlq", maxReceiveCount: 5, retentionSeconds: 14 * DAY_SECONDS },
+} as const satisfies QueueDefinition;
+
+export const queues = { stopSignals: stopSignalsQueue, assetCommands: assetCommandsQueue } as const;
+
+export function physicalName(prefix: string, logicalName: string): string {
+  return `${prefix}-${logicalName}`;
+}
+
+export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+export type FunctionName = "stop-task";
+
+export interface RouteDefinition {
+  readonly method: HttpMethod;
+  /** API Gateway resource path, with `{param}` placeholders. */
+  readonly path: string;
+  readonly functionName: FunctionName;
+}
+
+/** Every HTTP route of the service; API Gateway (CDK) and the local server both read it. */
+export const routes = [
+  { method: "POST", path: "/v1/tasks/{task_id}/stop", functionName: "stop-task" },
+] as const satisfies readonly RouteDefinition[];

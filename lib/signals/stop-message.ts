@@ -1,0 +1,32 @@
+import * as z from "zod";
+
+/**
+ * The stop signal, as workers and self-hosted environments receive it. Workers import this
+ * schema to parse what they receive, so producer and consumers cannot disagree on the shape.
+ */
+export const STOP_MESSAGE_TYPE = "task.stop";
+export const STOP_MESSAGE_VERSION = 1;
+
+export const stopMessageSchema = z.object({
+  type: z.literal(STOP_MESSAGE_TYPE),
+  version: z.literal(STOP_MESSAGE_VERSION),
+  task_id: z.string(),
+  organization_id: z.string(),
+  agent_id: z.string(),
+  worker_id: z.string().nullable(),
+  environment_id: z.string().nullable(),
+  is_manually_stopped: z.boolean(),
+  requested_at: z.iso.datetime(),
+  requested_by: z.string(),
+  reason: z.string(),
+});
+export type StopMessage = z.infer<typeof stopMessageSchema>;
+
+/** Message attributes, so a fleet or an environment can filter without parsing the body. */
+export const stopMessageAttributeNames = {
+  type: "type",
+  taskId: "task_id",
+  organizationId: "organization_id",
+  workerId: "worker_id",
+  environmentId: "environment_id",
+} as const;

@@ -1,0 +1,20 @@
+import * as z from "zod";
+import type { AgentExecution } from "./execution.js";
+
+/**
+ * The stop function's second contract: trusted internal callers (the scheduled cleanup) invoke
+ * it directly, with IAM deciding who may. Such stops are system terminations, never manual.
+ */
+export const stopTaskInvocationSchema = z.object({
+  action: z.literal("stop_task"),
+  task_id: z.string(),
+  reason: z.string().min(1).max(255),
+  requested_by: z.string().min(1).max(255),
+});
+export type StopTaskInvocation = z.infer<typeof stopTaskInvocationSchema>;
+
+export type StopTaskInvocationErrorType = "validation_error" | "not_found" | "unavailable" | "internal_error";
+
+export type StopTaskInvocationResult =
+  | { readonly ok: true; readonly outcome: "stopped" | "unchanged"; readonly execution: AgentExecution }
+  | { readonly ok: false; readonly error: { readonly type: StopTaskInvocationErrorType; readonly message: string } };

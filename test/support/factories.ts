@@ -1,0 +1,50 @@
+import { randomUUID } from "node:crypto";
+import type { Context } from "aws-lambda";
+import type { AgentExecutionInput } from "../../lib/execution.js";
+import { toApiGatewayProxyEvent } from "../../infra/local/api-gateway-event.js";
+
+export function anExecution(overrides: Partial<AgentExecutionInput> & Record<string, unknown> = {}): AgentExecutionInput & Record<string, unknown> {
+  return {
+    id: randomUUID(),
+    agent_id: `agent-${randomUUID().slice(0, 8)}`,
+    organization_id: "org-a",
+    input: { text: "summarise the quarterly report", files: [] },
+    status: "executing",
+    created_at: "2026-11-25T10:00:00.000Z",
+    started_at: "2026-11-25T10:00:01.000Z",
+    worker_id: "worker-7",
+    source: "api",
+    ...overrides,
+  };
+}
+
+export function aStopRequest(taskId: string, apiKey?: string, extraHeaders: [string, string][] = []) {
+  const headers: [string, string][] = apiKey === undefined ? [] : [["x-api-key", apiKey]];
+  return toApiGatewayProxyEvent({
+    method: "POST",
+    path: `/v1/tasks/${encodeURIComponent(taskId)}/stop`,
+    resource: "/v1/tasks/{task_id}/stop",
+    pathParameters: { task_id: taskId },
+    rawHeaders: [...headers, ["content-type", "application/json"], ...extraHeaders],
+    body: null,
+    stage: "test",
+  });
+}
+
+export function aLambdaContext(): Context {
+  const requestId = randomUUID();
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: "stop-task",
+    functionVersion: "$LATEST",
+    invokedFunctionArn: "arn:aws:lambda:us-east-1:000000000000:function:stop-task",
+    memoryLimitInMB: "256",
+    awsRequestId: requestId,
+    logGroupName: "/aws/lambda/stop-task",
+    logStreamName: "local",
+    getRemainingTimeInMillis: () => 10_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}

@@ -1,0 +1,20 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    globalSetup: ["test/support/global-setup.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    env: {
+      AWS_REGION: "us-east-1",
+      AWS_ACCESS_KEY_ID: "local",
+      AWS_SECRET_ACCESS_KEY: "local",
+      // Handlers log and emit metrics for real; the test output only needs what goes wrong.
+      POWERTOOLS_LOG_LEVEL: "ERROR",
+      POWERTOOLS_METRICS_DISABLED: "true",
+      AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: "1",
+    },
+    reporters: ["default", ["json", { outputFile: ".local/test-report.json" }]],
+  },
+});
