@@ -13,7 +13,7 @@ export default defineConfig({
       // Handlers log and emit metrics for real; the test output only needs what goes wrong.
       POWERTOOLS_LOG_LEVEL: "ERROR",
       POWERTOOLS_METRICS_DISABLED: "true",
-      AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: "1",
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     },
     reporters: ["default", ["json", { outputFile: ".local/test-report.json" }]],
   },

@@ -75,7 +75,12 @@ export function physicalName(prefix: string, logicalName: string): string {
 }
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
-export type FunctionName = "stop-task";
+/** Each Lambda's entry file (relative to the repository root) and exported handler. */
+export const functionDefinitions = {
+  "stop-task": { entry: "functions/stop-task/handler.ts", handlerExport: "handler" },
+} as const;
+
+export type FunctionName = keyof typeof functionDefinitions;
 
 export interface RouteDefinition {
   readonly method: HttpMethod;

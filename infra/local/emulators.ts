@@ -143,6 +143,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
 
 export async function startSqsEmulator(options: { readonly port?: number } = {}): Promise<RunningEmulator> {
   if (options.port) await assertPortFree(options.port, "the SQS emulator");
-  const server = await startFauxqs({ port: options.port ?? 0, host: "127.0.0.1", logger: false, defaultRegion: LOCAL_REGION });
+  // No `host`: queue URLs then name the address the client used (127.0.0.1:port), which resolves.
+  const server = await startFauxqs({ port: options.port ?? 0, logger: false, defaultRegion: LOCAL_REGION });
   return { endpoint: `http://127.0.0.1:${server.port}`, port: server.port, stop: () => server.stop() };
 }

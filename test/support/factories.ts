@@ -3,7 +3,10 @@ import type { Context } from "aws-lambda";
 import type { AgentExecutionInput } from "../../lib/execution.js";
 import { toApiGatewayProxyEvent } from "../../infra/local/api-gateway-event.js";
 
-export function anExecution(overrides: Partial<AgentExecutionInput> & Record<string, unknown> = {}): AgentExecutionInput & Record<string, unknown> {
+type StoredExecution = AgentExecutionInput & Record<string, unknown>;
+
+/** A stored execution item; overrides may hold anything a stored record could, credentials included. */
+export function anExecution(overrides: Partial<Record<keyof AgentExecutionInput, unknown>> & Record<string, unknown> = {}): StoredExecution {
   return {
     id: randomUUID(),
     agent_id: `agent-${randomUUID().slice(0, 8)}`,
@@ -15,7 +18,7 @@ export function anExecution(overrides: Partial<AgentExecutionInput> & Record<str
     worker_id: "worker-7",
     source: "api",
     ...overrides,
-  };
+  } as StoredExecution;
 }
 
 export function aStopRequest(taskId: string, apiKey?: string, extraHeaders: [string, string][] = []) {

@@ -3,7 +3,7 @@ import { type DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/cl
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from "@aws-sdk/client-sqs";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { inject } from "vitest";
-import { hashApiKey } from "../../lib/auth/api-keys.js";
+import { storeApiKey as storeApiKeyItem } from "../../lib/auth/api-key-admin.js";
 import { createDynamoDbClient, createSqsClient } from "../../lib/aws/clients.js";
 import { type ProvisionedResources, provisionLocalResources } from "../../infra/local/provision.js";
 
@@ -49,14 +49,7 @@ export interface ApiKeyFixture {
 }
 
 export async function storeApiKey(aws: LocalAws, fixture: ApiKeyFixture): Promise<void> {
-  await putItem(aws.dynamoDb, aws.resources.tables.api_keys, {
-    key_hash: hashApiKey(fixture.key),
-    organization_id: fixture.organizationId,
-    key_id: fixture.keyId,
-    status: fixture.status ?? "active",
-    expires_at: fixture.expiresAt,
-    created_at: new Date().toISOString(),
-  });
+  await storeApiKeyItem(aws.dynamoDb, aws.resources.tables.api_keys, fixture);
 }
 
 /** Every message on the queue now (deleting them), waiting briefly so a just-sent one is not missed. */

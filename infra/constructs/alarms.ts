@@ -1,0 +1,85 @@
+import { Duration } from "aws-cdk-lib";
+import type * as apigateway from "aws-cdk-lib/aws-apigateway";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
+import * as cloudwatchActions from "aws-cdk-lib/aws-cloudwatch-actions";
+import type * as lambda from "aws-cdk-lib/aws-lambda";
+import * as sns from "aws-cdk-lib/aws-sns";
+import type * as sqs from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+import { physicalName } from "../../lib/resources.js";
+
+export interface AlarmsProps {
+  readonly prefix: string;
+  /** Where alarms go; a topic of this stack when absent (subscribe to it after deploy). */
+  readonly topic?: sns.ITopic;
+  /** Share of requests answered 5xx within five minutes that wakes someone, 0..1. */
+  readonly serverErrorRateThreshold?: number;
+}
+
+const FIVE_MINUTES = Duration.minutes(5);
+
+/**
+ * What an operator must hear about: the API failing, the function failing or throttled, and
+ * any message parked in a dead-letter queue (a stop signal a worker never took).
+ */
+export class Alarms extends Construct {
+  readonly topic: sns.ITopic;
+  private readonly prefix: string;
+  private readonly action: cloudwatchActions.SnsAction;
+  private readonly serverErrorRateThreshold: number;
+
+  constructor(scope: Construct, id: string, props: AlarmsProps) {
+    super(scope, id);
+    this.prefix = props.prefix;
+    // enforceSSL: the topic policy denies publishing over plain HTTP.
+    this.topic = props.topic ?? new sns.Topic(this, "Topic", { topicName: physicalName(props.prefix, "alarms"), enforceSSL: true });
+    this.action = new cloudwatchActions.SnsAction(this.topic);
+    this.serverErrorRateThreshold = props.serverErrorRateThreshold ?? 0.05;
+  }
+
+  /** 5XXError averaged over requests is the share of requests that failed on our side. */
+  watchApi(api: apigateway.RestApi): void {
+    this.add("Api5xxRate", {
+      metric: api.metricServerError({ statistic: cloudwatch.Stats.AVERAGE, period: FIVE_MINUTES }),
+      threshold: this.serverErrorRateThreshold,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      alarmDescription: `More than ${this.serverErrorRateThreshold * 100}% of API requests answered 5xx in five minutes.`,
+    });
+  }
+
+  watchFunction(name: string, fn: lambda.IFunction): void {
+    this.add(`${name}Errors`, {
+      metric: fn.metricErrors({ statistic: cloudwatch.Stats.SUM, period: FIVE_MINUTES }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      alarmDescription: `${name} failed an invocation (crash, timeout or a failed cold start).`,
+    });
+    this.add(`${name}Throttles`, {
+      metric: fn.metricThrottles({ statistic: cloudwatch.Stats.SUM, period: FIVE_MINUTES }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      alarmDescription: `${name} was throttled: callers got errors instead of a stop.`,
+    });
+  }
+
+  watchDeadLetterQueue(name: string, queue: sqs.IQueue): void {
+    this.add(`${name}Messages`, {
+      metric: queue.metricApproximateNumberOfMessagesVisible({ statistic: cloudwatch.Stats.MAXIMUM, period: FIVE_MINUTES }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      alarmDescription: `A message is parked in ${name}: a signal no worker could take. Inspect, then redrive.`,
+    });
+  }
+
+  private add(id: string, props: Omit<cloudwatch.AlarmProps, "evaluationPeriods" | "treatMissingData" | "alarmName">): void {
+    const alarm = new cloudwatch.Alarm(this, id, {
+      ...props,
+      alarmName: physicalName(this.prefix, id),
+      evaluationPeriods: 1,
+      // No traffic is not an incident.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(this.action);
+    alarm.addOkAction(this.action);
+  }
+}

@@ -1,0 +1,26 @@
+import * as iam from "aws-cdk-lib/aws-iam";
+import type { Construct } from "constructs";
+import { apiKeysTable } from "../../lib/resources.js";
+import { ServiceTable } from "./service-table.js";
+import type { StopTaskFunction } from "./stop-task-function.js";
+
+export interface ApiKeysTableProps {
+  readonly prefix: string;
+  readonly retainData: boolean;
+}
+
+/** API keys, stored by the SHA-256 of the key; written by the keys command, read by the API. */
+export class ApiKeysTable extends ServiceTable {
+  constructor(scope: Construct, id: string, props: ApiKeysTableProps) {
+    super(scope, id, { ...props, definition: apiKeysTable });
+  }
+
+  /**
+   * Authorizing a request is one GetItem by key hash on the base table; the by-key-id index
+   * serves the keys command, not the API, so its ARN stays out of the function's policy.
+   */
+  grantKeyLookup(fn: StopTaskFunction): void {
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["dynamodb:GetItem"], resources: [this.tableArn] }));
+    fn.setEnvironment("API_KEYS_TABLE_NAME", this.tableName);
+  }
+}

@@ -1,0 +1,27 @@
+import * as iam from "aws-cdk-lib/aws-iam";
+import type { Construct } from "constructs";
+import { executionsTable } from "../../lib/resources.js";
+import { ServiceTable } from "./service-table.js";
+import type { StopTaskFunction } from "./stop-task-function.js";
+
+export interface ExecutionsTableProps {
+  readonly prefix: string;
+  readonly retainData: boolean;
+}
+
+/** The Agent Execution records. */
+export class ExecutionsTable extends ServiceTable {
+  constructor(scope: Construct, id: string, props: ExecutionsTableProps) {
+    super(scope, id, { ...props, definition: executionsTable });
+  }
+
+  /**
+   * A stop is one conditional UpdateItem; a refused condition returns the old item
+   * (ReturnValuesOnConditionCheckFailure), so the function never needs GetItem here.
+   * Written by hand because `table.grant()` would add index ARNs the function never touches.
+   */
+  grantStopWrite(fn: StopTaskFunction): void {
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["dynamodb:UpdateItem"], resources: [this.tableArn] }));
+    fn.setEnvironment("EXECUTIONS_TABLE_NAME", this.tableName);
+  }
+}

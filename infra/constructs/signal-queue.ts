@@ -1,0 +1,49 @@
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as sqs from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+import { physicalName, type QueueDefinition } from "../../lib/resources.js";
+import type { StopTaskEnvironmentName, StopTaskFunction } from "./stop-task-function.js";
+
+export interface SignalQueueProps {
+  readonly prefix: string;
+  readonly definition: QueueDefinition;
+  readonly retainData: boolean;
+}
+
+/**
+ * A queue and its dead-letter queue, built from lib/resources.ts (retention, visibility and
+ * maxReceiveCount), the same definition the local stack provisions from.
+ */
+export class SignalQueue extends Construct {
+  readonly queue: sqs.Queue;
+  readonly deadLetterQueue: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: SignalQueueProps) {
+    super(scope, id);
+    const { definition, prefix } = props;
+    const removalPolicy = props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    // SQS-managed SSE: encrypted at rest with no KMS key, so senders need no kms:* grant.
+    // enforceSSL adds the queue policy that denies any request not made over TLS.
+    const common = { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, removalPolicy } as const;
+
+    this.deadLetterQueue = new sqs.Queue(this, "DeadLetterQueue", {
+      ...common,
+      queueName: physicalName(prefix, definition.deadLetter.logicalName),
+      retentionPeriod: Duration.seconds(definition.deadLetter.retentionSeconds),
+    });
+    this.queue = new sqs.Queue(this, "Queue", {
+      ...common,
+      queueName: physicalName(prefix, definition.logicalName),
+      retentionPeriod: Duration.seconds(definition.retentionSeconds),
+      visibilityTimeout: Duration.seconds(definition.visibilityTimeoutSeconds),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: definition.deadLetter.maxReceiveCount },
+    });
+  }
+
+  /** SendMessage on this queue only (not its DLQ), and its URL in the function's `urlVariable`. */
+  grantSend(fn: StopTaskFunction, urlVariable: StopTaskEnvironmentName): void {
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["sqs:SendMessage"], resources: [this.queue.queueArn] }));
+    fn.setEnvironment(urlVariable, this.queue.queueUrl);
+  }
+}

@@ -1,0 +1,106 @@
+import { fileURLToPath } from "node:url";
+import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import * as logs from "aws-cdk-lib/aws-logs";
+import { Construct } from "constructs";
+import type { StopTaskConfig } from "../../lib/config.js";
+import { physicalName } from "../../lib/resources.js";
+
+/** Only names lib/config.ts reads can be set: a typo fails the type check, not a cold start. */
+export type StopTaskEnvironmentName = Extract<keyof StopTaskConfig, string>;
+
+export interface StopTaskFunctionProps {
+  readonly prefix: string;
+  readonly logRetention: logs.RetentionDays;
+  readonly retainData: boolean;
+  /** How long a verified key is trusted before it is read again (revocation latency). */
+  readonly apiKeyCacheTtlSeconds?: number;
+  readonly memorySize?: number;
+}
+
+const repoFile = (relative: string) => fileURLToPath(new URL(`../../${relative}`, import.meta.url));
+
+// The ESM bundle still contains CommonJS dependencies that call require() for Node built-ins.
+const esmRequireShim = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
+
+/**
+ * The stop-task Lambda: bundled by the local esbuild (no Docker), with the AWS SDK inside the
+ * bundle so production runs the SDK version the tests ran. Its role starts empty; the tables
+ * and queues add exactly what the function calls through their grant helpers.
+ */
+export class StopTaskFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: StopTaskFunctionProps) {
+    super(scope, id);
+    const functionName = physicalName(props.prefix, "stop-task");
+
+    this.logGroup = new logs.LogGroup(this, "LogGroup", {
+      logGroupName: `/aws/lambda/${functionName}`,
+      retention: props.logRetention,
+      removalPolicy: props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    // A role of our own instead of AWSLambdaBasicExecutionRole, whose log statements cover `*`.
+    this.role = new iam.Role(this, "Role", {
+      assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+      description: `${functionName}: writes its own log group; tables and queues grant the rest`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new NodejsFunction(this, "Function", {
+      functionName,
+      entry: repoFile("functions/stop-task/handler.ts"),
+      handler: "handler",
+      projectRoot: repoFile(""),
+      depsLockFilePath: repoFile("package-lock.json"),
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      // Three attempts of 1.5 s each plus backoff (lib/config.ts) fit well inside this.
+      timeout: Duration.seconds(10),
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
+      systemLogLevelV2: lambda.SystemLogLevel.WARN,
+      // SDK v3 keeps connections alive by default; the v2 variable would only be noise.
+      awsSdkConnectionReuse: false,
+      environment: {
+        API_KEY_CACHE_TTL_SECONDS: String(props.apiKeyCacheTtlSeconds ?? 60),
+        // Stack traces point at the TypeScript source through the bundled source map.
+        NODE_OPTIONS: "--enable-source-maps",
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: "node22",
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        mainFields: ["module", "main"],
+        // Bundle and pin the SDK the tests ran against instead of the runtime's copy.
+        externalModules: [],
+        banner: esmRequireShim,
+      },
+    });
+
+    // nodejs22.x is the runtime this service is built and tested on (Powertools, middy 6 and the
+    // toolchain are pinned for it); moving to a newer runtime is a deliberate upgrade.
+    Validations.of(this.function).acknowledge({
+      id: "AwsSolutions-L1",
+      reason: "Pinned to nodejs22.x, the runtime the code is tested on; runtime upgrades are deliberate changes.",
+    });
+  }
+
+  /** For the grant helpers of the resources this function uses. */
+  addToRolePolicy(statement: iam.PolicyStatement): void {
+    this.role.addToPrincipalPolicy(statement);
+  }
+
+  setEnvironment(name: StopTaskEnvironmentName, value: string): void {
+    this.function.addEnvironment(name, value);
+  }
+}

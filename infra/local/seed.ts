@@ -1,0 +1,107 @@
+import { readFile } from "node:fs/promises";
+import { ConditionalCheckFailedException, type DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { marshall } from "@aws-sdk/util-dynamodb";
+import * as z from "zod";
+import { storeApiKey } from "../../lib/auth/api-key-admin.js";
+import { apiKeyStatuses } from "../../lib/auth/api-keys.js";
+import { agentExecutionSchema } from "../../lib/execution.js";
+
+/**
+ * Fixtures for the local stack: `{api_keys: [...], executions: [...]}`. Executions need only
+ * `id` and `organization_id`; the rest defaults to a pending task created now, and every entry
+ * must still satisfy the Agent Execution schema, so a fixture can never seed a record the API
+ * would refuse to return.
+ */
+
+const apiKeyFixtureSchema = z.strictObject({
+  key: z.string().min(8).max(512),
+  organization_id: z.string().min(1),
+  key_id: z.string().min(1).optional(),
+  status: z.enum(apiKeyStatuses).optional(),
+  expires_at: z.iso.datetime().optional(),
+});
+
+const executionFixtureSchema = z
+  .looseObject({ id: z.guid(), organization_id: z.string().min(1) })
+  .transform((entry) => ({
+    agent_id: "agent-local",
+    input: {},
+    status: "pending",
+    created_at: new Date().toISOString(),
+    ...entry,
+    id: entry.id.toLowerCase(),
+  }))
+  .check((context) => {
+    const result = agentExecutionSchema.safeParse(context.value);
+    for (const issue of result.error?.issues ?? []) {
+      context.issues.push({ code: "custom", message: issue.message, path: issue.path, input: context.value });
+    }
+  });
+
+export const seedFileSchema = z.strictObject({
+  api_keys: z.array(apiKeyFixtureSchema).default([]),
+  executions: z.array(executionFixtureSchema).default([]),
+});
+export type SeedFile = z.output<typeof seedFileSchema>;
+export type SeedFileInput = z.input<typeof seedFileSchema>;
+
+export class SeedFileError extends Error {
+  override name = "SeedFileError";
+}
+
+function describePath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (text, part) => (typeof part === "number" ? `${text}[${part}]` : text ? `${text}.${String(part)}` : String(part)),
+    "",
+  );
+}
+
+export async function readSeedFile(path: string): Promise<SeedFile> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(path, "utf8"));
+  } catch (error) {
+    throw new SeedFileError(`${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const parsed = seedFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${path}: ${describePath(issue.path) || "(top level)"}: ${issue.message}`);
+    throw new SeedFileError(problems.join("\n"));
+  }
+  return parsed.data;
+}
+
+export interface SeedTargets {
+  readonly dynamoDb: DynamoDBClient;
+  readonly executionsTable: string;
+  readonly apiKeysTable: string;
+  /** Keep items that already exist (a persisted stack keeps its state across restarts). */
+  readonly keepExisting?: boolean;
+}
+
+export async function loadSeed(seed: SeedFile, targets: SeedTargets): Promise<void> {
+  await Promise.all([
+    ...seed.api_keys.map((entry) =>
+      storeApiKey(targets.dynamoDb, targets.apiKeysTable, {
+        key: entry.key,
+        organizationId: entry.organization_id,
+        keyId: entry.key_id,
+        status: entry.status,
+        expiresAt: entry.expires_at,
+      }),
+    ),
+    ...seed.executions.map(async (execution) => {
+      try {
+        await targets.dynamoDb.send(
+          new PutItemCommand({
+            TableName: targets.executionsTable,
+            Item: marshall(execution, { removeUndefinedValues: true, convertClassInstanceToMap: true }),
+            ...(targets.keepExisting ? { ConditionExpression: "attribute_not_exists(id)" } : {}),
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    }),
+  ]);
+}

@@ -1,0 +1,28 @@
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import * as z from "zod";
+
+/** `.local/stack.json`: where a running local stack is, so other tools (keys, tests, bench) can find it. */
+export const DEFAULT_STACK_FILE = ".local/stack.json";
+
+export const stackFileSchema = z.object({
+  api_url: z.url(),
+  region: z.string(),
+  dynamodb_endpoint: z.url(),
+  sqs_endpoint: z.url(),
+  tables: z.object({ executions: z.string(), api_keys: z.string() }),
+  queues: z.object({ stop_signals: z.url(), asset_commands: z.url() }),
+});
+export type StackFile = z.infer<typeof stackFileSchema>;
+
+export async function writeStackFile(path: string, stack: StackFile): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  // Write then rename, so a reader polling for the file never sees half of it.
+  const temporary = `${path}.${process.pid}.tmp`;
+  await writeFile(temporary, `${JSON.stringify(stack, null, 2)}\n`);
+  await rename(temporary, path);
+}
+
+export async function readStackFile(path: string = DEFAULT_STACK_FILE): Promise<StackFile> {
+  return stackFileSchema.parse(JSON.parse(await readFile(path, "utf8")));
+}

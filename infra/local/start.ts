@@ -1,0 +1,179 @@
+/**
+ * `npm start`: the whole service on one machine. DynamoDB Local and fauxqs on loopback ports,
+ * the tables and queues of lib/resources.ts, the real Lambda handlers behind an API Gateway-
+ * shaped HTTP server, demo data (or `--seed FILE`), and `.local/stack.json` for other tools.
+ */
+import { rmSync } from "node:fs";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { createDynamoDbClient, createSqsClient } from "../../lib/aws/clients.js";
+import { type FunctionName, functionDefinitions } from "../../lib/resources.js";
+import { DEMO_API_KEY, demoExecutions, demoSeed } from "./demo-data.js";
+import { LOCAL_REGION, LocalStackError, type RunningEmulator, startDynamoDbLocal, startSqsEmulator } from "./emulators.js";
+import { provisionLocalResources } from "./provision.js";
+import { loadSeed, readSeedFile, type SeedFile, SeedFileError, seedFileSchema } from "./seed.js";
+import { type ProxyHandler, createLocalApi } from "./server.js";
+import { DEFAULT_STACK_FILE, type StackFile, writeStackFile } from "./stack-file.js";
+
+const RESOURCE_PREFIX = "local";
+
+const { values: options } = parseArgs({
+  options: {
+    seed: { type: "string" },
+    persist: { type: "string" },
+    port: { type: "string" },
+    "dynamodb-port": { type: "string" },
+    "sqs-port": { type: "string" },
+    "stack-file": { type: "string" },
+  },
+  strict: true,
+});
+
+function portOption(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new LocalStackError(`${name} must be a port number, got ${value}`);
+  return port;
+}
+
+const running: RunningEmulator[] = [];
+let stopping = false;
+
+async function shutdown(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    await Promise.allSettled(running.map((emulator) => emulator.stop()));
+  }
+  process.exit(code);
+}
+
+function fail(error: unknown): Promise<never> {
+  const message = error instanceof LocalStackError || error instanceof SeedFileError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
+  console.error(`npm start: ${message}`);
+  return shutdown(1);
+}
+
+async function loadHandlers(): Promise<Record<FunctionName, ProxyHandler>> {
+  const entries = await Promise.all(
+    (Object.entries(functionDefinitions) as [FunctionName, (typeof functionDefinitions)[FunctionName]][]).map(
+      async ([name, definition]) => {
+        const module = (await import(pathToFileURL(resolve(definition.entry)).href)) as Record<string, ProxyHandler>;
+        const handler = module[definition.handlerExport];
+        if (!handler) throw new LocalStackError(`${definition.entry} exports no ${definition.handlerExport}`);
+        return [name, handler] as const;
+      },
+    ),
+  );
+  return Object.fromEntries(entries) as Record<FunctionName, ProxyHandler>;
+}
+
+function listen(server: ReturnType<typeof createLocalApi>, port: number): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    server.once("error", (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === "EADDRINUSE"
+          ? new LocalStackError(`port ${port} is already in use: stop whatever holds it, or run PORT=<free port> npm start`)
+          : error,
+      ),
+    );
+    server.listen(port, "127.0.0.1", () => {
+      const address = server.address();
+      resolvePort(typeof address === "object" && address ? address.port : port);
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void shutdown(0));
+
+  const apiPort = portOption(options.port ?? process.env.PORT ?? "3000", "PORT");
+  const stackFile = options["stack-file"] ?? DEFAULT_STACK_FILE;
+  // Validate fixtures before starting anything, so a bad file fails in milliseconds.
+  const seed: SeedFile = options.seed ? await readSeedFile(options.seed) : seedFileSchema.parse(demoSeed());
+
+  const [dynamoDb, sqs] = await Promise.all([
+    startDynamoDbLocal({ port: portOption(options["dynamodb-port"], "--dynamodb-port"), persistDirectory: options.persist }).then((emulator) => {
+      running.push(emulator);
+      return emulator;
+    }),
+    startSqsEmulator({ port: portOption(options["sqs-port"], "--sqs-port") }).then((emulator) => {
+      running.push(emulator);
+      return emulator;
+    }),
+  ]);
+
+  // The emulators accept any credentials; the SDK only needs some to sign with.
+  process.env.AWS_REGION ??= LOCAL_REGION;
+  process.env.AWS_ACCESS_KEY_ID ??= "local";
+  process.env.AWS_SECRET_ACCESS_KEY ??= "local";
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
+  process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
+
+  const clientOptions = { requestTimeoutMs: 5000, connectionTimeoutMs: 2000, maxAttempts: 3 };
+  const dynamoDbClient = createDynamoDbClient({ ...clientOptions, endpoint: dynamoDb.endpoint });
+  const sqsClient = createSqsClient({ ...clientOptions, endpoint: sqs.endpoint });
+  const resources = await provisionLocalResources({ dynamoDb: dynamoDbClient, sqs: sqsClient }, RESOURCE_PREFIX);
+  await loadSeed(seed, {
+    dynamoDb: dynamoDbClient,
+    executionsTable: resources.tables.executions,
+    apiKeysTable: resources.tables.api_keys,
+    keepExisting: Boolean(options.persist),
+  });
+
+  Object.assign(process.env, {
+    EXECUTIONS_TABLE_NAME: resources.tables.executions,
+    API_KEYS_TABLE_NAME: resources.tables.api_keys,
+    STOP_SIGNAL_QUEUE_URL: resources.queues.stop_signals,
+    ASSET_COMMAND_QUEUE_URL: resources.queues.asset_commands,
+    DYNAMODB_ENDPOINT: dynamoDb.endpoint,
+    SQS_ENDPOINT: sqs.endpoint,
+  });
+  const handlers = await loadHandlers();
+  const server = createLocalApi({ handlers, onError: (error) => console.error("handler failed:", error) });
+  const port = await listen(server, apiPort ?? 3000);
+  const apiUrl = `http://127.0.0.1:${port}`;
+
+  const stack: StackFile = {
+    api_url: apiUrl,
+    region: process.env.AWS_REGION,
+    dynamodb_endpoint: dynamoDb.endpoint,
+    sqs_endpoint: sqs.endpoint,
+    tables: resources.tables,
+    queues: resources.queues,
+  };
+  await writeStackFile(stackFile, stack);
+  process.on("exit", () => rmSync(stackFile, { force: true }));
+
+  printBanner(stack, stackFile, Boolean(options.seed), seed);
+}
+
+function printBanner(stack: StackFile, stackFile: string, seeded: boolean, seed: SeedFile): void {
+  const lines = [
+    "",
+    `stop-task is running at ${stack.api_url}`,
+    `  DynamoDB Local ${stack.dynamodb_endpoint}   SQS (fauxqs) ${stack.sqs_endpoint}`,
+    `  stack details in ${stackFile}`,
+    "",
+  ];
+  if (seeded) {
+    lines.push(`  seeded ${seed.api_keys.length} API key(s) and ${seed.executions.length} execution(s) from ${options.seed}`);
+  } else {
+    lines.push(
+      `  demo API key (org-demo): ${DEMO_API_KEY}`,
+      "  demo executions:",
+      ...seed.executions.map((execution: Record<string, unknown>) => {
+        const selfHosted = execution.environment_id ? `  (self-hosted: ${String(execution.environment_id)})` : "";
+        return `    ${String(execution.id)}  ${String(execution.status).padEnd(10)} ${String(execution.organization_id)}${selfHosted}`;
+      }),
+      "",
+      "  stop the executing one:",
+      `    curl -s -X POST ${stack.api_url}/v1/tasks/${demoExecutions.executing}/stop -H 'x-api-key: ${DEMO_API_KEY}'`,
+    );
+  }
+  lines.push("", "Ctrl-C stops everything.", "");
+  console.log(lines.join("\n"));
+}
+
+main().catch(fail);

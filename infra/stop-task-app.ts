@@ -1,0 +1,23 @@
+import type { App } from "aws-cdk-lib";
+import { Validations } from "aws-cdk-lib";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { StopTaskStack } from "./stop-task-stack.js";
+import { parseStage, resourcePrefix, stageSettings } from "./stages.js";
+
+/**
+ * The app's composition: the stage from `-c stage=...`, its stack, and AWS's own rules
+ * (cdk-nag AwsSolutions) checked on every synth, so a violation fails `cdk synth` itself.
+ */
+export function defineStopTaskApp(app: App): StopTaskStack {
+  const stage = parseStage(app.node.tryGetContext("stage"));
+  const stack = new StopTaskStack(app, resourcePrefix(stage), {
+    stage,
+    ...stageSettings[stage],
+    description: `Stop Task endpoint (${stage})`,
+    // Unset off AWS (tests, CI synth): the template stays environment-agnostic.
+    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+    tags: { service: "stop-task", stage },
+  });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return stack;
+}

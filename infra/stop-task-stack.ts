@@ -1,0 +1,72 @@
+import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
+import type * as logs from "aws-cdk-lib/aws-logs";
+import type * as sns from "aws-cdk-lib/aws-sns";
+import type { Construct } from "constructs";
+import { queues } from "../lib/resources.js";
+import { Alarms } from "./constructs/alarms.js";
+import { ApiKeysTable } from "./constructs/api-keys-table.js";
+import { ExecutionsTable } from "./constructs/executions-table.js";
+import { HttpApi } from "./constructs/http-api.js";
+import { SignalQueue } from "./constructs/signal-queue.js";
+import { StopTaskFunction } from "./constructs/stop-task-function.js";
+import { resourcePrefix, type StageName } from "./stages.js";
+
+export interface StopTaskStackProps extends StackProps {
+  readonly stage: StageName;
+  readonly retainData: boolean;
+  readonly throttling: { readonly rateLimit: number; readonly burstLimit: number };
+  readonly logRetention: logs.RetentionDays;
+  readonly apiTracing: boolean;
+  /** An existing topic for the alarms; the stack creates one when absent. */
+  readonly alarmTopic?: sns.ITopic;
+}
+
+/**
+ * Everything the Stop Task endpoint needs in an account: the API, the stop function, the
+ * executions and api-keys tables, the two signal queues with their DLQs, and the alarms.
+ * The function's permissions are exactly the grants below.
+ */
+export class StopTaskStack extends Stack {
+  constructor(scope: Construct, id: string, props: StopTaskStackProps) {
+    super(scope, id, props);
+    const prefix = resourcePrefix(props.stage);
+    const { retainData, logRetention } = props;
+
+    const executions = new ExecutionsTable(this, "ExecutionsTable", { prefix, retainData });
+    const apiKeys = new ApiKeysTable(this, "ApiKeysTable", { prefix, retainData });
+    const stopSignals = new SignalQueue(this, "StopSignals", { prefix, retainData, definition: queues.stopSignals });
+    const assetCommands = new SignalQueue(this, "AssetCommands", { prefix, retainData, definition: queues.assetCommands });
+
+    const stopTask = new StopTaskFunction(this, "StopTask", { prefix, logRetention, retainData });
+    executions.grantStopWrite(stopTask);
+    apiKeys.grantKeyLookup(stopTask);
+    stopSignals.grantSend(stopTask, "STOP_SIGNAL_QUEUE_URL");
+    // Self-hosted environments receive their stop on the asset-command channel instead.
+    assetCommands.grantSend(stopTask, "ASSET_COMMAND_QUEUE_URL");
+
+    const api = new HttpApi(this, "Api", {
+      prefix,
+      stageName: props.stage,
+      throttling: props.throttling,
+      logRetention,
+      retainData,
+      tracing: props.apiTracing,
+      functions: { "stop-task": stopTask.function },
+    });
+
+    const alarms = new Alarms(this, "Alarms", { prefix, ...(props.alarmTopic ? { topic: props.alarmTopic } : {}) });
+    alarms.watchApi(api.api);
+    alarms.watchFunction("StopTaskFunction", stopTask.function);
+    alarms.watchDeadLetterQueue("StopSignalsDlq", stopSignals.deadLetterQueue);
+    alarms.watchDeadLetterQueue("AssetCommandsDlq", assetCommands.deadLetterQueue);
+
+    new CfnOutput(this, "ApiUrl", { value: api.url, description: "Base URL of the API stage" });
+    new CfnOutput(this, "ExecutionsTableName", { value: executions.tableName });
+    new CfnOutput(this, "ApiKeysTableName", { value: apiKeys.tableName, description: "Pass to `npm run keys -- create --table`" });
+    new CfnOutput(this, "StopSignalQueueUrl", { value: stopSignals.queue.queueUrl });
+    new CfnOutput(this, "AssetCommandQueueUrl", { value: assetCommands.queue.queueUrl });
+    new CfnOutput(this, "StopSignalDeadLetterQueueUrl", { value: stopSignals.deadLetterQueue.queueUrl });
+    new CfnOutput(this, "AssetCommandDeadLetterQueueUrl", { value: assetCommands.deadLetterQueue.queueUrl });
+    new CfnOutput(this, "AlarmTopicArn", { value: alarms.topic.topicArn, description: "Subscribe an email or pager to it" });
+  }
+}
