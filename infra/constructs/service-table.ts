@@ -1,4 +1,4 @@
-import { RemovalPolicy } from "aws-cdk-lib";
+import { RemovalPolicy, Validations } from "aws-cdk-lib";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import { Construct } from "constructs";
 import { type AttributeType, type KeyAttribute, physicalName, type TableDefinition } from "../../lib/resources.js";
@@ -40,6 +40,12 @@ export class ServiceTable extends Construct {
       deletionProtection: retainData,
       removalPolicy: retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
+    if (!retainData) {
+      Validations.of(this.table).acknowledge({
+        id: "AwsSolutions-DDB3",
+        reason: "Non-production stage: its data is disposable and recreated by seeding; production stages turn point-in-time recovery on.",
+      });
+    }
     for (const index of definition.globalSecondaryIndexes) {
       this.table.addGlobalSecondaryIndex({
         indexName: index.indexName,
