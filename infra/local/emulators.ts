@@ -37,11 +37,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function assertPortFree(port: number, what: string): Promise<void> {
+export async function assertPortFree(port: number, what: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const server = createServer();
     server.once("error", () =>
-      reject(new LocalStackError(`port ${port} for ${what} is already in use: stop whatever holds it, or choose another port`)),
+      reject(new LocalStackError(`port ${port} for ${what} is already in use: stop whatever holds it, or choose another port (e.g. PORT=3001 npm start)`)),
     );
     server.listen(port, "127.0.0.1", () => server.close(() => resolve()));
   });

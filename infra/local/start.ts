@@ -10,7 +10,7 @@ import { parseArgs } from "node:util";
 import { createDynamoDbClient, createSqsClient } from "../../lib/aws/clients.js";
 import { type FunctionName, functionDefinitions } from "../../lib/resources.js";
 import { DEMO_API_KEY, demoExecutions, demoSeed } from "./demo-data.js";
-import { LOCAL_REGION, LocalStackError, type RunningEmulator, startDynamoDbLocal, startSqsEmulator } from "./emulators.js";
+import { assertPortFree, LOCAL_REGION, LocalStackError, type RunningEmulator, startDynamoDbLocal, startSqsEmulator } from "./emulators.js";
 import { provisionLocalResources } from "./provision.js";
 import { loadSeed, readSeedFile, type SeedFile, SeedFileError, seedFileSchema } from "./seed.js";
 import { type ProxyHandler, createLocalApi } from "./server.js";
@@ -91,6 +91,7 @@ async function main(): Promise<void> {
   const stackFile = options["stack-file"] ?? DEFAULT_STACK_FILE;
   // Validate fixtures before starting anything, so a bad file fails in milliseconds.
   const seed: SeedFile = options.seed ? await readSeedFile(options.seed) : seedFileSchema.parse(demoSeed());
+  if (apiPort) await assertPortFree(apiPort, "the API (PORT)");
 
   const [dynamoDb, sqs] = await Promise.all([
     startDynamoDbLocal({ port: portOption(options["dynamodb-port"], "--dynamodb-port"), persistDirectory: options.persist }).then((emulator) => {

@@ -1,0 +1,169 @@
+import { spawnSync } from "node:child_process";
+import { Socket } from "node:net";
+import { resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createSqsClient } from "../../lib/aws/clients.js";
+import { drainQueue } from "../support/local-aws.js";
+import {
+  type LocalStackProcess,
+  pidsMentioning,
+  spawnNpmStart,
+  startLocalStack,
+  waitForExit,
+} from "../support/local-stack-process.js";
+
+const SEED = resolve("test/e2e/fixtures/seed.json");
+const MALFORMED_SEED = resolve("test/e2e/fixtures/malformed-seed.json");
+const ALPHA_KEY = "sk_e2e_org_alpha_key";
+const EXECUTING = "11111111-1111-4111-8111-111111111111";
+const SELF_HOSTED = "22222222-2222-4222-8222-222222222222";
+const COMPLETED = "33333333-3333-4333-8333-333333333333";
+const BETA_TASK = "44444444-4444-4444-8444-444444444444";
+
+let local: LocalStackProcess;
+
+beforeAll(async () => {
+  local = await startLocalStack(SEED);
+}, 90_000);
+
+afterAll(async () => {
+  await local?.stop();
+});
+
+function stop(taskId: string, apiKey?: string, method = "POST") {
+  return fetch(`${local.stack.api_url}/v1/tasks/${taskId}/stop`, {
+    method,
+    headers: apiKey ? { "x-api-key": apiKey } : {},
+  });
+}
+
+function sqs() {
+  return createSqsClient({ endpoint: local.stack.sqs_endpoint, requestTimeoutMs: 5000, connectionTimeoutMs: 2000, maxAttempts: 2 });
+}
+
+function runKeys(...args: string[]) {
+  const result = spawnSync("npm", ["run", "--silent", "keys", "--", ...args, "--stack-file", local.stackFile], { encoding: "utf8" });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe("npm start serves the API over HTTP on the seeded stack", () => {
+  it("writes the stack file other tools read", () => {
+    expect(local.stack).toMatchObject({
+      api_url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+      region: "us-east-1",
+      tables: { executions: "local-executions", api_keys: "local-api-keys" },
+      queues: { stop_signals: expect.stringContaining("local-stop-signals"), asset_commands: expect.stringContaining("local-asset-commands") },
+    });
+  });
+
+  it("stops an executing task and puts one stop message on the fleet queue", async () => {
+    const response = await stop(EXECUTING, ALPHA_KEY);
+
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-request-id")).toBeTruthy();
+    expect(await response.json()).toMatchObject({ id: EXECUTING, status: "stopped", is_manually_stopped: true, stopped_by: "key_alpha" });
+    const messages = await drainQueue(sqs(), local.stack.queues.stop_signals, { waitSeconds: 1 });
+    expect(messages.map((message) => JSON.parse(message.Body ?? "{}"))).toEqual([
+      expect.objectContaining({ type: "task.stop", task_id: EXECUTING, worker_id: "worker-a", organization_id: "org-alpha" }),
+    ]);
+  });
+
+  it("routes a self-hosted task's stop to the asset-command queue", async () => {
+    const response = await stop(SELF_HOSTED, ALPHA_KEY);
+    expect(response.status).toBe(200);
+    const messages = await drainQueue(sqs(), local.stack.queues.asset_commands, { waitSeconds: 1 });
+    expect(messages.map((message) => JSON.parse(message.Body ?? "{}"))).toEqual([
+      expect.objectContaining({ task_id: SELF_HOSTED, environment_id: "env-onprem" }),
+    ]);
+  });
+
+  it("answers every row of the reference's status table", async () => {
+    expect((await stop(COMPLETED, ALPHA_KEY)).status).toBe(200);
+    expect((await stop(EXECUTING, undefined)).status).toBe(401);
+    expect((await stop(EXECUTING, "sk_e2e_revoked_key")).status).toBe(401);
+    expect((await stop(BETA_TASK, ALPHA_KEY)).status).toBe(403);
+    expect((await stop("aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa", ALPHA_KEY)).status).toBe(404);
+    const invalid = await stop("not-a-uuid", ALPHA_KEY);
+    expect(invalid.status).toBe(422);
+    expect(await invalid.json()).toEqual({ detail: [{ loc: ["path", "task_id"], msg: "Input should be a valid UUID", type: "uuid_parsing" }] });
+    expect(await drainQueue(sqs(), local.stack.queues.stop_signals)).toEqual([]);
+  });
+
+  it("answers 405 for a wrong method on a known route and 404 for an unknown route", async () => {
+    const wrongMethod = await stop(EXECUTING, ALPHA_KEY, "GET");
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get("allow")).toBe("POST");
+    expect(await wrongMethod.json()).toEqual({ detail: "Method Not Allowed" });
+    const unknown = await fetch(`${local.stack.api_url}/v2/nothing`);
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toEqual({ detail: "Not Found" });
+  });
+});
+
+describe("npm run keys administers keys on the local stack", () => {
+  it("creates a key that works at once and revokes a key so it no longer does", async () => {
+    const created = runKeys("create", "--org", "org-gamma");
+    expect(created.status, created.stderr).toBe(0);
+    const issued = JSON.parse(created.stdout.trim().split("\n").at(-1) ?? "{}");
+    expect(issued).toMatchObject({ key: expect.stringMatching(/^sk_/), key_id: expect.stringMatching(/^key_/), organization_id: "org-gamma" });
+    // A task of another organization proves the key authenticates (403, not 401).
+    expect((await stop(EXECUTING, issued.key)).status).toBe(403);
+
+    const second = JSON.parse(runKeys("create", "--org", "org-gamma").stdout.trim().split("\n").at(-1) ?? "{}");
+    const revoked = runKeys("revoke", "--key-id", second.key_id);
+    expect(revoked.status, revoked.stderr).toBe(0);
+    expect((await stop(EXECUTING, second.key)).status).toBe(401);
+  });
+
+  it("fails clearly when revoking a key id that does not exist", () => {
+    const result = runKeys("revoke", "--key-id", "key_nope");
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("no key with key_id key_nope");
+  });
+});
+
+describe("npm start fails fast and cleanly", () => {
+  it("rejects a malformed fixture file naming the file, the entry and the field, with exit code 1", async () => {
+    const { child, output } = spawnNpmStart(["--seed", MALFORMED_SEED]);
+    const code = await waitForExit(child);
+    expect(code).toBe(1);
+    expect(output()).toContain(`${MALFORMED_SEED}: executions[1].status:`);
+  });
+
+  it("says in one line when the API port is in use", async () => {
+    const { child, output } = spawnNpmStart(["--seed", SEED, "--stack-file", `${local.stackFile}.other`], {
+      PORT: new URL(local.stack.api_url).port,
+    });
+    const code = await waitForExit(child);
+    expect(code).toBe(1);
+    expect(output()).toMatch(/port \d+ is already in use/);
+    expect(pidsMentioning(`${local.stackFile}.other`)).toEqual([]);
+  }, 60_000);
+});
+
+describe("shutdown", () => {
+  it("stops everything it started on SIGTERM, Java included", async () => {
+    const other = await startLocalStack(SEED);
+    const dynamoDbPort = new URL(other.stack.dynamodb_endpoint).port;
+    expect(pidsMentioning(`-port ${dynamoDbPort}`)).toHaveLength(1);
+
+    const code = await other.stop();
+
+    expect(code).toBe(0);
+    expect(pidsMentioning(other.stackFile)).toEqual([]);
+    expect(pidsMentioning(`-port ${dynamoDbPort}`)).toEqual([]);
+    expect(await canConnect(Number(new URL(other.stack.api_url).port))).toBe(false);
+  }, 90_000);
+});
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const socket = new Socket();
+    socket.once("connect", () => {
+      socket.destroy();
+      resolvePromise(true);
+    });
+    socket.once("error", () => resolvePromise(false));
+    socket.connect(port, "127.0.0.1");
+  });
+}
