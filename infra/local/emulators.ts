@@ -41,7 +41,7 @@ export async function assertPortFree(port: number, what: string): Promise<void> 
   await new Promise<void>((resolve, reject) => {
     const server = createServer();
     server.once("error", () =>
-      reject(new LocalStackError(`port ${port} for ${what} is already in use: stop whatever holds it, or choose another port (e.g. PORT=3001 npm start)`)),
+      reject(new LocalStackError(`port ${port} is already in use (wanted for ${what}): stop whatever holds it, or choose another (e.g. PORT=3001 npm start)`)),
     );
     server.listen(port, "127.0.0.1", () => server.close(() => resolve()));
   });
