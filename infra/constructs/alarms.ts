@@ -18,6 +18,11 @@ export interface AlarmsProps {
 
 const FIVE_MINUTES = Duration.minutes(5);
 
+/** `StopSignalsDlqMessages` -> `stop-signals-dlq-messages`, the style of every other name. */
+function kebabCase(id: string): string {
+  return id.replace(/([a-z0-9])([A-Z])/g, "$1-$2").toLowerCase();
+}
+
 /**
  * What an operator must hear about: the API failing, the function failing or throttled, and
  * any message parked in a dead-letter queue (a stop signal a worker never took).
@@ -39,7 +44,7 @@ export class Alarms extends Construct {
 
   /** 5XXError averaged over requests is the share of requests that failed on our side. */
   watchApi(api: apigateway.RestApi): void {
-    this.add("Api5xxRate", {
+    this.add("ApiServerErrorRate", {
       metric: api.metricServerError({ statistic: cloudwatch.Stats.AVERAGE, period: FIVE_MINUTES }),
       threshold: this.serverErrorRateThreshold,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -74,7 +79,7 @@ export class Alarms extends Construct {
   private add(id: string, props: Omit<cloudwatch.AlarmProps, "evaluationPeriods" | "treatMissingData" | "alarmName">): void {
     const alarm = new cloudwatch.Alarm(this, id, {
       ...props,
-      alarmName: physicalName(this.prefix, id),
+      alarmName: physicalName(this.prefix, kebabCase(id)),
       evaluationPeriods: 1,
       // No traffic is not an incident.
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,

@@ -6,7 +6,7 @@ import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import type { StopTaskConfig } from "../../lib/config.js";
-import { physicalName } from "../../lib/resources.js";
+import { functionDefinitions, physicalName } from "../../lib/resources.js";
 
 /** Only names lib/config.ts reads can be set: a typo fails the type check, not a cold start. */
 export type StopTaskEnvironmentName = Extract<keyof StopTaskConfig, string>;
@@ -37,6 +37,7 @@ export class StopTaskFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: StopTaskFunctionProps) {
     super(scope, id);
+    const definition = functionDefinitions["stop-task"];
     const functionName = physicalName(props.prefix, "stop-task");
 
     this.logGroup = new logs.LogGroup(this, "LogGroup", {
@@ -53,8 +54,8 @@ export class StopTaskFunction extends Construct {
 
     this.function = new NodejsFunction(this, "Function", {
       functionName,
-      entry: repoFile("functions/stop-task/handler.ts"),
-      handler: "handler",
+      entry: repoFile(definition.entry),
+      handler: definition.handlerExport,
       projectRoot: repoFile(""),
       depsLockFilePath: repoFile("package-lock.json"),
       runtime: lambda.Runtime.NODEJS_22_X,
