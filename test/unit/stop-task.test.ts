@@ -1,0 +1,123 @@
+import { describe, expect, it } from "vitest";
+import { type AgentExecution, agentExecutionSchema } from "../../lib/execution.js";
+import type { ExecutionRepository, StopTransition, StopTransitionResult } from "../../lib/executions/repository.js";
+import type { StopRequestDetails } from "../../lib/signals/publisher.js";
+import { stopTask, type StopTaskDependencies } from "../../lib/stop-task.js";
+
+const NOW = new Date("2026-11-25T12:00:00.000Z");
+
+function execution(overrides: Partial<AgentExecution> = {}): AgentExecution {
+  return agentExecutionSchema.parse({
+    id: "5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e",
+    agent_id: "agent-1",
+    organization_id: "org-a",
+    status: "stopped",
+    created_at: "2026-11-25T11:00:00.000Z",
+    stopped_at: "2026-11-25T11:30:00.000Z",
+    stopped_by: "key-a",
+    stop_reason: "user_requested",
+    ...overrides,
+  });
+}
+
+/** In-memory ports that record what the core asked of them. */
+function fakes(result: StopTransitionResult, options: { publishFails?: boolean; markFails?: boolean } = {}) {
+  const transitions: StopTransition[] = [];
+  const published: { execution: AgentExecution; request: StopRequestDetails }[] = [];
+  const marked: string[] = [];
+  const cleared: string[] = [];
+  const executions: ExecutionRepository = {
+    stop: async (transition) => {
+      transitions.push(transition);
+      return result;
+    },
+    markSignalPending: async (taskId, since) => {
+      if (options.markFails) throw new Error("dynamodb down");
+      marked.push(`${taskId}@${since}`);
+    },
+    clearSignalPending: async (taskId, since) => void cleared.push(`${taskId}@${since}`),
+  };
+  const deps: StopTaskDependencies = {
+    executions,
+    publishStopSignal: async (stopped, request) => {
+      if (options.publishFails) throw new Error("sqs down");
+      published.push({ execution: stopped, request });
+    },
+    now: () => NOW,
+  };
+  return { deps, transitions, published, marked, cleared };
+}
+
+const userStop = (taskId = execution().id) => ({
+  taskId,
+  requester: { kind: "api_key" as const, organizationId: "org-a", keyId: "key-a" },
+  reason: "user_requested",
+});
+
+describe("stopTask", () => {
+  it("asks for a manual stop scoped to the caller's organization, and signals once", async () => {
+    const stopped = execution();
+    const { deps, transitions, published } = fakes({ kind: "stopped", execution: stopped });
+
+    const outcome = await stopTask(userStop(), deps);
+
+    expect(outcome).toEqual({ kind: "stopped", execution: stopped, signal: "sent" });
+    expect(transitions).toEqual([
+      { taskId: stopped.id, organizationId: "org-a", requestedBy: "key-a", reason: "user_requested", isManuallyStopped: true, requestedAt: NOW.toISOString() },
+    ]);
+    expect(published).toEqual([{ execution: stopped, request: { requestedAt: NOW.toISOString(), requestedBy: "key-a", reason: "user_requested" } }]);
+  });
+
+  it("stops for a system caller without an organization scope and without the manual flag", async () => {
+    const { deps, transitions } = fakes({ kind: "stopped", execution: execution({ stopped_by: "system:cleanup" }) });
+
+    await stopTask({ taskId: execution().id, requester: { kind: "system", requestedBy: "system:cleanup" }, reason: "stale_heartbeat" }, deps);
+
+    expect(transitions[0]).toMatchObject({ organizationId: undefined, isManuallyStopped: false, requestedBy: "system:cleanup", reason: "stale_heartbeat" });
+  });
+
+  it("keeps the stop and marks the signal pending when the send fails", async () => {
+    const { deps, marked } = fakes({ kind: "stopped", execution: execution() }, { publishFails: true });
+
+    const outcome = await stopTask(userStop(), deps);
+
+    expect(outcome).toMatchObject({ kind: "stopped", signal: "pending" });
+    expect(marked).toEqual([`${execution().id}@${NOW.toISOString()}`]);
+  });
+
+  it("still accepts the stop when both the send and the marker fail, and says so", async () => {
+    const { deps } = fakes({ kind: "stopped", execution: execution() }, { publishFails: true, markFails: true });
+    expect(await stopTask(userStop(), deps)).toMatchObject({ kind: "stopped", signal: "unrecorded" });
+  });
+
+  it("re-sends a pending signal with the original request details, then clears the marker it saw", async () => {
+    const stopped = execution();
+    const since = "2026-11-25T11:30:00.000Z";
+    const { deps, published, cleared } = fakes({ kind: "unchanged", execution: stopped, signalPendingSince: since });
+
+    const outcome = await stopTask(userStop(), deps);
+
+    expect(outcome).toEqual({ kind: "unchanged", execution: stopped, signal: "resent" });
+    expect(published[0]?.request).toEqual({ requestedAt: "2026-11-25T11:30:00.000Z", requestedBy: "key-a", reason: "user_requested" });
+    expect(cleared).toEqual([`${stopped.id}@${since}`]);
+  });
+
+  it("leaves the marker when the re-send fails again", async () => {
+    const { deps, cleared } = fakes({ kind: "unchanged", execution: execution(), signalPendingSince: "2026-11-25T11:30:00.000Z" }, { publishFails: true });
+    expect(await stopTask(userStop(), deps)).toMatchObject({ kind: "unchanged", signal: "pending" });
+    expect(cleared).toEqual([]);
+  });
+
+  it.each(["completed", "failed", "stopped"] as const)("sends nothing for a %s execution without a pending signal", async (status) => {
+    const { deps, published } = fakes({ kind: "unchanged", execution: execution({ status }) });
+    expect(await stopTask(userStop(), deps)).toMatchObject({ kind: "unchanged", signal: "none" });
+    expect(published).toEqual([]);
+  });
+
+  it.each([{ kind: "not_found" }, { kind: "forbidden" }] as const)("passes $kind through and sends nothing", async (result) => {
+    const { deps, published, marked } = fakes(result);
+    expect(await stopTask(userStop(), deps)).toEqual(result);
+    expect(published).toEqual([]);
+    expect(marked).toEqual([]);
+  });
+});
