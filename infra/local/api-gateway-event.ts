@@ -27,13 +27,13 @@ export function toApiGatewayProxyEvent(request: HttpRequestShape): APIGatewayPro
   for (const [name, value] of request.rawHeaders) {
     // API Gateway keeps the last value in `headers` and all of them in `multiValueHeaders`.
     headers[name] = value;
-    (multiValueHeaders[name] ??= []).push(value);
+    multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value];
   }
   const queryStringParameters: Record<string, string> = {};
   const multiValueQueryStringParameters: Record<string, string[]> = {};
   for (const [name, value] of request.query ?? []) {
     queryStringParameters[name] = value;
-    (multiValueQueryStringParameters[name] ??= []).push(value);
+    multiValueQueryStringParameters[name] = [...(multiValueQueryStringParameters[name] ?? []), value];
   }
   const hasQuery = Object.keys(queryStringParameters).length > 0;
   const stage = request.stage ?? "local";

@@ -74,7 +74,7 @@ export function createApiKeyAuthorizer({ lookup, cacheTtlMs, now = Date.now }: A
     cache.delete(keyHash);
 
     const stored = await lookup.findByHash(keyHash);
-    if (!stored || stored.status !== "active") return undefined;
+    if (stored?.status !== "active") return undefined;
     const expiresAt = stored.expires_at ? Date.parse(stored.expires_at) : Number.POSITIVE_INFINITY;
     if (expiresAt <= currentTime) return undefined;
 
