@@ -1,0 +1,100 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
+import type { Metrics } from "@aws-lambda-powertools/metrics";
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
+import type { ApiKeyAuthorizer, Principal } from "../auth/api-keys.js";
+import { isDependencyUnavailable } from "../aws/errors.js";
+import { type AgentExecution, taskIdSchema } from "../execution.js";
+import { InvalidStoredExecutionError } from "../executions/repository.js";
+import { singleHeader } from "./headers.js";
+import { httpResponses, invalidTaskIdIssue } from "./responses.js";
+
+/**
+ * The HTTP adapter every task route shares, so that all of them check in the same order and
+ * answer in the same shapes: key first (401), then the task id (422), then the operation
+ * (200 / 403 / 404), with dependency failures as 503 and anything unexpected as 500.
+ */
+
+export type TaskOperationOutcome =
+  | { readonly kind: "found"; readonly execution: AgentExecution }
+  | { readonly kind: "not_found" }
+  | { readonly kind: "forbidden" };
+
+export type TaskOperation = (taskId: string, principal: Principal) => Promise<TaskOperationOutcome>;
+
+export interface TaskRequestDependencies {
+  readonly authorize: ApiKeyAuthorizer;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+export const API_KEY_HEADER = "x-api-key";
+
+export type FailureKind = "unavailable" | "internal_error";
+
+/** Logs and counts a failure by its kind; the task id is the only request detail logged with it. */
+export function recordFailure(deps: Pick<TaskRequestDependencies, "logger" | "metrics">, taskId: string | undefined, error: unknown): FailureKind {
+  const errorName = error instanceof Error ? error.name : "unknown";
+  if (error instanceof InvalidStoredExecutionError) {
+    deps.logger.error("stored execution does not satisfy the schema", { task_id: error.taskId });
+    deps.metrics.addMetric("InvalidStoredExecution", MetricUnit.Count, 1);
+    return "internal_error";
+  }
+  if (isDependencyUnavailable(error)) {
+    deps.logger.warn("dependency unavailable", { task_id: taskId, error: errorName });
+    deps.metrics.addMetric("DependencyUnavailable", MetricUnit.Count, 1);
+    return "unavailable";
+  }
+  deps.logger.error("unexpected failure", { task_id: taskId, error: errorName });
+  deps.metrics.addMetric("UnexpectedError", MetricUnit.Count, 1);
+  return "internal_error";
+}
+
+export function recordOutcome(deps: Pick<TaskRequestDependencies, "logger" | "metrics">, outcome: string): void {
+  deps.logger.info("request handled", { outcome });
+  deps.metrics.addMetric(`Outcome_${outcome}`, MetricUnit.Count, 1);
+}
+
+export function createTaskRequestHandler(deps: TaskRequestDependencies, operation: TaskOperation) {
+  return async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
+    const requestId = event.requestContext?.requestId ?? context.awsRequestId;
+    deps.logger.appendKeys({ request_id: requestId });
+    let taskId: string | undefined;
+    try {
+      // A caller without a valid key learns nothing else: not whether the id is well-formed, nor whether it exists.
+      const principal = await deps.authorize(singleHeader(event, API_KEY_HEADER));
+      if (!principal) {
+        recordOutcome(deps, "unauthorized");
+        return httpResponses.unauthorized(requestId);
+      }
+      deps.logger.appendKeys({ organization_id: principal.organizationId, key_id: principal.keyId });
+
+      const parsedTaskId = taskIdSchema.safeParse(event.pathParameters?.task_id);
+      if (!parsedTaskId.success) {
+        recordOutcome(deps, "invalid_task_id");
+        return httpResponses.validationError([invalidTaskIdIssue], requestId);
+      }
+      taskId = parsedTaskId.data;
+      deps.logger.appendKeys({ task_id: taskId });
+
+      const outcome = await operation(taskId, principal);
+      recordOutcome(deps, outcome.kind);
+      switch (outcome.kind) {
+        case "found":
+          return httpResponses.ok(outcome.execution, requestId);
+        case "not_found":
+          return httpResponses.notFound(requestId);
+        case "forbidden":
+          return httpResponses.forbidden(requestId);
+      }
+    } catch (error) {
+      return recordFailure(deps, taskId, error) === "unavailable"
+        ? httpResponses.serviceUnavailable(requestId)
+        : httpResponses.internalError(requestId);
+    }
+  };
+}
+
+export function isApiGatewayEvent(event: unknown): event is APIGatewayProxyEvent {
+  return typeof event === "object" && event !== null && "httpMethod" in event && "requestContext" in event;
+}
