@@ -1,15 +1,10 @@
 import * as z from "zod";
 
 /**
- * The stop function's environment, read and validated once per container. A missing or bad
+ * Each function's environment, read and validated once per container. A missing or bad
  * variable fails the cold start with the variable's name, not a request later with a vaguer error.
  */
-const stopTaskConfigSchema = z.object({
-  EXECUTIONS_TABLE_NAME: z.string().min(1),
-  API_KEYS_TABLE_NAME: z.string().min(1),
-  STOP_SIGNAL_QUEUE_URL: z.url(),
-  ASSET_COMMAND_QUEUE_URL: z.url(),
-  API_KEY_CACHE_TTL_SECONDS: z.coerce.number().nonnegative().default(60),
+const awsClientSettings = {
   // Per-attempt budget for one AWS call, so that a hung dependency cannot eat the Lambda timeout:
   // 3 attempts x (1.5 s + backoff) stays well inside the function's 10 s.
   AWS_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(1500),
@@ -18,15 +13,36 @@ const stopTaskConfigSchema = z.object({
   /** Only set off AWS: the embedded local stack's emulators. */
   DYNAMODB_ENDPOINT: z.url().optional(),
   SQS_ENDPOINT: z.url().optional(),
+};
+
+const getTaskConfigSchema = z.object({
+  ...awsClientSettings,
+  EXECUTIONS_TABLE_NAME: z.string().min(1),
+  API_KEYS_TABLE_NAME: z.string().min(1),
+  API_KEY_CACHE_TTL_SECONDS: z.coerce.number().nonnegative().default(60),
 });
 
+const stopTaskConfigSchema = getTaskConfigSchema.extend({
+  STOP_SIGNAL_QUEUE_URL: z.url(),
+  ASSET_COMMAND_QUEUE_URL: z.url(),
+});
+
+export type GetTaskConfig = z.infer<typeof getTaskConfigSchema>;
 export type StopTaskConfig = z.infer<typeof stopTaskConfigSchema>;
 
-export function readStopTaskConfig(env: Record<string, string | undefined> = process.env): StopTaskConfig {
-  const parsed = stopTaskConfigSchema.safeParse(env);
+function readConfig<T extends z.ZodType>(name: string, schema: T, env: Record<string, string | undefined>): z.infer<T> {
+  const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ");
-    throw new Error(`invalid stop-task configuration: ${problems}`);
+    throw new Error(`invalid ${name} configuration: ${problems}`);
   }
   return parsed.data;
+}
+
+export function readStopTaskConfig(env: Record<string, string | undefined> = process.env): StopTaskConfig {
+  return readConfig("stop-task", stopTaskConfigSchema, env);
+}
+
+export function readGetTaskConfig(env: Record<string, string | undefined> = process.env): GetTaskConfig {
+  return readConfig("get-task", getTaskConfigSchema, env);
 }

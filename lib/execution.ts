@@ -22,6 +22,8 @@ export function isTerminal(status: string): boolean {
 
 const timestamp = z.iso.datetime();
 const optional = <T extends z.ZodType>(schema: T) => schema.nullable().default(null);
+/** A stored null reads as absent, so the default applies (the client needs `[]` / `{}`, never null). */
+const nullAsAbsent = <T extends z.ZodType>(schema: T) => z.preprocess((value) => value ?? undefined, schema);
 
 const inputSchema = z.object({
   text: z.string().optional(),
@@ -61,7 +63,7 @@ export const agentExecutionSchema = z.object({
   id: z.guid(),
   agent_id: z.string(),
   organization_id: z.string(),
-  input: inputSchema.default({}),
+  input: nullAsAbsent(inputSchema.default({})),
   status: executionStatusSchema,
   internal_status: optional(z.string().max(255)),
   created_at: timestamp,
@@ -86,7 +88,7 @@ export const agentExecutionSchema = z.object({
   expected_output: optional(z.string()),
   triggering_agent_id: optional(z.string()),
   title: optional(z.string()),
-  mcp_servers: z.array(mcpServerSchema).default([]),
+  mcp_servers: nullAsAbsent(z.array(mcpServerSchema).default([])),
   test_run_node_id: optional(z.string()),
   is_orchestration: optional(z.boolean()),
   output_format: optional(z.enum(["text", "markdown", "json", "voice"])),

@@ -78,6 +78,7 @@ export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 /** Each Lambda's entry file (relative to the repository root) and exported handler. */
 export const functionDefinitions = {
   "stop-task": { entry: "functions/stop-task/handler.ts", handlerExport: "handler" },
+  "get-task": { entry: "functions/get-task/handler.ts", handlerExport: "handler" },
 } as const;
 
 export type FunctionName = keyof typeof functionDefinitions;
@@ -87,9 +88,29 @@ export interface RouteDefinition {
   /** API Gateway resource path, with `{param}` placeholders. */
   readonly path: string;
   readonly functionName: FunctionName;
+  /** The OpenAPI operationId; unique across routes. */
+  readonly operationId: string;
+  /** A route kept for the platform's own SDK: same handler and behaviour as a documented one. */
+  readonly compatibility?: boolean;
 }
 
-/** Every HTTP route of the service; API Gateway (CDK) and the local server both read it. */
+/** Every HTTP route of the service; API Gateway (CDK), the local server and the OpenAPI document read it. */
 export const routes = [
-  { method: "POST", path: "/v1/tasks/{task_id}/stop", functionName: "stop-task" },
+  { method: "POST", path: "/v1/tasks/{task_id}/stop", functionName: "stop-task", operationId: "stopTask" },
+  { method: "GET", path: "/v1/tasks/{task_id}", functionName: "get-task", operationId: "getTask" },
+  // The platform's Python SDK stops with DELETE and polls a /status path.
+  {
+    method: "DELETE",
+    path: "/agent-execution/{task_id}",
+    functionName: "stop-task",
+    operationId: "stopAgentExecution",
+    compatibility: true,
+  },
+  {
+    method: "GET",
+    path: "/agent-execution/{task_id}/status",
+    functionName: "get-task",
+    operationId: "getAgentExecutionStatus",
+    compatibility: true,
+  },
 ] as const satisfies readonly RouteDefinition[];

@@ -8,6 +8,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { createDynamoDbClient, createSqsClient } from "../../lib/aws/clients.js";
+import { buildOpenApiDocument } from "../../lib/http/openapi.js";
 import { type FunctionName, functionDefinitions } from "../../lib/resources.js";
 import { DEMO_API_KEY, demoExecutions, demoSeed } from "./demo-data.js";
 import { assertPortFree, LOCAL_REGION, LocalStackError, type RunningEmulator, startDynamoDbLocal, startSqsEmulator } from "./emulators.js";
@@ -132,9 +133,20 @@ async function main(): Promise<void> {
     SQS_ENDPOINT: sqs.endpoint,
   });
   const handlers = await loadHandlers();
-  const server = createLocalApi({ handlers, onError: (error) => console.error("handler failed:", error) });
+  let apiUrl = "";
+  const server = createLocalApi({
+    handlers,
+    staticRoutes: {
+      "/openapi.json": () => ({
+        statusCode: 200,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(buildOpenApiDocument(apiUrl)),
+      }),
+    },
+    onError: (error) => console.error("handler failed:", error),
+  });
   const port = await listen(server, apiPort ?? 3000);
-  const apiUrl = `http://127.0.0.1:${port}`;
+  apiUrl = `http://127.0.0.1:${port}`;
 
   const stack: StackFile = {
     api_url: apiUrl,
@@ -169,8 +181,10 @@ function printBanner(stack: StackFile, stackFile: string, seeded: boolean, seed:
         return `    ${String(execution.id)}  ${String(execution.status).padEnd(10)} ${String(execution.organization_id)}${selfHosted}`;
       }),
       "",
-      "  stop the executing one:",
+      "  stop the executing one, then confirm:",
       `    curl -s -X POST ${stack.api_url}/v1/tasks/${demoExecutions.executing}/stop -H 'x-api-key: ${DEMO_API_KEY}'`,
+      `    curl -s ${stack.api_url}/v1/tasks/${demoExecutions.executing} -H 'x-api-key: ${DEMO_API_KEY}'`,
+      `  API description: ${stack.api_url}/openapi.json`,
     );
   }
   lines.push("", "Ctrl-C stops everything.", "");

@@ -2,6 +2,7 @@ import {
   type AttributeValue,
   ConditionalCheckFailedException,
   type DynamoDBClient,
+  GetItemCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
@@ -36,6 +37,16 @@ export interface ExecutionRepository {
   clearSignalPending(taskId: string, since: string): Promise<void>;
 }
 
+export type FindExecutionResult =
+  | { readonly kind: "found"; readonly execution: AgentExecution }
+  | { readonly kind: "not_found" }
+  | { readonly kind: "forbidden" };
+
+export interface ExecutionReader {
+  /** One strongly consistent GetItem: a poll right after a stop must see the stop. */
+  find(taskId: string, organizationId: string): Promise<FindExecutionResult>;
+}
+
 /** A stored item that the public schema rejects: a data problem to surface, never a malformed 200. */
 export class InvalidStoredExecutionError extends Error {
   constructor(readonly taskId: string) {
@@ -50,8 +61,19 @@ function toExecution(taskId: string, item: Record<string, AttributeValue>): Agen
   return parsed.data;
 }
 
-export function dynamoExecutionRepository(client: DynamoDBClient, tableName: string): ExecutionRepository {
+export function dynamoExecutionRepository(client: DynamoDBClient, tableName: string): ExecutionRepository & ExecutionReader {
   return {
+    async find(taskId, organizationId) {
+      const { Item } = await client.send(
+        new GetItemCommand({ TableName: tableName, Key: { id: { S: taskId } }, ConsistentRead: true }),
+      );
+      if (!Item) return { kind: "not_found" };
+      // Tenancy is checked before the record is parsed: another organization's data is never looked at.
+      if (Item.organization_id?.S !== organizationId) return { kind: "forbidden" };
+      return { kind: "found", execution: toExecution(taskId, Item) };
+    },
+
+
     async stop(transition) {
       const condition = transition.organizationId
         ? allOf(executionExists, belongsToOrganization(transition.organizationId), notTerminal)

@@ -1,4 +1,5 @@
 import type { APIGatewayProxyResult } from "aws-lambda";
+import * as z from "zod";
 import type { AgentExecution } from "../execution.js";
 
 /**
@@ -10,11 +11,16 @@ export const REQUEST_ID_HEADER = "x-request-id";
 /** Seconds a caller should wait before retrying when a dependency is unavailable. */
 export const RETRY_AFTER_SECONDS = 1;
 
-export interface ValidationIssue {
-  readonly loc: readonly (string | number)[];
-  readonly msg: string;
-  readonly type: string;
-}
+export const errorBodySchema = z.object({ detail: z.string() });
+
+export const validationIssueSchema = z.object({
+  loc: z.array(z.union([z.string(), z.number()])),
+  msg: z.string(),
+  type: z.string(),
+});
+export type ValidationIssue = z.infer<typeof validationIssueSchema>;
+
+export const validationErrorBodySchema = z.object({ detail: z.array(validationIssueSchema) });
 
 function json(statusCode: number, body: unknown, requestId: string, extraHeaders: Record<string, string> = {}): APIGatewayProxyResult {
   return {

@@ -13,6 +13,7 @@ import { type LocalAws, localDynamoDbClient, localSqsClient } from "./local-aws.
 
 export interface StopTaskHarness {
   readonly counter: AwsCallCounter;
+  readonly handler: ReturnType<typeof createStopTaskHandler>;
   http(event: StopTaskEvent): Promise<APIGatewayProxyResult>;
   invoke(event: Record<string, unknown>): Promise<StopTaskInvocationResult>;
 }
@@ -45,6 +46,7 @@ export function stopTaskHarness(
   });
   return {
     counter,
+    handler,
     http: async (event) => (await handler(event, aLambdaContext())) as APIGatewayProxyResult,
     invoke: async (event) => (await handler(event, aLambdaContext())) as StopTaskInvocationResult,
   };

@@ -1,0 +1,157 @@
+import { type AgentExecution, agentExecutionSchema, isTerminal } from "./execution.js";
+import { errorBodySchema, REQUEST_ID_HEADER, type ValidationIssue, validationErrorBodySchema } from "./http/responses.js";
+
+/**
+ * A typed client for the task API: fetch-based, no dependency beyond zod (already the schema
+ * source). Every non-2xx answer becomes a typed error carrying the status, the `detail` and
+ * the request id to quote in a support ticket.
+ */
+
+export class TaskApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly detail: string,
+    readonly requestId: string | undefined,
+  ) {
+    super(`${status}: ${detail}`);
+    this.name = new.target.name;
+  }
+}
+export class UnauthorizedError extends TaskApiError {}
+export class ForbiddenError extends TaskApiError {}
+export class TaskNotFoundError extends TaskApiError {}
+export class TaskValidationError extends TaskApiError {
+  constructor(
+    status: number,
+    readonly issues: readonly ValidationIssue[],
+    requestId: string | undefined,
+  ) {
+    super(status, issues.map((issue) => `${issue.loc.join(".")}: ${issue.msg}`).join("; "), requestId);
+  }
+}
+export class ServerError extends TaskApiError {
+  constructor(
+    status: number,
+    detail: string,
+    requestId: string | undefined,
+    /** Seconds the server asked to wait before retrying (503), when it said. */
+    readonly retryAfterSeconds: number | undefined,
+  ) {
+    super(status, detail, requestId);
+  }
+}
+/** stopAndWait gave up before the task reached a terminal state; `last` is what it saw last. */
+export class StopTimeoutError extends Error {
+  override name = "StopTimeoutError";
+  constructor(readonly last: AgentExecution) {
+    super(`task ${last.id} still ${last.status} when the wait ran out`);
+  }
+}
+
+export interface TaskClientOptions {
+  readonly baseUrl: string;
+  readonly apiKey: string;
+  readonly fetch?: typeof fetch;
+}
+
+export interface RequestOptions {
+  readonly signal?: AbortSignal;
+}
+
+export interface StopAndWaitOptions extends RequestOptions {
+  /** Give up after this long (default 60 s). */
+  readonly timeoutMs?: number;
+  /** First poll interval (default 500 ms); it grows by half each poll, up to `maxIntervalMs`. */
+  readonly intervalMs?: number;
+  readonly maxIntervalMs?: number;
+}
+
+async function toError(response: Response): Promise<TaskApiError> {
+  const requestId = response.headers.get(REQUEST_ID_HEADER) ?? undefined;
+  const body: unknown = await response.json().catch(() => undefined);
+  if (response.status === 422) {
+    const parsed = validationErrorBodySchema.safeParse(body);
+    return new TaskValidationError(422, parsed.success ? parsed.data.detail : [], requestId);
+  }
+  const parsed = errorBodySchema.safeParse(body);
+  const detail = parsed.success ? parsed.data.detail : response.statusText;
+  switch (response.status) {
+    case 401:
+      return new UnauthorizedError(401, detail, requestId);
+    case 403:
+      return new ForbiddenError(403, detail, requestId);
+    case 404:
+      return new TaskNotFoundError(404, detail, requestId);
+  }
+  if (response.status >= 500) {
+    const retryAfter = Number(response.headers.get("retry-after"));
+    return new ServerError(response.status, detail, requestId, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined);
+  }
+  return new TaskApiError(response.status, detail, requestId);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+export function createTaskClient(options: TaskClientOptions) {
+  const fetchImpl = options.fetch ?? fetch;
+  const baseUrl = options.baseUrl.replace(/\/+$/, "");
+
+  async function call(method: "GET" | "POST", path: string, signal?: AbortSignal): Promise<AgentExecution> {
+    const response = await fetchImpl(`${baseUrl}${path}`, {
+      method,
+      headers: { "x-api-key": options.apiKey, accept: "application/json" },
+      signal,
+    });
+    if (!response.ok) throw await toError(response);
+    return agentExecutionSchema.parse(await response.json());
+  }
+
+  const taskPath = (taskId: string) => `/v1/tasks/${encodeURIComponent(taskId)}`;
+
+  async function getTask(taskId: string, requestOptions: RequestOptions = {}): Promise<AgentExecution> {
+    return call("GET", taskPath(taskId), requestOptions.signal);
+  }
+
+  async function stopTask(taskId: string, requestOptions: RequestOptions = {}): Promise<AgentExecution> {
+    return call("POST", `${taskPath(taskId)}/stop`, requestOptions.signal);
+  }
+
+  /** Stops the task, then polls Get Task with backoff until it is terminal (the reference's "stop and confirm"). */
+  async function stopAndWait(taskId: string, waitOptions: StopAndWaitOptions = {}): Promise<AgentExecution> {
+    const { signal, timeoutMs = 60_000, intervalMs = 500, maxIntervalMs = 5_000 } = waitOptions;
+    const deadline = Date.now() + timeoutMs;
+    let interval = intervalMs;
+    let current = await stopTask(taskId, { signal });
+    while (!isTerminal(current.status)) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new StopTimeoutError(current);
+      await sleep(Math.min(interval, remaining), signal);
+      interval = Math.min(interval * 1.5, maxIntervalMs);
+      try {
+        current = await getTask(taskId, { signal });
+      } catch (error) {
+        // A busy or briefly unavailable service is worth waiting out; anything else is the caller's to see.
+        if (!(error instanceof ServerError) || Date.now() >= deadline) throw error;
+        if (error.retryAfterSeconds) interval = Math.max(interval, error.retryAfterSeconds * 1000);
+      }
+    }
+    return current;
+  }
+
+  return { getTask, stopTask, stopAndWait };
+}
+
+export type TaskClient = ReturnType<typeof createTaskClient>;

@@ -1,0 +1,146 @@
+import * as z from "zod";
+import { agentExecutionSchema, taskIdSchema } from "../execution.js";
+import { type RouteDefinition, routes } from "../resources.js";
+import { API_KEY_HEADER } from "./task-request.js";
+import { errorBodySchema, invalidTaskIdIssue, REQUEST_ID_HEADER, RETRY_AFTER_SECONDS, validationErrorBodySchema } from "./responses.js";
+
+/**
+ * The OpenAPI 3.1 document, generated from the zod schemas that define the record, the error
+ * bodies and the path parameter, and from the route table: nothing here restates a field.
+ */
+
+type JsonSchema = Record<string, unknown>;
+
+function jsonSchema(schema: z.ZodType, io: "input" | "output" = "output"): JsonSchema {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { target: "draft-2020-12", io }) as JsonSchema;
+  return rest;
+}
+
+const exampleExecution = agentExecutionSchema.parse({
+  id: "6f1c2d3e-4b5a-4c6d-8e7f-901a2b3c4d5e",
+  agent_id: "agent-research",
+  organization_id: "org-demo",
+  input: { text: "Research the market", files: [] },
+  status: "stopped",
+  created_at: "2026-11-25T10:00:00.000Z",
+  started_at: "2026-11-25T10:00:01.000Z",
+  finished_at: "2026-11-25T10:04:12.000Z",
+  stopped_at: "2026-11-25T10:04:12.000Z",
+  stop_reason: "user_requested",
+  stopped_by: "key_demo",
+  is_manually_stopped: true,
+  worker_id: "worker-1",
+  source: "api",
+});
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+function errorResponse(description: string, detail: string, extraHeaders: Record<string, unknown> = {}) {
+  return {
+    description,
+    headers: { [REQUEST_ID_HEADER]: { $ref: "#/components/headers/RequestId" }, ...extraHeaders },
+    content: { "application/json": { schema: ref("HTTPError"), example: { detail } } },
+  };
+}
+
+interface OperationText {
+  readonly summary: string;
+  readonly description: string;
+  readonly success: string;
+}
+
+const operationText: Record<RouteDefinition["functionName"], OperationText> = {
+  "stop-task": {
+    summary: "Stop Task",
+    description:
+      "Cancel a running task. Sends a stop signal to the worker executing the task, marks the execution as stopped, and sets " +
+      "is_manually_stopped: true. Idempotent: a task already completed, failed or stopped is returned unchanged. For agents in a " +
+      "self-hosted environment the stop is routed through the asset-command channel.",
+    success: "Stop signal accepted (or task already in a terminal state)",
+  },
+  "get-task": {
+    summary: "Get Task",
+    description: "The execution as it is now. Poll it after Stop Task until `status` is terminal.",
+    success: "The Agent Execution",
+  },
+};
+
+function operation(route: RouteDefinition) {
+  const text = operationText[route.functionName];
+  const compatibility = route.compatibility === true;
+  return {
+    operationId: route.operationId,
+    summary: compatibility ? `${text.summary} (compatibility route)` : text.summary,
+    description: compatibility
+      ? `${text.description}\n\nCompatibility route for the platform's SDK; same behaviour as the documented route.`
+      : text.description,
+    tags: [compatibility ? "compatibility" : "tasks"],
+    parameters: [{ $ref: "#/components/parameters/TaskId" }],
+    responses: {
+      "200": {
+        description: text.success,
+        headers: { [REQUEST_ID_HEADER]: { $ref: "#/components/headers/RequestId" } },
+        content: { "application/json": { schema: ref("AgentExecution"), example: exampleExecution } },
+      },
+      "401": errorResponse("Unauthorized (invalid API key)", "Invalid or missing API key"),
+      "403": errorResponse("Forbidden (task belongs to a different organization)", "Task belongs to a different organization"),
+      "404": errorResponse("Task not found", "Task not found"),
+      "422": {
+        description: "Validation error (malformed task_id)",
+        headers: { [REQUEST_ID_HEADER]: { $ref: "#/components/headers/RequestId" } },
+        content: { "application/json": { schema: ref("HTTPValidationError"), example: { detail: [invalidTaskIdIssue] } } },
+      },
+      "500": errorResponse("Internal error (nothing about it is disclosed)", "Internal server error"),
+      "503": errorResponse("A dependency is unavailable; nothing was changed. Retry after the given seconds.", "Service temporarily unavailable, please retry", {
+        "retry-after": { description: "Seconds to wait before retrying", schema: { type: "integer", example: RETRY_AFTER_SECONDS } },
+      }),
+    },
+  };
+}
+
+export function buildOpenApiDocument(serverUrl = "http://127.0.0.1:3000") {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes as readonly RouteDefinition[]) {
+    paths[route.path] ??= {};
+    const methods = paths[route.path] ?? {};
+    methods[route.method.toLowerCase()] = operation(route);
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "stop-task",
+      version: "1.0.0",
+      description: "Stop a running AI-agent task and read its state. Every response carries an x-request-id header.",
+    },
+    jsonSchemaDialect: "https://spec.openapis.org/oas/3.1/dialect/base",
+    servers: [{ url: serverUrl }],
+    security: [{ ApiKeyAuth: [] }],
+    tags: [
+      { name: "tasks", description: "The documented task routes" },
+      { name: "compatibility", description: "Routes the platform's own SDK calls; same handlers and behaviour" },
+    ],
+    paths,
+    components: {
+      securitySchemes: { ApiKeyAuth: { type: "apiKey", in: "header", name: API_KEY_HEADER, description: "API Key for authentication" } },
+      parameters: {
+        TaskId: {
+          name: "task_id",
+          in: "path",
+          required: true,
+          description: "Unique identifier of the task (UUID format)",
+          schema: jsonSchema(taskIdSchema, "input"),
+        },
+      },
+      headers: {
+        RequestId: { description: "The request id, also in the service's logs", schema: { type: "string" } },
+      },
+      schemas: {
+        AgentExecution: jsonSchema(agentExecutionSchema),
+        HTTPError: jsonSchema(errorBodySchema),
+        HTTPValidationError: jsonSchema(validationErrorBodySchema),
+      },
+    },
+  };
+}
+
+export type OpenApiDocument = ReturnType<typeof buildOpenApiDocument>;

@@ -1,0 +1,66 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  createTaskClient,
+  ForbiddenError,
+  TaskNotFoundError,
+  TaskValidationError,
+  UnauthorizedError,
+} from "../../../lib/client.js";
+import { anExecution } from "../../support/factories.js";
+import { type InProcessApi, startInProcessApi } from "../../support/in-process-api.js";
+import { drainQueue, type LocalAws, provisionIsolatedStack, putItem, storeApiKey } from "../../support/local-aws.js";
+
+const KEY = `sk-client-${randomUUID()}`;
+let aws: LocalAws;
+let api: InProcessApi;
+
+beforeAll(async () => {
+  aws = await provisionIsolatedStack();
+  await storeApiKey(aws, { key: KEY, organizationId: "org-a", keyId: "key-a" });
+  api = await startInProcessApi(aws);
+});
+
+afterAll(async () => {
+  await api?.close();
+});
+
+async function seed(overrides: Parameters<typeof anExecution>[0] = {}) {
+  const execution = anExecution({ organization_id: "org-a", ...overrides });
+  await putItem(aws.dynamoDb, aws.resources.tables.executions, execution);
+  return execution;
+}
+
+describe("the typed client against the local stack", () => {
+  it("stops and confirms: stopAndWait returns the stopped record, and Get Task agrees", async () => {
+    const execution = await seed();
+    const client = createTaskClient({ baseUrl: api.url, apiKey: KEY });
+
+    const stopped = await client.stopAndWait(execution.id, { timeoutMs: 5_000, intervalMs: 50 });
+
+    expect(stopped).toMatchObject({ id: execution.id, status: "stopped", is_manually_stopped: true });
+    expect(await client.getTask(execution.id)).toEqual(stopped);
+    expect(await drainQueue(aws.sqs, aws.resources.queues.stop_signals)).toHaveLength(1);
+  });
+
+  it("reads a task without changing it", async () => {
+    const execution = await seed({ status: "paused" });
+    const client = createTaskClient({ baseUrl: api.url, apiKey: KEY });
+    expect(await client.getTask(execution.id)).toMatchObject({ status: "paused" });
+    expect(await client.getTask(execution.id)).toMatchObject({ status: "paused" });
+    expect(await drainQueue(aws.sqs, aws.resources.queues.stop_signals)).toEqual([]);
+  });
+
+  it("gives typed errors for 401, 403, 404 and 422, each with the request id", async () => {
+    const foreign = await seed({ organization_id: "org-b" });
+    const client = createTaskClient({ baseUrl: api.url, apiKey: KEY });
+    const anonymous = createTaskClient({ baseUrl: api.url, apiKey: "sk-wrong" });
+
+    await expect(anonymous.stopTask(foreign.id)).rejects.toBeInstanceOf(UnauthorizedError);
+    await expect(client.stopTask(foreign.id)).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(client.getTask(randomUUID())).rejects.toBeInstanceOf(TaskNotFoundError);
+    const invalid = await client.stopTask("nope").catch((error: unknown) => error);
+    expect(invalid).toBeInstanceOf(TaskValidationError);
+    expect(invalid).toMatchObject({ status: 422, issues: [{ loc: ["path", "task_id"] }], requestId: expect.any(String) });
+  });
+});

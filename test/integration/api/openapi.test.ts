@@ -1,0 +1,83 @@
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { Validator } from "@seriousme/openapi-schema-validator";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildOpenApiDocument } from "../../../lib/http/openapi.js";
+import { routes } from "../../../lib/resources.js";
+import { anExecution } from "../../support/factories.js";
+import { type InProcessApi, startInProcessApi } from "../../support/in-process-api.js";
+import { type LocalAws, provisionIsolatedStack, putItem, storeApiKey } from "../../support/local-aws.js";
+import { openApiResponseChecker, type RecordedResponse } from "../../support/openapi-responses.js";
+
+const KEY = `sk-openapi-${randomUUID()}`;
+let aws: LocalAws;
+let api: InProcessApi;
+
+beforeAll(async () => {
+  aws = await provisionIsolatedStack();
+  await storeApiKey(aws, { key: KEY, organizationId: "org-a", keyId: "key-a" });
+  api = await startInProcessApi(aws);
+});
+
+afterAll(async () => {
+  await api?.close();
+});
+
+describe("the OpenAPI document", () => {
+  it("is a valid OpenAPI 3.1 document", async () => {
+    const result = await new Validator().validate(buildOpenApiDocument());
+    expect(result.errors).toBeUndefined();
+    expect(result.valid).toBe(true);
+  });
+
+  it("describes every route of the route table with every status code of the reference", () => {
+    const document = buildOpenApiDocument();
+    for (const route of routes) {
+      const operation = (document.paths[route.path] as Record<string, { responses: Record<string, unknown> }>)[route.method.toLowerCase()];
+      expect(Object.keys(operation?.responses ?? {})).toEqual(expect.arrayContaining(["200", "401", "403", "404", "422"]));
+    }
+    expect(document.components.securitySchemes.ApiKeyAuth).toEqual(expect.objectContaining({ type: "apiKey", in: "header", name: "x-api-key" }));
+  });
+
+  it("is what npm run openapi last wrote (openapi.json is generated, never edited)", () => {
+    expect(JSON.parse(readFileSync("openapi.json", "utf8"))).toEqual(JSON.parse(JSON.stringify(buildOpenApiDocument())));
+  });
+
+  it("is served by the local server at /openapi.json", async () => {
+    const response = await fetch(`${api.url}/openapi.json`);
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { openapi: string }).openapi).toBe("3.1.0");
+  });
+});
+
+describe("real responses validate against the document", () => {
+  it("for every status of every route", async () => {
+    const running = anExecution({ organization_id: "org-a" });
+    const foreign = anExecution({ organization_id: "org-b" });
+    const finished = anExecution({ organization_id: "org-a", status: "completed", finished_at: "2026-11-25T10:05:00.000Z", mcp_servers: [{ name: "m", type: "remote" }] });
+    for (const execution of [running, foreign, finished]) await putItem(aws.dynamoDb, aws.resources.tables.executions, execution);
+
+    const check = openApiResponseChecker(buildOpenApiDocument());
+    const recorded: RecordedResponse[] = [];
+    for (const route of routes) {
+      const cases: [string, string | undefined][] = [
+        [running.id, KEY],
+        [finished.id, KEY],
+        [foreign.id, KEY],
+        [randomUUID(), KEY],
+        ["not-a-uuid", KEY],
+        [running.id, undefined],
+      ];
+      for (const [taskId, key] of cases) {
+        const response = await fetch(`${api.url}${route.path.replace("{task_id}", taskId)}`, {
+          method: route.method,
+          headers: key ? { "x-api-key": key } : {},
+        });
+        recorded.push({ method: route.method, path: route.path, status: response.status, body: await response.json() });
+      }
+    }
+
+    expect(new Set(recorded.map((response) => response.status))).toEqual(new Set([200, 401, 403, 404, 422]));
+    for (const response of recorded) expect(check(response), `${response.method} ${response.path} ${response.status}`).toEqual([]);
+  });
+});

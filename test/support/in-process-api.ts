@@ -1,0 +1,39 @@
+import type { AddressInfo } from "node:net";
+import { createGetTaskHandler } from "../../functions/get-task/app.js";
+import { createApiKeyAuthorizer, dynamoApiKeyLookup } from "../../lib/auth/api-keys.js";
+import { dynamoExecutionRepository } from "../../lib/executions/repository.js";
+import { buildOpenApiDocument } from "../../lib/http/openapi.js";
+import { createLogger, createMetrics } from "../../lib/observability.js";
+import { createLocalApi, type ProxyHandler } from "../../infra/local/server.js";
+import { type LocalAws, localDynamoDbClient } from "./local-aws.js";
+import { stopTaskHarness } from "./stop-task-harness.js";
+
+export interface InProcessApi {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The local server of `npm start`, in this process, over the real handlers and the emulators:
+ * real HTTP for tests that need it, without paying for a child process.
+ */
+export async function startInProcessApi(aws: LocalAws): Promise<InProcessApi> {
+  const dynamoDb = localDynamoDbClient();
+  const stopTask = stopTaskHarness(aws).handler;
+  const getTask = createGetTaskHandler({
+    authorize: createApiKeyAuthorizer({ lookup: dynamoApiKeyLookup(dynamoDb, aws.resources.tables.api_keys), cacheTtlMs: 60_000 }),
+    executions: dynamoExecutionRepository(dynamoDb, aws.resources.tables.executions),
+    logger: createLogger("get-task"),
+    metrics: createMetrics("get-task"),
+  });
+  const server = createLocalApi({
+    handlers: { "stop-task": stopTask as ProxyHandler, "get-task": getTask as ProxyHandler },
+    staticRoutes: { "/openapi.json": () => ({ statusCode: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(buildOpenApiDocument()) }) },
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}

@@ -1,0 +1,68 @@
+import { describe, expect, it } from "vitest";
+import { createTaskClient, ServerError, StopTimeoutError } from "../../lib/client.js";
+
+const TASK = "5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e";
+const record = (status: string) => ({ id: TASK, agent_id: "a", organization_id: "o", status, created_at: "2026-11-25T11:00:00.000Z" });
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
+
+/** A fetch that answers from a script, one response per call, and records what was asked. */
+function scriptedFetch(...responses: (() => Response)[]) {
+  const calls: string[] = [];
+  const fetchImpl = (async (input: string | URL | Request, init?: RequestInit) => {
+    calls.push(`${init?.method ?? "GET"} ${String(input)}`);
+    const next = responses.shift();
+    if (!next) throw new Error("no more scripted responses");
+    return next();
+  }) as typeof fetch;
+  return { fetchImpl, calls };
+}
+
+describe("stopAndWait", () => {
+  it("polls Get Task until the task is terminal", async () => {
+    const { fetchImpl, calls } = scriptedFetch(
+      () => json(200, record("executing")),
+      () => json(200, record("executing")),
+      () => json(200, record("stopped")),
+    );
+    const client = createTaskClient({ baseUrl: "http://api/", apiKey: "k", fetch: fetchImpl });
+
+    expect((await client.stopAndWait(TASK, { intervalMs: 1 })).status).toBe("stopped");
+    expect(calls).toEqual([`POST http://api/v1/tasks/${TASK}/stop`, `GET http://api/v1/tasks/${TASK}`, `GET http://api/v1/tasks/${TASK}`]);
+  });
+
+  it("waits out a 503 while polling", async () => {
+    const { fetchImpl } = scriptedFetch(
+      () => json(200, record("executing")),
+      () => json(503, { detail: "busy" }, { "retry-after": "0" }),
+      () => json(200, record("completed")),
+    );
+    const client = createTaskClient({ baseUrl: "http://api", apiKey: "k", fetch: fetchImpl });
+    expect((await client.stopAndWait(TASK, { intervalMs: 1 })).status).toBe("completed");
+  });
+
+  it("gives up with the last record it saw when the time runs out", async () => {
+    const { fetchImpl } = scriptedFetch(...Array.from({ length: 50 }, () => () => json(200, record("executing"))));
+    const client = createTaskClient({ baseUrl: "http://api", apiKey: "k", fetch: fetchImpl });
+    const error = await client.stopAndWait(TASK, { timeoutMs: 30, intervalMs: 5 }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(StopTimeoutError);
+    expect((error as StopTimeoutError).last.status).toBe("executing");
+  });
+
+  it("stops waiting when its signal aborts", async () => {
+    const { fetchImpl } = scriptedFetch(() => json(200, record("executing")));
+    const client = createTaskClient({ baseUrl: "http://api", apiKey: "k", fetch: fetchImpl });
+    const controller = new AbortController();
+    const waiting = client.stopAndWait(TASK, { intervalMs: 10_000, signal: controller.signal });
+    setTimeout(() => controller.abort(new Error("user gave up")), 5);
+    await expect(waiting).rejects.toThrow("user gave up");
+  });
+
+  it("surfaces a 5xx on the stop itself as a ServerError with Retry-After", async () => {
+    const { fetchImpl } = scriptedFetch(() => json(503, { detail: "Service temporarily unavailable, please retry" }, { "retry-after": "2", "x-request-id": "r-1" }));
+    const client = createTaskClient({ baseUrl: "http://api", apiKey: "k", fetch: fetchImpl });
+    const error = await client.stopTask(TASK).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ServerError);
+    expect(error).toMatchObject({ status: 503, retryAfterSeconds: 2, requestId: "r-1" });
+  });
+});
