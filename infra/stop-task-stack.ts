@@ -2,13 +2,13 @@ import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
-import { queues } from "../lib/resources.js";
+import { type FunctionName, functionDefinitions, queues } from "../lib/resources.js";
 import { Alarms } from "./constructs/alarms.js";
 import { ApiKeysTable } from "./constructs/api-keys-table.js";
 import { ExecutionsTable } from "./constructs/executions-table.js";
 import { HttpApi } from "./constructs/http-api.js";
 import { SignalQueue } from "./constructs/signal-queue.js";
-import { StopTaskFunction } from "./constructs/stop-task-function.js";
+import { ServiceFunction } from "./constructs/service-function.js";
 import { resourcePrefix, type StageName } from "./stages.js";
 
 export interface StopTaskStackProps extends StackProps {
@@ -21,10 +21,15 @@ export interface StopTaskStackProps extends StackProps {
   readonly alarmTopic?: sns.ITopic;
 }
 
+/** PascalCase construct id of a function: `stop-task` -> `StopTask`. */
+function constructId(name: string): string {
+  return name.replace(/(^|-)([a-z])/g, (_match, _dash, letter: string) => letter.toUpperCase());
+}
+
 /**
- * Everything the Stop Task endpoint needs in an account: the API, the stop function, the
+ * Everything the Stop Task endpoint needs in an account: the API, its functions, the
  * executions and api-keys tables, the two signal queues with their DLQs, and the alarms.
- * The function's permissions are exactly the grants below.
+ * Each function's permissions are exactly its grants below.
  */
 export class StopTaskStack extends Stack {
   constructor(scope: Construct, id: string, props: StopTaskStackProps) {
@@ -37,12 +42,30 @@ export class StopTaskStack extends Stack {
     const stopSignals = new SignalQueue(this, "StopSignals", { prefix, retainData, definition: queues.stopSignals });
     const assetCommands = new SignalQueue(this, "AssetCommands", { prefix, retainData, definition: queues.assetCommands });
 
-    const stopTask = new StopTaskFunction(this, "StopTask", { prefix, logRetention, retainData });
-    executions.grantStopWrite(stopTask);
-    apiKeys.grantKeyLookup(stopTask);
-    stopSignals.grantSend(stopTask, "STOP_SIGNAL_QUEUE_URL");
-    // Self-hosted environments receive their stop on the asset-command channel instead.
-    assetCommands.grantSend(stopTask, "ASSET_COMMAND_QUEUE_URL");
+    // What each function of lib/resources.ts may touch. Keyed by name rather than typed as
+    // Record<FunctionName, ...> so that a function added there fails the synth with its name
+    // (below) until someone decides its grants here, instead of inheriting another's.
+    const grants: Readonly<Record<string, (fn: ServiceFunction) => void>> = {
+      "stop-task": (fn) => {
+        executions.grantStopWrite(fn);
+        apiKeys.grantKeyLookup(fn);
+        stopSignals.grantSend(fn, "STOP_SIGNAL_QUEUE_URL");
+        // Self-hosted environments receive their stop on the asset-command channel instead.
+        assetCommands.grantSend(fn, "ASSET_COMMAND_QUEUE_URL");
+      },
+      "get-task": (fn) => {
+        executions.grantTaskRead(fn);
+        apiKeys.grantKeyLookup(fn);
+      },
+    };
+    const functions = {} as Record<FunctionName, ServiceFunction>;
+    for (const name of Object.keys(functionDefinitions) as FunctionName[]) {
+      const grant = grants[name];
+      if (!grant) throw new Error(`function ${name} has no grants: add it to the grants of infra/stop-task-stack.ts`);
+      const fn = new ServiceFunction(this, constructId(name), { prefix, name, logRetention, retainData });
+      grant(fn);
+      functions[name] = fn;
+    }
 
     const api = new HttpApi(this, "Api", {
       prefix,
@@ -51,12 +74,15 @@ export class StopTaskStack extends Stack {
       logRetention,
       retainData,
       tracing: props.apiTracing,
-      functions: { "stop-task": stopTask.function },
+      functions: Object.fromEntries(Object.entries(functions).map(([name, fn]) => [name, fn.function])) as Record<
+        FunctionName,
+        ServiceFunction["function"]
+      >,
     });
 
     const alarms = new Alarms(this, "Alarms", { prefix, ...(props.alarmTopic ? { topic: props.alarmTopic } : {}) });
     alarms.watchApi(api.api);
-    alarms.watchFunction("StopTaskFunction", stopTask.function);
+    for (const fn of Object.values(functions)) alarms.watchFunction(`${constructId(fn.name)}Function`, fn.function);
     alarms.watchDeadLetterQueue("StopSignalsDlq", stopSignals.deadLetterQueue);
     alarms.watchDeadLetterQueue("AssetCommandsDlq", assetCommands.deadLetterQueue);
 

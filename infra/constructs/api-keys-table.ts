@@ -2,7 +2,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import type { Construct } from "constructs";
 import { apiKeysTable } from "../../lib/resources.js";
 import { ServiceTable } from "./service-table.js";
-import type { StopTaskFunction } from "./stop-task-function.js";
+import type { ServiceFunction } from "./service-function.js";
 
 export interface ApiKeysTableProps {
   readonly prefix: string;
@@ -19,7 +19,7 @@ export class ApiKeysTable extends ServiceTable {
    * Authorizing a request is one GetItem by key hash on the base table; the by-key-id index
    * serves the keys command, not the API, so its ARN stays out of the function's policy.
    */
-  grantKeyLookup(fn: StopTaskFunction): void {
+  grantKeyLookup(fn: ServiceFunction): void {
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["dynamodb:GetItem"], resources: [this.tableArn] }));
     fn.setEnvironment("API_KEYS_TABLE_NAME", this.tableName);
   }

@@ -2,7 +2,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import type { Construct } from "constructs";
 import { executionsTable } from "../../lib/resources.js";
 import { ServiceTable } from "./service-table.js";
-import type { StopTaskFunction } from "./stop-task-function.js";
+import type { ServiceFunction } from "./service-function.js";
 
 export interface ExecutionsTableProps {
   readonly prefix: string;
@@ -20,8 +20,14 @@ export class ExecutionsTable extends ServiceTable {
    * (ReturnValuesOnConditionCheckFailure), so the function never needs GetItem here.
    * Written by hand because `table.grant()` would add index ARNs the function never touches.
    */
-  grantStopWrite(fn: StopTaskFunction): void {
+  grantStopWrite(fn: ServiceFunction): void {
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["dynamodb:UpdateItem"], resources: [this.tableArn] }));
+    fn.setEnvironment("EXECUTIONS_TABLE_NAME", this.tableName);
+  }
+
+  /** Reading a task is one GetItem by id on the base table; no index, no write. */
+  grantTaskRead(fn: ServiceFunction): void {
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["dynamodb:GetItem"], resources: [this.tableArn] }));
     fn.setEnvironment("EXECUTIONS_TABLE_NAME", this.tableName);
   }
 }

@@ -6,13 +6,18 @@ import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import type { StopTaskConfig } from "../../lib/config.js";
-import { functionDefinitions, physicalName } from "../../lib/resources.js";
+import { type FunctionName, functionDefinitions, physicalName } from "../../lib/resources.js";
 
-/** Only names lib/config.ts reads can be set: a typo fails the type check, not a cold start. */
-export type StopTaskEnvironmentName = Extract<keyof StopTaskConfig, string>;
+/**
+ * Only names lib/config.ts reads can be set: a typo fails the type check, not a cold start.
+ * The stop function's config is the widest (every other function reads a subset of it).
+ */
+export type FunctionEnvironmentName = Extract<keyof StopTaskConfig, string>;
 
-export interface StopTaskFunctionProps {
+export interface ServiceFunctionProps {
   readonly prefix: string;
+  /** Which function of lib/resources.ts `functionDefinitions`: its entry file and handler export. */
+  readonly name: FunctionName;
   readonly logRetention: logs.RetentionDays;
   readonly retainData: boolean;
   /** How long a verified key is trusted before it is read again (revocation latency). */
@@ -26,19 +31,21 @@ const repoFile = (relative: string) => fileURLToPath(new URL(`../../${relative}`
 const esmRequireShim = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
 
 /**
- * The stop-task Lambda: bundled by the local esbuild (no Docker), with the AWS SDK inside the
- * bundle so production runs the SDK version the tests ran. Its role starts empty; the tables
- * and queues add exactly what the function calls through their grant helpers.
+ * One Lambda of the service: bundled by the local esbuild (no Docker), with the AWS SDK inside
+ * the bundle so production runs the SDK version the tests ran. Its role starts empty; the
+ * tables and queues add exactly what the function calls through their grant helpers.
  */
-export class StopTaskFunction extends Construct {
+export class ServiceFunction extends Construct {
+  readonly name: FunctionName;
   readonly function: NodejsFunction;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
 
-  constructor(scope: Construct, id: string, props: StopTaskFunctionProps) {
+  constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
     super(scope, id);
-    const definition = functionDefinitions["stop-task"];
-    const functionName = physicalName(props.prefix, "stop-task");
+    this.name = props.name;
+    const definition = functionDefinitions[props.name];
+    const functionName = physicalName(props.prefix, props.name);
 
     this.logGroup = new logs.LogGroup(this, "LogGroup", {
       logGroupName: `/aws/lambda/${functionName}`,
@@ -101,7 +108,7 @@ export class StopTaskFunction extends Construct {
     this.role.addToPrincipalPolicy(statement);
   }
 
-  setEnvironment(name: StopTaskEnvironmentName, value: string): void {
+  setEnvironment(name: FunctionEnvironmentName, value: string): void {
     this.function.addEnvironment(name, value);
   }
 }

@@ -3,7 +3,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { physicalName, type QueueDefinition } from "../../lib/resources.js";
-import type { StopTaskEnvironmentName, StopTaskFunction } from "./stop-task-function.js";
+import type { FunctionEnvironmentName, ServiceFunction } from "./service-function.js";
 
 export interface SignalQueueProps {
   readonly prefix: string;
@@ -42,7 +42,7 @@ export class SignalQueue extends Construct {
   }
 
   /** SendMessage on this queue only (not its DLQ), and its URL in the function's `urlVariable`. */
-  grantSend(fn: StopTaskFunction, urlVariable: StopTaskEnvironmentName): void {
+  grantSend(fn: ServiceFunction, urlVariable: FunctionEnvironmentName): void {
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["sqs:SendMessage"], resources: [this.queue.queueArn] }));
     fn.setEnvironment(urlVariable, this.queue.queueUrl);
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type CfnResource, logicalIdWhere, onlyResource, synthesizeStage } from "./synth.js";
+import { functionDefinitions, routes } from "../../lib/resources.js";
+import { type CfnResource, logicalIdWhere, synthesizeStage } from "./synth.js";
 
 interface Statement {
   Effect: "Allow" | "Deny";
@@ -40,33 +41,54 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
     "Fn::GetAtt": [logicalIdWhere(template, type, property, value), "Arn"],
   });
 
-  it("allows the stop function exactly its log writes, UpdateItem, GetItem and two SendMessage", () => {
-    const { resource: policy } = onlyResource(template, "AWS::IAM::Policy");
-    const roleId = logicalIdWhere(template, "AWS::IAM::Role", "Description", `stop-task-${stage}-stop-task: writes its own log group; tables and queues grant the rest`);
+  const logWrites = (name: string) => ({
+    Effect: "Allow",
+    Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+    Resource: arnOf("AWS::Logs::LogGroup", "LogGroupName", `/aws/lambda/stop-task-${stage}-${name}`),
+  });
+  const allow = (action: string, type: string, property: string, name: string) => ({
+    Effect: "Allow",
+    Action: action,
+    Resource: arnOf(type, property, `stop-task-${stage}-${name}`),
+  });
+  // Keyed by function name: a function added to lib/resources.ts fails here until its policy is stated.
+  const expectedStatements: Record<string, () => unknown[]> = {
+    "stop-task": () => [
+      logWrites("stop-task"),
+      allow("dynamodb:UpdateItem", "AWS::DynamoDB::Table", "TableName", "executions"),
+      allow("dynamodb:GetItem", "AWS::DynamoDB::Table", "TableName", "api-keys"),
+      allow("sqs:SendMessage", "AWS::SQS::Queue", "QueueName", "stop-signals"),
+      allow("sqs:SendMessage", "AWS::SQS::Queue", "QueueName", "asset-commands"),
+    ],
+    "get-task": () => [
+      logWrites("get-task"),
+      allow("dynamodb:GetItem", "AWS::DynamoDB::Table", "TableName", "executions"),
+      allow("dynamodb:GetItem", "AWS::DynamoDB::Table", "TableName", "api-keys"),
+    ],
+  };
+  const roleDescription = (name: string) => `stop-task-${stage}-${name}: writes its own log group; tables and queues grant the rest`;
 
-    expect(policy.Properties?.Roles).toEqual([{ Ref: roleId }]);
-    expect(policy.Properties?.PolicyDocument).toEqual({
-      Version: "2012-10-17",
-      Statement: [
-        {
-          Effect: "Allow",
-          Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-          Resource: arnOf("AWS::Logs::LogGroup", "LogGroupName", `/aws/lambda/stop-task-${stage}-stop-task`),
-        },
-        { Effect: "Allow", Action: "dynamodb:UpdateItem", Resource: arnOf("AWS::DynamoDB::Table", "TableName", `stop-task-${stage}-executions`) },
-        { Effect: "Allow", Action: "dynamodb:GetItem", Resource: arnOf("AWS::DynamoDB::Table", "TableName", `stop-task-${stage}-api-keys`) },
-        { Effect: "Allow", Action: "sqs:SendMessage", Resource: arnOf("AWS::SQS::Queue", "QueueName", `stop-task-${stage}-stop-signals`) },
-        { Effect: "Allow", Action: "sqs:SendMessage", Resource: arnOf("AWS::SQS::Queue", "QueueName", `stop-task-${stage}-asset-commands`) },
-      ],
-    });
+  it.each(Object.keys(functionDefinitions))("allows %s exactly the statements it needs", (name) => {
+    const roleId = logicalIdWhere(template, "AWS::IAM::Role", "Description", roleDescription(name));
+    const policies = Object.values(resources).filter(
+      (resource) => resource.Type === "AWS::IAM::Policy" && JSON.stringify(resource.Properties?.Roles) === JSON.stringify([{ Ref: roleId }]),
+    );
+
+    expect(policies).toHaveLength(1);
+    const expected = expectedStatements[name];
+    expect(expected, `no expected statements for ${name} in this test`).toBeDefined();
+    expect(policies[0]?.Properties?.PolicyDocument).toEqual({ Version: "2012-10-17", Statement: expected?.() });
   });
 
-  it("gives the stop function's role nothing besides that policy", () => {
-    const role = Object.values(resources).find(
-      (resource) => resource.Type === "AWS::IAM::Role" && String(resource.Properties?.Description).startsWith(`stop-task-${stage}-stop-task`),
-    );
-    expect(role?.Properties).toEqual({
-      Description: `stop-task-${stage}-stop-task: writes its own log group; tables and queues grant the rest`,
+  it("writes no identity policy besides the functions' own", () => {
+    template.resourceCountIs("AWS::IAM::Policy", Object.keys(functionDefinitions).length);
+    template.resourceCountIs("AWS::IAM::ManagedPolicy", 0);
+  });
+
+  it.each(Object.keys(functionDefinitions))("gives the role of %s nothing besides that policy", (name) => {
+    const roleId = logicalIdWhere(template, "AWS::IAM::Role", "Description", roleDescription(name));
+    expect(resources[roleId]?.Properties).toEqual({
+      Description: roleDescription(name),
       AssumeRolePolicyDocument: {
         Version: "2012-10-17",
         Statement: [{ Effect: "Allow", Action: "sts:AssumeRole", Principal: { Service: "lambda.amazonaws.com" } }],
@@ -118,13 +140,19 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
     expect(withManagedPolicies[0]?.DeletionPolicy).toBe("Retain");
   });
 
-  it("lets only API Gateway invoke the function, only through this API's routes", () => {
+  it("lets only API Gateway invoke each function, only through its own route of this API", () => {
     const permissions = Object.values(template.findResources("AWS::Lambda::Permission"));
-    expect(permissions).toHaveLength(1);
-    expect(permissions[0]?.Properties).toMatchObject({
-      Action: "lambda:InvokeFunction",
-      Principal: "apigateway.amazonaws.com",
-    });
-    expect(literals(permissions[0]?.Properties.SourceArn).join("")).toMatch(/\/POST\/v1\/tasks\/\*\/stop$/);
+    expect(permissions).toHaveLength(routes.length);
+    for (const route of routes) {
+      const functionId = logicalIdWhere(template, "AWS::Lambda::Function", "FunctionName", `stop-task-${stage}-${route.functionName}`);
+      const sourceArnSuffix = `/${route.method}${route.path.replace(/\{[^}]+\}/g, "*")}`;
+      const matching = permissions.filter(
+        (permission) =>
+          JSON.stringify(permission.Properties.FunctionName) === JSON.stringify({ "Fn::GetAtt": [functionId, "Arn"] }) &&
+          literals(permission.Properties.SourceArn).join("").endsWith(sourceArnSuffix),
+      );
+      expect(matching, `${route.method} ${route.path}`).toHaveLength(1);
+      expect(matching[0]?.Properties).toMatchObject({ Action: "lambda:InvokeFunction", Principal: "apigateway.amazonaws.com" });
+    }
   });
 });

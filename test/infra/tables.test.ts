@@ -5,9 +5,21 @@ import { logicalIdWhere, synthesizeStage } from "./synth.js";
 
 const definitions = Object.values(tables);
 
-function expectedAttributes(definition: (typeof definitions)[number]) {
-  const keys = [definition.partitionKey, ...definition.globalSecondaryIndexes.map((index) => index.partitionKey)];
-  return keys.map((key) => ({ AttributeName: key.name, AttributeType: key.type }));
+type KeyAttribute = { readonly name: string; readonly type: string };
+type IndexDefinition = { readonly indexName: string; readonly partitionKey: KeyAttribute; readonly sortKey?: KeyAttribute };
+
+/** Every key attribute of the table and its indexes, once each (indexes may share one). */
+function expectedAttributes(definition: { partitionKey: KeyAttribute; globalSecondaryIndexes: readonly IndexDefinition[] }) {
+  const keys = [definition.partitionKey, ...definition.globalSecondaryIndexes.flatMap((index) => [index.partitionKey, index.sortKey ?? []].flat())];
+  const byName = new Map(keys.map((key) => [key.name, { AttributeName: key.name, AttributeType: key.type }]));
+  return [...byName.values()].sort((a, b) => a.AttributeName.localeCompare(b.AttributeName));
+}
+
+function expectedKeySchema(index: IndexDefinition) {
+  return [
+    { AttributeName: index.partitionKey.name, KeyType: "HASH" },
+    ...(index.sortKey ? [{ AttributeName: index.sortKey.name, KeyType: "RANGE" }] : []),
+  ];
 }
 
 describe("DynamoDB tables built from lib/resources.ts", () => {
@@ -23,7 +35,6 @@ describe("DynamoDB tables built from lib/resources.ts", () => {
       template.hasResourceProperties("AWS::DynamoDB::Table", {
         TableName: `stop-task-dev-${logicalName}`,
         KeySchema: Match.exact([{ AttributeName: definition.partitionKey.name, KeyType: "HASH" }]),
-        AttributeDefinitions: Match.exact(expectedAttributes(definition)),
         BillingMode: "PAY_PER_REQUEST",
         // AWS-managed KMS key: no SSEType/KMSMasterKeyId, so no key policy or kms grant exists.
         SSESpecification: Match.exact({ SSEEnabled: true }),
@@ -31,13 +42,20 @@ describe("DynamoDB tables built from lib/resources.ts", () => {
           definition.globalSecondaryIndexes.length === 0
             ? Match.absent()
             : Match.exact(
-                definition.globalSecondaryIndexes.map((index) => ({
+                (definition.globalSecondaryIndexes as readonly IndexDefinition[]).map((index) => ({
                   IndexName: index.indexName,
-                  KeySchema: [{ AttributeName: index.partitionKey.name, KeyType: "HASH" }],
+                  KeySchema: expectedKeySchema(index),
                   Projection: { ProjectionType: "ALL" },
                 })),
               ),
       });
+      const table = Object.values(template.findResources("AWS::DynamoDB::Table")).find(
+        (resource) => resource.Properties.TableName === `stop-task-dev-${logicalName}`,
+      );
+      const attributes = [...table?.Properties.AttributeDefinitions].sort((a: { AttributeName: string }, b: { AttributeName: string }) =>
+        a.AttributeName.localeCompare(b.AttributeName),
+      );
+      expect(attributes).toEqual(expectedAttributes(definition));
     },
   );
 

@@ -1,0 +1,91 @@
+import { App, Stack } from "aws-cdk-lib";
+import { Template } from "aws-cdk-lib/assertions";
+import * as sns from "aws-cdk-lib/aws-sns";
+import { describe, expect, it } from "vitest";
+import { StopTaskStack } from "../../infra/stop-task-stack.js";
+import { stageSettings } from "../../infra/stages.js";
+import { functionDefinitions, queues } from "../../lib/resources.js";
+import { type CfnResource, logicalIdWhere, onlyResource, synthesizeStage } from "./synth.js";
+
+describe("alarms", () => {
+  const { template } = synthesizeStage("dev");
+  const alarms = Object.values(template.findResources("AWS::CloudWatch::Alarm")) as CfnResource[];
+  const { logicalId: topicId } = onlyResource(template, "AWS::SNS::Topic");
+  const functionId = logicalIdWhere(template, "AWS::Lambda::Function", "FunctionName", "stop-task-dev-stop-task");
+  const alarmNamed = (name: string) => alarms.find((alarm) => alarm.Properties?.AlarmName === `stop-task-dev-${name}`)?.Properties;
+
+  it("notifies the alarm topic of every alarm and of its recovery", () => {
+    expect(alarms).toHaveLength(1 + 2 * Object.keys(functionDefinitions).length + Object.keys(queues).length);
+    for (const alarm of alarms) {
+      expect(alarm.Properties?.AlarmActions).toEqual([{ Ref: topicId }]);
+      expect(alarm.Properties?.OKActions).toEqual([{ Ref: topicId }]);
+      expect(alarm.Properties?.TreatMissingData).toBe("notBreaching");
+    }
+  });
+
+  it("creates the topic with publishing over TLS only", () => {
+    template.hasResourceProperties("AWS::SNS::Topic", { TopicName: "stop-task-dev-alarms" });
+    template.hasResourceProperties("AWS::SNS::TopicPolicy", {
+      Topics: [{ Ref: topicId }],
+      PolicyDocument: {
+        Statement: [{ Effect: "Deny", Action: "sns:Publish", Condition: { Bool: { "aws:SecureTransport": "false" } } }],
+      },
+    });
+  });
+
+  it("alarms on the API's 5xx rate", () => {
+    expect(alarmNamed("api-server-error-rate")).toMatchObject({
+      Namespace: "AWS/ApiGateway",
+      MetricName: "5XXError",
+      Dimensions: [{ Name: "ApiName", Value: "stop-task-dev-api" }],
+      Statistic: "Average",
+      Period: 300,
+      ComparisonOperator: "GreaterThanThreshold",
+      Threshold: 0.05,
+    });
+  });
+
+  it("alarms on any error or throttle of the stop function", () => {
+    for (const [name, metric] of [
+      ["stop-task-function-errors", "Errors"],
+      ["stop-task-function-throttles", "Throttles"],
+    ] as const) {
+      expect(alarmNamed(name)).toMatchObject({
+        Namespace: "AWS/Lambda",
+        MetricName: metric,
+        Dimensions: [{ Name: "FunctionName", Value: { Ref: functionId } }],
+        Statistic: "Sum",
+        ComparisonOperator: "GreaterThanThreshold",
+        Threshold: 0,
+      });
+    }
+  });
+
+  it.each([
+    ["stop-signals-dlq-messages", queues.stopSignals.deadLetter.logicalName],
+    ["asset-commands-dlq-messages", queues.assetCommands.deadLetter.logicalName],
+  ])("alarms when %s shows a single visible message", (alarmName, dlqName) => {
+    const dlqId = logicalIdWhere(template, "AWS::SQS::Queue", "QueueName", `stop-task-dev-${dlqName}`);
+    expect(alarmNamed(alarmName)).toMatchObject({
+      Namespace: "AWS/SQS",
+      MetricName: "ApproximateNumberOfMessagesVisible",
+      Dimensions: [{ Name: "QueueName", Value: { "Fn::GetAtt": [dlqId, "QueueName"] } }],
+      Statistic: "Maximum",
+      ComparisonOperator: "GreaterThanThreshold",
+      Threshold: 0,
+    });
+  });
+
+  it("sends to a topic passed as a prop instead of creating one", () => {
+    const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+    const shared = new Stack(app, "shared");
+    const topic = new sns.Topic(shared, "OnCall");
+    const stack = new StopTaskStack(app, "with-topic", { stage: "dev", ...stageSettings.dev, alarmTopic: topic });
+    const withTopic = Template.fromStack(stack);
+
+    withTopic.resourceCountIs("AWS::SNS::Topic", 0);
+    for (const alarm of Object.values(withTopic.findResources("AWS::CloudWatch::Alarm"))) {
+      expect(alarm.Properties.AlarmActions).toEqual([{ "Fn::ImportValue": expect.stringContaining("OnCall") }]);
+    }
+  });
+});
