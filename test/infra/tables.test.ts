@@ -52,7 +52,7 @@ describe("DynamoDB tables built from lib/resources.ts", () => {
       const table = Object.values(template.findResources("AWS::DynamoDB::Table")).find(
         (resource) => resource.Properties.TableName === `stop-task-dev-${logicalName}`,
       );
-      const attributes = [...table?.Properties.AttributeDefinitions].sort((a: { AttributeName: string }, b: { AttributeName: string }) =>
+      const attributes = [...(table?.Properties.AttributeDefinitions ?? [])].sort((a: { AttributeName: string }, b: { AttributeName: string }) =>
         a.AttributeName.localeCompare(b.AttributeName),
       );
       expect(attributes).toEqual(expectedAttributes(definition));
