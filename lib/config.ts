@@ -22,13 +22,31 @@ const getTaskConfigSchema = z.object({
   API_KEY_CACHE_TTL_SECONDS: z.coerce.number().nonnegative().default(60),
 });
 
-const stopTaskConfigSchema = getTaskConfigSchema.extend({
+const signalQueues = {
   STOP_SIGNAL_QUEUE_URL: z.url(),
   ASSET_COMMAND_QUEUE_URL: z.url(),
+  /** A stop not acknowledged by its worker within this time gets its signal re-sent by the cleanup. */
+  SIGNAL_ACK_TIMEOUT_SECONDS: z.coerce.number().nonnegative().default(60),
+};
+
+const stopTaskConfigSchema = getTaskConfigSchema.extend(signalQueues);
+
+const cleanupConfigSchema = z.object({
+  ...awsClientSettings,
+  ...signalQueues,
+  EXECUTIONS_TABLE_NAME: z.string().min(1),
+  /** The stop function, invoked directly so that system stops take the users' path. */
+  STOP_FUNCTION_NAME: z.string().min(1),
+  SIGNAL_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(5),
+  STALE_HEARTBEAT_SECONDS: z.coerce.number().positive().default(300),
+  MAX_EXECUTION_SECONDS: z.coerce.number().positive().default(6 * 60 * 60),
+  /** Upper bound of executions one run handles, so a backlog is worked off over several runs. */
+  CLEANUP_MAX_ITEMS_PER_RUN: z.coerce.number().int().positive().default(200),
 });
 
 export type GetTaskConfig = z.infer<typeof getTaskConfigSchema>;
 export type StopTaskConfig = z.infer<typeof stopTaskConfigSchema>;
+export type CleanupConfig = z.infer<typeof cleanupConfigSchema>;
 
 function readConfig<T extends z.ZodType>(name: string, schema: T, env: Record<string, string | undefined>): z.infer<T> {
   const parsed = schema.safeParse(env);
@@ -45,4 +63,8 @@ export function readStopTaskConfig(env: Record<string, string | undefined> = pro
 
 export function readGetTaskConfig(env: Record<string, string | undefined> = process.env): GetTaskConfig {
   return readConfig("get-task", getTaskConfigSchema, env);
+}
+
+export function readCleanupConfig(env: Record<string, string | undefined> = process.env): CleanupConfig {
+  return readConfig("cleanup", cleanupConfigSchema, env);
 }

@@ -113,6 +113,8 @@ export const agentExecutionSchema = z.object({
   stopped_at: optional(timestamp),
   stop_reason: optional(z.string()),
   stopped_by: optional(z.string()),
+  /** When the worker (or self-hosted environment) confirmed it halted the task. */
+  stop_acknowledged_at: optional(timestamp),
 });
 
 export type AgentExecution = z.output<typeof agentExecutionSchema>;

@@ -37,10 +37,39 @@ export interface QueueDefinition {
 
 const DAY_SECONDS = 24 * 60 * 60;
 
+/**
+ * Sparse indexes of the executions table: an item carries an index's key attributes only while
+ * it needs the cleanup's attention, so the cleanup queries small indexes and never scans.
+ * Partition keys are spread over a few shards so that no index partition runs hot.
+ */
+export const executionIndexes = {
+  /** Stopped executions whose worker has not acknowledged the stop yet, by when a (re)send is due. */
+  signalRedrive: {
+    indexName: "signal-redrive",
+    partitionKey: { name: "signal_redrive_shard", type: "S" },
+    sortKey: { name: "signal_due_at", type: "S" },
+  },
+  /** Running executions by their last heartbeat. */
+  activeByHeartbeat: {
+    indexName: "active-by-heartbeat",
+    partitionKey: { name: "active_shard", type: "S" },
+    sortKey: { name: "heartbeat_at", type: "S" },
+  },
+  /** Running executions by when they started. */
+  activeByStart: {
+    indexName: "active-by-start",
+    partitionKey: { name: "active_shard", type: "S" },
+    sortKey: { name: "started_at", type: "S" },
+  },
+} as const satisfies Record<string, GlobalIndexDefinition>;
+
+/** How many partitions each sparse index spreads over. */
+export const INDEX_SHARDS = 4;
+
 export const executionsTable = {
   logicalName: "executions",
   partitionKey: { name: "id", type: "S" },
-  globalSecondaryIndexes: [],
+  globalSecondaryIndexes: Object.values(executionIndexes),
 } as const satisfies TableDefinition;
 
 export const apiKeysTable = {

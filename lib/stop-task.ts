@@ -16,7 +16,8 @@ export interface StopTaskCommand {
 /**
  * What happened to the stop signal: `sent` with the transition; `resent` for a stop whose
  * earlier send had failed; `pending` when the send failed now and the marker records it;
- * `unrecorded` when the send and the marker both failed (only the record's stopped state remains).
+ * `unrecorded` when the send and the marker both failed (the cleanup still re-sends it once the
+ * acknowledgement time has run out, since the stop itself entered the signal-redrive index).
  */
 export type SignalDelivery = "sent" | "resent" | "pending" | "unrecorded" | "none";
 
@@ -30,7 +31,11 @@ export interface StopTaskDependencies {
   readonly executions: ExecutionRepository;
   readonly publishStopSignal: StopSignalPublisher;
   readonly now: () => Date;
+  /** How long a worker has to acknowledge a stop before the cleanup re-sends its signal (default 60 s). */
+  readonly signalAckTimeoutMs?: number;
 }
+
+export const DEFAULT_SIGNAL_ACK_TIMEOUT_MS = 60_000;
 
 export const USER_STOP_REASON = "user_requested";
 
@@ -40,7 +45,9 @@ export const USER_STOP_REASON = "user_requested";
  * so that a repeated stop (or the sweeper) can deliver the signal later.
  */
 export async function stopTask(command: StopTaskCommand, deps: StopTaskDependencies): Promise<StopTaskOutcome> {
-  const requestedAt = deps.now().toISOString();
+  const now = deps.now();
+  const requestedAt = now.toISOString();
+  const signalDueAt = new Date(now.getTime() + (deps.signalAckTimeoutMs ?? DEFAULT_SIGNAL_ACK_TIMEOUT_MS)).toISOString();
   const { requester } = command;
   const result = await deps.executions.stop({
     taskId: command.taskId,
@@ -49,6 +56,7 @@ export async function stopTask(command: StopTaskCommand, deps: StopTaskDependenc
     reason: command.reason,
     isManuallyStopped: requester.kind === "api_key",
     requestedAt,
+    signalDueAt,
   });
 
   switch (result.kind) {

@@ -30,6 +30,7 @@ export const handler = createStopTaskHandler({
     assetCommandQueueUrl: config.ASSET_COMMAND_QUEUE_URL,
   }),
   now: () => new Date(),
+  signalAckTimeoutMs: config.SIGNAL_ACK_TIMEOUT_SECONDS * 1000,
   logger: createLogger(),
   metrics: createMetrics(),
 });

@@ -8,9 +8,10 @@ import {
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { type AgentExecution, agentExecutionSchema, isTerminal } from "../execution.js";
 import { allOf, belongsToOrganization, executionExists, notTerminal } from "./conditions.js";
+import { indexAttributes, indexShard } from "./indexes.js";
 
 /** Internal attributes: stored on the item, never part of the public record. */
-const SIGNAL_PENDING_SINCE = "signal_pending_since";
+export const SIGNAL_PENDING_SINCE = "signal_pending_since";
 
 export interface StopTransition {
   readonly taskId: string;
@@ -20,6 +21,8 @@ export interface StopTransition {
   readonly reason: string;
   readonly isManuallyStopped: boolean;
   readonly requestedAt: string;
+  /** When the cleanup should re-send the signal if no worker has acknowledged the stop by then. */
+  readonly signalDueAt: string;
 }
 
 export type StopTransitionResult =
@@ -84,13 +87,23 @@ export function dynamoExecutionRepository(client: DynamoDBClient, tableName: str
             TableName: tableName,
             Key: { id: { S: transition.taskId } },
             ConditionExpression: condition.expression,
+            // The same write enters the signal-redrive index (an unacknowledged stop is re-sent) and
+            // leaves the liveness indexes (a stopped task is no longer a candidate for going stale).
             UpdateExpression:
               "SET #status = :stopped, is_manually_stopped = :manual, finished_at = :now, stopped_at = :now, " +
               "stopped_by = :requested_by, stop_reason = :reason, updated_at = :now, " +
-              "version = if_not_exists(version, :zero) + :one",
-            ExpressionAttributeNames: condition.names,
+              "version = if_not_exists(version, :zero) + :one, #signal_shard = :signal_shard, #signal_due_at = :signal_due_at " +
+              "REMOVE #active_shard",
+            ExpressionAttributeNames: {
+              ...condition.names,
+              "#signal_shard": indexAttributes.signalShard,
+              "#signal_due_at": indexAttributes.signalDueAt,
+              "#active_shard": indexAttributes.activeShard,
+            },
             ExpressionAttributeValues: {
               ...condition.values,
+              ":signal_shard": { S: indexShard("signal", transition.taskId) },
+              ":signal_due_at": { S: transition.signalDueAt },
               ":stopped": { S: "stopped" },
               ":manual": { BOOL: transition.isManuallyStopped },
               ":now": { S: transition.requestedAt },
@@ -111,16 +124,27 @@ export function dynamoExecutionRepository(client: DynamoDBClient, tableName: str
     },
 
     async markSignalPending(taskId, since) {
-      await client.send(
-        new UpdateItemCommand({
-          TableName: tableName,
-          Key: { id: { S: taskId } },
-          ConditionExpression: executionExists.expression,
-          UpdateExpression: "SET #pending = if_not_exists(#pending, :since)",
-          ExpressionAttributeNames: { ...executionExists.names, "#pending": SIGNAL_PENDING_SINCE },
-          ExpressionAttributeValues: { ":since": { S: since } },
-        }),
-      );
+      try {
+        await client.send(
+          new UpdateItemCommand({
+            TableName: tableName,
+            Key: { id: { S: taskId } },
+            // A worker that already acknowledged (it learnt of the stop another way) owes no signal.
+            ConditionExpression: `${executionExists.expression} AND attribute_not_exists(stop_acknowledged_at)`,
+            // Due at once: the cleanup's next run re-sends it, without waiting out the acknowledgement time.
+            UpdateExpression: "SET #pending = if_not_exists(#pending, :since), #signal_shard = :signal_shard, #signal_due_at = :since",
+            ExpressionAttributeNames: {
+              ...executionExists.names,
+              "#pending": SIGNAL_PENDING_SINCE,
+              "#signal_shard": indexAttributes.signalShard,
+              "#signal_due_at": indexAttributes.signalDueAt,
+            },
+            ExpressionAttributeValues: { ":since": { S: since }, ":signal_shard": { S: indexShard("signal", taskId) } },
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
     },
 
     async clearSignalPending(taskId, since) {

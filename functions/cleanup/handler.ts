@@ -1,0 +1,32 @@
+/** Composition root of the cleanup function: config once, clients once per container. */
+import { LambdaClient } from "@aws-sdk/client-lambda";
+import { createDynamoDbClient, createSqsClient } from "../../lib/aws/clients.js";
+import { lambdaStopInvoker } from "../../lib/aws/stop-invoker.js";
+import { readCleanupConfig } from "../../lib/config.js";
+import { dynamoCleanupQueries } from "../../lib/executions/cleanup-queries.js";
+import { createLogger, createMetrics } from "../../lib/observability.js";
+import { sqsStopSignalPublisher } from "../../lib/signals/publisher.js";
+import { cleanupSettingsFromConfig, createCleanupHandler } from "./app.js";
+
+const config = readCleanupConfig();
+const clientOptions = {
+  requestTimeoutMs: config.AWS_REQUEST_TIMEOUT_MS,
+  connectionTimeoutMs: config.AWS_CONNECTION_TIMEOUT_MS,
+  maxAttempts: config.AWS_MAX_ATTEMPTS,
+};
+const dynamoDb = createDynamoDbClient({ ...clientOptions, endpoint: config.DYNAMODB_ENDPOINT });
+const sqs = createSqsClient({ ...clientOptions, endpoint: config.SQS_ENDPOINT });
+const lambda = new LambdaClient({ maxAttempts: config.AWS_MAX_ATTEMPTS });
+
+export const handler = createCleanupHandler({
+  queries: dynamoCleanupQueries(dynamoDb, config.EXECUTIONS_TABLE_NAME),
+  publishStopSignal: sqsStopSignalPublisher(sqs, {
+    stopSignalQueueUrl: config.STOP_SIGNAL_QUEUE_URL,
+    assetCommandQueueUrl: config.ASSET_COMMAND_QUEUE_URL,
+  }),
+  invokeStop: lambdaStopInvoker(lambda, config.STOP_FUNCTION_NAME),
+  now: () => new Date(),
+  settings: cleanupSettingsFromConfig(config),
+  logger: createLogger("cleanup"),
+  metrics: createMetrics("cleanup"),
+});

@@ -1,0 +1,147 @@
+import type { AttributeValue } from "@aws-sdk/client-dynamodb";
+import { agentExecutionSchema } from "./execution.js";
+import type { CleanupQueries, IndexPage } from "./executions/cleanup-queries.js";
+import { allShards } from "./executions/indexes.js";
+import type { StopSignalPublisher } from "./signals/publisher.js";
+import type { StopTaskInvocation, StopTaskInvocationResult } from "./stop-task-invocation.js";
+
+/**
+ * The scheduled cleanup. Two jobs, both found through sparse indexes:
+ * 1. re-drive: a stopped execution whose worker has not acknowledged gets its signal again, with
+ *    backoff, until `maxAttempts`; then it is flagged for an operator (and a metric alarms);
+ * 2. stuck executions: a stale heartbeat or an over-long run is stopped through the stop
+ *    function's direct-invoke contract, so cleanup and users share one path.
+ * Each run is bounded (items and time) and safe to overlap with another run.
+ */
+
+export const CLEANUP_REQUESTER = "system:cleanup";
+export type StuckReason = "stale_heartbeat" | "max_duration_exceeded";
+
+export interface CleanupSettings {
+  readonly signalAckTimeoutMs: number;
+  readonly signalMaxAttempts: number;
+  readonly staleHeartbeatMs: number;
+  readonly maxExecutionMs: number;
+  readonly maxItemsPerRun: number;
+  /** The run stops taking new work when this many milliseconds are left (a Lambda passes its remaining time). */
+  readonly timeBudgetMs: number;
+  /** Longest wait between two re-sends. */
+  readonly maxBackoffMs?: number;
+}
+
+export interface CleanupDependencies {
+  readonly queries: CleanupQueries;
+  readonly publishStopSignal: StopSignalPublisher;
+  readonly invokeStop: (invocation: StopTaskInvocation) => Promise<StopTaskInvocationResult>;
+  readonly now: () => Date;
+  /** Where failures of single items are told; the run goes on with the next item. */
+  readonly onItemFailure?: (taskId: string, job: string, error: unknown) => void;
+}
+
+export interface CleanupReport {
+  redriven: number;
+  flagged: number;
+  stoppedStale: number;
+  stoppedOverlong: number;
+  failures: number;
+  /** True when the run stopped early on its item or time budget; the next run continues. */
+  truncated: boolean;
+}
+
+const PAGE_SIZE = 25;
+const DEFAULT_MAX_BACKOFF_MS = 15 * 60_000;
+
+export async function runCleanup(deps: CleanupDependencies, settings: CleanupSettings): Promise<CleanupReport> {
+  const report: CleanupReport = { redriven: 0, flagged: 0, stoppedStale: 0, stoppedOverlong: 0, failures: 0, truncated: false };
+  const startedAt = Date.now();
+  let itemsTaken = 0;
+  const hasBudget = () => {
+    const within = itemsTaken < settings.maxItemsPerRun && Date.now() - startedAt < settings.timeBudgetMs;
+    if (!within) report.truncated = true;
+    return within;
+  };
+
+  async function forEachItem(
+    shards: readonly string[],
+    fetchPage: (shard: string, page?: Record<string, AttributeValue>) => Promise<IndexPage>,
+    handle: (item: Record<string, unknown>) => Promise<void>,
+    job: string,
+  ): Promise<void> {
+    for (const shard of shards) {
+      let page: Record<string, AttributeValue> | undefined;
+      do {
+        if (!hasBudget()) return;
+        const result = await fetchPage(shard, page);
+        for (const item of result.items) {
+          if (!hasBudget()) return;
+          itemsTaken += 1;
+          try {
+            await handle(item);
+          } catch (error) {
+            report.failures += 1;
+            deps.onItemFailure?.(String(item.id), job, error);
+          }
+        }
+        page = result.nextPage;
+      } while (page);
+    }
+  }
+
+  const backoffMs = (attempt: number) =>
+    Math.min(settings.signalAckTimeoutMs * 2 ** (attempt - 1), settings.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS);
+
+  async function redrive(item: Record<string, unknown>): Promise<void> {
+    const taskId = String(item.id);
+    const seenDueAt = String(item.signal_due_at);
+    const attemptsSoFar = typeof item.signal_attempts === "number" ? item.signal_attempts : 0;
+    const now = deps.now();
+    if (attemptsSoFar >= settings.signalMaxAttempts) {
+      if (await deps.queries.flagUndeliverable(taskId, seenDueAt, now.toISOString())) report.flagged += 1;
+      return;
+    }
+    const attempt = attemptsSoFar + 1;
+    const nextDueAt = new Date(now.getTime() + backoffMs(attempt)).toISOString();
+    if (!(await deps.queries.claimRedrive(taskId, seenDueAt, attempt, nextDueAt))) return;
+    const execution = agentExecutionSchema.parse(item);
+    await deps.publishStopSignal(execution, {
+      requestedAt: execution.stopped_at ?? now.toISOString(),
+      requestedBy: execution.stopped_by ?? CLEANUP_REQUESTER,
+      reason: execution.stop_reason ?? "unknown",
+    });
+    if (item.signal_pending_since !== undefined) await deps.queries.clearSignalPending(taskId);
+    report.redriven += 1;
+  }
+
+  async function stopStuck(item: Record<string, unknown>, reason: StuckReason): Promise<void> {
+    const result = await deps.invokeStop({ action: "stop_task", task_id: String(item.id), reason, requested_by: CLEANUP_REQUESTER });
+    if (!result.ok) {
+      if (result.error.type === "not_found") return;
+      throw new Error(`stop of ${String(item.id)} failed: ${result.error.type}`);
+    }
+    // "unchanged": another run, a user or the worker finished it first.
+    if (result.outcome !== "stopped") return;
+    if (reason === "stale_heartbeat") report.stoppedStale += 1;
+    else report.stoppedOverlong += 1;
+  }
+
+  const now = deps.now();
+  const dueBy = now.toISOString();
+  const heartbeatBefore = new Date(now.getTime() - settings.staleHeartbeatMs).toISOString();
+  const startedBefore = new Date(now.getTime() - settings.maxExecutionMs).toISOString();
+
+  await forEachItem(allShards("signal"), (shard, page) => deps.queries.dueSignals(shard, dueBy, PAGE_SIZE, page), redrive, "redrive");
+  await forEachItem(
+    allShards("active"),
+    (shard, page) => deps.queries.staleHeartbeats(shard, heartbeatBefore, PAGE_SIZE, page),
+    // A paused execution waits for a person, not a worker: silence there is not staleness.
+    async (item) => (item.status === "executing" ? stopStuck(item, "stale_heartbeat") : undefined),
+    "stale_heartbeat",
+  );
+  await forEachItem(
+    allShards("active"),
+    (shard, page) => deps.queries.startedBefore(shard, startedBefore, PAGE_SIZE, page),
+    (item) => stopStuck(item, "max_duration_exceeded"),
+    "max_duration",
+  );
+  return report;
+}

@@ -1,0 +1,121 @@
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  QueryCommand,
+  UpdateItemCommand,
+} from "@aws-sdk/client-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
+import { executionIndexes } from "../resources.js";
+import { indexAttributes } from "./indexes.js";
+import { SIGNAL_PENDING_SINCE } from "./repository.js";
+
+/**
+ * What the cleanup reads and writes: pages of the sparse indexes (never a Scan) and claims that
+ * make two overlapping runs take each item once.
+ */
+
+export interface IndexPage {
+  readonly items: Record<string, unknown>[];
+  readonly nextPage?: Record<string, AttributeValue>;
+}
+
+export interface CleanupQueries {
+  /** Stopped executions whose signal (re)send is due by `dueBy`. */
+  dueSignals(shard: string, dueBy: string, limit: number, page?: Record<string, AttributeValue>): Promise<IndexPage>;
+  /** Running executions whose last heartbeat is older than `before`. */
+  staleHeartbeats(shard: string, before: string, limit: number, page?: Record<string, AttributeValue>): Promise<IndexPage>;
+  /** Running executions that started before `before`. */
+  startedBefore(shard: string, before: string, limit: number, page?: Record<string, AttributeValue>): Promise<IndexPage>;
+  /** Takes a due re-send for this run: false when another run took it first. */
+  claimRedrive(taskId: string, seenDueAt: string, attempt: number, nextDueAt: string): Promise<boolean>;
+  /** Gives up on a signal after the last attempt: the execution leaves the index, flagged for an operator. */
+  flagUndeliverable(taskId: string, seenDueAt: string, at: string): Promise<boolean>;
+  clearSignalPending(taskId: string): Promise<void>;
+}
+
+export function dynamoCleanupQueries(client: DynamoDBClient, tableName: string): CleanupQueries {
+  async function queryBelow(
+    index: { indexName: string; partitionKey: { name: string }; sortKey: { name: string } },
+    shard: string,
+    bound: string,
+    inclusive: boolean,
+    limit: number,
+    page?: Record<string, AttributeValue>,
+  ): Promise<IndexPage> {
+    const { Items = [], LastEvaluatedKey } = await client.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: index.indexName,
+        KeyConditionExpression: `#shard = :shard AND #sort ${inclusive ? "<=" : "<"} :bound`,
+        ExpressionAttributeNames: { "#shard": index.partitionKey.name, "#sort": index.sortKey.name },
+        ExpressionAttributeValues: { ":shard": { S: shard }, ":bound": { S: bound } },
+        Limit: limit,
+        ...(page ? { ExclusiveStartKey: page } : {}),
+      }),
+    );
+    return { items: Items.map((item) => unmarshall(item)), ...(LastEvaluatedKey ? { nextPage: LastEvaluatedKey } : {}) };
+  }
+
+  async function conditional(command: UpdateItemCommand): Promise<boolean> {
+    try {
+      await client.send(command);
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  const signalNames = { "#due": indexAttributes.signalDueAt, "#shard": indexAttributes.signalShard, "#status": "status" };
+
+  return {
+    dueSignals: (shard, dueBy, limit, page) => queryBelow(executionIndexes.signalRedrive, shard, dueBy, true, limit, page),
+    staleHeartbeats: (shard, before, limit, page) => queryBelow(executionIndexes.activeByHeartbeat, shard, before, false, limit, page),
+    startedBefore: (shard, before, limit, page) => queryBelow(executionIndexes.activeByStart, shard, before, false, limit, page),
+
+    claimRedrive: (taskId, seenDueAt, attempt, nextDueAt) =>
+      conditional(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: { id: { S: taskId } },
+          // The due time works as a version: whoever moves it first owns this attempt.
+          ConditionExpression: "#due = :seen AND #status = :stopped",
+          UpdateExpression: "SET #due = :next, signal_attempts = :attempt",
+          ExpressionAttributeNames: { "#due": signalNames["#due"], "#status": "status" },
+          ExpressionAttributeValues: {
+            ":seen": { S: seenDueAt },
+            ":next": { S: nextDueAt },
+            ":attempt": { N: String(attempt) },
+            ":stopped": { S: "stopped" },
+          },
+        }),
+      ),
+
+    flagUndeliverable: (taskId, seenDueAt, at) =>
+      conditional(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: { id: { S: taskId } },
+          ConditionExpression: "#due = :seen",
+          UpdateExpression: "SET signal_delivery_failed_at = :at REMOVE #due, #shard",
+          ExpressionAttributeNames: { "#due": signalNames["#due"], "#shard": signalNames["#shard"] },
+          ExpressionAttributeValues: { ":seen": { S: seenDueAt }, ":at": { S: at } },
+        }),
+      ),
+
+    async clearSignalPending(taskId) {
+      await client.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: { id: { S: taskId } },
+          ConditionExpression: "attribute_exists(id)",
+          UpdateExpression: "REMOVE #pending",
+          ExpressionAttributeNames: { "#pending": SIGNAL_PENDING_SINCE },
+        }),
+      ).catch((error: unknown) => {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      });
+    },
+  };
+}
