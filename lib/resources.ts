@@ -143,3 +143,7 @@ export const routes = [
     compatibility: true,
   },
 ] as const satisfies readonly RouteDefinition[];
+
+/** Functions that serve HTTP routes (the local server loads exactly these). */
+export type RouteFunctionName = (typeof routes)[number]["functionName"];
+export const routeFunctionNames: readonly RouteFunctionName[] = [...new Set(routes.map((route) => route.functionName))];

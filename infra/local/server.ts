@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import { httpResponses } from "../../lib/http/responses.js";
-import { type FunctionName, type RouteDefinition, routes } from "../../lib/resources.js";
+import { type RouteDefinition, type RouteFunctionName, routes } from "../../lib/resources.js";
 import { toApiGatewayProxyEvent } from "./api-gateway-event.js";
 
 /**
@@ -85,7 +85,7 @@ function send(response: ServerResponse, result: APIGatewayProxyResult): void {
 }
 
 export interface LocalApiOptions {
-  readonly handlers: Readonly<Record<FunctionName, ProxyHandler>>;
+  readonly handlers: Readonly<Record<RouteFunctionName, ProxyHandler>>;
   readonly stage?: string;
   /** Extra fixed responses, e.g. documents served next to the API. */
   readonly staticRoutes?: Readonly<Record<string, () => APIGatewayProxyResult>>;
@@ -93,7 +93,7 @@ export interface LocalApiOptions {
 }
 
 export function createLocalApi(options: LocalApiOptions): Server {
-  const compiled = routes.map(compile);
+  const compiled = (routes as readonly RouteDefinition[]).map(compile);
 
   return createServer(async (request, response) => {
     const requestId = randomUUID();
@@ -130,7 +130,7 @@ export function createLocalApi(options: LocalApiOptions): Server {
         stage: options.stage ?? "local",
         requestId,
       });
-      const functionName = hit.candidate.route.functionName;
+      const functionName = hit.candidate.route.functionName as RouteFunctionName;
       const result = (await options.handlers[functionName](event, lambdaContext(functionName))) as APIGatewayProxyResult;
       send(response, result);
     } catch (error) {

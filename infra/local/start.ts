@@ -9,7 +9,7 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { createDynamoDbClient, createSqsClient } from "../../lib/aws/clients.js";
 import { buildOpenApiDocument } from "../../lib/http/openapi.js";
-import { type FunctionName, functionDefinitions } from "../../lib/resources.js";
+import { functionDefinitions, type RouteFunctionName, routeFunctionNames } from "../../lib/resources.js";
 import { DEMO_API_KEY, demoExecutions, demoSeed } from "./demo-data.js";
 import { assertPortFree, LOCAL_REGION, LocalStackError, type RunningEmulator, startDynamoDbLocal, startSqsEmulator } from "./emulators.js";
 import { provisionLocalResources } from "./provision.js";
@@ -55,18 +55,18 @@ function fail(error: unknown): Promise<never> {
   return shutdown(1);
 }
 
-async function loadHandlers(): Promise<Record<FunctionName, ProxyHandler>> {
+/** The real Lambda entries of the route functions, imported after the environment is set (they read it once). */
+async function loadHandlers(): Promise<Record<RouteFunctionName, ProxyHandler>> {
   const entries = await Promise.all(
-    (Object.entries(functionDefinitions) as [FunctionName, (typeof functionDefinitions)[FunctionName]][]).map(
-      async ([name, definition]) => {
-        const module = (await import(pathToFileURL(resolve(definition.entry)).href)) as Record<string, ProxyHandler>;
-        const handler = module[definition.handlerExport];
-        if (!handler) throw new LocalStackError(`${definition.entry} exports no ${definition.handlerExport}`);
-        return [name, handler] as const;
-      },
-    ),
+    routeFunctionNames.map(async (name) => {
+      const definition = functionDefinitions[name];
+      const module = (await import(pathToFileURL(resolve(definition.entry)).href)) as Record<string, ProxyHandler>;
+      const handler = module[definition.handlerExport];
+      if (!handler) throw new LocalStackError(`${definition.entry} exports no ${definition.handlerExport}`);
+      return [name, handler] as const;
+    }),
   );
-  return Object.fromEntries(entries) as Record<FunctionName, ProxyHandler>;
+  return Object.fromEntries(entries) as Record<RouteFunctionName, ProxyHandler>;
 }
 
 function listen(server: ReturnType<typeof createLocalApi>, port: number): Promise<number> {
