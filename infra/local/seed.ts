@@ -5,6 +5,7 @@ import * as z from "zod";
 import { storeApiKey } from "../../lib/auth/api-key-admin.js";
 import { apiKeyStatuses } from "../../lib/auth/api-keys.js";
 import { agentExecutionSchema } from "../../lib/execution.js";
+import { livenessIndexKeys } from "../../lib/executions/indexes.js";
 
 /**
  * Fixtures for the local stack: `{api_keys: [...], executions: [...]}`. Executions need only
@@ -95,7 +96,8 @@ export async function loadSeed(seed: SeedFile, targets: SeedTargets): Promise<vo
         await targets.dynamoDb.send(
           new PutItemCommand({
             TableName: targets.executionsTable,
-            Item: marshall(execution, { removeUndefinedValues: true, convertClassInstanceToMap: true }),
+            // Running executions enter the liveness indexes, as the platform's own writer does.
+            Item: marshall({ ...execution, ...livenessIndexKeys(execution) }, { removeUndefinedValues: true, convertClassInstanceToMap: true }),
             ...(targets.keepExisting ? { ConditionExpression: "attribute_not_exists(id)" } : {}),
           }),
         );

@@ -1,3 +1,4 @@
+import { isTerminal } from "../execution.js";
 import { executionIndexes, INDEX_SHARDS } from "../resources.js";
 
 /** Attribute names of the sparse index keys, straight from the index definitions. */
@@ -18,4 +19,21 @@ export function indexShard(family: IndexFamily, taskId: string): string {
 
 export function allShards(family: IndexFamily): string[] {
   return Array.from({ length: INDEX_SHARDS }, (_, shard) => `${family}#${shard}`);
+}
+
+/**
+ * The liveness index keys a running execution carries (whoever creates or starts an execution
+ * writes them; a heartbeat refreshes them). A terminal or not-yet-started execution has none.
+ */
+export function livenessIndexKeys(record: {
+  readonly id: string;
+  readonly status: string;
+  readonly started_at?: string | null;
+  readonly heartbeat_at?: string | null;
+}): Record<string, string> {
+  if (isTerminal(record.status) || !record.started_at) return {};
+  return {
+    [indexAttributes.activeShard]: indexShard("active", record.id),
+    [indexAttributes.heartbeatAt]: record.heartbeat_at ?? record.started_at,
+  };
 }

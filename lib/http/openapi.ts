@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { agentExecutionSchema, taskIdSchema } from "../execution.js";
-import { type RouteDefinition, routes } from "../resources.js";
+import { type RouteDefinition, type RouteFunctionName, routes } from "../resources.js";
 import { API_KEY_HEADER } from "./task-request.js";
 import { errorBodySchema, invalidTaskIdIssue, REQUEST_ID_HEADER, RETRY_AFTER_SECONDS, validationErrorBodySchema } from "./responses.js";
 
@@ -49,7 +49,7 @@ interface OperationText {
   readonly success: string;
 }
 
-const operationText: Record<RouteDefinition["functionName"], OperationText> = {
+const operationText: Record<RouteFunctionName, OperationText> = {
   "stop-task": {
     summary: "Stop Task",
     description:
@@ -66,7 +66,7 @@ const operationText: Record<RouteDefinition["functionName"], OperationText> = {
 };
 
 function operation(route: RouteDefinition) {
-  const text = operationText[route.functionName];
+  const text = operationText[route.functionName as RouteFunctionName];
   const compatibility = route.compatibility === true;
   return {
     operationId: route.operationId,

@@ -25,7 +25,7 @@ export interface StopTaskHarness {
  */
 export function stopTaskHarness(
   aws: LocalAws,
-  options: { sqs?: SQSClient; dynamoDb?: DynamoDBClient; now?: () => Date } = {},
+  options: { sqs?: SQSClient; dynamoDb?: DynamoDBClient; now?: () => Date; signalAckTimeoutMs?: number } = {},
 ): StopTaskHarness {
   const sqs = options.sqs ?? localSqsClient();
   const dynamoDb = options.dynamoDb ?? localDynamoDbClient();
@@ -41,6 +41,7 @@ export function stopTaskHarness(
       assetCommandQueueUrl: aws.resources.queues.asset_commands,
     }),
     now: options.now ?? (() => new Date()),
+    signalAckTimeoutMs: options.signalAckTimeoutMs,
     logger: createLogger(),
     metrics: createMetrics(),
   });

@@ -1,0 +1,104 @@
+import { randomUUID } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { createSqsClient } from "../../../lib/aws/clients.js";
+import { livenessIndexKeys } from "../../../lib/executions/indexes.js";
+import { cleanupHarness, referenceWorker } from "../../support/cleanup-harness.js";
+import { aStopRequest, anExecution } from "../../support/factories.js";
+import { drainQueue, getStoredItem, type LocalAws, provisionIsolatedStack, putItem, storeApiKey } from "../../support/local-aws.js";
+import { stopTaskHarness } from "../../support/stop-task-harness.js";
+
+const KEY = `sk-redrive-${randomUUID()}`;
+
+async function stackWithKey(): Promise<LocalAws> {
+  const aws = await provisionIsolatedStack();
+  await storeApiKey(aws, { key: KEY, organizationId: "org-a", keyId: "key-a" });
+  return aws;
+}
+
+async function seedRunning(aws: LocalAws, count: number, overrides: Parameters<typeof anExecution>[0] = {}) {
+  const executions = Array.from({ length: count }, () => anExecution({ worker_id: "worker-1", ...overrides }));
+  await Promise.all(executions.map((execution) => putItem(aws.dynamoDb, aws.resources.tables.executions, { ...execution, ...livenessIndexKeys(execution) })));
+  return executions;
+}
+
+const unreachableSqs = () => createSqsClient({ endpoint: "http://127.0.0.1:9", requestTimeoutMs: 200, connectionTimeoutMs: 200, maxAttempts: 1 });
+
+describe("re-drive: the stop signal always arrives", () => {
+  it("delivers all of 100 stops made while SQS was unreachable, each acknowledged by the worker; none lost", async () => {
+    const aws = await stackWithKey();
+    const executions = await seedRunning(aws, 100);
+    const withoutSqs = stopTaskHarness(aws, { sqs: unreachableSqs() });
+
+    for (let batch = 0; batch < executions.length; batch += 20) {
+      const responses = await Promise.all(executions.slice(batch, batch + 20).map((execution) => withoutSqs.http(aStopRequest(execution.id, KEY))));
+      expect(responses.map((response) => response.statusCode)).toEqual(Array(responses.length).fill(200));
+    }
+    expect(await drainQueue(aws.sqs, aws.resources.queues.stop_signals)).toEqual([]);
+
+    // SQS is back: one cleanup run re-sends every pending signal.
+    const report = await cleanupHarness(aws, stopTaskHarness(aws))();
+    expect(report).toMatchObject({ redriven: 100, failures: 0, flagged: 0 });
+
+    // The worker (restarted, so it no longer runs them) receives each stop and acknowledges it.
+    const worker = referenceWorker(aws, "worker-1");
+    let handled = 0;
+    for (let round = 0; round < 30 && handled < 100; round += 1) handled += await worker.pollOnce(1);
+    expect(handled).toBe(100);
+
+    const items = await Promise.all(executions.map((execution) => getStoredItem(aws.dynamoDb, aws.resources.tables.executions, execution.id)));
+    for (const item of items) {
+      expect(item).toMatchObject({ status: "stopped", stop_acknowledged_by: "worker-1", signal_attempts: 1 });
+      expect(item).toHaveProperty("stop_acknowledged_at");
+      for (const gone of ["signal_pending_since", "signal_due_at", "signal_redrive_shard", "active_shard"]) expect(item).not.toHaveProperty(gone);
+    }
+    // Acknowledged stops leave the index: the next run has nothing to do.
+    expect(await cleanupHarness(aws, stopTaskHarness(aws))()).toMatchObject({ redriven: 0, flagged: 0 });
+  }, 120_000);
+
+  it("re-sends an unacknowledged signal with backoff, then flags the execution after the last attempt", async () => {
+    const aws = await stackWithKey();
+    let clock = Date.parse("2026-11-25T12:00:00.000Z");
+    const now = () => new Date(clock);
+    const stopFunction = stopTaskHarness(aws, { now, signalAckTimeoutMs: 60_000 });
+    const cleanup = cleanupHarness(aws, stopFunction, { now, settings: { signalAckTimeoutMs: 60_000, signalMaxAttempts: 3 } });
+    const [execution] = await seedRunning(aws, 1);
+    if (!execution) throw new Error("no execution seeded");
+    await stopFunction.http(aStopRequest(execution.id, KEY));
+    expect(await drainQueue(aws.sqs, aws.resources.queues.stop_signals)).toHaveLength(1);
+
+    expect(await cleanup()).toMatchObject({ redriven: 0 });
+    const dueTimes: unknown[] = [];
+    for (const waitSeconds of [60, 60, 120, 240]) {
+      clock += waitSeconds * 1000;
+      await cleanup();
+      dueTimes.push((await getStoredItem(aws.dynamoDb, aws.resources.tables.executions, execution.id))?.signal_due_at);
+    }
+
+    const messages = await drainQueue(aws.sqs, aws.resources.queues.stop_signals);
+    expect(messages).toHaveLength(3);
+    expect(messages.map((message) => JSON.parse(message.Body ?? "{}").task_id)).toEqual([execution.id, execution.id, execution.id]);
+    // Attempt 1 at +60 s waits 60 s, attempt 2 at +120 s waits 120 s, attempt 3 at +240 s waits 240 s, then the flag.
+    expect(dueTimes).toEqual(["2026-11-25T12:02:00.000Z", "2026-11-25T12:04:00.000Z", "2026-11-25T12:08:00.000Z", undefined]);
+    const item = await getStoredItem(aws.dynamoDb, aws.resources.tables.executions, execution.id);
+    expect(item).toMatchObject({ signal_attempts: 3, signal_delivery_failed_at: "2026-11-25T12:08:00.000Z" });
+    expect(item).not.toHaveProperty("signal_redrive_shard");
+
+    clock += 3_600_000;
+    expect(await cleanup()).toMatchObject({ redriven: 0, flagged: 0 });
+    expect(await drainQueue(aws.sqs, aws.resources.queues.stop_signals)).toEqual([]);
+  });
+
+  it("lets two overlapping runs re-send each due signal once", async () => {
+    const aws = await stackWithKey();
+    const stopFunction = stopTaskHarness(aws, { signalAckTimeoutMs: 0 });
+    const executions = await seedRunning(aws, 20);
+    await Promise.all(executions.map((execution) => stopFunction.http(aStopRequest(execution.id, KEY))));
+    await drainQueue(aws.sqs, aws.resources.queues.stop_signals);
+
+    const [first, second] = await Promise.all([cleanupHarness(aws, stopFunction)(), cleanupHarness(aws, stopFunction)()]);
+
+    expect((first?.redriven ?? 0) + (second?.redriven ?? 0)).toBe(20);
+    const messages = await drainQueue(aws.sqs, aws.resources.queues.stop_signals, { waitSeconds: 1 });
+    expect(messages.map((message) => JSON.parse(message.Body ?? "{}").task_id).sort()).toEqual(executions.map((execution) => execution.id).sort());
+  });
+});
