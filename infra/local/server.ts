@@ -4,6 +4,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-l
 import { httpResponses } from "../../lib/http/responses.js";
 import { type RouteDefinition, type RouteFunctionName, routes } from "../../lib/resources.js";
 import { toApiGatewayProxyEvent } from "./api-gateway-event.js";
+import { localLambdaContext } from "./lambda-context.js";
 
 /**
  * Serves the route table the way API Gateway's REST API would: each request becomes a REST
@@ -43,22 +44,6 @@ function decodeSegment(segment: string): string {
   }
 }
 
-function lambdaContext(functionName: string): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: "$LATEST",
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
-    memoryLimitInMB: "512",
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: "local",
-    getRemainingTimeInMillis: () => 10_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
 
 async function readBody(request: IncomingMessage): Promise<string | null> {
   const chunks: Buffer[] = [];
@@ -131,7 +116,7 @@ export function createLocalApi(options: LocalApiOptions): Server {
         requestId,
       });
       const functionName = hit.candidate.route.functionName as RouteFunctionName;
-      const result = (await options.handlers[functionName](event, lambdaContext(functionName))) as APIGatewayProxyResult;
+      const result = (await options.handlers[functionName](event, localLambdaContext(functionName))) as APIGatewayProxyResult;
       send(response, result);
     } catch (error) {
       options.onError?.(error);

@@ -4,13 +4,13 @@
  * shaped HTTP server, demo data (or `--seed FILE`), and `.local/stack.json` for other tools.
  */
 import { rmSync } from "node:fs";
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { createDynamoDbClient, createSqsClient } from "../../lib/aws/clients.js";
 import { buildOpenApiDocument } from "../../lib/http/openapi.js";
 import { functionDefinitions, type RouteFunctionName, routeFunctionNames } from "../../lib/resources.js";
 import { DEMO_API_KEY, demoExecutions, demoSeed } from "./demo-data.js";
+import { loadFunctionHandler, loadRouteHandlers, pointFunctionsAt, useLocalProcessDefaults } from "./functions.js";
+import { createLocalCleanup, type InvokableHandler, inProcessStopInvoker } from "./local-cleanup.js";
 import { assertPortFree, LOCAL_REGION, LocalStackError, type RunningEmulator, startDynamoDbLocal, startSqsEmulator } from "./emulators.js";
 import { provisionLocalResources } from "./provision.js";
 import { loadSeed, readSeedFile, type SeedFile, SeedFileError, seedFileSchema } from "./seed.js";
@@ -55,20 +55,6 @@ function fail(error: unknown): Promise<never> {
   return shutdown(1);
 }
 
-/** The real Lambda entries of the route functions, imported after the environment is set (they read it once). */
-async function loadHandlers(): Promise<Record<RouteFunctionName, ProxyHandler>> {
-  const entries = await Promise.all(
-    routeFunctionNames.map(async (name) => {
-      const definition = functionDefinitions[name];
-      const module = (await import(pathToFileURL(resolve(definition.entry)).href)) as Record<string, ProxyHandler>;
-      const handler = module[definition.handlerExport];
-      if (!handler) throw new LocalStackError(`${definition.entry} exports no ${definition.handlerExport}`);
-      return [name, handler] as const;
-    }),
-  );
-  return Object.fromEntries(entries) as Record<RouteFunctionName, ProxyHandler>;
-}
-
 function listen(server: ReturnType<typeof createLocalApi>, port: number): Promise<number> {
   return new Promise((resolvePort, reject) => {
     server.once("error", (error: NodeJS.ErrnoException) =>
@@ -105,13 +91,7 @@ async function main(): Promise<void> {
     }),
   ]);
 
-  // The emulators accept any credentials; the SDK only needs some to sign with.
-  process.env.AWS_REGION ??= LOCAL_REGION;
-  process.env.AWS_ACCESS_KEY_ID ??= "local";
-  process.env.AWS_SECRET_ACCESS_KEY ??= "local";
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-  process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
-  process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
+  useLocalProcessDefaults();
 
   const clientOptions = { requestTimeoutMs: 5000, connectionTimeoutMs: 2000, maxAttempts: 3 };
   const dynamoDbClient = createDynamoDbClient({ ...clientOptions, endpoint: dynamoDb.endpoint });
@@ -124,15 +104,8 @@ async function main(): Promise<void> {
     keepExisting: Boolean(options.persist),
   });
 
-  Object.assign(process.env, {
-    EXECUTIONS_TABLE_NAME: resources.tables.executions,
-    API_KEYS_TABLE_NAME: resources.tables.api_keys,
-    STOP_SIGNAL_QUEUE_URL: resources.queues.stop_signals,
-    ASSET_COMMAND_QUEUE_URL: resources.queues.asset_commands,
-    DYNAMODB_ENDPOINT: dynamoDb.endpoint,
-    SQS_ENDPOINT: sqs.endpoint,
-  });
-  const handlers = await loadHandlers();
+  pointFunctionsAt({ ...resources, dynamodb_endpoint: dynamoDb.endpoint, sqs_endpoint: sqs.endpoint });
+  const handlers = await loadRouteHandlers();
   let apiUrl = "";
   const server = createLocalApi({
     handlers,
@@ -150,7 +123,7 @@ async function main(): Promise<void> {
 
   const stack: StackFile = {
     api_url: apiUrl,
-    region: process.env.AWS_REGION,
+    region: process.env.AWS_REGION ?? LOCAL_REGION,
     dynamodb_endpoint: dynamoDb.endpoint,
     sqs_endpoint: sqs.endpoint,
     tables: resources.tables,
@@ -158,8 +131,31 @@ async function main(): Promise<void> {
   };
   await writeStackFile(stackFile, stack);
   process.on("exit", () => rmSync(stackFile, { force: true }));
+  scheduleCleanup(stack, await loadFunctionHandler<InvokableHandler>("stop-task"));
 
   printBanner(stack, stackFile, Boolean(options.seed), seed);
+}
+
+/** The cloud runs the cleanup every minute on a schedule; locally it runs on a timer. */
+function scheduleCleanup(stack: StackFile, stopHandler: InvokableHandler): void {
+  const intervalSeconds = Number(process.env.CLEANUP_INTERVAL_SECONDS ?? "60");
+  if (!Number.isFinite(intervalSeconds) || intervalSeconds <= 0) return;
+  const cleanup = createLocalCleanup(stack, inProcessStopInvoker(stopHandler));
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    cleanup()
+      .then((report) => {
+        const worked = report.redriven + report.flagged + report.stoppedStale + report.stoppedOverlong + report.failures;
+        if (worked > 0) console.log(`cleanup: ${JSON.stringify(report)}`);
+      })
+      .catch((error: unknown) => console.error(`cleanup failed: ${error instanceof Error ? error.message : String(error)}`))
+      .finally(() => {
+        running = false;
+      });
+  }, intervalSeconds * 1000);
+  timer.unref();
 }
 
 function printBanner(stack: StackFile, stackFile: string, seeded: boolean, seed: SeedFile): void {

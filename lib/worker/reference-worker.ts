@@ -170,11 +170,15 @@ export function fakeTask(steps: number, stepMs: number): TaskBody {
     for (let step = 0; step < steps; step += 1) {
       signal.throwIfAborted();
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(resolve, stepMs);
-        signal.addEventListener("abort", () => {
+        const onAbort = () => {
           clearTimeout(timer);
           reject(signal.reason);
-        }, { once: true });
+        };
+        const timer = setTimeout(() => {
+          signal.removeEventListener("abort", onAbort);
+          resolve();
+        }, stepMs);
+        signal.addEventListener("abort", onAbort, { once: true });
       });
     }
     return `finished ${steps} steps`;

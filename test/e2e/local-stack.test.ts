@@ -23,7 +23,8 @@ const BETA_TASK = "44444444-4444-4444-8444-444444444444";
 let local: LocalStackProcess;
 
 beforeAll(async () => {
-  local = await startLocalStack(SEED);
+  // Stops are due for a re-send at once, and only `npm run cleanup` (no timer) re-sends them.
+  local = await startLocalStack(SEED, { env: { SIGNAL_ACK_TIMEOUT_SECONDS: "0", CLEANUP_INTERVAL_SECONDS: "0" } });
 }, 90_000);
 
 afterAll(async () => {
@@ -119,6 +120,19 @@ describe("npm run keys administers keys on the local stack", () => {
     const result = runKeys("revoke", "--key-id", "key_nope");
     expect(result.status).toBe(1);
     expect(result.stderr).toContain("no key with key_id key_nope");
+  });
+});
+
+describe("npm run cleanup runs one cleanup against the local stack", () => {
+  it("re-sends the signals of the stops no worker acknowledged, and reports it", async () => {
+    // The stops of EXECUTING and SELF_HOSTED earlier in this file were never acknowledged.
+    const result = spawnSync("npm", ["run", "--silent", "cleanup", "--", "--stack-file", local.stackFile], { encoding: "utf8" });
+
+    expect(result.status, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "{}")).toMatchObject({ redriven: 2, failures: 0, truncated: false });
+    const fleet = await drainQueue(sqs(), local.stack.queues.stop_signals, { waitSeconds: 1 });
+    const environments = await drainQueue(sqs(), local.stack.queues.asset_commands, { waitSeconds: 1 });
+    expect([...fleet, ...environments].map((message) => JSON.parse(message.Body ?? "{}").task_id).sort()).toEqual([EXECUTING, SELF_HOSTED].sort());
   });
 });
 

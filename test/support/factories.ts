@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Context } from "aws-lambda";
 import type { AgentExecutionInput } from "../../lib/execution.js";
 import { toApiGatewayProxyEvent } from "../../infra/local/api-gateway-event.js";
+import { localLambdaContext } from "../../infra/local/lambda-context.js";
 
 type StoredExecution = AgentExecutionInput & Record<string, unknown>;
 
@@ -35,19 +36,5 @@ export function aStopRequest(taskId: string, apiKey?: string, extraHeaders: [str
 }
 
 export function aLambdaContext(): Context {
-  const requestId = randomUUID();
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: "stop-task",
-    functionVersion: "$LATEST",
-    invokedFunctionArn: "arn:aws:lambda:us-east-1:000000000000:function:stop-task",
-    memoryLimitInMB: "256",
-    awsRequestId: requestId,
-    logGroupName: "/aws/lambda/stop-task",
-    logStreamName: "local",
-    getRemainingTimeInMillis: () => 10_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+  return localLambdaContext("stop-task");
 }

@@ -34,10 +34,13 @@ export function waitForExit(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
 }
 
-export async function startLocalStack(seedFile: string, { timeoutMs = 45_000 } = {}): Promise<LocalStackProcess> {
+export async function startLocalStack(
+  seedFile: string,
+  { timeoutMs = 45_000, env = {} }: { timeoutMs?: number; env?: Record<string, string> } = {},
+): Promise<LocalStackProcess> {
   const stackFile = join(mkdtempSync(join(tmpdir(), "stop-task-e2e-")), "stack.json");
   const port = await freePort();
-  const { child, output } = spawnNpmStart(["--seed", seedFile, "--stack-file", stackFile], { PORT: String(port) });
+  const { child, output } = spawnNpmStart(["--seed", seedFile, "--stack-file", stackFile], { ...env, PORT: String(port) });
   const exited = waitForExit(child);
   const deadline = Date.now() + timeoutMs;
   while (!existsSync(stackFile)) {

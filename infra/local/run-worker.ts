@@ -1,0 +1,90 @@
+/**
+ * `npm run worker`: the reference worker against the running local stack. It starts a few fake
+ * tasks (executions it creates and runs), heartbeats, and honours stops: try stopping one of
+ * the printed ids with curl. `--environment ENV` runs a self-hosted environment's consumer of
+ * the asset-command channel instead.
+ */
+import { randomUUID } from "node:crypto";
+import { parseArgs } from "node:util";
+import { PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { marshall } from "@aws-sdk/util-dynamodb";
+import { createDynamoDbClient, createSqsClient } from "../../lib/aws/clients.js";
+import { livenessIndexKeys } from "../../lib/executions/indexes.js";
+import { dynamoWorkerExecutionUpdates } from "../../lib/worker/execution-updates.js";
+import { createReferenceWorker, fakeTask } from "../../lib/worker/reference-worker.js";
+import { DEMO_API_KEY, DEMO_ORGANIZATION } from "./demo-data.js";
+import { useLocalProcessDefaults } from "./functions.js";
+import { readStackFile } from "./stack-file.js";
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      "worker-id": { type: "string" },
+      environment: { type: "string" },
+      tasks: { type: "string", default: "3" },
+      "step-ms": { type: "string", default: "1000" },
+      steps: { type: "string", default: "600" },
+      organization: { type: "string", default: DEMO_ORGANIZATION },
+      "stack-file": { type: "string" },
+    },
+  });
+  const stack = await readStackFile(values["stack-file"]).catch(() => {
+    throw new Error("no local stack found (.local/stack.json): run npm start first");
+  });
+  useLocalProcessDefaults();
+  const clientOptions = { requestTimeoutMs: 5000, connectionTimeoutMs: 2000, maxAttempts: 3, region: stack.region };
+  const dynamoDb = createDynamoDbClient({ ...clientOptions, endpoint: stack.dynamodb_endpoint });
+  const sqs = createSqsClient({ ...clientOptions, endpoint: stack.sqs_endpoint });
+  const workerId = values["worker-id"] ?? `worker-local-${process.pid}`;
+  const environmentId = values.environment;
+  const log = (event: string, fields: Record<string, unknown>) => console.log(`${new Date().toISOString()} ${event} ${JSON.stringify(fields)}`);
+
+  const worker = createReferenceWorker({
+    workerId,
+    sqs,
+    queueUrl: environmentId ? stack.queues.asset_commands : stack.queues.stop_signals,
+    environmentId,
+    updates: dynamoWorkerExecutionUpdates(dynamoDb, stack.tables.executions),
+    heartbeatIntervalMs: 2_000,
+    log,
+  });
+
+  const taskCount = Number(values.tasks);
+  for (let index = 0; index < taskCount; index += 1) {
+    const now = new Date().toISOString();
+    const execution = {
+      id: randomUUID(),
+      agent_id: "agent-reference-worker",
+      organization_id: values.organization,
+      input: { text: `fake task ${index + 1}`, files: [] },
+      status: "executing",
+      created_at: now,
+      started_at: now,
+      worker_id: workerId,
+      source: "api",
+      ...(environmentId ? { environment_id: environmentId } : {}),
+    };
+    await dynamoDb.send(
+      new PutItemCommand({ TableName: stack.tables.executions, Item: marshall({ ...execution, ...livenessIndexKeys(execution) }) }),
+    );
+    log("task started", { task_id: execution.id });
+    worker.run(execution.id, fakeTask(Number(values.steps), Number(values["step-ms"]))).then((end) => log("task ended", { task_id: execution.id, end }));
+    if (index === 0 && values.organization === DEMO_ORGANIZATION) {
+      console.log(`\n  stop it:  curl -s -X POST ${stack.api_url}/v1/tasks/${execution.id}/stop -H 'x-api-key: ${DEMO_API_KEY}'\n`);
+    }
+  }
+
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      worker.stopPolling();
+      process.exit(0);
+    });
+  }
+  log("listening for stops", { worker_id: workerId, environment_id: environmentId ?? null });
+  await worker.startPolling();
+}
+
+main().catch((error: unknown) => {
+  console.error(`worker: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
