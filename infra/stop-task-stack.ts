@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
+import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
@@ -7,8 +7,9 @@ import { Alarms } from "./constructs/alarms.js";
 import { ApiKeysTable } from "./constructs/api-keys-table.js";
 import { ExecutionsTable } from "./constructs/executions-table.js";
 import { HttpApi } from "./constructs/http-api.js";
+import { ScheduledRun } from "./constructs/scheduled-run.js";
 import { SignalQueue } from "./constructs/signal-queue.js";
-import { ServiceFunction } from "./constructs/service-function.js";
+import { ServiceFunction, type ServiceFunctionProps } from "./constructs/service-function.js";
 import { resourcePrefix, type StageName } from "./stages.js";
 
 export interface StopTaskStackProps extends StackProps {
@@ -27,9 +28,9 @@ function constructId(name: string): string {
 }
 
 /**
- * Everything the Stop Task endpoint needs in an account: the API, its functions, the
- * executions and api-keys tables, the two signal queues with their DLQs, and the alarms.
- * Each function's permissions are exactly its grants below.
+ * Everything the Stop Task endpoint needs in an account: the API, its functions, the scheduled
+ * cleanup, the executions and api-keys tables, the two signal queues with their DLQs, and the
+ * alarms. Each function's permissions are exactly its grants below.
  */
 export class StopTaskStack extends Stack {
   constructor(scope: Construct, id: string, props: StopTaskStackProps) {
@@ -41,6 +42,17 @@ export class StopTaskStack extends Stack {
     const apiKeys = new ApiKeysTable(this, "ApiKeysTable", { prefix, retainData });
     const stopSignals = new SignalQueue(this, "StopSignals", { prefix, retainData, definition: queues.stopSignals });
     const assetCommands = new SignalQueue(this, "AssetCommands", { prefix, retainData, definition: queues.assetCommands });
+
+    // Sizing that differs from ServiceFunction's API defaults (512 MB, 10 s).
+    const sizing: Partial<Record<FunctionName, Pick<ServiceFunctionProps, "memorySize" | "timeout">>> = {
+      // One bounded run a minute: lib/cleanup.ts stops taking work 5 s before the timeout and the
+      // next run continues the backlog. Runs may overlap; the cleanup is safe for that.
+      cleanup: { memorySize: 512, timeout: Duration.seconds(60) },
+    };
+    const functions = {} as Record<FunctionName, ServiceFunction>;
+    for (const name of Object.keys(functionDefinitions) as FunctionName[]) {
+      functions[name] = new ServiceFunction(this, constructId(name), { prefix, name, logRetention, retainData, ...sizing[name] });
+    }
 
     // What each function of lib/resources.ts may touch. Keyed by name rather than typed as
     // Record<FunctionName, ...> so that a function added there fails the synth with its name
@@ -57,15 +69,27 @@ export class StopTaskStack extends Stack {
         executions.grantTaskRead(fn);
         apiKeys.grantKeyLookup(fn);
       },
+      cleanup: (fn) => {
+        executions.grantCleanup(fn);
+        // Re-sends go to the channel the original stop used, so both queues.
+        stopSignals.grantSend(fn, "STOP_SIGNAL_QUEUE_URL");
+        assetCommands.grantSend(fn, "ASSET_COMMAND_QUEUE_URL");
+        // Stuck executions are stopped through the stop function, the users' path: no API key, IAM decides.
+        functions["stop-task"].grantDirectInvoke(fn, "STOP_FUNCTION_NAME");
+      },
     };
-    const functions = {} as Record<FunctionName, ServiceFunction>;
-    for (const name of Object.keys(functionDefinitions) as FunctionName[]) {
-      const grant = grants[name];
-      if (!grant) throw new Error(`function ${name} has no grants: add it to the grants of infra/stop-task-stack.ts`);
-      const fn = new ServiceFunction(this, constructId(name), { prefix, name, logRetention, retainData });
+    for (const fn of Object.values(functions)) {
+      const grant = grants[fn.name];
+      if (!grant) throw new Error(`function ${fn.name} has no grants: add it to the grants of infra/stop-task-stack.ts`);
       grant(fn);
-      functions[name] = fn;
     }
+
+    new ScheduledRun(this, "CleanupSchedule", {
+      prefix,
+      fn: functions.cleanup,
+      every: Duration.minutes(1),
+      description: "Re-sends unacknowledged stop signals and stops stale or over-long executions",
+    });
 
     const api = new HttpApi(this, "Api", {
       prefix,
@@ -85,6 +109,7 @@ export class StopTaskStack extends Stack {
     for (const fn of Object.values(functions)) alarms.watchFunction(`${constructId(fn.name)}Function`, fn.function);
     alarms.watchDeadLetterQueue("StopSignalsDlq", stopSignals.deadLetterQueue);
     alarms.watchDeadLetterQueue("AssetCommandsDlq", assetCommands.deadLetterQueue);
+    alarms.watchUndeliverableSignals("cleanup");
 
     new CfnOutput(this, "ApiUrl", { value: api.url, description: "Base URL of the API stage" });
     new CfnOutput(this, "ExecutionsTableName", { value: executions.tableName });
@@ -93,6 +118,10 @@ export class StopTaskStack extends Stack {
     new CfnOutput(this, "AssetCommandQueueUrl", { value: assetCommands.queue.queueUrl });
     new CfnOutput(this, "StopSignalDeadLetterQueueUrl", { value: stopSignals.deadLetterQueue.queueUrl });
     new CfnOutput(this, "AssetCommandDeadLetterQueueUrl", { value: assetCommands.deadLetterQueue.queueUrl });
+    new CfnOutput(this, "CleanupFunctionName", {
+      value: functions.cleanup.function.functionName,
+      description: "Runs every minute; `aws lambda invoke` it for an extra run",
+    });
     new CfnOutput(this, "AlarmTopicArn", { value: alarms.topic.topicArn, description: "Subscribe an email or pager to it" });
   }
 }

@@ -108,6 +108,7 @@ export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 export const functionDefinitions = {
   "stop-task": { entry: "functions/stop-task/handler.ts", handlerExport: "handler" },
   "get-task": { entry: "functions/get-task/handler.ts", handlerExport: "handler" },
+  cleanup: { entry: "functions/cleanup/handler.ts", handlerExport: "handler" },
 } as const;
 
 export type FunctionName = keyof typeof functionDefinitions;

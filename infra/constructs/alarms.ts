@@ -6,7 +6,8 @@ import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as sns from "aws-cdk-lib/aws-sns";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { physicalName } from "../../lib/resources.js";
+import { METRICS_NAMESPACE, SERVICE_NAME } from "../../lib/observability.js";
+import { type FunctionName, physicalName } from "../../lib/resources.js";
 
 export interface AlarmsProps {
   readonly prefix: string;
@@ -24,8 +25,8 @@ function kebabCase(id: string): string {
 }
 
 /**
- * What an operator must hear about: the API failing, the function failing or throttled, and
- * any message parked in a dead-letter queue (a stop signal a worker never took).
+ * What an operator must hear about: the API failing, a function failing or throttled, any
+ * message parked in a dead-letter queue, and a stop signal the cleanup gave up re-sending.
  */
 export class Alarms extends Construct {
   readonly topic: sns.ITopic;
@@ -73,6 +74,29 @@ export class Alarms extends Construct {
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       alarmDescription: `A message is parked in ${name}: a signal no worker could take. Inspect, then redrive.`,
+    });
+  }
+
+  /**
+   * SignalDeliveryFailed counts executions the cleanup flagged after its last re-send went
+   * unacknowledged: a stop recorded but never confirmed by a worker, so the agent may still run.
+   * The dimensions are exactly those Powertools writes for `createMetrics(functionName)` of
+   * lib/observability.ts: its `service` plus the `function` default dimension.
+   */
+  watchUndeliverableSignals(functionName: FunctionName): void {
+    this.add("SignalDeliveryFailed", {
+      metric: new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: "SignalDeliveryFailed",
+        dimensionsMap: { service: SERVICE_NAME, function: functionName },
+        statistic: cloudwatch.Stats.SUM,
+        // The same window as the other alarms: several flags within minutes are one page, not many.
+        period: FIVE_MINUTES,
+      }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      alarmDescription:
+        "A stop signal stayed unacknowledged after every re-send: the agent may still be running. The execution carries signal_delivery_failed_at in the executions table.",
     });
   }
 

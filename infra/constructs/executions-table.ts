@@ -1,6 +1,6 @@
 import * as iam from "aws-cdk-lib/aws-iam";
 import type { Construct } from "constructs";
-import { executionsTable } from "../../lib/resources.js";
+import { executionIndexes, executionsTable } from "../../lib/resources.js";
 import { ServiceTable } from "./service-table.js";
 import type { ServiceFunction } from "./service-function.js";
 
@@ -21,6 +21,18 @@ export class ExecutionsTable extends ServiceTable {
    * Written by hand because `table.grant()` would add index ARNs the function never touches.
    */
   grantStopWrite(fn: ServiceFunction): void {
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["dynamodb:UpdateItem"], resources: [this.tableArn] }));
+    fn.setEnvironment("EXECUTIONS_TABLE_NAME", this.tableName);
+  }
+
+  /**
+   * The cleanup finds its work by Query on the three sparse indexes (never a Scan of the table)
+   * and moves each execution on with a conditional UpdateItem on the base table. Query is
+   * granted on those index ARNs only, UpdateItem on the table only.
+   */
+  grantCleanup(fn: ServiceFunction): void {
+    const indexArns = Object.values(executionIndexes).map((index) => `${this.tableArn}/index/${index.indexName}`);
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["dynamodb:Query"], resources: indexArns }));
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["dynamodb:UpdateItem"], resources: [this.tableArn] }));
     fn.setEnvironment("EXECUTIONS_TABLE_NAME", this.tableName);
   }

@@ -5,14 +5,11 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
-import type { StopTaskConfig } from "../../lib/config.js";
+import type { CleanupConfig, GetTaskConfig, StopTaskConfig } from "../../lib/config.js";
 import { type FunctionName, functionDefinitions, physicalName } from "../../lib/resources.js";
 
-/**
- * Only names lib/config.ts reads can be set: a typo fails the type check, not a cold start.
- * The stop function's config is the widest (every other function reads a subset of it).
- */
-export type FunctionEnvironmentName = Extract<keyof StopTaskConfig, string>;
+/** Only names lib/config.ts reads can be set: a typo fails the type check, not a cold start. */
+export type FunctionEnvironmentName = Extract<keyof StopTaskConfig | keyof GetTaskConfig | keyof CleanupConfig, string>;
 
 export interface ServiceFunctionProps {
   readonly prefix: string;
@@ -20,9 +17,9 @@ export interface ServiceFunctionProps {
   readonly name: FunctionName;
   readonly logRetention: logs.RetentionDays;
   readonly retainData: boolean;
-  /** How long a verified key is trusted before it is read again (revocation latency). */
-  readonly apiKeyCacheTtlSeconds?: number;
   readonly memorySize?: number;
+  /** 10 s when absent: the budget of an API request (lib/config.ts sizes its AWS retries for it). */
+  readonly timeout?: Duration;
 }
 
 const repoFile = (relative: string) => fileURLToPath(new URL(`../../${relative}`, import.meta.url));
@@ -68,8 +65,8 @@ export class ServiceFunction extends Construct {
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
-      // Three attempts of 1.5 s each plus backoff (lib/config.ts) fit well inside this.
-      timeout: Duration.seconds(10),
+      // Three attempts of 1.5 s each plus backoff (lib/config.ts) fit well inside 10 s.
+      timeout: props.timeout ?? Duration.seconds(10),
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
@@ -78,7 +75,6 @@ export class ServiceFunction extends Construct {
       // SDK v3 keeps connections alive by default; the v2 variable would only be noise.
       awsSdkConnectionReuse: false,
       environment: {
-        API_KEY_CACHE_TTL_SECONDS: String(props.apiKeyCacheTtlSeconds ?? 60),
         // Stack traces point at the TypeScript source through the bundled source map.
         NODE_OPTIONS: "--enable-source-maps",
       },
@@ -101,6 +97,20 @@ export class ServiceFunction extends Construct {
       id: "AwsSolutions-L1",
       reason: "Pinned to nodejs22.x, the runtime the code is tested on; runtime upgrades are deliberate changes.",
     });
+  }
+
+  get functionArn(): string {
+    return this.function.functionArn;
+  }
+
+  /**
+   * `lambda:InvokeFunction` on this function's unqualified ARN only, and its name in the
+   * caller's STOP_FUNCTION_NAME-style variable. Written by hand because `grantInvoke()` also
+   * allows `<arn>:*` (every version and alias), which no caller here uses.
+   */
+  grantDirectInvoke(caller: ServiceFunction, nameVariable: FunctionEnvironmentName): void {
+    caller.addToRolePolicy(new iam.PolicyStatement({ actions: ["lambda:InvokeFunction"], resources: [this.functionArn] }));
+    caller.setEnvironment(nameVariable, this.function.functionName);
   }
 
   /** For the grant helpers of the resources this function uses. */

@@ -4,6 +4,7 @@ import * as sns from "aws-cdk-lib/aws-sns";
 import { describe, expect, it } from "vitest";
 import { StopTaskStack } from "../../infra/stop-task-stack.js";
 import { stageSettings } from "../../infra/stages.js";
+import { createMetrics, MetricUnit } from "../../lib/observability.js";
 import { functionDefinitions, queues } from "../../lib/resources.js";
 import { type CfnResource, logicalIdWhere, onlyResource, synthesizeStage } from "./synth.js";
 
@@ -11,11 +12,11 @@ describe("alarms", () => {
   const { template } = synthesizeStage("dev");
   const alarms = Object.values(template.findResources("AWS::CloudWatch::Alarm")) as CfnResource[];
   const { logicalId: topicId } = onlyResource(template, "AWS::SNS::Topic");
-  const functionId = logicalIdWhere(template, "AWS::Lambda::Function", "FunctionName", "stop-task-dev-stop-task");
   const alarmNamed = (name: string) => alarms.find((alarm) => alarm.Properties?.AlarmName === `stop-task-dev-${name}`)?.Properties;
 
   it("notifies the alarm topic of every alarm and of its recovery", () => {
-    expect(alarms).toHaveLength(1 + 2 * Object.keys(functionDefinitions).length + Object.keys(queues).length);
+    // API 5xx, errors and throttles of each function, each DLQ, undeliverable stop signals.
+    expect(alarms).toHaveLength(1 + 2 * Object.keys(functionDefinitions).length + Object.keys(queues).length + 1);
     for (const alarm of alarms) {
       expect(alarm.Properties?.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(alarm.Properties?.OKActions).toEqual([{ Ref: topicId }]);
@@ -45,20 +46,50 @@ describe("alarms", () => {
     });
   });
 
-  it("alarms on any error or throttle of the stop function", () => {
-    for (const [name, metric] of [
-      ["stop-task-function-errors", "Errors"],
-      ["stop-task-function-throttles", "Throttles"],
+  it.each(Object.keys(functionDefinitions))("alarms on any error or throttle of the %s function", (name) => {
+    const functionId = logicalIdWhere(template, "AWS::Lambda::Function", "FunctionName", `stop-task-dev-${name}`);
+    for (const [alarmName, metric] of [
+      [`${name}-function-errors`, "Errors"],
+      [`${name}-function-throttles`, "Throttles"],
     ] as const) {
-      expect(alarmNamed(name)).toMatchObject({
+      expect(alarmNamed(alarmName)).toMatchObject({
         Namespace: "AWS/Lambda",
         MetricName: metric,
         Dimensions: [{ Name: "FunctionName", Value: { Ref: functionId } }],
         Statistic: "Sum",
+        Period: 300,
         ComparisonOperator: "GreaterThanThreshold",
         Threshold: 0,
+        EvaluationPeriods: 1,
       });
     }
+  });
+
+  it("alarms on a single stop signal the cleanup flagged undeliverable, in the metric Powertools writes", () => {
+    // What the cleanup's Metrics instance actually emits (EMF): namespace, dimension set and values.
+    const metrics = createMetrics("cleanup");
+    metrics.addMetric("SignalDeliveryFailed", MetricUnit.Count, 1);
+    const emf = metrics.serializeMetrics() as unknown as Record<string, unknown> & {
+      _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][] }[] };
+    };
+    const [directive] = emf._aws.CloudWatchMetrics;
+    const emitted = (directive?.Dimensions[0] ?? []).map((name) => ({ Name: name, Value: emf[name] }));
+    expect(emitted.map(({ Name }) => Name).sort()).toEqual(["function", "service"]);
+
+    const alarm = alarmNamed("signal-delivery-failed");
+    expect(alarm).toMatchObject({
+      Namespace: directive?.Namespace,
+      MetricName: "SignalDeliveryFailed",
+      Statistic: "Sum",
+      Period: 300,
+      EvaluationPeriods: 1,
+      ComparisonOperator: "GreaterThanThreshold",
+      Threshold: 0,
+      TreatMissingData: "notBreaching",
+    });
+    const byName = (a: { Name: string }, b: { Name: string }) => a.Name.localeCompare(b.Name);
+    const dimensions = (alarm?.Dimensions ?? []) as { Name: string }[];
+    expect([...dimensions].sort(byName)).toEqual(emitted.sort(byName));
   });
 
   it.each([

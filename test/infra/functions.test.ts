@@ -1,9 +1,44 @@
 import { describe, expect, it } from "vitest";
 import * as config from "../../lib/config.js";
-import { functionDefinitions } from "../../lib/resources.js";
+import { functionDefinitions, routeFunctionNames } from "../../lib/resources.js";
 import { type CfnResource, logicalIdWhere, synthesizeStage } from "./synth.js";
 
 const functionNames = Object.keys(functionDefinitions);
+
+/** API functions answer a request within 10 s; the cleanup is one bounded run a minute. */
+const sizing: Record<string, { MemorySize: number; Timeout: number }> = {
+  "stop-task": { MemorySize: 512, Timeout: 10 },
+  "get-task": { MemorySize: 512, Timeout: 10 },
+  cleanup: { MemorySize: 512, Timeout: 60 },
+};
+
+/** What each function's config must come out as once deployed (lib/config.ts defaults included). */
+const deployedConfig: Record<string, Record<string, unknown>> = {
+  "stop-task": {
+    EXECUTIONS_TABLE_NAME: "stop-task-dev-executions",
+    API_KEYS_TABLE_NAME: "stop-task-dev-api-keys",
+    API_KEY_CACHE_TTL_SECONDS: 60,
+    STOP_SIGNAL_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-stop-signals",
+    ASSET_COMMAND_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-asset-commands",
+  },
+  "get-task": {
+    EXECUTIONS_TABLE_NAME: "stop-task-dev-executions",
+    API_KEYS_TABLE_NAME: "stop-task-dev-api-keys",
+    API_KEY_CACHE_TTL_SECONDS: 60,
+  },
+  cleanup: {
+    EXECUTIONS_TABLE_NAME: "stop-task-dev-executions",
+    STOP_SIGNAL_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-stop-signals",
+    ASSET_COMMAND_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-asset-commands",
+    STOP_FUNCTION_NAME: "stop-task-dev-stop-task",
+    // Left to lib/config.ts's defaults, which the stop function shares for the ack timeout.
+    SIGNAL_ACK_TIMEOUT_SECONDS: 60,
+    SIGNAL_MAX_ATTEMPTS: 5,
+    STALE_HEARTBEAT_SECONDS: 300,
+    MAX_EXECUTION_SECONDS: 6 * 60 * 60,
+    CLEANUP_MAX_ITEMS_PER_RUN: 200,
+  },
+};
 
 /** What CloudFormation will put in each Ref of an environment: a table's name, a queue's URL. */
 function deployedEnvironment(resources: Record<string, CfnResource>, variables: Record<string, unknown>): Record<string, string> {
@@ -12,6 +47,7 @@ function deployedEnvironment(resources: Record<string, CfnResource>, variables: 
     const target = resources[(value as { Ref: string }).Ref];
     if (target?.Type === "AWS::DynamoDB::Table") return String(target.Properties?.TableName);
     if (target?.Type === "AWS::SQS::Queue") return `https://sqs.eu-west-1.amazonaws.com/123456789012/${target.Properties?.QueueName}`;
+    if (target?.Type === "AWS::Lambda::Function") return String(target.Properties?.FunctionName);
     throw new Error(`unexpected reference to ${target?.Type}`);
   };
   return Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, deployedValue(value)]));
@@ -38,14 +74,14 @@ describe("the functions", () => {
     template.resourceCountIs("AWS::Lambda::Function", functionNames.length);
   });
 
-  it.each(functionNames)("runs %s bundled on nodejs22.x, arm64, 512 MB, 10 s, without tracing or VPC", (name) => {
+  it.each(functionNames)("runs %s bundled on nodejs22.x, arm64, with its memory and timeout, without tracing or VPC", (name) => {
     const fn = functionNamed(name);
+    expect(sizing[name], `no sizing for ${name} in this test`).toBeDefined();
     expect(fn.Properties).toMatchObject({
       Handler: `index.${functionDefinitions[name as keyof typeof functionDefinitions].handlerExport}`,
       Runtime: "nodejs22.x",
       Architectures: ["arm64"],
-      MemorySize: 512,
-      Timeout: 10,
+      ...sizing[name],
     });
     expect(fn.Properties?.TracingConfig).toBeUndefined();
     expect(fn.Properties?.VpcConfig).toBeUndefined();
@@ -79,17 +115,34 @@ describe("the functions", () => {
     });
   });
 
+  it("gives the cleanup its table, both queues and the stop function's name, and nothing of the API keys", () => {
+    expect(functionNamed("cleanup").Properties?.Environment).toEqual({
+      Variables: {
+        EXECUTIONS_TABLE_NAME: ref("AWS::DynamoDB::Table", "TableName", "stop-task-dev-executions"),
+        STOP_SIGNAL_QUEUE_URL: ref("AWS::SQS::Queue", "QueueName", "stop-task-dev-stop-signals"),
+        ASSET_COMMAND_QUEUE_URL: ref("AWS::SQS::Queue", "QueueName", "stop-task-dev-asset-commands"),
+        STOP_FUNCTION_NAME: ref("AWS::Lambda::Function", "FunctionName", "stop-task-dev-stop-task"),
+        NODE_OPTIONS: "--enable-source-maps",
+      },
+    });
+  });
+
+  it("serves no route with the cleanup: it runs on its schedule only", () => {
+    expect(routeFunctionNames).not.toContain("cleanup");
+    const cleanupArn = JSON.stringify({ "Fn::GetAtt": [logicalIdWhere(template, "AWS::Lambda::Function", "FunctionName", "stop-task-dev-cleanup"), "Arn"] });
+    const methods = Object.values(template.findResources("AWS::ApiGateway::Method"));
+    expect(methods.length).toBeGreaterThan(0);
+    for (const method of methods) expect(JSON.stringify(method.Properties.Integration)).not.toContain(cleanupArn);
+  });
+
   it.each(functionNames)("gives %s an environment its own config schema accepts once deployed", (name) => {
     const variables = (functionNamed(name).Properties?.Environment as { Variables: Record<string, unknown> } | undefined)?.Variables ?? {};
     const env = deployedEnvironment(resources, variables);
 
     const parsed = configReaderOf(name)(env);
 
-    expect(parsed).toMatchObject({
-      EXECUTIONS_TABLE_NAME: "stop-task-dev-executions",
-      API_KEYS_TABLE_NAME: "stop-task-dev-api-keys",
-      API_KEY_CACHE_TTL_SECONDS: 60,
-    });
+    expect(deployedConfig[name], `no deployed config for ${name} in this test`).toBeDefined();
+    expect(parsed).toMatchObject(deployedConfig[name] ?? {});
     // The emulator endpoints are for the local stack only.
     expect(parsed.DYNAMODB_ENDPOINT).toBeUndefined();
     expect(parsed.SQS_ENDPOINT).toBeUndefined();

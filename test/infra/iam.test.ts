@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { functionDefinitions, routes } from "../../lib/resources.js";
+import { executionIndexes, functionDefinitions, routes } from "../../lib/resources.js";
 import { type CfnResource, logicalIdWhere, synthesizeStage } from "./synth.js";
 
 interface Statement {
@@ -64,6 +64,20 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
       logWrites("get-task"),
       allow("dynamodb:GetItem", "AWS::DynamoDB::Table", "TableName", "executions"),
       allow("dynamodb:GetItem", "AWS::DynamoDB::Table", "TableName", "api-keys"),
+    ],
+    cleanup: () => [
+      logWrites("cleanup"),
+      {
+        Effect: "Allow",
+        Action: "dynamodb:Query",
+        Resource: Object.values(executionIndexes).map((index) => ({
+          "Fn::Join": ["", [arnOf("AWS::DynamoDB::Table", "TableName", `stop-task-${stage}-executions`), `/index/${index.indexName}`]],
+        })),
+      },
+      allow("dynamodb:UpdateItem", "AWS::DynamoDB::Table", "TableName", "executions"),
+      allow("sqs:SendMessage", "AWS::SQS::Queue", "QueueName", "stop-signals"),
+      allow("sqs:SendMessage", "AWS::SQS::Queue", "QueueName", "asset-commands"),
+      allow("lambda:InvokeFunction", "AWS::Lambda::Function", "FunctionName", "stop-task"),
     ],
   };
   const roleDescription = (name: string) => `stop-task-${stage}-${name}: writes its own log group; tables and queues grant the rest`;
@@ -140,8 +154,43 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
     expect(withManagedPolicies[0]?.DeletionPolicy).toBe("Retain");
   });
 
-  it("lets only API Gateway invoke each function, only through its own route of this API", () => {
-    const permissions = Object.values(template.findResources("AWS::Lambda::Permission"));
+  it("grants lambda:InvokeFunction to the cleanup only, and on the stop function only", () => {
+    const invokes = allStatements(resources).filter(({ statement }) => literals(statement.Action).some((action) => action.startsWith("lambda:")));
+    const cleanupRoleId = logicalIdWhere(template, "AWS::IAM::Role", "Description", roleDescription("cleanup"));
+
+    expect(invokes).toHaveLength(1);
+    expect(resources[invokes[0]?.owner ?? ""]?.Properties?.Roles).toEqual([{ Ref: cleanupRoleId }]);
+    expect(invokes[0]?.statement.Resource).toEqual(arnOf("AWS::Lambda::Function", "FunctionName", `stop-task-${stage}-stop-task`));
+  });
+
+  it("queries the executions table only through its sparse indexes, never the table itself or a Scan", () => {
+    const dynamoActions = allStatements(resources)
+      .flatMap(({ statement }) => literals(statement.Action))
+      .filter((action) => action.startsWith("dynamodb:"));
+    expect(new Set(dynamoActions)).toEqual(new Set(["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"]));
+  });
+
+  it("lets EventBridge invoke only the cleanup, only from its schedule", () => {
+    const fromEvents = Object.values(template.findResources("AWS::Lambda::Permission")).filter(
+      (permission) => permission.Properties.Principal === "events.amazonaws.com",
+    );
+    const cleanupId = logicalIdWhere(template, "AWS::Lambda::Function", "FunctionName", `stop-task-${stage}-cleanup`);
+    const ruleId = logicalIdWhere(template, "AWS::Events::Rule", "Name", `stop-task-${stage}-cleanup-schedule`);
+
+    expect(fromEvents.map((permission) => permission.Properties)).toEqual([
+      {
+        Action: "lambda:InvokeFunction",
+        FunctionName: { "Fn::GetAtt": [cleanupId, "Arn"] },
+        Principal: "events.amazonaws.com",
+        SourceArn: { "Fn::GetAtt": [ruleId, "Arn"] },
+      },
+    ]);
+  });
+
+  it("lets only API Gateway invoke each route's function, only through its own route of this API", () => {
+    const permissions = Object.values(template.findResources("AWS::Lambda::Permission")).filter(
+      (permission) => permission.Properties.Principal !== "events.amazonaws.com",
+    );
     expect(permissions).toHaveLength(routes.length);
     for (const route of routes) {
       const functionId = logicalIdWhere(template, "AWS::Lambda::Function", "FunctionName", `stop-task-${stage}-${route.functionName}`);
