@@ -6,9 +6,10 @@ import * as z from "zod";
  */
 const awsClientSettings = {
   // Per-attempt budget for one AWS call, so that a hung dependency cannot eat the Lambda timeout:
-  // 3 attempts x (1.5 s + backoff) stays well inside the function's 10 s.
-  AWS_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(1500),
-  AWS_CONNECTION_TIMEOUT_MS: z.coerce.number().int().positive().default(500),
+  // the two calls that can hold up a 503 (key GetItem, UpdateItem), each 3 x (0.3 s + 0.7 s) plus
+  // backoff, stay inside the function's 10 s. DynamoDB and SQS answer in milliseconds when healthy.
+  AWS_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(700),
+  AWS_CONNECTION_TIMEOUT_MS: z.coerce.number().int().positive().default(300),
   AWS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
   /** Only set off AWS: the embedded local stack's emulators. */
   DYNAMODB_ENDPOINT: z.url().optional(),
