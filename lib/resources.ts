@@ -83,18 +83,22 @@ export const tables = { executions: executionsTable, apiKeys: apiKeysTable } as 
 
 // A stop is only useful while the task still runs: four days covers any outage a worker
 // fleet could sit out, and the DLQ keeps undeliverable signals two weeks for an operator.
+// Consumers release messages meant for another worker or environment (visibility 0), and each
+// release counts as a receive: the redrive threshold leaves room for that. A stop that still
+// ends in a DLQ is not lost: the cleanup re-sends unacknowledged stops, and heartbeats report it.
+const RECEIVES_BEFORE_DEAD_LETTER = 20;
 export const stopSignalsQueue = {
   logicalName: "stop-signals",
   visibilityTimeoutSeconds: 30,
   retentionSeconds: 4 * DAY_SECONDS,
-  deadLetter: { logicalName: "stop-signals-dlq", maxReceiveCount: 5, retentionSeconds: 14 * DAY_SECONDS },
+  deadLetter: { logicalName: "stop-signals-dlq", maxReceiveCount: RECEIVES_BEFORE_DEAD_LETTER, retentionSeconds: 14 * DAY_SECONDS },
 } as const satisfies QueueDefinition;
 
 export const assetCommandsQueue = {
   logicalName: "asset-commands",
   visibilityTimeoutSeconds: 30,
   retentionSeconds: 4 * DAY_SECONDS,
-  deadLetter: { logicalName: "asset-commands-dlq", maxReceiveCount: 5, retentionSeconds: 14 * DAY_SECONDS },
+  deadLetter: { logicalName: "asset-commands-dlq", maxReceiveCount: RECEIVES_BEFORE_DEAD_LETTER, retentionSeconds: 14 * DAY_SECONDS },
 } as const satisfies QueueDefinition;
 
 export const queues = { stopSignals: stopSignalsQueue, assetCommands: assetCommandsQueue } as const;

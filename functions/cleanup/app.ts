@@ -13,8 +13,11 @@ export interface CleanupHandlerDependencies extends Omit<CleanupDependencies, "o
   readonly metrics: Metrics;
 }
 
-/** Leave this much of the Lambda's time unused, so a run always ends before its timeout. */
-const TIME_MARGIN_MS = 5_000;
+/**
+ * Stop taking new work this long before the Lambda's timeout: more than one direct invoke of the
+ * stop function can take (its own 10 s timeout), so an item already in progress still finishes.
+ */
+const TIME_MARGIN_MS = 15_000;
 
 /** The scheduled cleanup: whatever the event (EventBridge schedule or a manual invoke), one bounded run. */
 export function createCleanupHandler(deps: CleanupHandlerDependencies) {

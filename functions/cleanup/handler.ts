@@ -16,7 +16,9 @@ const clientOptions = {
 };
 const dynamoDb = createDynamoDbClient({ ...clientOptions, endpoint: config.DYNAMODB_ENDPOINT });
 const sqs = createSqsClient({ ...clientOptions, endpoint: config.SQS_ENDPOINT });
-const lambda = new LambdaClient({ maxAttempts: config.AWS_MAX_ATTEMPTS });
+// One attempt, bounded by the stop function's own 10 s timeout: a retried stop would only find the
+// execution stopped, and the next run (a minute later) retries whatever this one could not do.
+const lambda = new LambdaClient({ maxAttempts: 1, requestHandler: { requestTimeout: 12_000, throwOnRequestTimeout: true } });
 
 export const handler = createCleanupHandler({
   queries: dynamoCleanupQueries(dynamoDb, config.EXECUTIONS_TABLE_NAME),

@@ -3,6 +3,7 @@ import type { Context } from "aws-lambda";
 import type { AgentExecutionInput } from "../../lib/execution.js";
 import { toApiGatewayProxyEvent } from "../../infra/local/api-gateway-event.js";
 import { localLambdaContext } from "../../infra/local/lambda-context.js";
+import { rememberSecret } from "./secret-registry.js";
 
 type StoredExecution = AgentExecutionInput & Record<string, unknown>;
 
@@ -23,6 +24,8 @@ export function anExecution(overrides: Partial<Record<keyof AgentExecutionInput,
 }
 
 export function aStopRequest(taskId: string, apiKey?: string, extraHeaders: [string, string][] = []) {
+  rememberSecret(apiKey);
+  for (const [name, value] of extraHeaders) if (name.toLowerCase() === "x-api-key") rememberSecret(value);
   const headers: [string, string][] = apiKey === undefined ? [] : [["x-api-key", apiKey]];
   return toApiGatewayProxyEvent({
     method: "POST",

@@ -4,6 +4,7 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQ
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { inject } from "vitest";
 import { storeApiKey as storeApiKeyItem } from "../../lib/auth/api-key-admin.js";
+import { rememberSecret } from "./secret-registry.js";
 import { createDynamoDbClient, createSqsClient } from "../../lib/aws/clients.js";
 import { type ProvisionedResources, provisionLocalResources } from "../../infra/local/provision.js";
 
@@ -49,6 +50,7 @@ export interface ApiKeyFixture {
 }
 
 export async function storeApiKey(aws: LocalAws, fixture: ApiKeyFixture): Promise<void> {
+  rememberSecret(fixture.key);
   await storeApiKeyItem(aws.dynamoDb, aws.resources.tables.api_keys, fixture);
 }
 
