@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { Socket } from "node:net";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hashApiKey } from "../../lib/auth/api-keys.js";
 import { createSqsClient } from "../../lib/aws/clients.js";
 import { drainQueue } from "../support/local-aws.js";
 import {
@@ -29,6 +30,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await local?.stop();
+  // Everything npm start printed while serving this file: no seeded key, nor its hash.
+  for (const key of [ALPHA_KEY, "sk_e2e_org_beta_key", "sk_e2e_revoked_key"]) {
+    expect(local.output()).not.toContain(key);
+    expect(local.output()).not.toContain(hashApiKey(key));
+  }
 });
 
 function stop(taskId: string, apiKey?: string, method = "POST") {
