@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { AgentExecution } from "./execution.js";
 import type { ExecutionRepository } from "./executions/repository.js";
 import type { StopSignalPublisher } from "./signals/publisher.js";
@@ -57,6 +58,7 @@ export async function stopTask(command: StopTaskCommand, deps: StopTaskDependenc
     isManuallyStopped: requester.kind === "api_key",
     requestedAt,
     signalDueAt,
+    stopRequestId: randomUUID(),
   });
 
   switch (result.kind) {

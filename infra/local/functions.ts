@@ -19,6 +19,10 @@ export function useLocalProcessDefaults(): void {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
   process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
+  // The emulators on a laptop answer in tens of milliseconds under load, not DynamoDB's few: the
+  // cloud's sub-second budgets would turn a busy laptop into 503s. No Lambda timeout applies here.
+  process.env.AWS_REQUEST_TIMEOUT_MS ??= "5000";
+  process.env.AWS_CONNECTION_TIMEOUT_MS ??= "2000";
 }
 
 export function pointFunctionsAt(stack: Pick<StackFile, "tables" | "queues" | "dynamodb_endpoint" | "sqs_endpoint">): void {

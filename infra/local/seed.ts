@@ -80,30 +80,37 @@ export interface SeedTargets {
   readonly keepExisting?: boolean;
 }
 
+/** Items written at once: DynamoDB Local on a small machine times out under thousands of parallel writes. */
+const SEED_CONCURRENCY = 25;
+
+async function inBatches<T>(items: readonly T[], write: (item: T) => Promise<unknown>): Promise<void> {
+  for (let start = 0; start < items.length; start += SEED_CONCURRENCY) {
+    await Promise.all(items.slice(start, start + SEED_CONCURRENCY).map(write));
+  }
+}
+
 export async function loadSeed(seed: SeedFile, targets: SeedTargets): Promise<void> {
-  await Promise.all([
-    ...seed.api_keys.map((entry) =>
-      storeApiKey(targets.dynamoDb, targets.apiKeysTable, {
-        key: entry.key,
-        organizationId: entry.organization_id,
-        keyId: entry.key_id,
-        status: entry.status,
-        expiresAt: entry.expires_at,
-      }),
-    ),
-    ...seed.executions.map(async (execution) => {
-      try {
-        await targets.dynamoDb.send(
-          new PutItemCommand({
-            TableName: targets.executionsTable,
-            // Running executions enter the liveness indexes, as the platform's own writer does.
-            Item: marshall({ ...execution, ...livenessIndexKeys(execution) }, { removeUndefinedValues: true, convertClassInstanceToMap: true }),
-            ...(targets.keepExisting ? { ConditionExpression: "attribute_not_exists(id)" } : {}),
-          }),
-        );
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      }
+  await inBatches(seed.api_keys, (entry) =>
+    storeApiKey(targets.dynamoDb, targets.apiKeysTable, {
+      key: entry.key,
+      organizationId: entry.organization_id,
+      keyId: entry.key_id,
+      status: entry.status,
+      expiresAt: entry.expires_at,
     }),
-  ]);
+  );
+  await inBatches(seed.executions, async (execution) => {
+    try {
+      await targets.dynamoDb.send(
+        new PutItemCommand({
+          TableName: targets.executionsTable,
+          // Running executions enter the liveness indexes, as the platform's own writer does.
+          Item: marshall({ ...execution, ...livenessIndexKeys(execution) }, { removeUndefinedValues: true, convertClassInstanceToMap: true }),
+          ...(targets.keepExisting ? { ConditionExpression: "attribute_not_exists(id)" } : {}),
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  });
 }

@@ -21,6 +21,12 @@ export interface StopTransition {
   readonly reason: string;
   readonly isManuallyStopped: boolean;
   readonly requestedAt: string;
+  /**
+   * Unique per stop request and stored with the stop: when the SDK retries an UpdateItem whose
+   * first attempt was applied but whose answer was lost, the refusal's old item carries this
+   * request's own id, and the stop is recognised as ours (so its signal is still sent).
+   */
+  readonly stopRequestId: string;
   /** When the cleanup should re-send the signal if no worker has acknowledged the stop by then. */
   readonly signalDueAt: string;
 }
@@ -92,7 +98,8 @@ export function dynamoExecutionRepository(client: DynamoDBClient, tableName: str
             UpdateExpression:
               "SET #status = :stopped, is_manually_stopped = :manual, finished_at = :now, stopped_at = :now, " +
               "stopped_by = :requested_by, stop_reason = :reason, updated_at = :now, " +
-              "version = if_not_exists(version, :zero) + :one, #signal_shard = :signal_shard, #signal_due_at = :signal_due_at " +
+              "version = if_not_exists(version, :zero) + :one, #signal_shard = :signal_shard, #signal_due_at = :signal_due_at, " +
+              "stop_request_id = :stop_request_id " +
               "REMOVE #active_shard",
             ExpressionAttributeNames: {
               ...condition.names,
@@ -104,6 +111,7 @@ export function dynamoExecutionRepository(client: DynamoDBClient, tableName: str
               ...condition.values,
               ":signal_shard": { S: indexShard("signal", transition.taskId) },
               ":signal_due_at": { S: transition.signalDueAt },
+              ":stop_request_id": { S: transition.stopRequestId },
               ":stopped": { S: "stopped" },
               ":manual": { BOOL: transition.isManuallyStopped },
               ":now": { S: transition.requestedAt },
@@ -175,6 +183,8 @@ function classifyRefusal(
   const organizationId = oldItem.organization_id?.S;
   if (transition.organizationId && organizationId !== transition.organizationId) return { kind: "forbidden" };
   const execution = toExecution(transition.taskId, oldItem);
+  // Our own write, applied on an attempt whose answer never arrived: this request made the stop.
+  if (oldItem.stop_request_id?.S === transition.stopRequestId) return { kind: "stopped", execution };
   if (!isTerminal(execution.status)) {
     // The condition held on every clause we can see, yet DynamoDB refused it: not a state we know.
     throw new Error(`stop of ${transition.taskId} refused while status is ${execution.status}`);

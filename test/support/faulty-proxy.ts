@@ -6,7 +6,8 @@ import type { AddressInfo } from "node:net";
  * (read from X-Amz-Target, e.g. `DynamoDB_20120810.UpdateItem`, `AmazonSQS.SendMessage`):
  * pass it on, hang, throttle, or answer 500. Everything else reaches the real emulator.
  */
-export type Fault = "pass" | "hang" | "throttle" | "error";
+/** `lose-answer`: the emulator applies the request, but its answer never reaches the client. */
+export type Fault = "pass" | "hang" | "throttle" | "error" | "lose-answer";
 
 export interface FaultyProxy {
   readonly endpoint: string;
@@ -47,6 +48,11 @@ export async function startFaultyProxy(targetEndpoint: string): Promise<FaultyPr
     const forward = request(
       { host: target.hostname, port: target.port, method: incoming.method, path: incoming.url, headers: { ...incoming.headers, host: target.host } },
       (response) => {
+        if (fault === "lose-answer") {
+          response.resume();
+          hanging.add(outgoing);
+          return;
+        }
         outgoing.writeHead(response.statusCode ?? 502, response.headers);
         response.pipe(outgoing);
       },

@@ -63,7 +63,7 @@ describe("stopTask", () => {
 
     expect(outcome).toEqual({ kind: "stopped", execution: stopped, signal: "sent" });
     expect(transitions).toEqual([
-      { taskId: stopped.id, organizationId: "org-a", requestedBy: "key-a", reason: "user_requested", isManuallyStopped: true, requestedAt: NOW.toISOString(), signalDueAt: "2026-11-25T12:01:00.000Z" },
+      { taskId: stopped.id, organizationId: "org-a", requestedBy: "key-a", reason: "user_requested", isManuallyStopped: true, requestedAt: NOW.toISOString(), signalDueAt: "2026-11-25T12:01:00.000Z", stopRequestId: expect.any(String) },
     ]);
     expect(published).toEqual([{ execution: stopped, request: { requestedAt: NOW.toISOString(), requestedBy: "key-a", reason: "user_requested" } }]);
   });

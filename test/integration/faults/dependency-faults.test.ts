@@ -84,6 +84,25 @@ describe("DynamoDB failing: 503 with Retry-After, nothing changed, nothing sent"
   });
 });
 
+describe("an applied write whose answer is lost", () => {
+  it("is recognised on the SDK's retry as this request's own stop, so the signal still goes out", async () => {
+    const service = serviceBehindProxies();
+    await service.http(aStopRequest(randomUUID(), KEY)); // warms the key cache
+    const execution = await seed();
+    let updates = 0;
+    dynamoDbProxy.setFault((operation) => (operation.endsWith(".UpdateItem") && ++updates === 1 ? "lose-answer" : "pass"));
+
+    const response = await service.http(aStopRequest(execution.id, KEY));
+    dynamoDbProxy.setFault(() => "pass");
+
+    expect(response.statusCode).toBe(200);
+    expect(JSON.parse(response.body)).toMatchObject({ status: "stopped", is_manually_stopped: true });
+    expect(await getStoredItem(aws.dynamoDb, aws.resources.tables.executions, execution.id)).toMatchObject({ version: 1 });
+    const messages = await drainQueue(aws.sqs, aws.resources.queues.stop_signals, { waitSeconds: 1 });
+    expect(messages.map((message) => JSON.parse(message.Body ?? "{}").task_id)).toEqual([execution.id]);
+  });
+});
+
 describe("SQS failing: 200, the stop recorded with its signal pending, delivered later", () => {
   it.each(["hang", "throttle", "error"] as const)("when SendMessage answers with %s", async (fault) => {
     const service = serviceBehindProxies();
