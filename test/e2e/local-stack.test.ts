@@ -1,6 +1,8 @@
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, realpathSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { Socket } from "node:net";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashApiKey } from "../../lib/auth/api-keys.js";
 import { createSqsClient } from "../../lib/aws/clients.js";
@@ -149,6 +151,20 @@ describe("npm start fails fast and cleanly", () => {
     expect(code).toBe(1);
     expect(output()).toContain(`${MALFORMED_SEED}: executions[1].status:`);
   });
+
+  it("says in one line that Java is missing, when it is", async () => {
+    // A PATH with node, npm and a shell, but no java.
+    const bin = mkdtempSync(join(tmpdir(), "no-java-"));
+    symlinkSync(process.execPath, join(bin, "node"));
+    symlinkSync("/bin/sh", join(bin, "sh"));
+    const npmPath = spawnSync("sh", ["-c", "command -v npm"], { encoding: "utf8" }).stdout.trim();
+    symlinkSync(realpathSync(npmPath), join(bin, "npm"));
+    const { child, output } = spawnNpmStart(["--seed", SEED], { PATH: bin, PORT: "0" });
+
+    expect(await waitForExit(child)).toBe(1);
+    expect(output()).toContain("java was not found: DynamoDB Local needs Java 17 or newer");
+    expect(output().trim().split("\n").filter((line) => line.startsWith("npm start:"))).toHaveLength(1);
+  }, 60_000);
 
   it("says in one line when the API port is in use", async () => {
     const { child, output } = spawnNpmStart(["--seed", SEED, "--stack-file", `${local.stackFile}.other`], {

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createSqsClient } from "../../../lib/aws/clients.js";
 import { stopMessageSchema } from "../../../lib/signals/stop-message.js";
+import { capturedLogLines } from "../../support/capture-logs.js";
 import { aStopRequest, anExecution } from "../../support/factories.js";
 import {
   drainQueue,
@@ -308,10 +309,17 @@ describe("503: DynamoDB unavailable", () => {
 
 describe("500: a stored record that breaks the schema", () => {
   it("never becomes a malformed 200", async () => {
-    const execution = await seed({ status: "completed", created_at: "yesterday" });
+    const execution = await seed({ status: "completed", created_at: "yesterday", title: "confidential title" });
     const response = await service.http(aStopRequest(execution.id, ORG_A_KEY));
     expect(response.statusCode).toBe(500);
     expect(JSON.parse(response.body)).toEqual({ detail: "Internal server error" });
+
+    // The log names the task, never the record's contents; the metric is counted with it.
+    const logLines = capturedLogLines().filter((line) => line.includes(execution.id));
+    const errorLine = logLines.find((line) => line.includes("stored execution does not satisfy the schema"));
+    expect(errorLine).toBeDefined();
+    expect(JSON.parse(errorLine ?? "{}")).toMatchObject({ level: "ERROR", task_id: execution.id });
+    expect(logLines.join("\n")).not.toContain("confidential title");
   });
 });
 
