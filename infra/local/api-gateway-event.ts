@@ -18,23 +18,26 @@ export interface HttpRequestShape {
 }
 
 /**
+ * API Gateway keeps the last value of a name in the single-value map and all of them in the
+ * multi-value one. Names are the caller's (`__proto__`, `constructor`), so they are collected in
+ * Maps: on a plain object they would hit the prototype instead of becoming keys.
+ */
+function singleAndMultiValue(pairs: readonly (readonly [string, string])[]): { single: Record<string, string>; multi: Record<string, string[]> } {
+  const multi = new Map<string, string[]>();
+  for (const [name, value] of pairs) multi.set(name, [...(multi.get(name) ?? []), value]);
+  return {
+    single: Object.fromEntries([...multi].map(([name, values]) => [name, values.at(-1) ?? ""])),
+    multi: Object.fromEntries(multi),
+  };
+}
+
+/**
  * An API Gateway REST API (v1) Lambda proxy event, built the way API Gateway builds it: single-
  * and multi-value headers and query strings, and a request context with request id and stage.
  */
 export function toApiGatewayProxyEvent(request: HttpRequestShape): APIGatewayProxyEvent {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
-  for (const [name, value] of request.rawHeaders) {
-    // API Gateway keeps the last value in `headers` and all of them in `multiValueHeaders`.
-    headers[name] = value;
-    multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value];
-  }
-  const queryStringParameters: Record<string, string> = {};
-  const multiValueQueryStringParameters: Record<string, string[]> = {};
-  for (const [name, value] of request.query ?? []) {
-    queryStringParameters[name] = value;
-    multiValueQueryStringParameters[name] = [...(multiValueQueryStringParameters[name] ?? []), value];
-  }
+  const { single: headers, multi: multiValueHeaders } = singleAndMultiValue(request.rawHeaders);
+  const { single: queryStringParameters, multi: multiValueQueryStringParameters } = singleAndMultiValue([...(request.query ?? [])]);
   const hasQuery = Object.keys(queryStringParameters).length > 0;
   const stage = request.stage ?? "local";
   const requestId = request.requestId ?? randomUUID();

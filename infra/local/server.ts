@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, STATUS_CODES, type Server, type ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
-import { httpResponses } from "../../lib/http/responses.js";
+import { httpResponses, REQUEST_ID_HEADER } from "../../lib/http/responses.js";
 import { type RouteDefinition, type RouteFunctionName, routes } from "../../lib/resources.js";
 import { toApiGatewayProxyEvent } from "./api-gateway-event.js";
 import { localLambdaContext } from "./lambda-context.js";
@@ -36,6 +37,14 @@ function compile(route: RouteDefinition): CompiledRoute {
   return { route, pattern: new RegExp(`^${source}/?$`), parameterNames };
 }
 
+/**
+ * The request target as a URL. An origin-form target is a path even when it starts with `//`:
+ * resolved against a base, `//other/v1/...` would lose `other` to the host and reach a route.
+ */
+function requestUrl(target: string): URL {
+  return target.startsWith("/") ? new URL(`http://localhost${target}`) : new URL(target, "http://localhost");
+}
+
 function decodeSegment(segment: string): string {
   try {
     return decodeURIComponent(segment);
@@ -64,8 +73,9 @@ function rawHeaderPairs(request: IncomingMessage): [string, string][] {
   return pairs;
 }
 
-function send(response: ServerResponse, result: APIGatewayProxyResult): void {
-  response.writeHead(result.statusCode, { ...(result.headers as Record<string, string> | undefined) });
+/** Writes a handler's result; a response without a request id (a static document) gets the server's. */
+function send(response: ServerResponse, result: APIGatewayProxyResult, requestId: string): void {
+  response.writeHead(result.statusCode, { [REQUEST_ID_HEADER]: requestId, ...(result.headers as Record<string, string> | undefined) });
   response.end(result.body);
 }
 
@@ -77,27 +87,48 @@ export interface LocalApiOptions {
   readonly onError?: (error: unknown) => void;
 }
 
+/**
+ * Requests Node's HTTP parser refuses before any route sees them (malformed request line or
+ * header, header section over the size limit) still get the service's error shape and a request
+ * id, as API Gateway answers them at its edge, rather than Node's bare status line.
+ */
+function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable || error.code === "ECONNRESET") {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = error.code === "HPE_HEADER_OVERFLOW";
+  const { statusCode, headers, body } = tooLarge ? httpResponses.headersTooLarge(randomUUID()) : httpResponses.badRequest(randomUUID());
+  const head = [
+    `HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode] ?? ""}`,
+    ...Object.entries(headers ?? {}).map(([name, value]) => `${name}: ${value}`),
+    `content-length: ${Buffer.byteLength(body)}`,
+    "connection: close",
+  ];
+  socket.end(`${head.join("\r\n")}\r\n\r\n${body}`);
+}
+
 export function createLocalApi(options: LocalApiOptions): Server {
   const compiled = (routes as readonly RouteDefinition[]).map(compile);
 
-  return createServer(async (request, response) => {
+  const server = createServer(async (request, response) => {
     const requestId = randomUUID();
     try {
-      const url = new URL(request.url ?? "/", "http://localhost");
+      const url = requestUrl(request.url ?? "/");
       const method = (request.method ?? "GET").toUpperCase();
       const body = await readBody(request);
 
       const fixed = options.staticRoutes?.[url.pathname];
-      if (fixed && method === "GET") return send(response, fixed());
+      if (fixed && method === "GET") return send(response, fixed(), requestId);
 
       const matches = compiled.flatMap((candidate) => {
         const match = candidate.pattern.exec(url.pathname);
         return match ? [{ candidate, match }] : [];
       });
-      if (matches.length === 0) return send(response, httpResponses.routeNotFound(requestId));
+      if (matches.length === 0) return send(response, httpResponses.routeNotFound(requestId), requestId);
       const hit = matches.find(({ candidate }) => candidate.route.method === method);
       if (!hit) {
-        return send(response, httpResponses.methodNotAllowed(requestId, matches.map(({ candidate }) => candidate.route.method)));
+        return send(response, httpResponses.methodNotAllowed(requestId, matches.map(({ candidate }) => candidate.route.method)), requestId);
       }
 
       const pathParameters = Object.fromEntries(
@@ -117,12 +148,14 @@ export function createLocalApi(options: LocalApiOptions): Server {
       });
       const functionName = hit.candidate.route.functionName as RouteFunctionName;
       const result = (await options.handlers[functionName](event, localLambdaContext(functionName))) as APIGatewayProxyResult;
-      send(response, result);
+      send(response, result, requestId);
     } catch (error) {
       options.onError?.(error);
       // API Gateway answers a failed integration with a 502; say it in the service's error shape.
-      if (!response.headersSent) send(response, { ...httpResponses.internalError(requestId), statusCode: 502 });
+      if (!response.headersSent) send(response, { ...httpResponses.internalError(requestId), statusCode: 502 }, requestId);
       else response.end();
     }
   });
+  server.on("clientError", answerClientError);
+  return server;
 }

@@ -44,6 +44,9 @@ export const httpResponses = {
       "retry-after": String(RETRY_AFTER_SECONDS),
     }),
   internalError: (requestId: string) => json(500, { detail: "Internal server error" }, requestId),
+  // The edge's own refusals, before any route: a request that is not valid HTTP, or headers over the size limit.
+  badRequest: (requestId: string) => json(400, { detail: "Bad Request" }, requestId),
+  headersTooLarge: (requestId: string) => json(431, { detail: "Request Header Fields Too Large" }, requestId),
 } as const;
 
 export const invalidTaskIdIssue: ValidationIssue = {
