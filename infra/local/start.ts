@@ -7,14 +7,13 @@ import { rmSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { createDynamoDbClient, createSqsClient } from "../../lib/aws/clients.js";
 import { buildOpenApiDocument } from "../../lib/http/openapi.js";
-import { functionDefinitions, type RouteFunctionName, routeFunctionNames } from "../../lib/resources.js";
 import { DEMO_API_KEY, demoExecutions, demoSeed } from "./demo-data.js";
 import { loadFunctionHandler, loadRouteHandlers, pointFunctionsAt, useLocalProcessDefaults } from "./functions.js";
 import { createLocalCleanup, type InvokableHandler, inProcessStopInvoker } from "./local-cleanup.js";
 import { assertPortFree, LOCAL_REGION, LocalStackError, type RunningEmulator, startDynamoDbLocal, startSqsEmulator } from "./emulators.js";
 import { provisionLocalResources } from "./provision.js";
 import { loadSeed, readSeedFile, type SeedFile, SeedFileError, seedFileSchema } from "./seed.js";
-import { type ProxyHandler, createLocalApi } from "./server.js";
+import { createLocalApi } from "./server.js";
 import { DEFAULT_STACK_FILE, type StackFile, writeStackFile } from "./stack-file.js";
 
 const RESOURCE_PREFIX = "local";
