@@ -69,3 +69,16 @@ export function readGetTaskConfig(env: Record<string, string | undefined> = proc
 export function readCleanupConfig(env: Record<string, string | undefined> = process.env): CleanupConfig {
   return readConfig("cleanup", cleanupConfigSchema, env);
 }
+
+/** The SDK client settings every function's config carries, in the shape lib/aws/clients.ts takes. */
+export function awsClientOptions(config: {
+  AWS_REQUEST_TIMEOUT_MS: number;
+  AWS_CONNECTION_TIMEOUT_MS: number;
+  AWS_MAX_ATTEMPTS: number;
+}) {
+  return {
+    requestTimeoutMs: config.AWS_REQUEST_TIMEOUT_MS,
+    connectionTimeoutMs: config.AWS_CONNECTION_TIMEOUT_MS,
+    maxAttempts: config.AWS_MAX_ATTEMPTS,
+  };
+}

@@ -2,18 +2,14 @@
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { createDynamoDbClient, createSqsClient } from "../../lib/aws/clients.js";
 import { lambdaStopInvoker } from "../../lib/aws/stop-invoker.js";
-import { readCleanupConfig } from "../../lib/config.js";
+import { awsClientOptions, readCleanupConfig } from "../../lib/config.js";
 import { dynamoCleanupQueries } from "../../lib/executions/cleanup-queries.js";
 import { createLogger, createMetrics } from "../../lib/observability.js";
 import { sqsStopSignalPublisher } from "../../lib/signals/publisher.js";
 import { cleanupSettingsFromConfig, createCleanupHandler } from "./app.js";
 
 const config = readCleanupConfig();
-const clientOptions = {
-  requestTimeoutMs: config.AWS_REQUEST_TIMEOUT_MS,
-  connectionTimeoutMs: config.AWS_CONNECTION_TIMEOUT_MS,
-  maxAttempts: config.AWS_MAX_ATTEMPTS,
-};
+const clientOptions = awsClientOptions(config);
 const dynamoDb = createDynamoDbClient({ ...clientOptions, endpoint: config.DYNAMODB_ENDPOINT });
 const sqs = createSqsClient({ ...clientOptions, endpoint: config.SQS_ENDPOINT });
 // One attempt, bounded by the stop function's own 10 s timeout: a retried stop would only find the

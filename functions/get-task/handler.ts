@@ -1,18 +1,13 @@
 /** Composition root of the get function: config once, clients once per container. */
 import { createApiKeyAuthorizer, dynamoApiKeyLookup } from "../../lib/auth/api-keys.js";
 import { createDynamoDbClient } from "../../lib/aws/clients.js";
-import { readGetTaskConfig } from "../../lib/config.js";
+import { awsClientOptions, readGetTaskConfig } from "../../lib/config.js";
 import { dynamoExecutionRepository } from "../../lib/executions/repository.js";
 import { createLogger, createMetrics } from "../../lib/observability.js";
 import { createGetTaskHandler } from "./app.js";
 
 const config = readGetTaskConfig();
-const dynamoDb = createDynamoDbClient({
-  requestTimeoutMs: config.AWS_REQUEST_TIMEOUT_MS,
-  connectionTimeoutMs: config.AWS_CONNECTION_TIMEOUT_MS,
-  maxAttempts: config.AWS_MAX_ATTEMPTS,
-  endpoint: config.DYNAMODB_ENDPOINT,
-});
+const dynamoDb = createDynamoDbClient({ ...awsClientOptions(config), endpoint: config.DYNAMODB_ENDPOINT });
 
 export const handler = createGetTaskHandler({
   authorize: createApiKeyAuthorizer({

@@ -4,18 +4,14 @@
  */
 import { createApiKeyAuthorizer, dynamoApiKeyLookup } from "../../lib/auth/api-keys.js";
 import { createDynamoDbClient, createSqsClient } from "../../lib/aws/clients.js";
-import { readStopTaskConfig } from "../../lib/config.js";
+import { awsClientOptions, readStopTaskConfig } from "../../lib/config.js";
 import { dynamoExecutionRepository } from "../../lib/executions/repository.js";
 import { createLogger, createMetrics } from "../../lib/observability.js";
 import { sqsStopSignalPublisher } from "../../lib/signals/publisher.js";
 import { createStopTaskHandler } from "./app.js";
 
 const config = readStopTaskConfig();
-const clientOptions = {
-  requestTimeoutMs: config.AWS_REQUEST_TIMEOUT_MS,
-  connectionTimeoutMs: config.AWS_CONNECTION_TIMEOUT_MS,
-  maxAttempts: config.AWS_MAX_ATTEMPTS,
-};
+const clientOptions = awsClientOptions(config);
 const dynamoDb = createDynamoDbClient({ ...clientOptions, endpoint: config.DYNAMODB_ENDPOINT });
 const sqs = createSqsClient({ ...clientOptions, endpoint: config.SQS_ENDPOINT });
 

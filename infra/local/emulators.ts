@@ -47,7 +47,7 @@ export async function assertPortFree(port: number, what: string): Promise<void> 
   });
 }
 
-function canConnect(port: number): Promise<boolean> {
+export function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = new Socket();
     socket.once("connect", () => {

@@ -1,24 +1,13 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { executionStatuses } from "../../lib/execution.js";
 import { anExecution } from "../support/factories.js";
-import { type InProcessApi, startInProcessApi } from "../support/in-process-api.js";
-import { drainQueue, type LocalAws, provisionIsolatedStack, putItem, storeApiKey } from "../support/local-aws.js";
+import { useInProcessApi } from "../support/in-process-api.js";
+import { drainQueue, putItem, } from "../support/local-aws.js";
 import { credentialKeys, explicitlySentKeys, mcpCredentialKeys, platformClientTaskModel } from "./platform-client-model.js";
 
 const KEY = `sk-contract-${randomUUID()}`;
-let aws: LocalAws;
-let api: InProcessApi;
-
-beforeAll(async () => {
-  aws = await provisionIsolatedStack();
-  await storeApiKey(aws, { key: KEY, organizationId: "org-a", keyId: "key-a" });
-  api = await startInProcessApi(aws);
-});
-
-afterAll(async () => {
-  await api?.close();
-});
+const served = useInProcessApi(KEY);
 
 /** The two route styles: the documented one and the one the platform's SDK calls. */
 const routeStyles = {
@@ -34,7 +23,7 @@ const routeStyles = {
 type Style = keyof typeof routeStyles;
 
 async function call([method, path]: readonly [string, string], key: string | undefined = KEY) {
-  const response = await fetch(`${api.url}${path}`, { method, headers: key ? { "x-api-key": key } : {} });
+  const response = await fetch(`${served.api.url}${path}`, { method, headers: key ? { "x-api-key": key } : {} });
   return { status: response.status, text: await response.text() };
 }
 
@@ -108,7 +97,7 @@ describe.each(Object.keys(routeStyles) as Style[])("the platform client's model 
 
   it.each(Object.keys(records) as (keyof typeof records)[])("for a record with %s, from Get and from Stop", async (kind) => {
     const execution = records[kind]();
-    await putItem(aws.dynamoDb, aws.resources.tables.executions, execution);
+    await putItem(served.aws.dynamoDb, served.aws.resources.tables.executions, execution);
 
     const got = await call(routesOf.get(execution.id));
     expect(got.status).toBe(200);
@@ -117,12 +106,12 @@ describe.each(Object.keys(routeStyles) as Style[])("the platform client's model 
     const stopped = await call(routesOf.stop(execution.id));
     expect(stopped.status).toBe(200);
     expect(expectClientParses(stopped.text)).toMatchObject({ status: "stopped" });
-    await drainQueue(aws.sqs, aws.resources.queues.stop_signals);
+    await drainQueue(served.aws.sqs, served.aws.resources.queues.stop_signals);
   });
 
   it.each(executionStatuses)("for a %s record", async (status) => {
     const execution = anExecution({ status });
-    await putItem(aws.dynamoDb, aws.resources.tables.executions, execution);
+    await putItem(served.aws.dynamoDb, served.aws.resources.tables.executions, execution);
     const got = await call(routesOf.get(execution.id));
     expect(expectClientParses(got.text)).toMatchObject({ status });
   });
@@ -146,7 +135,7 @@ describe("documented and compatibility routes answer alike, row by row of the re
       else if (status) {
         const execution = anExecution({ id, status, organization_id: organization, finished_at: status === "completed" ? "2026-11-25T10:05:00.000Z" : undefined });
         // Same record under each style, so the bodies can be compared byte for byte (but the id).
-        await putItem(aws.dynamoDb, aws.resources.tables.executions, { ...execution, agent_id: "agent-same", created_at: "2026-11-25T10:00:00.000Z" });
+        await putItem(served.aws.dynamoDb, served.aws.resources.tables.executions, { ...execution, agent_id: "agent-same", created_at: "2026-11-25T10:00:00.000Z" });
       }
       const stop = await call(routeStyles[style].stop(id), key);
       const get = await call(routeStyles[style].get(id), key);
@@ -156,7 +145,7 @@ describe("documented and compatibility routes answer alike, row by row of the re
     }
     expect(results.documented?.stop.status).toBe(expected);
     expect(results.compatibility).toEqual(results.documented);
-    const messages = await drainQueue(aws.sqs, aws.resources.queues.stop_signals);
+    const messages = await drainQueue(served.aws.sqs, served.aws.resources.queues.stop_signals);
     expect(messages).toHaveLength(expected === 200 && status === "executing" ? 2 : 0);
   });
 });

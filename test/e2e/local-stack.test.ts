@@ -1,9 +1,9 @@
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, realpathSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { Socket } from "node:net";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { canConnect } from "../../infra/local/emulators.js";
 import { hashApiKey } from "../../lib/auth/api-keys.js";
 import { createSqsClient } from "../../lib/aws/clients.js";
 import { drainQueue } from "../support/local-aws.js";
@@ -191,15 +191,3 @@ describe("shutdown", () => {
     expect(await canConnect(Number(new URL(other.stack.api_url).port))).toBe(false);
   }, 90_000);
 });
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolvePromise) => {
-    const socket = new Socket();
-    socket.once("connect", () => {
-      socket.destroy();
-      resolvePromise(true);
-    });
-    socket.once("error", () => resolvePromise(false));
-    socket.connect(port, "127.0.0.1");
-  });
-}

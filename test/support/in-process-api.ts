@@ -5,7 +5,8 @@ import { dynamoExecutionRepository } from "../../lib/executions/repository.js";
 import { buildOpenApiDocument } from "../../lib/http/openapi.js";
 import { createLogger, createMetrics } from "../../lib/observability.js";
 import { createLocalApi, type ProxyHandler } from "../../infra/local/server.js";
-import { type LocalAws, localDynamoDbClient } from "./local-aws.js";
+import { afterAll, beforeAll } from "vitest";
+import { type LocalAws, localDynamoDbClient, provisionIsolatedStack, storeApiKey } from "./local-aws.js";
 import { stopTaskHarness } from "./stop-task-harness.js";
 
 export interface InProcessApi {
@@ -35,5 +36,31 @@ export async function startInProcessApi(aws: LocalAws): Promise<InProcessApi> {
   return {
     url: `http://127.0.0.1:${port}`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/**
+ * Hooks for a test file served over HTTP: fresh tables and queues, one active key of `org-a`
+ * (`key-a`), and the in-process API, closed after the file.
+ */
+export function useInProcessApi(key: string): { readonly aws: LocalAws; readonly api: InProcessApi } {
+  const state: { aws?: LocalAws; api?: InProcessApi } = {};
+  beforeAll(async () => {
+    state.aws = await provisionIsolatedStack();
+    await storeApiKey(state.aws, { key, organizationId: "org-a", keyId: "key-a" });
+    state.api = await startInProcessApi(state.aws);
+  });
+  afterAll(async () => {
+    await state.api?.close();
+  });
+  return {
+    get aws() {
+      if (!state.aws) throw new Error("useInProcessApi: used before beforeAll ran");
+      return state.aws;
+    },
+    get api() {
+      if (!state.api) throw new Error("useInProcessApi: used before beforeAll ran");
+      return state.api;
+    },
   };
 }

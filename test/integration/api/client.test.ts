@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   createTaskClient,
   ForbiddenError,
@@ -8,53 +8,42 @@ import {
   UnauthorizedError,
 } from "../../../lib/client.js";
 import { anExecution } from "../../support/factories.js";
-import { type InProcessApi, startInProcessApi } from "../../support/in-process-api.js";
-import { drainQueue, type LocalAws, provisionIsolatedStack, putItem, storeApiKey } from "../../support/local-aws.js";
+import { useInProcessApi } from "../../support/in-process-api.js";
+import { drainQueue, putItem, } from "../../support/local-aws.js";
 
 const KEY = `sk-client-${randomUUID()}`;
-let aws: LocalAws;
-let api: InProcessApi;
-
-beforeAll(async () => {
-  aws = await provisionIsolatedStack();
-  await storeApiKey(aws, { key: KEY, organizationId: "org-a", keyId: "key-a" });
-  api = await startInProcessApi(aws);
-});
-
-afterAll(async () => {
-  await api?.close();
-});
+const served = useInProcessApi(KEY);
 
 async function seed(overrides: Parameters<typeof anExecution>[0] = {}) {
   const execution = anExecution({ organization_id: "org-a", ...overrides });
-  await putItem(aws.dynamoDb, aws.resources.tables.executions, execution);
+  await putItem(served.aws.dynamoDb, served.aws.resources.tables.executions, execution);
   return execution;
 }
 
 describe("the typed client against the local stack", () => {
   it("stops and confirms: stopAndWait returns the stopped record, and Get Task agrees", async () => {
     const execution = await seed();
-    const client = createTaskClient({ baseUrl: api.url, apiKey: KEY });
+    const client = createTaskClient({ baseUrl: served.api.url, apiKey: KEY });
 
     const stopped = await client.stopAndWait(execution.id, { timeoutMs: 5_000, intervalMs: 50 });
 
     expect(stopped).toMatchObject({ id: execution.id, status: "stopped", is_manually_stopped: true });
     expect(await client.getTask(execution.id)).toEqual(stopped);
-    expect(await drainQueue(aws.sqs, aws.resources.queues.stop_signals)).toHaveLength(1);
+    expect(await drainQueue(served.aws.sqs, served.aws.resources.queues.stop_signals)).toHaveLength(1);
   });
 
   it("reads a task without changing it", async () => {
     const execution = await seed({ status: "paused" });
-    const client = createTaskClient({ baseUrl: api.url, apiKey: KEY });
+    const client = createTaskClient({ baseUrl: served.api.url, apiKey: KEY });
     expect(await client.getTask(execution.id)).toMatchObject({ status: "paused" });
     expect(await client.getTask(execution.id)).toMatchObject({ status: "paused" });
-    expect(await drainQueue(aws.sqs, aws.resources.queues.stop_signals)).toEqual([]);
+    expect(await drainQueue(served.aws.sqs, served.aws.resources.queues.stop_signals)).toEqual([]);
   });
 
   it("gives typed errors for 401, 403, 404 and 422, each with the request id", async () => {
     const foreign = await seed({ organization_id: "org-b" });
-    const client = createTaskClient({ baseUrl: api.url, apiKey: KEY });
-    const anonymous = createTaskClient({ baseUrl: api.url, apiKey: "sk-wrong" });
+    const client = createTaskClient({ baseUrl: served.api.url, apiKey: KEY });
+    const anonymous = createTaskClient({ baseUrl: served.api.url, apiKey: "sk-wrong" });
 
     await expect(anonymous.stopTask(foreign.id)).rejects.toBeInstanceOf(UnauthorizedError);
     await expect(client.stopTask(foreign.id)).rejects.toBeInstanceOf(ForbiddenError);

@@ -1,27 +1,16 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { Validator } from "@seriousme/openapi-schema-validator";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { buildOpenApiDocument } from "../../../lib/http/openapi.js";
 import { routes } from "../../../lib/resources.js";
 import { anExecution } from "../../support/factories.js";
-import { type InProcessApi, startInProcessApi } from "../../support/in-process-api.js";
-import { type LocalAws, provisionIsolatedStack, putItem, storeApiKey } from "../../support/local-aws.js";
+import { useInProcessApi } from "../../support/in-process-api.js";
+import { putItem, } from "../../support/local-aws.js";
 import { openApiResponseChecker, type RecordedResponse } from "../../support/openapi-responses.js";
 
 const KEY = `sk-openapi-${randomUUID()}`;
-let aws: LocalAws;
-let api: InProcessApi;
-
-beforeAll(async () => {
-  aws = await provisionIsolatedStack();
-  await storeApiKey(aws, { key: KEY, organizationId: "org-a", keyId: "key-a" });
-  api = await startInProcessApi(aws);
-});
-
-afterAll(async () => {
-  await api?.close();
-});
+const served = useInProcessApi(KEY);
 
 describe("the OpenAPI document", () => {
   it("is a valid OpenAPI 3.1 document", async () => {
@@ -44,7 +33,7 @@ describe("the OpenAPI document", () => {
   });
 
   it("is served by the local server at /openapi.json", async () => {
-    const response = await fetch(`${api.url}/openapi.json`);
+    const response = await fetch(`${served.api.url}/openapi.json`);
     expect(response.status).toBe(200);
     expect(((await response.json()) as { openapi: string }).openapi).toBe("3.1.0");
   });
@@ -55,7 +44,7 @@ describe("real responses validate against the document", () => {
     const running = anExecution({ organization_id: "org-a" });
     const foreign = anExecution({ organization_id: "org-b" });
     const finished = anExecution({ organization_id: "org-a", status: "completed", finished_at: "2026-11-25T10:05:00.000Z", mcp_servers: [{ name: "m", type: "remote" }] });
-    for (const execution of [running, foreign, finished]) await putItem(aws.dynamoDb, aws.resources.tables.executions, execution);
+    for (const execution of [running, foreign, finished]) await putItem(served.aws.dynamoDb, served.aws.resources.tables.executions, execution);
 
     const check = openApiResponseChecker(buildOpenApiDocument());
     const recorded: RecordedResponse[] = [];
@@ -69,7 +58,7 @@ describe("real responses validate against the document", () => {
         [running.id, undefined],
       ];
       for (const [taskId, key] of cases) {
-        const response = await fetch(`${api.url}${route.path.replace("{task_id}", taskId)}`, {
+        const response = await fetch(`${served.api.url}${route.path.replace("{task_id}", taskId)}`, {
           method: route.method,
           headers: key ? { "x-api-key": key } : {},
         });
