@@ -2,11 +2,12 @@ import { fileURLToPath } from "node:url";
 import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
-import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import type { CleanupConfig, GetTaskConfig, StopTaskConfig } from "../../lib/config.js";
 import { type FunctionName, functionDefinitions, physicalName } from "../../lib/resources.js";
+import { functionBundling, functionNodeOptions } from "../bundling.js";
 
 /** Only names lib/config.ts reads can be set: a typo fails the type check, not a cold start. */
 export type FunctionEnvironmentName = Extract<keyof StopTaskConfig | keyof GetTaskConfig | keyof CleanupConfig, string>;
@@ -23,9 +24,6 @@ export interface ServiceFunctionProps {
 }
 
 const repoFile = (relative: string) => fileURLToPath(new URL(`../../${relative}`, import.meta.url));
-
-// The ESM bundle still contains CommonJS dependencies that call require() for Node built-ins.
-const esmRequireShim = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
 
 /**
  * One Lambda of the service: bundled by the local esbuild (no Docker), with the AWS SDK inside
@@ -76,19 +74,9 @@ export class ServiceFunction extends Construct {
       awsSdkConnectionReuse: false,
       environment: {
         // Stack traces point at the TypeScript source through the bundled source map.
-        NODE_OPTIONS: "--enable-source-maps",
+        NODE_OPTIONS: functionNodeOptions,
       },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: "node22",
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        mainFields: ["module", "main"],
-        // Bundle and pin the SDK the tests ran against instead of the runtime's copy.
-        externalModules: [],
-        banner: esmRequireShim,
-      },
+      bundling: functionBundling,
     });
 
     // nodejs22.x is the runtime this service is built and tested on (Powertools, middy 6 and the

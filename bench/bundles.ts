@@ -1,0 +1,121 @@
+/**
+ * Bundle size and cold init: each function bundled exactly as CDK bundles it (infra/bundling.ts),
+ * then imported by fresh Node processes, against a bare handler bundled the same way.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import * as esbuild from "esbuild";
+import { esbuildOptions, functionNodeOptions } from "../infra/bundling.js";
+import { functionDefinitions } from "../lib/resources.js";
+import { median, round } from "./stats.js";
+
+export interface BuiltBundle {
+  readonly name: string;
+  readonly format: "esm" | "cjs";
+  readonly file: string;
+  readonly kib: number;
+  /** The largest contributors to the bundle, by package, in KiB (from esbuild's metafile). */
+  readonly topPackages: readonly { readonly name: string; readonly kib: number }[];
+}
+
+export interface ColdInit {
+  readonly name: string;
+  readonly runs: number;
+  /** Spawn to exit of `node` importing the bundle: what a cold start pays before the first invocation. */
+  readonly processMs: number;
+  /** The import alone, timed inside the process. */
+  readonly importMs: number;
+  readonly ratio: number;
+}
+
+const KIB = 1024;
+
+function packageOf(input: string): string {
+  const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
+  return match?.[1] ?? input.split("/")[0] ?? input;
+}
+
+export async function buildBundle(name: string, entry: string, directory: string, format: "esm" | "cjs"): Promise<BuiltBundle> {
+  const file = resolve(directory, name, format === "esm" ? "index.mjs" : "index.cjs");
+  const result = await esbuild.build({ ...esbuildOptions(entry, file, format), metafile: true, logLevel: "error" });
+  writeFileSync(`${file}.meta.json`, JSON.stringify(result.metafile));
+  const output = Object.entries(result.metafile.outputs).find(([path]) => !path.endsWith(".map"));
+  if (!output) throw new Error(`esbuild wrote no bundle for ${entry}`);
+  const byPackage = new Map<string, number>();
+  for (const [input, { bytesInOutput }] of Object.entries(output[1].inputs)) {
+    byPackage.set(packageOf(input), (byPackage.get(packageOf(input)) ?? 0) + bytesInOutput);
+  }
+  const topPackages = [...byPackage.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 8)
+    .map(([packageName, bytes]) => ({ name: packageName, kib: round(bytes / KIB) }));
+  return { name, format, file, kib: round(output[1].bytes / KIB), topPackages };
+}
+
+/** Every function of lib/resources.ts as deployed (ESM), the stop function also as CommonJS, and the bare reference. */
+export async function buildAllBundles(directory: string): Promise<{ functions: BuiltBundle[]; stopTaskCjs: BuiltBundle; bare: BuiltBundle }> {
+  mkdirSync(directory, { recursive: true });
+  const functions = await Promise.all(
+    Object.entries(functionDefinitions).map(([name, definition]) => buildBundle(name, definition.entry, directory, "esm")),
+  );
+  const stopTaskCjs = await buildBundle("stop-task", functionDefinitions["stop-task"].entry, directory, "cjs");
+  const bare = await buildBundle("bare-handler", "bench/bare-handler.ts", directory, "esm");
+  return { functions, stopTaskCjs, bare };
+}
+
+/** What the deployed functions find in their environment (the config is read at import). */
+const deployedEnvironment = {
+  AWS_REGION: "eu-west-1",
+  AWS_LAMBDA_FUNCTION_NAME: "stop-task-bench",
+  EXECUTIONS_TABLE_NAME: "stop-task-bench-executions",
+  API_KEYS_TABLE_NAME: "stop-task-bench-api-keys",
+  STOP_SIGNAL_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-bench-stop-signals",
+  ASSET_COMMAND_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-bench-asset-commands",
+  STOP_FUNCTION_NAME: "stop-task-bench-stop-task",
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+};
+
+// The Lambda runtime import()s an ES module handler and require()s a CommonJS one.
+const esmLoader = "const t=performance.now();import(process.argv[1]).then(()=>console.log(performance.now()-t))";
+const cjsLoader = "const t=performance.now();require(process.argv[1]);console.log(performance.now()-t)";
+
+function loadOnce(bundle: BuiltBundle): { processMs: number; importMs: number } {
+  const [loader, target] = bundle.format === "esm" ? [esmLoader, pathToFileURL(bundle.file).href] : [cjsLoader, bundle.file];
+  const started = process.hrtime.bigint();
+  const child = spawnSync(process.execPath, [...functionNodeOptions.split(" "), "-e", loader, target], {
+    env: { PATH: process.env.PATH, ...deployedEnvironment },
+    encoding: "utf8",
+  });
+  const processMs = Number(process.hrtime.bigint() - started) / 1e6;
+  if (child.status !== 0) throw new Error(`loading ${bundle.file} failed: ${child.stderr}`);
+  return { processMs, importMs: Number(child.stdout.trim()) };
+}
+
+/** Rounds over all bundles in turn, so that a busy moment of the machine hits every bundle alike. */
+export function measureColdInit(bundles: readonly BuiltBundle[], bare: BuiltBundle, runs: number): { bare: ColdInit; bundles: ColdInit[] } {
+  const all = [bare, ...bundles];
+  const samples = all.map(() => ({ processMs: [] as number[], importMs: [] as number[] }));
+  // The first load of each file warms the page cache; it is not counted.
+  for (const bundle of all) loadOnce(bundle);
+  for (let run = 0; run < runs; run++) {
+    all.forEach((bundle, index) => {
+      const sample = loadOnce(bundle);
+      samples[index]?.processMs.push(sample.processMs);
+      samples[index]?.importMs.push(sample.importMs);
+    });
+  }
+  const bareMs = median(samples[0]?.processMs ?? []);
+  const summaries = all.map((bundle, index) => {
+    const processMs = median(samples[index]?.processMs ?? []);
+    return {
+      name: bundle === bare ? "bare handler" : `${bundle.name} (${bundle.format})`,
+      runs,
+      processMs: round(processMs),
+      importMs: round(median(samples[index]?.importMs ?? [])),
+      ratio: round(processMs / bareMs, 2),
+    };
+  });
+  return { bare: summaries[0] as ColdInit, bundles: summaries.slice(1) };
+}

@@ -1,0 +1,158 @@
+/**
+ * Latency and throughput through `npm start` (the local server on DynamoDB Local and fauxqs),
+ * against the same run's bare SDK calls to the same emulators from this process.
+ */
+import { randomUUID } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { Agent, request } from "node:http";
+import { join } from "node:path";
+import { GetItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import { createDynamoDbClient, createSqsClient } from "../lib/aws/clients.js";
+import { DEMO_API_KEY, DEMO_ORGANIZATION, demoSeed } from "../infra/local/demo-data.js";
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from "../infra/local/emulators.js";
+import { loadSeed, seedFileSchema } from "../infra/local/seed.js";
+import { startLocalStack } from "../test/support/local-stack-process.js";
+import { ORGANIZATION, recordSuccessCalls } from "./hot-path.js";
+import { median, percentile, round } from "./stats.js";
+
+export interface LoadSummary {
+  readonly requests: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly requestsPerSecond: number;
+}
+
+export interface LocalStackResults {
+  /** `npm start` until its stack file exists (polled every 100 ms): dependencies checked, emulators up, tables and queues created, demo data loaded. */
+  readonly startupMs: number;
+  readonly runs: readonly {
+    readonly concurrency: number;
+    readonly stop: LoadSummary;
+    /** The stop's own UpdateItem then SendMessage, straight from the SDK: the work a stop cannot avoid. */
+    readonly bareUpdateAndSend: LoadSummary;
+    readonly bareGetItem: LoadSummary;
+    readonly ratioToUpdateAndSend: number;
+    readonly ratioToGetItem: number;
+  }[];
+}
+
+async function runLoad(concurrency: number, requests: number, call: (index: number) => Promise<void>): Promise<LoadSummary> {
+  const latencies: number[] = [];
+  let next = 0;
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < requests) {
+        const index = next++;
+        const callStarted = process.hrtime.bigint();
+        await call(index);
+        latencies.push(Number(process.hrtime.bigint() - callStarted) / 1e6);
+      }
+    }),
+  );
+  const elapsedSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return {
+    requests,
+    p50Ms: round(median(latencies), 2),
+    p99Ms: round(percentile(latencies, 0.99), 2),
+    requestsPerSecond: Math.round(requests / elapsedSeconds),
+  };
+}
+
+function post(agent: Agent, url: URL, apiKey: string): Promise<number> {
+  return new Promise((resolvePost, reject) => {
+    const outgoing = request(url, { method: "POST", agent, headers: { "x-api-key": apiKey } }, (response) => {
+      response.resume();
+      response.on("end", () => resolvePost(response.statusCode ?? 0));
+    });
+    outgoing.on("error", reject);
+    outgoing.end();
+  });
+}
+
+export async function measureLocalStack(workDirectory: string, plan: readonly { concurrency: number; requests: number }[]): Promise<LocalStackResults> {
+  const seedFile = join(workDirectory, "demo-seed.json");
+  writeFileSync(seedFile, JSON.stringify(demoSeed()));
+  const bootStarted = process.hrtime.bigint();
+  const local = await startLocalStack(seedFile, { timeoutMs: 90_000 });
+  const startupMs = Number(process.hrtime.bigint() - bootStarted) / 1e6;
+  try {
+    const { stack } = local;
+    process.env.AWS_ACCESS_KEY_ID = LOCAL_CREDENTIALS.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = LOCAL_CREDENTIALS.secretAccessKey;
+    // Recorded quietly: the handler's log lines belong to the server, not to the bench's table.
+    process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
+    process.env.POWERTOOLS_METRICS_DISABLED = "true";
+    const successCalls = await recordSuccessCalls();
+    const clientOptions = { region: LOCAL_REGION, requestTimeoutMs: 5000, connectionTimeoutMs: 2000, maxAttempts: 3 };
+    const dynamoDb = createDynamoDbClient({ ...clientOptions, endpoint: stack.dynamodb_endpoint });
+    const sqs = createSqsClient({ ...clientOptions, endpoint: stack.sqs_endpoint });
+
+    // Running executions of the demo organization: one for each stop, one for each bare update.
+    const warmUp = 50;
+    const total = plan.reduce((sum, step) => sum + step.requests, warmUp);
+    const executionIds = (count: number) => Array.from({ length: count }, () => randomUUID());
+    const stopIds = executionIds(total);
+    const bareIds = executionIds(total);
+    const startedAt = new Date().toISOString();
+    const seed = seedFileSchema.parse({
+      executions: [...stopIds, ...bareIds].map((id, index) => ({
+        id,
+        // The replayed update carries its recorded organization condition.
+        organization_id: index < stopIds.length ? DEMO_ORGANIZATION : ORGANIZATION,
+        agent_id: "agent-bench",
+        status: "executing",
+        started_at: startedAt,
+        worker_id: "worker-bench",
+        input: { text: "Research the market and summarise the quarterly report", files: [] },
+      })),
+    });
+    await loadSeed(seed, { dynamoDb, executionsTable: stack.tables.executions, apiKeysTable: stack.tables.api_keys });
+
+    const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+    let stopIndex = 0;
+    let bareIndex = 0;
+    const stop = async () => {
+      const status = await post(agent, new URL(`/v1/tasks/${stopIds[stopIndex++]}/stop`, stack.api_url), DEMO_API_KEY);
+      if (status !== 200) throw new Error(`a stop answered ${status}`);
+    };
+    // The stop's own two requests (its conditions, index attributes and message), on other executions.
+    const bareUpdateAndSend = async () => {
+      const id = bareIds[bareIndex++] ?? "";
+      await dynamoDb.send(new UpdateItemCommand({ ...successCalls.updateItem, TableName: stack.tables.executions, Key: { id: { S: id } } }));
+      await sqs.send(new SendMessageCommand({ ...successCalls.sendMessage, QueueUrl: stack.queues.stop_signals }));
+    };
+    const bareGetItem = async () => {
+      await dynamoDb.send(
+        new GetItemCommand({ TableName: stack.tables.executions, Key: { id: { S: bareIds[0] ?? "" } }, ConsistentRead: true }),
+      );
+    };
+
+    // First calls pay for connections, the key lookup and the JIT; they are not measured.
+    await runLoad(1, warmUp, stop);
+    await runLoad(1, warmUp, bareUpdateAndSend);
+    await runLoad(1, warmUp, bareGetItem);
+
+    const runs = [];
+    for (const { concurrency, requests } of plan) {
+      const stopSummary = await runLoad(concurrency, requests, stop);
+      const updateAndSend = await runLoad(concurrency, requests, bareUpdateAndSend);
+      const getItem = await runLoad(concurrency, requests, bareGetItem);
+      runs.push({
+        concurrency,
+        stop: stopSummary,
+        bareUpdateAndSend: updateAndSend,
+        bareGetItem: getItem,
+        ratioToUpdateAndSend: round(stopSummary.p50Ms / updateAndSend.p50Ms, 2),
+        ratioToGetItem: round(stopSummary.p50Ms / getItem.p50Ms, 2),
+      });
+    }
+    agent.destroy();
+    dynamoDb.destroy();
+    sqs.destroy();
+    return { startupMs: Math.round(startupMs), runs };
+  } finally {
+    await local.stop();
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * `npm run bench`: what the service costs per call, held to the budgets in bench/budgets.json.
+ * Prints a table, writes .bench/results.json, and exits 1 when a budget is missed. Timings are
+ * ratios against a reference measured in the same run, so that a slower machine moves both.
+ *
+ *   npm run bench                       everything (about 2-3 minutes)
+ *   npm run bench -- --only hot,cold    some sections: bundle, cold, hot, local
+ */
+import { fork } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import * as esbuild from "esbuild";
+import { esbuildOptions } from "../infra/bundling.js";
+import { buildAllBundles, type BuiltBundle, type ColdInit, measureColdInit } from "./bundles.js";
+import type { HotPath, HotPathResults } from "./hot-path.js";
+import { type LocalStackResults, measureLocalStack } from "./local-stack.js";
+import { round } from "./stats.js";
+
+// The SDK warns once per process that Node 20 support ends; the table is no place for it.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+
+const sections = ["bundle", "cold", "hot", "local"] as const;
+type Section = (typeof sections)[number];
+
+const { values: options } = parseArgs({
+  options: {
+    only: { type: "string" },
+    "cold-runs": { type: "string", default: "25" },
+    "hot-calls": { type: "string", default: "10000" },
+  },
+  strict: true,
+});
+const selected = new Set<Section>(
+  options.only ? (options.only.split(",").map((name) => name.trim()) as Section[]) : sections,
+);
+for (const name of selected) if (!sections.includes(name)) throw new Error(`unknown section ${name}; one of ${sections.join(", ")}`);
+const coldRuns = Math.max(20, Number(options["cold-runs"]));
+const hotCalls = Number(options["hot-calls"]);
+
+interface Budgets {
+  readonly bundleKiB: Record<string, number>;
+  readonly coldInitRatio: Record<string, number>;
+  readonly hotPathCpuRatio: number;
+  readonly awsCallsPerRequest: Record<string, number>;
+  readonly localStackP50Ratio: number;
+}
+const budgets = JSON.parse(readFileSync(new URL("./budgets.json", import.meta.url), "utf8")) as Budgets;
+
+const workDirectory = resolve(".bench");
+mkdirSync(workDirectory, { recursive: true });
+
+interface BudgetCheck {
+  readonly what: string;
+  readonly actual: number;
+  readonly budget: number;
+  readonly met: boolean;
+}
+const checks: BudgetCheck[] = [];
+function check(what: string, actual: number, budget: number | undefined): string {
+  if (budget === undefined) return "";
+  const met = actual <= budget;
+  checks.push({ what, actual, budget, met });
+  return met ? `<= ${budget} ok` : `<= ${budget} **MISSED**`;
+}
+
+const lines: string[] = [];
+const print = (line = "") => {
+  lines.push(line);
+  console.log(line);
+};
+const table = (header: readonly string[], rows: readonly (readonly (string | number)[])[]) => {
+  print(`| ${header.join(" | ")} |`);
+  print(`|${header.map(() => " --- ").join("|")}|`);
+  for (const row of rows) print(`| ${row.join(" | ")} |`);
+  print();
+};
+
+/** The hot path runs bundled like a function (no TypeScript loader), in a process of its own whose logs go nowhere. */
+async function runHotPath(): Promise<HotPathResults> {
+  const file = join(workDirectory, "hot-path", "index.mjs");
+  await esbuild.build({ ...esbuildOptions("bench/hot-path.ts", file), logLevel: "error" });
+  const { hotPathEnvironment } = await import("./hot-path-environment.js");
+  return new Promise((resolveResults, reject) => {
+    const child = fork(file, ["--child", String(hotCalls)], {
+      stdio: ["ignore", "ignore", "inherit", "ipc"],
+      env: { PATH: process.env.PATH, ...hotPathEnvironment },
+      execArgv: [],
+    });
+    let results: HotPathResults | undefined;
+    child.on("message", (message) => {
+      results = message as HotPathResults;
+    });
+    child.on("error", reject);
+    child.on("exit", (code) => (results && code === 0 ? resolveResults(results) : reject(new Error(`the hot path run exited with ${code}`))));
+  });
+}
+
+const results: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  machine: { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: round(totalmem() / 2 ** 30) },
+  budgets,
+};
+
+print(`stop-task bench, ${results.date as string}: Node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}`);
+print();
+
+let built: { functions: BuiltBundle[]; stopTaskCjs: BuiltBundle; bare: BuiltBundle } | undefined;
+if (selected.has("bundle") || selected.has("cold")) {
+  built = await buildAllBundles(join(workDirectory, "bundles"));
+  results.bundles = built;
+}
+
+if (selected.has("bundle") && built) {
+  print("Bundle size (minified, as CDK bundles it: infra/bundling.ts)");
+  print();
+  table(
+    ["function", "format", "KiB", "budget", "largest parts (KiB)"],
+    [...built.functions, built.stopTaskCjs, built.bare].map((bundle) => [
+      bundle.name,
+      bundle.format,
+      bundle.kib,
+      bundle.format === "esm" ? check(`bundle ${bundle.name}`, bundle.kib, budgets.bundleKiB[bundle.name]) : "",
+      bundle.topPackages
+        .slice(0, 4)
+        .map((part) => `${part.name} ${part.kib}`)
+        .join(", "),
+    ]),
+  );
+}
+
+if (selected.has("cold") && built) {
+  const cold = measureColdInit([...built.functions, built.stopTaskCjs], built.bare, coldRuns);
+  results.coldInit = cold;
+  print(`Cold init (median of ${coldRuns} fresh \`node --enable-source-maps\` processes importing the bundle; ratio to the bare handler)`);
+  print();
+  const row = (entry: ColdInit, budget?: number) => [
+    entry.name,
+    entry.processMs,
+    entry.importMs,
+    entry.ratio,
+    budget === undefined ? "" : check(`cold init ${entry.name}`, entry.ratio, budget),
+  ];
+  table(
+    ["bundle", "process ms", "import ms", "x bare", "budget"],
+    [row(cold.bare), ...cold.bundles.map((entry) => row(entry, entry.name.endsWith("(esm)") ? budgets.coldInitRatio[entry.name.replace(" (esm)", "")] : undefined))],
+  );
+}
+
+if (selected.has("hot")) {
+  const hot = await runHotPath();
+  results.hotPath = hot;
+  const baseline = hot.sdkBaseline;
+  print(`Hot path (stop handler, real SDK clients over an in-process transport; ${hot.calls} calls per path)`);
+  print();
+  const callsBudget = (path: HotPath | "success_cold_key_cache", calls: readonly string[]) =>
+    check(`AWS calls ${path}`, calls.length, budgets.awsCallsPerRequest[path]);
+  table(
+    ["path", "status", "median us", "p99 us", "CPU us/call", "x SDK", "AWS calls", "calls budget"],
+    [
+      ...Object.entries(hot.paths).map(([path, entry]) => [
+        path,
+        entry.status,
+        entry.medianUs,
+        entry.p99Us,
+        entry.cpuUs,
+        round(entry.medianUs / baseline.medianUs, 2),
+        entry.awsCalls.join(" + ").replaceAll("Command", "") || "none",
+        callsBudget(path as HotPath, entry.awsCalls),
+      ]),
+      [
+        "success, key not cached",
+        hot.successColdKeyCache.status,
+        "",
+        "",
+        "",
+        "",
+        hot.successColdKeyCache.awsCalls.join(" + ").replaceAll("Command", ""),
+        callsBudget("success_cold_key_cache", hot.successColdKeyCache.awsCalls),
+      ],
+      ["bare SDK: UpdateItem + SendMessage", "", baseline.medianUs, baseline.p99Us, baseline.cpuUs, 1, "UpdateItem + SendMessage", ""],
+    ],
+  );
+  const ratio = round(hot.paths.success.medianUs / baseline.medianUs, 2);
+  print(`Handler CPU, success path: ${ratio}x the bare SDK calls (${check("hot path success / bare SDK", ratio, budgets.hotPathCpuRatio)})`);
+  print();
+}
+
+if (selected.has("local")) {
+  const local: LocalStackResults = await measureLocalStack(workDirectory, [
+    { concurrency: 1, requests: 400 },
+    { concurrency: 32, requests: 3000 },
+  ]);
+  results.localStack = local;
+  print(`Local stack (\`npm start\`: DynamoDB Local + fauxqs; stops over HTTP vs the same run's bare SDK calls). Startup: ${round(local.startupMs / 1000, 1)} s`);
+  print();
+  table(
+    ["concurrency", "stop p50 ms", "stop p99 ms", "stops/s", "UpdateItem+SendMessage p50 ms", "x that", "GetItem p50 ms", "x GetItem", "budget"],
+    local.runs.map((run) => [
+      run.concurrency,
+      run.stop.p50Ms,
+      run.stop.p99Ms,
+      run.stop.requestsPerSecond,
+      run.bareUpdateAndSend.p50Ms,
+      run.ratioToUpdateAndSend,
+      run.bareGetItem.p50Ms,
+      run.ratioToGetItem,
+      check(`local stack p50 at concurrency ${run.concurrency}`, run.ratioToUpdateAndSend, budgets.localStackP50Ratio),
+    ]),
+  );
+}
+
+results.checks = checks;
+const missed = checks.filter((entry) => !entry.met);
+print(missed.length === 0 ? `All ${checks.length} budgets met.` : `${missed.length} of ${checks.length} budgets MISSED: ${missed.map((entry) => `${entry.what} ${entry.actual} > ${entry.budget}`).join("; ")}`);
+writeFileSync(join(workDirectory, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(join(workDirectory, "results.md"), `${lines.join("\n")}\n`);
+console.log(`\nwrote ${join(".bench", "results.json")} and ${join(".bench", "results.md")}`);
+process.exit(missed.length === 0 ? 0 : 1);

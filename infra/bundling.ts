@@ -1,0 +1,54 @@
+import type { BundlingOptions, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import type { BuildOptions } from "esbuild";
+
+// The ESM bundle still contains CommonJS dependencies that call require() for Node built-ins.
+const esmRequireShim = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
+
+/**
+ * How every Lambda of the service is bundled, read by the CDK construct (NodejsFunction's
+ * `bundling`) and by `npm run bench`, so the bench weighs and loads the bytes that are deployed.
+ * Type-only imports: the bench reads this without loading the CDK.
+ *
+ * The output is ESM, a measured choice: `npm run bench` loads the stop function in both formats,
+ * and CommonJS (require()d, as the runtime loads it) saved about 7 ms of ~80 ms on Node 20 here,
+ * too little to move the cold-init ratio; the size and the module-evaluation work are what cost
+ * (see the README's Performance section).
+ */
+export const functionBundling = {
+  // OutputFormat.ESM's value; a type-only import keeps aws-cdk-lib out of the bench.
+  format: "esm" as OutputFormat.ESM,
+  target: "node22",
+  minify: true,
+  sourceMap: true,
+  sourcesContent: false,
+  // Prefer the ES module builds of dependencies: esbuild prunes them far better (~200 KiB less SDK).
+  mainFields: ["module", "main"],
+  // Bundle and pin the SDK the tests ran against instead of the runtime's copy.
+  externalModules: [],
+  banner: esmRequireShim,
+} as const satisfies BundlingOptions;
+
+/** Node's flags on the deployed function: stack traces point at the TypeScript source through the bundled source map. */
+export const functionNodeOptions = "--enable-source-maps";
+
+/**
+ * The same bundle through esbuild's API, flag for flag what NodejsFunction passes to the esbuild
+ * CLI for `functionBundling` (aws-cdk-lib/aws-lambda-nodejs/lib/bundling.js).
+ */
+export function esbuildOptions(entry: string, outfile: string, format: "esm" | "cjs" = functionBundling.format): BuildOptions {
+  return {
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: "node",
+    target: functionBundling.target,
+    format,
+    minify: functionBundling.minify,
+    sourcemap: functionBundling.sourceMap,
+    sourcesContent: functionBundling.sourcesContent,
+    mainFields: [...functionBundling.mainFields],
+    external: [...functionBundling.externalModules],
+    // The shim reads import.meta, which a CommonJS bundle neither has nor needs.
+    ...(format === "esm" ? { banner: { js: functionBundling.banner } } : {}),
+  };
+}
