@@ -84,7 +84,7 @@ const cjsLoader = "const t=performance.now();require(process.argv[1]);console.lo
 function loadOnce(bundle: BuiltBundle): { processMs: number; importMs: number } {
   const [loader, target] = bundle.format === "esm" ? [esmLoader, pathToFileURL(bundle.file).href] : [cjsLoader, bundle.file];
   const started = process.hrtime.bigint();
-  const child = spawnSync(process.execPath, [...functionNodeOptions.split(" "), "-e", loader, target], {
+  const child = spawnSync(process.execPath, [...functionNodeOptions, "-e", loader, target], {
     env: { PATH: process.env.PATH, ...deployedEnvironment },
     encoding: "utf8",
   });

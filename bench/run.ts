@@ -133,7 +133,7 @@ if (selected.has("bundle") && built) {
 if (selected.has("cold") && built) {
   const cold = measureColdInit([...built.functions, built.stopTaskCjs], built.bare, coldRuns);
   results.coldInit = cold;
-  print(`Cold init (median of ${coldRuns} fresh \`node --enable-source-maps\` processes importing the bundle; ratio to the bare handler)`);
+  print(`Cold init (median of ${coldRuns} fresh \`node\` processes, with the deployed NODE_OPTIONS, importing the bundle; ratio to the bare handler)`);
   print();
   const row = (entry: ColdInit, budget?: number) => [
     entry.name,

@@ -72,10 +72,7 @@ export class ServiceFunction extends Construct {
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
       // SDK v3 keeps connections alive by default; the v2 variable would only be noise.
       awsSdkConnectionReuse: false,
-      environment: {
-        // Stack traces point at the TypeScript source through the bundled source map.
-        NODE_OPTIONS: functionNodeOptions,
-      },
+      environment: functionNodeOptions.length > 0 ? { NODE_OPTIONS: functionNodeOptions.join(" ") } : {},
       bundling: functionBundling,
     });
 

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { functionNodeOptions } from "../../infra/bundling.js";
 import { functionDefinitions } from "../../lib/resources.js";
 import { synthesizeStage } from "./synth.js";
 
@@ -60,7 +61,7 @@ describe.each(bundleFunctions())("the function bundle %s", (assetDir) => {
     };
     const script = `import(${JSON.stringify(pathToFileURL(join(assetDir, "index.mjs")).href)}).then((m) => console.log(typeof m.handler))`;
 
-    const { stdout } = await run(process.execPath, ["--enable-source-maps", "-e", script], { env, cwd: assetDir });
+    const { stdout } = await run(process.execPath, [...functionNodeOptions, "-e", script], { env, cwd: assetDir });
 
     expect(stdout.trim()).toBe("function");
   });

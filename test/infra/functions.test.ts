@@ -110,7 +110,6 @@ describe("the functions", () => {
         STOP_SIGNAL_QUEUE_URL: ref("AWS::SQS::Queue", "QueueName", "stop-task-dev-stop-signals"),
         ASSET_COMMAND_QUEUE_URL: ref("AWS::SQS::Queue", "QueueName", "stop-task-dev-asset-commands"),
         API_KEY_CACHE_TTL_SECONDS: "60",
-        NODE_OPTIONS: "--enable-source-maps",
       },
     });
   });
@@ -122,7 +121,6 @@ describe("the functions", () => {
         STOP_SIGNAL_QUEUE_URL: ref("AWS::SQS::Queue", "QueueName", "stop-task-dev-stop-signals"),
         ASSET_COMMAND_QUEUE_URL: ref("AWS::SQS::Queue", "QueueName", "stop-task-dev-asset-commands"),
         STOP_FUNCTION_NAME: ref("AWS::Lambda::Function", "FunctionName", "stop-task-dev-stop-task"),
-        NODE_OPTIONS: "--enable-source-maps",
       },
     });
   });
