@@ -7,13 +7,10 @@ import { type DynamoDBClient, UpdateItemCommand, type UpdateItemCommandInput } f
 import { SendMessageCommand, type SendMessageCommandInput } from "@aws-sdk/client-sqs";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
-import { createStopTaskHandler } from "../functions/stop-task/app.js";
-import { createApiKeyAuthorizer, dynamoApiKeyLookup, hashApiKey } from "../lib/auth/api-keys.js";
+import { createStopTaskHandler, stopTaskDependencies } from "../functions/stop-task/app.js";
+import { hashApiKey } from "../lib/auth/api-keys.js";
 import { createDynamoDbClient, createSqsClient } from "../lib/aws/clients.js";
 import { awsClientOptions, readStopTaskConfig } from "../lib/config.js";
-import { dynamoExecutionRepository } from "../lib/executions/repository.js";
-import { createLogger, createMetrics } from "../lib/observability.js";
-import { sqsStopSignalPublisher } from "../lib/signals/publisher.js";
 import { countAwsCalls } from "../test/support/aws-call-counter.js";
 import { aLambdaContext, aStopRequest } from "../test/support/factories.js";
 import { hotPathEnvironment } from "./hot-path-environment.js";
@@ -115,21 +112,7 @@ function stubbedStopHandler(transport: StubTransport) {
   const dynamoDb = createDynamoDbClient(clientOptions);
   const sqs = createSqsClient(clientOptions);
   const counter = countAwsCalls(dynamoDb, sqs);
-  const handler = createStopTaskHandler({
-    authorize: createApiKeyAuthorizer({
-      lookup: dynamoApiKeyLookup(dynamoDb, config.API_KEYS_TABLE_NAME),
-      cacheTtlMs: config.API_KEY_CACHE_TTL_SECONDS * 1000,
-    }),
-    executions: dynamoExecutionRepository(dynamoDb, config.EXECUTIONS_TABLE_NAME),
-    publishStopSignal: sqsStopSignalPublisher(sqs, {
-      stopSignalQueueUrl: config.STOP_SIGNAL_QUEUE_URL,
-      assetCommandQueueUrl: config.ASSET_COMMAND_QUEUE_URL,
-    }),
-    now: () => new Date(),
-    signalAckTimeoutMs: config.SIGNAL_ACK_TIMEOUT_SECONDS * 1000,
-    logger: createLogger(),
-    metrics: createMetrics(),
-  });
+  const handler = createStopTaskHandler(stopTaskDependencies(config, { dynamoDb, sqs }));
   const context = aLambdaContext();
   return { counter, dynamoDb, sqs, invoke: async (event: APIGatewayProxyEvent) => (await handler(event, context)) as APIGatewayProxyResult };
 }

@@ -4,10 +4,15 @@ import type { Metrics } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
-import type { ApiKeyAuthorizer } from "../../lib/auth/api-keys.js";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import { type ApiKeyAuthorizer, createApiKeyAuthorizer, dynamoApiKeyLookup } from "../../lib/auth/api-keys.js";
+import type { StopTaskConfig } from "../../lib/config.js";
+import { dynamoExecutionRepository } from "../../lib/executions/repository.js";
+import { sqsStopSignalPublisher } from "../../lib/signals/publisher.js";
 import { taskIdSchema } from "../../lib/execution.js";
 import { createTaskRequestHandler, isApiGatewayEvent, recordFailure, recordOutcome } from "../../lib/http/task-request.js";
-import { MetricUnit } from "../../lib/observability.js";
+import { createLogger, createMetrics, MetricUnit } from "../../lib/observability.js";
 import { type StopTaskInvocationResult, stopTaskInvocationSchema } from "../../lib/stop-task-invocation.js";
 import { type StopTaskDependencies, type StopTaskOutcome, stopTask, USER_STOP_REASON } from "../../lib/stop-task.js";
 
@@ -15,6 +20,25 @@ export interface StopTaskHandlerDependencies extends StopTaskDependencies {
   readonly authorize: ApiKeyAuthorizer;
   readonly logger: Logger;
   readonly metrics: Metrics;
+}
+
+/** The stop function's dependencies from its config and its two clients: what handler.ts (and the bench) wire. */
+export function stopTaskDependencies(config: StopTaskConfig, clients: { dynamoDb: DynamoDBClient; sqs: SQSClient }): StopTaskHandlerDependencies {
+  return {
+    authorize: createApiKeyAuthorizer({
+      lookup: dynamoApiKeyLookup(clients.dynamoDb, config.API_KEYS_TABLE_NAME),
+      cacheTtlMs: config.API_KEY_CACHE_TTL_SECONDS * 1000,
+    }),
+    executions: dynamoExecutionRepository(clients.dynamoDb, config.EXECUTIONS_TABLE_NAME),
+    publishStopSignal: sqsStopSignalPublisher(clients.sqs, {
+      stopSignalQueueUrl: config.STOP_SIGNAL_QUEUE_URL,
+      assetCommandQueueUrl: config.ASSET_COMMAND_QUEUE_URL,
+    }),
+    now: () => new Date(),
+    signalAckTimeoutMs: config.SIGNAL_ACK_TIMEOUT_SECONDS * 1000,
+    logger: createLogger(),
+    metrics: createMetrics(),
+  };
 }
 
 export type StopTaskEvent = APIGatewayProxyEvent | Record<string, unknown>;
