@@ -108,7 +108,7 @@ export async function runCleanup(deps: CleanupDependencies, settings: CleanupSet
       requestedBy: execution.stopped_by ?? CLEANUP_REQUESTER,
       reason: execution.stop_reason ?? "unknown",
     });
-    if (item.signal_pending_since !== undefined) await deps.queries.clearSignalPending(taskId);
+    if (typeof item.signal_pending_since === "string") await deps.queries.clearSignalPending(taskId, item.signal_pending_since);
     report.redriven += 1;
   }
 

@@ -1,12 +1,7 @@
 import { randomBytes } from "node:crypto";
-import {
-  ConditionalCheckFailedException,
-  type DynamoDBClient,
-  PutItemCommand,
-  QueryCommand,
-  UpdateItemCommand,
-} from "@aws-sdk/client-dynamodb";
+import { type DynamoDBClient, PutItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb";
 import { marshall } from "@aws-sdk/util-dynamodb";
+import { updateIfCondition } from "../aws/conditional-write.js";
 import { apiKeysTable } from "../resources.js";
 import { hashApiKey, type StoredApiKey } from "./api-keys.js";
 
@@ -78,22 +73,16 @@ export async function revokeApiKey(client: DynamoDBClient, tableName: string, ke
   for (const item of Items) {
     const keyHash = item.key_hash?.S;
     if (!keyHash) continue;
-    try {
-      await client.send(
-        new UpdateItemCommand({
-          TableName: tableName,
-          Key: { key_hash: { S: keyHash } },
-          // Never resurrect a deleted key as a revoked stub.
-          ConditionExpression: "attribute_exists(key_hash)",
-          UpdateExpression: "SET #status = :revoked, revoked_at = :now",
-          ExpressionAttributeNames: { "#status": "status" },
-          ExpressionAttributeValues: { ":revoked": { S: "revoked" }, ":now": { S: new Date().toISOString() } },
-        }),
-      );
-      revoked += 1;
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+    const applied = await updateIfCondition(client, {
+      TableName: tableName,
+      Key: { key_hash: { S: keyHash } },
+      // Never resurrect a deleted key as a revoked stub.
+      ConditionExpression: "attribute_exists(key_hash)",
+      UpdateExpression: "SET #status = :revoked, revoked_at = :now",
+      ExpressionAttributeNames: { "#status": "status" },
+      ExpressionAttributeValues: { ":revoked": { S: "revoked" }, ":now": { S: new Date().toISOString() } },
+    });
+    if (applied) revoked += 1;
   }
   return revoked;
 }

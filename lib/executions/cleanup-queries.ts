@@ -1,14 +1,13 @@
 import {
   type AttributeValue,
-  ConditionalCheckFailedException,
   type DynamoDBClient,
   QueryCommand,
-  UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
+import { updateIfCondition } from "../aws/conditional-write.js";
 import { executionIndexes } from "../resources.js";
 import { indexAttributes } from "./indexes.js";
-import { SIGNAL_PENDING_SINCE } from "./repository.js";
+import { clearSignalPendingMarker } from "./repository.js";
 
 /**
  * What the cleanup reads and writes: pages of the sparse indexes (never a Scan) and claims that
@@ -31,7 +30,8 @@ export interface CleanupQueries {
   claimRedrive(taskId: string, seenDueAt: string, attempt: number, nextDueAt: string): Promise<boolean>;
   /** Gives up on a signal after the last attempt: the execution leaves the index, flagged for an operator. */
   flagUndeliverable(taskId: string, seenDueAt: string, at: string): Promise<boolean>;
-  clearSignalPending(taskId: string): Promise<void>;
+  /** Removes the pending-signal marker this run saw, once its signal went out. */
+  clearSignalPending(taskId: string, since: string): Promise<void>;
 }
 
 export function dynamoCleanupQueries(client: DynamoDBClient, tableName: string): CleanupQueries {
@@ -57,15 +57,6 @@ export function dynamoCleanupQueries(client: DynamoDBClient, tableName: string):
     return { items: Items.map((item) => unmarshall(item)), ...(LastEvaluatedKey ? { nextPage: LastEvaluatedKey } : {}) };
   }
 
-  async function conditional(command: UpdateItemCommand): Promise<boolean> {
-    try {
-      await client.send(command);
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
-  }
 
   const signalNames = { "#due": indexAttributes.signalDueAt, "#shard": indexAttributes.signalShard, "#status": "status" };
 
@@ -75,47 +66,31 @@ export function dynamoCleanupQueries(client: DynamoDBClient, tableName: string):
     startedBefore: (shard, before, limit, page) => queryBelow(executionIndexes.activeByStart, shard, before, false, limit, page),
 
     claimRedrive: (taskId, seenDueAt, attempt, nextDueAt) =>
-      conditional(
-        new UpdateItemCommand({
-          TableName: tableName,
-          Key: { id: { S: taskId } },
-          // The due time works as a version: whoever moves it first owns this attempt.
-          ConditionExpression: "#due = :seen AND #status = :stopped",
-          UpdateExpression: "SET #due = :next, signal_attempts = :attempt",
-          ExpressionAttributeNames: { "#due": signalNames["#due"], "#status": "status" },
-          ExpressionAttributeValues: {
-            ":seen": { S: seenDueAt },
-            ":next": { S: nextDueAt },
-            ":attempt": { N: String(attempt) },
-            ":stopped": { S: "stopped" },
-          },
-        }),
-      ),
+      updateIfCondition(client, {
+        TableName: tableName,
+        Key: { id: { S: taskId } },
+        // The due time works as a version: whoever moves it first owns this attempt.
+        ConditionExpression: "#due = :seen AND #status = :stopped",
+        UpdateExpression: "SET #due = :next, signal_attempts = :attempt",
+        ExpressionAttributeNames: { "#due": signalNames["#due"], "#status": "status" },
+        ExpressionAttributeValues: {
+          ":seen": { S: seenDueAt },
+          ":next": { S: nextDueAt },
+          ":attempt": { N: String(attempt) },
+          ":stopped": { S: "stopped" },
+        },
+      }),
 
     flagUndeliverable: (taskId, seenDueAt, at) =>
-      conditional(
-        new UpdateItemCommand({
-          TableName: tableName,
-          Key: { id: { S: taskId } },
-          ConditionExpression: "#due = :seen",
-          UpdateExpression: "SET signal_delivery_failed_at = :at REMOVE #due, #shard",
-          ExpressionAttributeNames: { "#due": signalNames["#due"], "#shard": signalNames["#shard"] },
-          ExpressionAttributeValues: { ":seen": { S: seenDueAt }, ":at": { S: at } },
-        }),
-      ),
+      updateIfCondition(client, {
+        TableName: tableName,
+        Key: { id: { S: taskId } },
+        ConditionExpression: "#due = :seen",
+        UpdateExpression: "SET signal_delivery_failed_at = :at REMOVE #due, #shard",
+        ExpressionAttributeNames: { "#due": signalNames["#due"], "#shard": signalNames["#shard"] },
+        ExpressionAttributeValues: { ":seen": { S: seenDueAt }, ":at": { S: at } },
+      }),
 
-    async clearSignalPending(taskId) {
-      await client.send(
-        new UpdateItemCommand({
-          TableName: tableName,
-          Key: { id: { S: taskId } },
-          ConditionExpression: "attribute_exists(id)",
-          UpdateExpression: "REMOVE #pending",
-          ExpressionAttributeNames: { "#pending": SIGNAL_PENDING_SINCE },
-        }),
-      ).catch((error: unknown) => {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      });
-    },
+    clearSignalPending: (taskId, since) => clearSignalPendingMarker(client, tableName, taskId, since),
   };
 }

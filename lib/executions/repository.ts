@@ -7,6 +7,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { type AgentExecution, agentExecutionSchema, isTerminal } from "../execution.js";
+import { updateIfCondition } from "../aws/conditional-write.js";
 import { allOf, belongsToOrganization, executionExists, notTerminal } from "./conditions.js";
 import { indexAttributes, indexShard } from "./indexes.js";
 
@@ -54,6 +55,21 @@ export type FindExecutionResult =
 export interface ExecutionReader {
   /** One strongly consistent GetItem: a poll right after a stop must see the stop. */
   find(taskId: string, organizationId: string): Promise<FindExecutionResult>;
+}
+
+/**
+ * Removes the pending-signal marker, only if it is still the one the caller saw: a refusal means
+ * someone else cleared or replaced it first, and theirs is the newer truth.
+ */
+export async function clearSignalPendingMarker(client: DynamoDBClient, tableName: string, taskId: string, since: string): Promise<void> {
+  await updateIfCondition(client, {
+    TableName: tableName,
+    Key: { id: { S: taskId } },
+    ConditionExpression: "#pending = :since",
+    UpdateExpression: "REMOVE #pending",
+    ExpressionAttributeNames: { "#pending": SIGNAL_PENDING_SINCE },
+    ExpressionAttributeValues: { ":since": { S: since } },
+  });
 }
 
 /** A stored item that the public schema rejects: a data problem to surface, never a malformed 200. */
@@ -132,46 +148,24 @@ export function dynamoExecutionRepository(client: DynamoDBClient, tableName: str
     },
 
     async markSignalPending(taskId, since) {
-      try {
-        await client.send(
-          new UpdateItemCommand({
-            TableName: tableName,
-            Key: { id: { S: taskId } },
-            // A worker that already acknowledged (it learnt of the stop another way) owes no signal.
-            ConditionExpression: `${executionExists.expression} AND attribute_not_exists(stop_acknowledged_at)`,
-            // Due at once: the cleanup's next run re-sends it, without waiting out the acknowledgement time.
-            UpdateExpression: "SET #pending = if_not_exists(#pending, :since), #signal_shard = :signal_shard, #signal_due_at = :since",
-            ExpressionAttributeNames: {
-              ...executionExists.names,
-              "#pending": SIGNAL_PENDING_SINCE,
-              "#signal_shard": indexAttributes.signalShard,
-              "#signal_due_at": indexAttributes.signalDueAt,
-            },
-            ExpressionAttributeValues: { ":since": { S: since }, ":signal_shard": { S: indexShard("signal", taskId) } },
-          }),
-        );
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      }
+      // Refused when a worker already acknowledged (it learnt of the stop another way): then no signal is owed.
+      await updateIfCondition(client, {
+        TableName: tableName,
+        Key: { id: { S: taskId } },
+        ConditionExpression: `${executionExists.expression} AND attribute_not_exists(stop_acknowledged_at)`,
+        // Due at once: the cleanup's next run re-sends it, without waiting out the acknowledgement time.
+        UpdateExpression: "SET #pending = if_not_exists(#pending, :since), #signal_shard = :signal_shard, #signal_due_at = :since",
+        ExpressionAttributeNames: {
+          ...executionExists.names,
+          "#pending": SIGNAL_PENDING_SINCE,
+          "#signal_shard": indexAttributes.signalShard,
+          "#signal_due_at": indexAttributes.signalDueAt,
+        },
+        ExpressionAttributeValues: { ":since": { S: since }, ":signal_shard": { S: indexShard("signal", taskId) } },
+      });
     },
 
-    async clearSignalPending(taskId, since) {
-      try {
-        await client.send(
-          new UpdateItemCommand({
-            TableName: tableName,
-            Key: { id: { S: taskId } },
-            ConditionExpression: "#pending = :since",
-            UpdateExpression: "REMOVE #pending",
-            ExpressionAttributeNames: { "#pending": SIGNAL_PENDING_SINCE },
-            ExpressionAttributeValues: { ":since": { S: since } },
-          }),
-        );
-      } catch (error) {
-        // Someone else cleared or replaced the marker first: theirs is the newer truth.
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      }
-    },
+    clearSignalPending: (taskId, since) => clearSignalPendingMarker(client, tableName, taskId, since),
   };
 }
 
