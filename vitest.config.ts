@@ -14,7 +14,7 @@ export default defineConfig({
       // Handlers log everything they can; test/support/capture-logs.ts keeps it off the terminal
       // and proves no key or key hash is ever among it.
       POWERTOOLS_LOG_LEVEL: "DEBUG",
-      POWERTOOLS_METRICS_DISABLED: "true",
+      POWERTOOLS_METRICS_DISABLED: "false",
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     },
     reporters: ["default", ["json", { outputFile: ".local/test-report.json" }]],

@@ -76,7 +76,9 @@ export function createStopTaskHandler(deps: StopTaskHandlerDependencies) {
       deps,
     );
     recordSignal(taskId, outcome);
-    return outcome.kind === "stopped" || outcome.kind === "unchanged" ? { kind: "found", execution: outcome.execution } : outcome;
+    return outcome.kind === "stopped" || outcome.kind === "unchanged"
+      ? { kind: "found", execution: outcome.execution, outcome: outcome.kind }
+      : outcome;
   });
 
   async function handleInvocation(event: Record<string, unknown>, context: Context): Promise<StopTaskInvocationResult> {
@@ -84,7 +86,7 @@ export function createStopTaskHandler(deps: StopTaskHandlerDependencies) {
     const parsed = stopTaskInvocationSchema.safeParse(event);
     const taskId = parsed.success ? taskIdSchema.safeParse(parsed.data.task_id) : undefined;
     if (!parsed.success || !taskId?.success) {
-      recordOutcome(deps, "invalid_invocation");
+      recordOutcome(deps, "invalid_invocation", { request_id: context.awsRequestId });
       return {
         ok: false,
         error: { type: "validation_error", message: "expected {action: 'stop_task', task_id: UUID, reason, requested_by}" },
@@ -97,7 +99,7 @@ export function createStopTaskHandler(deps: StopTaskHandlerDependencies) {
         deps,
       );
       recordSignal(taskId.data, outcome);
-      recordOutcome(deps, outcome.kind);
+      recordOutcome(deps, outcome.kind, { request_id: context.awsRequestId, task_id: taskId.data, requested_by: parsed.data.requested_by });
       if (outcome.kind === "stopped" || outcome.kind === "unchanged") {
         return { ok: true, outcome: outcome.kind, execution: outcome.execution };
       }

@@ -16,7 +16,8 @@ import { httpResponses, invalidTaskIdIssue } from "./responses.js";
  */
 
 export type TaskOperationOutcome =
-  | { readonly kind: "found"; readonly execution: AgentExecution }
+  /** `outcome` names what happened for the request's record and metric (e.g. stopped vs unchanged); default "found". */
+  | { readonly kind: "found"; readonly execution: AgentExecution; readonly outcome?: string }
   | { readonly kind: "not_found" }
   | { readonly kind: "forbidden" };
 
@@ -50,8 +51,15 @@ export function recordFailure(deps: Pick<TaskRequestDependencies, "logger" | "me
   return "internal_error";
 }
 
-export function recordOutcome(deps: Pick<TaskRequestDependencies, "logger" | "metrics">, outcome: string): void {
-  deps.logger.info("request handled", { outcome });
+/**
+ * The outcome of one request: one EMF line that is both the metric and the request's structured
+ * record (request id, organization, key id, task id and outcome ride along as metadata), instead
+ * of a log line and a metrics line per request. Measured: the second line per request was a
+ * sizeable part of the handler's own CPU on the hot path.
+ */
+export function recordOutcome(deps: Pick<TaskRequestDependencies, "metrics">, outcome: string, context: Record<string, string | undefined> = {}): void {
+  for (const [key, value] of Object.entries(context)) if (value !== undefined) deps.metrics.addMetadata(key, value);
+  deps.metrics.addMetadata("outcome", outcome);
   deps.metrics.addMetric(`Outcome_${outcome}`, MetricUnit.Count, 1);
 }
 
@@ -64,21 +72,26 @@ export function createTaskRequestHandler(deps: TaskRequestDependencies, operatio
       // A caller without a valid key learns nothing else: not whether the id is well-formed, nor whether it exists.
       const principal = await deps.authorize(singleHeader(event, API_KEY_HEADER));
       if (!principal) {
-        recordOutcome(deps, "unauthorized");
+        recordOutcome(deps, "unauthorized", { request_id: requestId });
         return httpResponses.unauthorized(requestId);
       }
       deps.logger.appendKeys({ organization_id: principal.organizationId, key_id: principal.keyId });
 
       const parsedTaskId = taskIdSchema.safeParse(event.pathParameters?.task_id);
       if (!parsedTaskId.success) {
-        recordOutcome(deps, "invalid_task_id");
+        recordOutcome(deps, "invalid_task_id", { request_id: requestId, organization_id: principal.organizationId, key_id: principal.keyId });
         return httpResponses.validationError([invalidTaskIdIssue], requestId);
       }
       taskId = parsedTaskId.data;
       deps.logger.appendKeys({ task_id: taskId });
 
       const outcome = await operation(taskId, principal);
-      recordOutcome(deps, outcome.kind);
+      recordOutcome(deps, outcome.kind === "found" ? (outcome.outcome ?? outcome.kind) : outcome.kind, {
+        request_id: requestId,
+        organization_id: principal.organizationId,
+        key_id: principal.keyId,
+        task_id: taskId,
+      });
       switch (outcome.kind) {
         case "found":
           return httpResponses.ok(outcome.execution, requestId);

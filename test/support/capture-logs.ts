@@ -4,7 +4,8 @@ import { rememberedSecrets } from "./secret-registry.js";
 
 /**
  * Runs before every test file: captures everything written to stdout and stderr (the handlers log
- * at DEBUG during tests, so every line they can write is written), keeps Powertools' JSON lines
+ * at DEBUG and emit their metrics during tests, so every line they can write is written), keeps
+ * Powertools' JSON log and EMF lines
  * out of the terminal, and after the file asserts that no API key the file used, nor its hash,
  * appears in any of it.
  */
@@ -16,7 +17,7 @@ function capture(stream: NodeJS.WriteStream): void {
     const text = typeof chunk === "string" ? chunk : Buffer.isBuffer(chunk) ? chunk.toString("utf8") : String(chunk);
     captured.push(text);
     // Structured log lines are evidence, not output: keep them, do not print them.
-    if (text.startsWith('{"') && text.includes('"level"')) return true;
+    if (text.startsWith('{"') && (text.includes('"level"') || text.includes('"_aws"'))) return true;
     return write(chunk, ...rest);
   }) as typeof stream.write;
 }

@@ -107,6 +107,25 @@ describe("200: stops a running task", () => {
     expect(await environmentMessages()).toEqual([]);
   });
 
+  it("writes one EMF line per request that is both the outcome metric and the request's record", async () => {
+    const execution = await seed();
+    const response = await service.http(aStopRequest(execution.id, ORG_A_KEY));
+
+    const lines = capturedLogLines().filter((line) => line.includes('"_aws"') && line.includes(execution.id));
+    expect(lines).toHaveLength(1);
+    const record = JSON.parse(lines[0] ?? "{}");
+    expect(record).toMatchObject({
+      outcome: "stopped",
+      Outcome_stopped: 1,
+      task_id: execution.id,
+      organization_id: "org-a",
+      key_id: "key-a",
+      request_id: response.headers?.["x-request-id"],
+    });
+    expect(record._aws.CloudWatchMetrics[0].Metrics).toEqual([{ Name: "Outcome_stopped", Unit: "Count" }]);
+    await fleetMessages();
+  });
+
   it("accepts an upper-case task id for a task stored in lower case", async () => {
     const execution = await seed();
     const response = await service.http(aStopRequest(execution.id.toUpperCase(), ORG_A_KEY));
