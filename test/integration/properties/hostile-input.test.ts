@@ -434,7 +434,7 @@ describe("random requests", () => {
         const response = await exchange(request, oversized ? [431] : DOCUMENTED_STATUSES);
         statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
       }),
-      // One request per documented answer always runs too, so the coverage check below never
+      // One request per documented answer runs first (examples count within numRuns), so the coverage check never
       // depends on what the random generator happened to draw.
       { numRuns: RANDOM_REQUESTS, examples: coverageExamples.map((request) => [request] as [RawRequest]) },
     );
