@@ -1,4 +1,8 @@
-import * as z from "zod";
+import * as z from "zod/mini";
+import { en } from "zod/locales";
+
+// zod/mini ships without messages; a bad variable should fail the cold start in words.
+z.config(en());
 
 /**
  * Each function's environment, read and validated once per container. A missing or bad
@@ -8,48 +12,48 @@ const awsClientSettings = {
   // Per-attempt budget for one AWS call, so that a hung dependency cannot eat the Lambda timeout:
   // the two calls that can hold up a 503 (key GetItem, UpdateItem), each 3 x (0.3 s + 0.7 s) plus
   // backoff, stay inside the function's 10 s. DynamoDB and SQS answer in milliseconds when healthy.
-  AWS_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(700),
-  AWS_CONNECTION_TIMEOUT_MS: z.coerce.number().int().positive().default(300),
-  AWS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
+  AWS_REQUEST_TIMEOUT_MS: z._default(z.coerce.number().check(z.int(), z.positive()), 700),
+  AWS_CONNECTION_TIMEOUT_MS: z._default(z.coerce.number().check(z.int(), z.positive()), 300),
+  AWS_MAX_ATTEMPTS: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(10)), 3),
   /** Only set off AWS: the embedded local stack's emulators. */
-  DYNAMODB_ENDPOINT: z.url().optional(),
-  SQS_ENDPOINT: z.url().optional(),
+  DYNAMODB_ENDPOINT: z.optional(z.url()),
+  SQS_ENDPOINT: z.optional(z.url()),
 };
 
 const getTaskConfigSchema = z.object({
   ...awsClientSettings,
-  EXECUTIONS_TABLE_NAME: z.string().min(1),
-  API_KEYS_TABLE_NAME: z.string().min(1),
-  API_KEY_CACHE_TTL_SECONDS: z.coerce.number().nonnegative().default(60),
+  EXECUTIONS_TABLE_NAME: z.string().check(z.minLength(1)),
+  API_KEYS_TABLE_NAME: z.string().check(z.minLength(1)),
+  API_KEY_CACHE_TTL_SECONDS: z._default(z.coerce.number().check(z.nonnegative()), 60),
 });
 
 const signalQueues = {
   STOP_SIGNAL_QUEUE_URL: z.url(),
   ASSET_COMMAND_QUEUE_URL: z.url(),
   /** A stop not acknowledged by its worker within this time gets its signal re-sent by the cleanup. */
-  SIGNAL_ACK_TIMEOUT_SECONDS: z.coerce.number().nonnegative().default(60),
+  SIGNAL_ACK_TIMEOUT_SECONDS: z._default(z.coerce.number().check(z.nonnegative()), 60),
 };
 
-const stopTaskConfigSchema = getTaskConfigSchema.extend(signalQueues);
+const stopTaskConfigSchema = z.extend(getTaskConfigSchema, signalQueues);
 
 const cleanupConfigSchema = z.object({
   ...awsClientSettings,
   ...signalQueues,
-  EXECUTIONS_TABLE_NAME: z.string().min(1),
+  EXECUTIONS_TABLE_NAME: z.string().check(z.minLength(1)),
   /** The stop function, invoked directly so that system stops take the users' path. */
-  STOP_FUNCTION_NAME: z.string().min(1),
-  SIGNAL_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(5),
-  STALE_HEARTBEAT_SECONDS: z.coerce.number().positive().default(300),
-  MAX_EXECUTION_SECONDS: z.coerce.number().positive().default(6 * 60 * 60),
+  STOP_FUNCTION_NAME: z.string().check(z.minLength(1)),
+  SIGNAL_MAX_ATTEMPTS: z._default(z.coerce.number().check(z.int(), z.minimum(1)), 5),
+  STALE_HEARTBEAT_SECONDS: z._default(z.coerce.number().check(z.positive()), 300),
+  MAX_EXECUTION_SECONDS: z._default(z.coerce.number().check(z.positive()), 6 * 60 * 60),
   /** Upper bound of executions one run handles, so a backlog is worked off over several runs. */
-  CLEANUP_MAX_ITEMS_PER_RUN: z.coerce.number().int().positive().default(200),
+  CLEANUP_MAX_ITEMS_PER_RUN: z._default(z.coerce.number().check(z.int(), z.positive()), 200),
 });
 
 export type GetTaskConfig = z.infer<typeof getTaskConfigSchema>;
 export type StopTaskConfig = z.infer<typeof stopTaskConfigSchema>;
 export type CleanupConfig = z.infer<typeof cleanupConfigSchema>;
 
-function readConfig<T extends z.ZodType>(name: string, schema: T, env: Record<string, string | undefined>): z.infer<T> {
+function readConfig<T extends z.ZodMiniType>(name: string, schema: T, env: Record<string, string | undefined>): z.infer<T> {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ");

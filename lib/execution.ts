@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 
 /**
  * The Agent Execution object, as the public reference returns it from Stop Task and Get Task.
@@ -21,14 +21,18 @@ export function isTerminal(status: string): boolean {
 }
 
 const timestamp = z.iso.datetime();
-const optional = <T extends z.ZodType>(schema: T) => schema.nullable().default(null);
+const optional = <T extends z.ZodMiniType>(schema: T) => z._default(z.nullable(schema), null);
 /** A stored null reads as absent, so the default applies (the client needs `[]` / `{}`, never null). */
-const nullAsAbsent = <T extends z.ZodType>(schema: T) => z.preprocess((value) => value ?? undefined, schema);
+const nullAsAbsent = <T extends z.ZodMiniType>(schema: T) =>
+  z.pipe(
+    z.transform<unknown, unknown>((value) => value ?? undefined),
+    schema,
+  );
 
 const inputSchema = z.object({
-  text: z.string().optional(),
-  files: z.array(z.string()).optional(),
-  user: z.object({ id: z.string().nullish(), email: z.string() }).nullish(),
+  text: z.optional(z.string()),
+  files: z.optional(z.array(z.string())),
+  user: z.nullish(z.object({ id: z.nullish(z.string()), email: z.string() })),
 });
 
 const hitlRequestSchema = z.looseObject({ wait_node_id: z.string() });
@@ -36,42 +40,42 @@ const pendingEcaRequestSchema = z.looseObject({ connector_name: z.string(), auth
 
 /** An MCP server entry as returned: `api_key` and `client_secret` are never part of it. */
 const mcpServerSchema = z.object({
-  type: z.enum(["local", "remote"]).nullish(),
-  name: z.string().nullish(),
-  command: z.string().nullish(),
-  url: z.string().nullish(),
-  transport: z.enum(["stdio", "sse", "streamable-http"]).nullish(),
-  auth_type: z.enum(["api_key", "oauth2", "custom_headers", "none"]).nullish(),
-  use_secrets_manager: z.boolean().nullish(),
-  client_id: z.string().nullish(),
-  headers: z.record(z.string(), z.string()).nullish(),
-  env_vars: z.record(z.string(), z.string()).nullish(),
-  allowed_tools: z.array(z.string()).nullish(),
-  additional_scopes: z.array(z.string()).nullish(),
-  share_user_token_across_other_agents: z.boolean().nullish(),
+  type: z.nullish(z.enum(["local", "remote"])),
+  name: z.nullish(z.string()),
+  command: z.nullish(z.string()),
+  url: z.nullish(z.string()),
+  transport: z.nullish(z.enum(["stdio", "sse", "streamable-http"])),
+  auth_type: z.nullish(z.enum(["api_key", "oauth2", "custom_headers", "none"])),
+  use_secrets_manager: z.nullish(z.boolean()),
+  client_id: z.nullish(z.string()),
+  headers: z.nullish(z.record(z.string(), z.string())),
+  env_vars: z.nullish(z.record(z.string(), z.string())),
+  allowed_tools: z.nullish(z.array(z.string())),
+  additional_scopes: z.nullish(z.array(z.string())),
+  share_user_token_across_other_agents: z.nullish(z.boolean()),
 });
 
 const deepPlanningSchema = z.object({
-  enabled: z.boolean().nullish(),
-  enforce: z.boolean().nullish(),
-  started: z.boolean().nullish(),
-  question_raised: z.boolean().nullish(),
-  tasks: z.array(z.object({ id: z.string(), title: z.string(), completed: z.boolean().nullish() })).nullish(),
+  enabled: z.nullish(z.boolean()),
+  enforce: z.nullish(z.boolean()),
+  started: z.nullish(z.boolean()),
+  question_raised: z.nullish(z.boolean()),
+  tasks: z.nullish(z.array(z.object({ id: z.string(), title: z.string(), completed: z.nullish(z.boolean()) }))),
 });
 
 export const agentExecutionSchema = z.object({
   id: z.guid(),
   agent_id: z.string(),
   organization_id: z.string(),
-  input: nullAsAbsent(inputSchema.default({})),
+  input: nullAsAbsent(z._default(inputSchema, {})),
   status: executionStatusSchema,
-  internal_status: optional(z.string().max(255)),
+  internal_status: optional(z.string().check(z.maxLength(255))),
   created_at: timestamp,
   started_at: optional(timestamp),
   paused_at: optional(timestamp),
   finished_at: optional(timestamp),
   result: optional(z.string()),
-  is_manually_stopped: z.boolean().default(false),
+  is_manually_stopped: z._default(z.boolean(), false),
   last_executed_node_id: optional(z.string()),
   agent_version: optional(z.string()),
   parent_execution: optional(z.string()),
@@ -88,7 +92,7 @@ export const agentExecutionSchema = z.object({
   expected_output: optional(z.string()),
   triggering_agent_id: optional(z.string()),
   title: optional(z.string()),
-  mcp_servers: nullAsAbsent(z.array(mcpServerSchema).default([])),
+  mcp_servers: nullAsAbsent(z._default(z.array(mcpServerSchema), [])),
   test_run_node_id: optional(z.string()),
   is_orchestration: optional(z.boolean()),
   output_format: optional(z.enum(["text", "markdown", "json", "voice"])),
@@ -103,9 +107,9 @@ export const agentExecutionSchema = z.object({
   llm_reasoning_effort: optional(z.enum(["low", "medium", "high", "xhigh"])),
   disable_attachment_injection: optional(z.boolean()),
   deep_planning: optional(deepPlanningSchema),
-  execution_attempts: optional(z.number().int()),
+  execution_attempts: optional(z.int()),
   return_metrics: optional(z.boolean()),
-  tokens: optional(z.object({ completion_tokens: z.number().int().nullish(), prompt_tokens: z.number().int().nullish() })),
+  tokens: optional(z.object({ completion_tokens: z.nullish(z.int()), prompt_tokens: z.nullish(z.int()) })),
   used_tools: optional(z.array(z.string())),
   duration: optional(z.number()),
   /** Self-hosted executions only: the environment whose asset-command channel receives the stop. */
@@ -125,4 +129,7 @@ export type AgentExecutionInput = z.input<typeof agentExecutionSchema>;
  * A task id in a path: any 8-4-4-4-12 hex UUID, as FastAPI's UUID type accepts, normalised to
  * lowercase because ids are stored lowercase and DynamoDB keys compare byte for byte.
  */
-export const taskIdSchema = z.guid().transform((id) => id.toLowerCase());
+export const taskIdSchema = z.pipe(
+  z.guid(),
+  z.transform((id: string) => id.toLowerCase()),
+);

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import type { AgentExecution } from "./execution.js";
 
 /**
@@ -8,8 +8,8 @@ import type { AgentExecution } from "./execution.js";
 export const stopTaskInvocationSchema = z.object({
   action: z.literal("stop_task"),
   task_id: z.string(),
-  reason: z.string().min(1).max(255),
-  requested_by: z.string().min(1).max(255),
+  reason: z.string().check(z.minLength(1), z.maxLength(255)),
+  requested_by: z.string().check(z.minLength(1), z.maxLength(255)),
 });
 export type StopTaskInvocation = z.infer<typeof stopTaskInvocationSchema>;
 

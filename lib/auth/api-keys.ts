@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { type DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
-import * as z from "zod";
+import * as z from "zod/mini";
 
 /** Who is calling: the organization a key belongs to, and the key's public id for audit. */
 export interface Principal {
@@ -14,11 +14,11 @@ export const apiKeyStatuses = ["active", "revoked"] as const;
 /** An api-keys table item. The key itself is never stored, only its SHA-256. */
 export const storedApiKeySchema = z.object({
   key_hash: z.string(),
-  organization_id: z.string().min(1),
-  key_id: z.string().min(1),
+  organization_id: z.string().check(z.minLength(1)),
+  key_id: z.string().check(z.minLength(1)),
   status: z.enum(apiKeyStatuses),
-  expires_at: z.iso.datetime().nullish(),
-  created_at: z.iso.datetime().nullish(),
+  expires_at: z.nullish(z.iso.datetime()),
+  created_at: z.nullish(z.iso.datetime()),
 });
 export type StoredApiKey = z.infer<typeof storedApiKeySchema>;
 

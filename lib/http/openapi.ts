@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { agentExecutionSchema, taskIdSchema } from "../execution.js";
 import { type RouteDefinition, type RouteFunctionName, routes } from "../resources.js";
 import { API_KEY_HEADER } from "./task-request.js";
@@ -11,7 +11,7 @@ import { errorBodySchema, invalidTaskIdIssue, REQUEST_ID_HEADER, RETRY_AFTER_SEC
 
 type JsonSchema = Record<string, unknown>;
 
-function jsonSchema(schema: z.ZodType, io: "input" | "output" = "output"): JsonSchema {
+function jsonSchema(schema: z.ZodMiniType, io: "input" | "output" = "output"): JsonSchema {
   const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { target: "draft-2020-12", io }) as JsonSchema;
   return rest;
 }

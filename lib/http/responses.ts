@@ -1,5 +1,5 @@
 import type { APIGatewayProxyResult } from "aws-lambda";
-import * as z from "zod";
+import * as z from "zod/mini";
 import type { AgentExecution } from "../execution.js";
 
 /**

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 
 /**
  * The stop signal, as workers and self-hosted environments receive it. Workers import this
@@ -13,8 +13,8 @@ export const stopMessageSchema = z.object({
   task_id: z.string(),
   organization_id: z.string(),
   agent_id: z.string(),
-  worker_id: z.string().nullable(),
-  environment_id: z.string().nullable(),
+  worker_id: z.nullable(z.string()),
+  environment_id: z.nullable(z.string()),
   is_manually_stopped: z.boolean(),
   requested_at: z.iso.datetime(),
   requested_by: z.string(),
