@@ -1,8 +1,17 @@
+import { fileURLToPath } from "node:url";
 import type { BundlingOptions, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import type { BuildOptions } from "esbuild";
 
 // The ESM bundle still contains CommonJS dependencies that call require() for Node built-ins.
 const esmRequireShim = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
+
+/**
+ * Modules swapped for others in the deployed bundles only. The SDK's default credential chain
+ * becomes the two sources a Lambda function has (lib/aws/lambda-credentials.ts says why).
+ */
+export const bundleAliases: Readonly<Record<string, string>> = {
+  "@aws-sdk/credential-provider-node": fileURLToPath(new URL("../lib/aws/lambda-credentials.ts", import.meta.url)),
+};
 
 /**
  * How every Lambda of the service is bundled, read by the CDK construct (NodejsFunction's
@@ -26,6 +35,7 @@ export const functionBundling = {
   // Bundle and pin the SDK the tests ran against instead of the runtime's copy.
   externalModules: [],
   banner: esmRequireShim,
+  esbuildArgs: { "--alias": Object.entries(bundleAliases).map(([module, replacement]) => `${module}=${replacement}`) },
 } as const satisfies BundlingOptions;
 
 /**
@@ -53,6 +63,7 @@ export function esbuildOptions(entry: string, outfile: string, format: "esm" | "
     sourcesContent: functionBundling.sourcesContent,
     mainFields: [...functionBundling.mainFields],
     external: [...functionBundling.externalModules],
+    alias: { ...bundleAliases },
     // The shim reads import.meta, which a CommonJS bundle neither has nor needs.
     ...(format === "esm" ? { banner: { js: functionBundling.banner } } : {}),
   };

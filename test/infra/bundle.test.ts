@@ -1,13 +1,17 @@
 import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { builtinModules } from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { functionNodeOptions } from "../../infra/bundling.js";
 import { functionDefinitions } from "../../lib/resources.js";
 import { synthesizeStage } from "./synth.js";
+import { type LocalAws, provisionIsolatedStack } from "../support/local-aws.js";
 
 const run = promisify(execFile);
 
@@ -25,7 +29,22 @@ function bundleFunctions(): string[] {
   return withHandler;
 }
 
-describe.each(bundleFunctions())("the function bundle %s", (assetDir) => {
+const bundles = bundleFunctions();
+
+/** What the deployed functions find in their environment, less credentials. */
+const deployedEnvironment = {
+  PATH: process.env.PATH,
+  AWS_REGION: "eu-west-1",
+  EXECUTIONS_TABLE_NAME: "stop-task-dev-executions",
+  API_KEYS_TABLE_NAME: "stop-task-dev-api-keys",
+  STOP_SIGNAL_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-stop-signals",
+  ASSET_COMMAND_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-asset-commands",
+  STOP_FUNCTION_NAME: "stop-task-dev-stop-task",
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+  AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: "1",
+};
+
+describe.each(bundles)("the function bundle %s", (assetDir) => {
   const code = readFileSync(join(assetDir, "index.mjs"), "utf8");
 
   it("is one minified ES module with its source map", () => {
@@ -48,21 +67,95 @@ describe.each(bundleFunctions())("the function bundle %s", (assetDir) => {
   });
 
   it("loads on plain Node with the deployed environment and exports the handler", async () => {
-    const env = {
-      PATH: process.env.PATH,
-      AWS_REGION: "eu-west-1",
-      EXECUTIONS_TABLE_NAME: "stop-task-dev-executions",
-      API_KEYS_TABLE_NAME: "stop-task-dev-api-keys",
-      STOP_SIGNAL_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-stop-signals",
-      ASSET_COMMAND_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-asset-commands",
-      STOP_FUNCTION_NAME: "stop-task-dev-stop-task",
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-      AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: "1",
-    };
+    const env = deployedEnvironment;
     const script = `import(${JSON.stringify(pathToFileURL(join(assetDir, "index.mjs")).href)}).then((m) => console.log(typeof m.handler))`;
 
     const { stdout } = await run(process.execPath, [...functionNodeOptions, "-e", script], { env, cwd: assetDir });
 
     expect(stdout.trim()).toBe("function");
+  });
+
+  it("carries only the credential sources a Lambda function has, not the SDK's whole default chain", () => {
+    // Markers of the SSO / shared-file / STS parts of @aws-sdk/credential-provider-node.
+    expect(code.includes("defaultProvider::fromSSO")).toBe(false);
+    expect(code.includes("AssumeRoleWithWebIdentity")).toBe(false);
+    expect(code.includes("AWS_CONTAINER_CREDENTIALS_FULL_URI")).toBe(true);
+  });
+});
+
+/**
+ * The deployed stop bundle signs real calls with the credentials Lambda provides: from the
+ * environment, or from a container-credentials endpoint when the environment has none. A direct
+ * invocation for an unknown task makes one UpdateItem against DynamoDB Local.
+ */
+describe("the deployed stop function's credentials", () => {
+  const stopBundle = bundles.find((dir) => readFileSync(join(dir, "index.mjs"), "utf8").includes("StopSignalUnrecorded"));
+  let aws: LocalAws;
+  const credentialRequests: (string | undefined)[] = [];
+  const credentialServer = createServer((request, response) => {
+    credentialRequests.push(request.headers.authorization);
+    response.setHeader("content-type", "application/json");
+    response.end(
+      JSON.stringify({
+        AccessKeyId: "ASIACONTAINER",
+        SecretAccessKey: "container-secret",
+        Token: "container-token",
+        Expiration: new Date(Date.now() + 3_600_000).toISOString(),
+      }),
+    );
+  });
+
+  beforeAll(async () => {
+    aws = await provisionIsolatedStack();
+    await new Promise<void>((resolve) => credentialServer.listen(0, "127.0.0.1", resolve));
+  });
+  afterAll(() => new Promise<void>((resolve) => credentialServer.close(() => resolve())));
+
+  async function invokeStop(credentials: Record<string, string>): Promise<unknown> {
+    if (!stopBundle) throw new Error("no stop-task bundle among the assets");
+    const event = { action: "stop_task", task_id: randomUUID(), reason: "bundle test", requested_by: "bundle-test" };
+    const script = `import(${JSON.stringify(pathToFileURL(join(stopBundle, "index.mjs")).href)}).then(async (m) => {
+      const result = await m.handler(${JSON.stringify(event)}, { awsRequestId: "bundle-test", functionName: "stop-task", getRemainingTimeInMillis: () => 10000 });
+      process.stdout.write("\\n" + JSON.stringify(result));
+    })`;
+    const env = {
+      ...deployedEnvironment,
+      ...credentials,
+      AWS_REGION: "us-east-1",
+      EXECUTIONS_TABLE_NAME: aws.resources.tables.executions,
+      API_KEYS_TABLE_NAME: aws.resources.tables.api_keys,
+      DYNAMODB_ENDPOINT: inject("dynamoDbEndpoint"),
+      SQS_ENDPOINT: inject("sqsEndpoint"),
+      POWERTOOLS_METRICS_DISABLED: "true",
+      POWERTOOLS_LOG_LEVEL: "ERROR",
+    };
+    const { stdout } = await run(process.execPath, [...functionNodeOptions, "-e", script], { env, cwd: stopBundle });
+    return JSON.parse(stdout.trim().split("\n").at(-1) ?? "");
+  }
+
+  it("uses AWS_ACCESS_KEY_ID and friends from the environment", async () => {
+    const result = await invokeStop({ AWS_ACCESS_KEY_ID: "AKIAENVIRONMENT", AWS_SECRET_ACCESS_KEY: "environment-secret" });
+
+    expect(result).toEqual({ ok: false, error: { type: "not_found", message: "Task not found" } });
+    expect(credentialRequests).toEqual([]);
+  });
+
+  it("fetches them from the container-credentials endpoint when the environment has none", async () => {
+    const { port } = credentialServer.address() as AddressInfo;
+
+    const result = await invokeStop({
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: `http://127.0.0.1:${port}/credentials`,
+      AWS_CONTAINER_AUTHORIZATION_TOKEN: "container-authorization",
+    });
+
+    expect(result).toEqual({ ok: false, error: { type: "not_found", message: "Task not found" } });
+    // Fetched once and reused, as the SDK's own chain does.
+    expect(credentialRequests).toEqual(["container-authorization"]);
+  });
+
+  it("fails the call, not the process, when there are none", async () => {
+    const result = await invokeStop({});
+
+    expect(result).toMatchObject({ ok: false, error: { type: expect.stringMatching(/^(internal_error|unavailable)$/) } });
   });
 });
