@@ -3,7 +3,7 @@
  * then imported by fresh Node processes, against a bare handler bundled the same way.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import * as esbuild from "esbuild";
@@ -77,8 +77,9 @@ const deployedEnvironment = {
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
 };
 
-// The Lambda runtime import()s an ES module handler and require()s a CommonJS one.
-const esmLoader = "const t=performance.now();import(process.argv[1]).then(()=>console.log(performance.now()-t))";
+// The Lambda runtime import()s an ES module handler and require()s a CommonJS one. A bundle
+// that stops itself on purpose (see coldInitParts) rejects; the time until then still counts.
+const esmLoader = "const t=performance.now();import(process.argv[1]).catch(()=>0).then(()=>console.log(performance.now()-t))";
 const cjsLoader = "const t=performance.now();require(process.argv[1]);console.log(performance.now()-t)";
 
 function loadOnce(bundle: BuiltBundle): { processMs: number; importMs: number } {
@@ -91,6 +92,47 @@ function loadOnce(bundle: BuiltBundle): { processMs: number; importMs: number } 
   const processMs = Number(process.hrtime.bigint() - started) / 1e6;
   if (child.status !== 0) throw new Error(`loading ${bundle.file} failed: ${child.stderr}`);
   return { processMs, importMs: Number(child.stdout.trim()) };
+}
+
+export interface ColdInitParts {
+  readonly name: string;
+  /** Process ms above the bare handler, split by what the time is spent on. */
+  readonly aboveBareMs: number;
+  readonly builtinsMs: number;
+  readonly compileMs: number;
+  readonly evaluateMs: number;
+}
+
+/**
+ * Where an ES module bundle's cold init goes, from two variants of the bundle measured with it:
+ * one that only imports the bundle's Node built-ins, and one that stops before its first
+ * statement runs (import declarations are hoisted, so it is parsed, compiled and linked, and
+ * loads the built-ins, but evaluates nothing). The rest is evaluation: module bodies, schema
+ * and client construction.
+ */
+export function coldInitVariants(bundle: BuiltBundle): { builtinsOnly: BuiltBundle; compileOnly: BuiltBundle } {
+  const code = readFileSync(bundle.file, "utf8");
+  const newline = code.indexOf("\n");
+  const specifiers = new Set([...code.matchAll(/\bfrom\s*["'](node:[^"']+|module)["']/g)].map((match) => match[1]));
+  const variant = (suffix: string, text: string): BuiltBundle => {
+    const file = bundle.file.replace(/\.mjs$/, `.${suffix}.mjs`);
+    writeFileSync(file, text);
+    return { ...bundle, name: `${bundle.name} ${suffix}`, file };
+  };
+  return {
+    builtinsOnly: variant("builtins-only", [...specifiers].map((specifier) => `import "${specifier}";`).join("\n")),
+    compileOnly: variant("compile-only", `${code.slice(0, newline + 1)}throw 0;\n${code.slice(newline + 1)}`),
+  };
+}
+
+export function coldInitParts(name: string, bare: ColdInit, full: ColdInit, builtinsOnly: ColdInit, compileOnly: ColdInit): ColdInitParts {
+  return {
+    name,
+    aboveBareMs: round(full.processMs - bare.processMs),
+    builtinsMs: round(builtinsOnly.processMs - bare.processMs),
+    compileMs: round(compileOnly.processMs - builtinsOnly.processMs),
+    evaluateMs: round(full.processMs - compileOnly.processMs),
+  };
 }
 
 /** Rounds over all bundles in turn, so that a busy moment of the machine hits every bundle alike. */

@@ -13,7 +13,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import * as esbuild from "esbuild";
 import { esbuildOptions } from "../infra/bundling.js";
-import { buildAllBundles, type BuiltBundle, type ColdInit, measureColdInit } from "./bundles.js";
+import { buildAllBundles, type BuiltBundle, type ColdInit, coldInitParts, coldInitVariants, measureColdInit } from "./bundles.js";
 import type { HotPath, HotPathResults } from "./hot-path.js";
 import { type LocalStackResults, measureLocalStack } from "./local-stack.js";
 import { round } from "./stats.js";
@@ -131,8 +131,14 @@ if (selected.has("bundle") && built) {
 }
 
 if (selected.has("cold") && built) {
-  const cold = measureColdInit([...built.functions, built.stopTaskCjs], built.bare, coldRuns);
-  results.coldInit = cold;
+  const stopTask = built.functions.find((bundle) => bundle.name === "stop-task");
+  if (!stopTask) throw new Error("no stop-task bundle");
+  const variants = coldInitVariants(stopTask);
+  const cold = measureColdInit([...built.functions, built.stopTaskCjs, variants.builtinsOnly, variants.compileOnly], built.bare, coldRuns);
+  const [builtinsOnly, compileOnly] = cold.bundles.splice(-2) as [ColdInit, ColdInit];
+  const stopTaskCold = cold.bundles.find((entry) => entry.name === "stop-task (esm)") as ColdInit;
+  const parts = coldInitParts("stop-task", cold.bare, stopTaskCold, builtinsOnly, compileOnly);
+  results.coldInit = { ...cold, parts };
   print(`Cold init (median of ${coldRuns} fresh \`node\` processes, with the deployed NODE_OPTIONS, importing the bundle; ratio to the bare handler)`);
   print();
   const row = (entry: ColdInit, budget?: number) => [
@@ -146,6 +152,11 @@ if (selected.has("cold") && built) {
     ["bundle", "process ms", "import ms", "x bare", "budget"],
     [row(cold.bare), ...cold.bundles.map((entry) => row(entry, entry.name.endsWith("(esm)") ? budgets.coldInitRatio[entry.name.replace(" (esm)", "")] : undefined))],
   );
+  print(
+    `Where stop-task's ${parts.aboveBareMs} ms above the bare handler go: loading Node built-ins ${parts.builtinsMs} ms, ` +
+      `parsing and compiling ${stopTask.kib} KiB ${parts.compileMs} ms, evaluating (module bodies, schemas, clients) ${parts.evaluateMs} ms`,
+  );
+  print();
 }
 
 if (selected.has("hot")) {
