@@ -1,11 +1,8 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyResult } from "aws-lambda";
-import { createStopTaskHandler, type StopTaskEvent } from "../../functions/stop-task/app.js";
-import { createApiKeyAuthorizer, dynamoApiKeyLookup } from "../../lib/auth/api-keys.js";
-import { dynamoExecutionRepository } from "../../lib/executions/repository.js";
-import { createLogger, createMetrics } from "../../lib/observability.js";
-import { sqsStopSignalPublisher } from "../../lib/signals/publisher.js";
+import { createStopTaskHandler, type StopTaskEvent, stopTaskDependencies } from "../../functions/stop-task/app.js";
+import { readStopTaskConfig } from "../../lib/config.js";
 import type { StopTaskInvocationResult } from "../../lib/stop-task-invocation.js";
 import { type AwsCallCounter, countAwsCalls } from "./aws-call-counter.js";
 import { aLambdaContext } from "./factories.js";
@@ -19,9 +16,10 @@ export interface StopTaskHarness {
 }
 
 /**
- * The real stop handler wired to the emulators, as the composition root wires it in Lambda,
- * with clients of its own (so the counter sees only the handler's calls). `sqs` or `dynamoDb`
- * may be swapped for a client that fails.
+ * The real stop handler wired to the emulators by the composition root's own wiring
+ * (`stopTaskDependencies`, from a config naming this test's tables and queues), with clients of
+ * its own (so the counter sees only the handler's calls). `sqs` or `dynamoDb` may be swapped for
+ * a client that fails; `now` and the acknowledgement timeout for fixed values.
  */
 export function stopTaskHarness(
   aws: LocalAws,
@@ -30,20 +28,16 @@ export function stopTaskHarness(
   const sqs = options.sqs ?? localSqsClient();
   const dynamoDb = options.dynamoDb ?? localDynamoDbClient();
   const counter = countAwsCalls(dynamoDb, sqs);
+  const config = readStopTaskConfig({
+    EXECUTIONS_TABLE_NAME: aws.resources.tables.executions,
+    API_KEYS_TABLE_NAME: aws.resources.tables.api_keys,
+    STOP_SIGNAL_QUEUE_URL: aws.resources.queues.stop_signals,
+    ASSET_COMMAND_QUEUE_URL: aws.resources.queues.asset_commands,
+  });
   const handler = createStopTaskHandler({
-    authorize: createApiKeyAuthorizer({
-      lookup: dynamoApiKeyLookup(dynamoDb, aws.resources.tables.api_keys),
-      cacheTtlMs: 60_000,
-    }),
-    executions: dynamoExecutionRepository(dynamoDb, aws.resources.tables.executions),
-    publishStopSignal: sqsStopSignalPublisher(sqs, {
-      stopSignalQueueUrl: aws.resources.queues.stop_signals,
-      assetCommandQueueUrl: aws.resources.queues.asset_commands,
-    }),
-    now: options.now ?? (() => new Date()),
-    signalAckTimeoutMs: options.signalAckTimeoutMs,
-    logger: createLogger(),
-    metrics: createMetrics(),
+    ...stopTaskDependencies(config, { dynamoDb, sqs }),
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.signalAckTimeoutMs !== undefined ? { signalAckTimeoutMs: options.signalAckTimeoutMs } : {}),
   });
   return {
     counter,
