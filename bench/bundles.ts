@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import * as esbuild from "esbuild";
-import { esbuildOptions, functionNodeOptions } from "../infra/bundling.js";
+import { esbuildOptions, functionBundling, functionNodeOptions } from "../infra/bundling.js";
 import { functionDefinitions } from "../lib/resources.js";
 import { median, round } from "./stats.js";
 
@@ -40,9 +40,13 @@ function packageOf(input: string): string {
 export async function buildBundle(name: string, entry: string, directory: string, format: "esm" | "cjs"): Promise<BuiltBundle> {
   const file = resolve(directory, name, format === "esm" ? "index.mjs" : "index.cjs");
   const result = await esbuild.build({ ...esbuildOptions(entry, file, format), metafile: true, logLevel: "error" });
-  writeFileSync(`${file}.meta.json`, JSON.stringify(result.metafile));
-  const output = Object.entries(result.metafile.outputs).find(([path]) => !path.endsWith(".map"));
-  if (!output) throw new Error(`esbuild wrote no bundle for ${entry}`);
+  return describeBundle(name, format, file, result.metafile);
+}
+
+function describeBundle(name: string, format: "esm" | "cjs", file: string, metafile: esbuild.Metafile): BuiltBundle {
+  writeFileSync(`${file}.meta.json`, JSON.stringify(metafile));
+  const output = Object.entries(metafile.outputs).find(([path]) => !path.endsWith(".map"));
+  if (!output) throw new Error(`esbuild wrote no bundle for ${name}`);
   const byPackage = new Map<string, number>();
   for (const [input, { bytesInOutput }] of Object.entries(output[1].inputs)) {
     byPackage.set(packageOf(input), (byPackage.get(packageOf(input)) ?? 0) + bytesInOutput);
@@ -54,15 +58,44 @@ export async function buildBundle(name: string, entry: string, directory: string
   return { name, format, file, kib: round(output[1].bytes / KIB), topPackages };
 }
 
+/**
+ * The issue's reference points (bench/naive-handler/), bundled and minified with esbuild's
+ * defaults: CommonJS-first package resolution and the SDK's default credential chain.
+ */
+export const naiveHandlers = {
+  "naive, classic zod": "bench/naive-handler/classic-zod.ts",
+  "naive, zod/mini": "bench/naive-handler/zod-mini.ts",
+} as const;
+
+async function buildNaiveBundle(name: string, entry: string, directory: string): Promise<BuiltBundle> {
+  const file = resolve(directory, name.replace(/\W+/g, "-"), "index.mjs");
+  const result = await esbuild.build({
+    entryPoints: [entry],
+    outfile: file,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: functionBundling.target,
+    minify: true,
+    banner: { js: functionBundling.banner },
+    metafile: true,
+    logLevel: "error",
+  });
+  return describeBundle(name, "esm", file, result.metafile);
+}
+
 /** Every function of lib/resources.ts as deployed (ESM), the stop function also as CommonJS, and the bare reference. */
-export async function buildAllBundles(directory: string): Promise<{ functions: BuiltBundle[]; stopTaskCjs: BuiltBundle; bare: BuiltBundle }> {
+export async function buildAllBundles(
+  directory: string,
+): Promise<{ functions: BuiltBundle[]; stopTaskCjs: BuiltBundle; bare: BuiltBundle; naive: BuiltBundle[] }> {
   mkdirSync(directory, { recursive: true });
   const functions = await Promise.all(
     Object.entries(functionDefinitions).map(([name, definition]) => buildBundle(name, definition.entry, directory, "esm")),
   );
   const stopTaskCjs = await buildBundle("stop-task", functionDefinitions["stop-task"].entry, directory, "cjs");
   const bare = await buildBundle("bare-handler", "bench/bare-handler.ts", directory, "esm");
-  return { functions, stopTaskCjs, bare };
+  const naive = await Promise.all(Object.entries(naiveHandlers).map(([name, entry]) => buildNaiveBundle(name, entry, directory)));
+  return { functions, stopTaskCjs, bare, naive };
 }
 
 /** What the deployed functions find in their environment (the config is read at import). */

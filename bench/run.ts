@@ -13,7 +13,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import * as esbuild from "esbuild";
 import { esbuildOptions } from "../infra/bundling.js";
-import { buildAllBundles, type BuiltBundle, type ColdInit, coldInitParts, coldInitVariants, measureColdInit } from "./bundles.js";
+import { buildAllBundles, type ColdInit, coldInitParts, coldInitVariants, measureColdInit } from "./bundles.js";
 import type { HotPath, HotPathResults } from "./hot-path.js";
 import { type LocalStackResults, measureLocalStack } from "./local-stack.js";
 import { round } from "./stats.js";
@@ -106,7 +106,7 @@ const results: Record<string, unknown> = {
 print(`stop-task bench, ${results.date as string}: Node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}`);
 print();
 
-let built: { functions: BuiltBundle[]; stopTaskCjs: BuiltBundle; bare: BuiltBundle } | undefined;
+let built: Awaited<ReturnType<typeof buildAllBundles>> | undefined;
 if (selected.has("bundle") || selected.has("cold")) {
   built = await buildAllBundles(join(workDirectory, "bundles"));
   results.bundles = built;
@@ -117,7 +117,7 @@ if (selected.has("bundle") && built) {
   print();
   table(
     ["function", "format", "KiB", "budget", "largest parts (KiB)"],
-    [...built.functions, built.stopTaskCjs, built.bare].map((bundle) => [
+    [...built.functions, built.stopTaskCjs, built.bare, ...built.naive].map((bundle) => [
       bundle.name,
       bundle.format,
       bundle.kib,
@@ -134,7 +134,11 @@ if (selected.has("cold") && built) {
   const stopTask = built.functions.find((bundle) => bundle.name === "stop-task");
   if (!stopTask) throw new Error("no stop-task bundle");
   const variants = coldInitVariants(stopTask);
-  const cold = measureColdInit([...built.functions, built.stopTaskCjs, variants.builtinsOnly, variants.compileOnly], built.bare, coldRuns);
+  const cold = measureColdInit(
+    [...built.functions, built.stopTaskCjs, ...built.naive, variants.builtinsOnly, variants.compileOnly],
+    built.bare,
+    coldRuns,
+  );
   const [builtinsOnly, compileOnly] = cold.bundles.splice(-2) as [ColdInit, ColdInit];
   const stopTaskCold = cold.bundles.find((entry) => entry.name === "stop-task (esm)") as ColdInit;
   const parts = coldInitParts("stop-task", cold.bare, stopTaskCold, builtinsOnly, compileOnly);
@@ -152,6 +156,16 @@ if (selected.has("cold") && built) {
     ["bundle", "process ms", "import ms", "x bare", "budget"],
     [row(cold.bare), ...cold.bundles.map((entry) => row(entry, entry.name.endsWith("(esm)") ? budgets.coldInitRatio[entry.name.replace(" (esm)", "")] : undefined))],
   );
+  const coldOf = (name: string) => cold.bundles.find((entry) => entry.name === `${name} (esm)`) as ColdInit;
+  const aboveBare = (entry: ColdInit) => entry.processMs - cold.bare.processMs;
+  const naiveShare = round(aboveBare(stopTaskCold) / aboveBare(coldOf("naive, zod/mini")), 2);
+  const naiveSummary = built.naive.map((bundle) => `${bundle.name} ${bundle.kib} KiB, ${coldOf(bundle.name).ratio}x`).join("; ");
+  print(
+    `The issue's reference points, measured in this run (bench/naive-handler/): ${naiveSummary}. The issue gave about ` +
+      `1,000 KiB, 2.4x and 570 KiB, 2.2x. stop-task's time above the bare handler is ${naiveShare} of the naive zod/mini one's.`,
+  );
+  results.coldInitNaiveShare = naiveShare;
+  print();
   print(
     `Where stop-task's ${parts.aboveBareMs} ms above the bare handler go: loading Node built-ins ${parts.builtinsMs} ms, ` +
       `parsing and compiling ${stopTask.kib} KiB ${parts.compileMs} ms, evaluating (module bodies, schemas, clients) ${parts.evaluateMs} ms`,
