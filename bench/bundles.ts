@@ -9,6 +9,7 @@ import { pathToFileURL } from "node:url";
 import * as esbuild from "esbuild";
 import { esbuildOptions, functionBundling, functionNodeOptions } from "../infra/bundling.js";
 import { functionDefinitions } from "../lib/resources.js";
+import { sampleDeployedEnvironment } from "../test/support/deployed-environment.js";
 import { median, round } from "./stats.js";
 
 export interface BuiltBundle {
@@ -98,18 +99,6 @@ export async function buildAllBundles(
   return { functions, stopTaskCjs, bare, naive };
 }
 
-/** What the deployed functions find in their environment (the config is read at import). */
-const deployedEnvironment = {
-  AWS_REGION: "eu-west-1",
-  AWS_LAMBDA_FUNCTION_NAME: "stop-task-bench",
-  EXECUTIONS_TABLE_NAME: "stop-task-bench-executions",
-  API_KEYS_TABLE_NAME: "stop-task-bench-api-keys",
-  STOP_SIGNAL_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-bench-stop-signals",
-  ASSET_COMMAND_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-bench-asset-commands",
-  STOP_FUNCTION_NAME: "stop-task-bench-stop-task",
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-};
-
 // The Lambda runtime import()s an ES module handler and require()s a CommonJS one. The
 // compile-only variant (coldInitVariants) stops itself with `throw 0`; only that rejection is
 // timed, any other still fails the load.
@@ -121,7 +110,7 @@ function loadOnce(bundle: BuiltBundle): { processMs: number; importMs: number } 
   const [loader, target] = bundle.format === "esm" ? [esmLoader, pathToFileURL(bundle.file).href] : [cjsLoader, bundle.file];
   const started = process.hrtime.bigint();
   const child = spawnSync(process.execPath, [...functionNodeOptions, "-e", loader, target], {
-    env: { PATH: process.env.PATH, ...deployedEnvironment },
+    env: { PATH: process.env.PATH, ...sampleDeployedEnvironment },
     encoding: "utf8",
   });
   const processMs = Number(process.hrtime.bigint() - started) / 1e6;

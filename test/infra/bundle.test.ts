@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { functionNodeOptions } from "../../infra/bundling.js";
 import { functionDefinitions } from "../../lib/resources.js";
 import { synthesizeStage } from "./synth.js";
+import { sampleDeployedEnvironment } from "../support/deployed-environment.js";
 import { type LocalAws, provisionIsolatedStack } from "../support/local-aws.js";
 
 const run = promisify(execFile);
@@ -31,18 +32,7 @@ function bundleFunctions(): string[] {
 
 const bundles = bundleFunctions();
 
-/** What the deployed functions find in their environment, less credentials. */
-const deployedEnvironment = {
-  PATH: process.env.PATH,
-  AWS_REGION: "eu-west-1",
-  EXECUTIONS_TABLE_NAME: "stop-task-dev-executions",
-  API_KEYS_TABLE_NAME: "stop-task-dev-api-keys",
-  STOP_SIGNAL_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-stop-signals",
-  ASSET_COMMAND_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-asset-commands",
-  STOP_FUNCTION_NAME: "stop-task-dev-stop-task",
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-  AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: "1",
-};
+const deployedEnvironment = { PATH: process.env.PATH, ...sampleDeployedEnvironment };
 
 describe.each(bundles)("the function bundle %s", (assetDir) => {
   const code = readFileSync(join(assetDir, "index.mjs"), "utf8");

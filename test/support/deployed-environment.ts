@@ -1,0 +1,15 @@
+/**
+ * What a deployed function finds in its environment, less credentials, with resource names in
+ * the shape the stack gives them. Each function reads its config when imported, so loading a
+ * bundle cold needs these: the bundle test and the bench's cold init both do.
+ */
+export const sampleDeployedEnvironment = {
+  AWS_REGION: "eu-west-1",
+  AWS_LAMBDA_FUNCTION_NAME: "stop-task-dev-stop-task",
+  EXECUTIONS_TABLE_NAME: "stop-task-dev-executions",
+  API_KEYS_TABLE_NAME: "stop-task-dev-api-keys",
+  STOP_SIGNAL_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-stop-signals",
+  ASSET_COMMAND_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-asset-commands",
+  STOP_FUNCTION_NAME: "stop-task-dev-stop-task",
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+} as const;
