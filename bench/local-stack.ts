@@ -63,7 +63,7 @@ async function runBlock(concurrency: number, requests: number, call: () => Promi
  * load drifts, and on a small machine a process that has just answered answers its next call
  * sooner than one woken from idle. One call per block when calls run one at a time (measured at
  * concurrency 1: stops then bare calls, each all at once, read 1.8x; in blocks of 40, 1.4x;
- * alternated call by call, 1.15x); ten waves per block when they run concurrently, so that each
+ * alternated call by call, 1.15-1.45x); ten waves per block when they run concurrently, so that each
  * block reaches its steady state.
  */
 async function runInterleaved<Kind extends string>(
