@@ -4,7 +4,7 @@ import { createSqsClient } from "../../../lib/aws/clients.js";
 import { livenessIndexKeys } from "../../../lib/executions/indexes.js";
 import { cleanupHarness, referenceWorker } from "../../support/cleanup-harness.js";
 import { aStopRequest, anExecution } from "../../support/factories.js";
-import { drainQueue, getStoredItem, type LocalAws, provisionIsolatedStack, putItem, storeApiKey } from "../../support/local-aws.js";
+import { drainQueue, getStoredItem, type LocalAws, provisionIsolatedStack, putItem, storeApiKey, unreachableEndpoint } from "../../support/local-aws.js";
 import { stopTaskHarness } from "../../support/stop-task-harness.js";
 
 const KEY = `sk-redrive-${randomUUID()}`;
@@ -21,7 +21,7 @@ async function seedRunning(aws: LocalAws, count: number, overrides: Parameters<t
   return executions;
 }
 
-const unreachableSqs = () => createSqsClient({ endpoint: "http://127.0.0.1:9", requestTimeoutMs: 200, connectionTimeoutMs: 200, maxAttempts: 1 });
+const unreachableSqs = () => createSqsClient({ ...unreachableEndpoint, maxAttempts: 1 });
 
 describe("re-drive: the stop signal always arrives", () => {
   it("delivers all of 100 stops made while SQS was unreachable, each acknowledged by the worker; none lost", async () => {

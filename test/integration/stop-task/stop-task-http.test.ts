@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createSqsClient } from "../../../lib/aws/clients.js";
+import { createDynamoDbClient, createSqsClient } from "../../../lib/aws/clients.js";
 import { stopMessageSchema } from "../../../lib/signals/stop-message.js";
 import { capturedLogLines } from "../../support/capture-logs.js";
 import { aStopRequest, anExecution } from "../../support/factories.js";
@@ -11,6 +11,7 @@ import {
   provisionIsolatedStack,
   putItem,
   storeApiKey,
+  unreachableEndpoint,
 } from "../../support/local-aws.js";
 import { type StopTaskHarness, stopTaskHarness } from "../../support/stop-task-harness.js";
 
@@ -272,12 +273,7 @@ describe("422: malformed task_id", () => {
 describe("nothing lost when the stop signal cannot be sent", () => {
   it("keeps the stop, marks its signal pending, and delivers it on the next stop", async () => {
     const execution = await seed();
-    const unreachableSqs = createSqsClient({
-      endpoint: "http://127.0.0.1:9",
-      requestTimeoutMs: 200,
-      connectionTimeoutMs: 200,
-      maxAttempts: 2,
-    });
+    const unreachableSqs = createSqsClient({ ...unreachableEndpoint, maxAttempts: 2 });
     const withoutSqs = stopTaskHarness(aws, { sqs: unreachableSqs });
 
     const first = await withoutSqs.http(aStopRequest(execution.id, ORG_A_KEY));
@@ -307,13 +303,7 @@ describe("nothing lost when the stop signal cannot be sent", () => {
 describe("503: DynamoDB unavailable", () => {
   it("answers 503 with Retry-After and sends nothing", async () => {
     const execution = await seed();
-    const { createDynamoDbClient } = await import("../../../lib/aws/clients.js");
-    const unreachableDynamoDb = createDynamoDbClient({
-      endpoint: "http://127.0.0.1:9",
-      requestTimeoutMs: 200,
-      connectionTimeoutMs: 200,
-      maxAttempts: 2,
-    });
+    const unreachableDynamoDb = createDynamoDbClient({ ...unreachableEndpoint, maxAttempts: 2 });
     const withoutDynamoDb = stopTaskHarness(aws, { dynamoDb: unreachableDynamoDb });
 
     const response = await withoutDynamoDb.http(aStopRequest(execution.id, ORG_A_KEY));
