@@ -24,10 +24,10 @@ export function localSqsClient(): SQSClient {
   return createSqsClient({ ...testClientOptions, endpoint: inject("sqsEndpoint") });
 }
 
-/** Fresh tables and queues under a unique prefix, so test files never see each other's data. */
 /** Client options for an endpoint nothing listens on (the discard port): every call fails fast, as in an outage. */
 export const unreachableEndpoint = { endpoint: "http://127.0.0.1:9", requestTimeoutMs: 200, connectionTimeoutMs: 200 } as const;
 
+/** Fresh tables and queues under a unique prefix, so test files never see each other's data. */
 export async function provisionIsolatedStack(): Promise<LocalAws> {
   const dynamoDb = localDynamoDbClient();
   const sqs = localSqsClient();
