@@ -60,8 +60,8 @@ function storedExecution(overrides: Record<string, unknown>) {
       worker_id: "worker-7",
       source: "api",
       title: "Market research",
-      active_shard: "active#1",
-      heartbeat_at: "2026-11-25T10:04:00.000Z",
+      idx_active_shard: "active#1",
+      idx_heartbeat_at: "2026-11-25T10:04:00.000000Z",
       ...overrides,
     },
     { removeUndefinedValues: true },
@@ -77,9 +77,9 @@ const stoppedItem = storedExecution({
   stop_reason: "user_requested",
   updated_at: "2026-11-25T10:05:00.000Z",
   version: 1,
-  active_shard: undefined,
-  signal_redrive_shard: "signal#2",
-  signal_due_at: "2026-11-25T10:06:00.000Z",
+  idx_active_shard: undefined,
+  idx_signal_shard: "signal#2",
+  idx_signal_due_at: "2026-11-25T10:06:00.000000Z",
 });
 
 const keyItem = marshall({

@@ -1,9 +1,10 @@
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import { agentExecutionSchema } from "./execution.js";
+import { stopTargetSchema } from "./execution.js";
 import type { CleanupQueries, IndexPage } from "./executions/cleanup-queries.js";
-import { allShards } from "./executions/indexes.js";
+import { allShards, indexAttributes } from "./executions/indexes.js";
 import type { StopSignalPublisher } from "./signals/publisher.js";
 import type { StopTaskInvocation, StopTaskInvocationResult } from "./stop-task-invocation.js";
+import { formatTimestamp } from "./timestamp.js";
 
 /**
  * The scheduled cleanup. Two jobs, both found through sparse indexes:
@@ -92,21 +93,22 @@ export async function runCleanup(deps: CleanupDependencies, settings: CleanupSet
 
   async function redrive(item: Record<string, unknown>): Promise<void> {
     const taskId = String(item.id);
-    const seenDueAt = String(item.signal_due_at);
+    const seenDueAt = String(item[indexAttributes.signalDueAt]);
     const attemptsSoFar = typeof item.signal_attempts === "number" ? item.signal_attempts : 0;
     const now = deps.now();
     if (attemptsSoFar >= settings.signalMaxAttempts) {
-      if (await deps.queries.flagUndeliverable(taskId, seenDueAt, now.toISOString())) report.flagged += 1;
+      if (await deps.queries.flagUndeliverable(taskId, seenDueAt, formatTimestamp(now))) report.flagged += 1;
       return;
     }
     const attempt = attemptsSoFar + 1;
-    const nextDueAt = new Date(now.getTime() + backoffMs(attempt)).toISOString();
+    const nextDueAt = formatTimestamp(new Date(now.getTime() + backoffMs(attempt)));
     if (!(await deps.queries.claimRedrive(taskId, seenDueAt, attempt, nextDueAt))) return;
-    const execution = agentExecutionSchema.parse(item);
-    await deps.publishStopSignal(execution, {
-      requestedAt: execution.stopped_at ?? now.toISOString(),
-      requestedBy: execution.stopped_by ?? CLEANUP_REQUESTER,
-      reason: execution.stop_reason ?? "unknown",
+    // Only the routing fields: a record that breaks the public schema elsewhere still gets its signal.
+    const target = stopTargetSchema.parse({ ...item, id: taskId });
+    await deps.publishStopSignal(target, {
+      requestedAt: target.stopped_at ?? formatTimestamp(now),
+      requestedBy: target.stopped_by ?? CLEANUP_REQUESTER,
+      reason: target.stop_reason ?? "unknown",
     });
     if (typeof item.signal_pending_since === "string") await deps.queries.clearSignalPending(taskId, item.signal_pending_since);
     report.redriven += 1;
@@ -125,9 +127,10 @@ export async function runCleanup(deps: CleanupDependencies, settings: CleanupSet
   }
 
   const now = deps.now();
-  const dueBy = now.toISOString();
-  const heartbeatBefore = new Date(now.getTime() - settings.staleHeartbeatMs).toISOString();
-  const startedBefore = new Date(now.getTime() - settings.maxExecutionMs).toISOString();
+  // Index keys are canonical timestamps (lib/timestamp.ts): bounds in the same form compare as time.
+  const dueBy = formatTimestamp(now);
+  const heartbeatBefore = formatTimestamp(new Date(now.getTime() - settings.staleHeartbeatMs));
+  const startedBefore = formatTimestamp(new Date(now.getTime() - settings.maxExecutionMs));
 
   await forEachItem(allShards("signal"), (shard, page) => deps.queries.dueSignals(shard, dueBy, PAGE_SIZE, page), redrive, "redrive");
   await forEachItem(

@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { storedTimestampSchema } from "./timestamp.js";
 
 /**
  * The Agent Execution object, as the public reference returns it from Stop Task and Get Task.
@@ -16,11 +17,20 @@ export type TerminalStatus = (typeof terminalStatuses)[number];
 export const terminalStatusSet: ReadonlySet<string> = new Set(terminalStatuses);
 export const terminalStatusList: readonly TerminalStatus[] = terminalStatuses;
 
+/** The states a stop may move to `stopped`: the known ones that are not terminal. Anything else is never transitioned. */
+export const activeStatusList = executionStatuses.filter((status) => !terminalStatusSet.has(status));
+
 export function isTerminal(status: string): boolean {
   return terminalStatusSet.has(status);
 }
 
-const timestamp = z.iso.datetime();
+const activeStatusSet: ReadonlySet<string> = new Set(activeStatusList);
+/** A known status that is not terminal: the execution may still be running. */
+export function isActive(status: unknown): boolean {
+  return typeof status === "string" && activeStatusSet.has(status);
+}
+
+const timestamp = storedTimestampSchema;
 const optional = <T extends z.ZodMiniType>(schema: T) => z._default(z.nullable(schema), null);
 /** A stored null reads as absent, so the default applies (the client needs `[]` / `{}`, never null). */
 const nullAsAbsent = <T extends z.ZodMiniType>(schema: T) =>
@@ -30,8 +40,8 @@ const nullAsAbsent = <T extends z.ZodMiniType>(schema: T) =>
   );
 
 const inputSchema = z.object({
-  text: z.optional(z.string()),
-  files: z.optional(z.array(z.string())),
+  text: z.nullish(z.string()),
+  files: z.nullish(z.array(z.string())),
   user: z.nullish(z.object({ id: z.nullish(z.string()), email: z.string() })),
 });
 
@@ -75,7 +85,7 @@ export const agentExecutionSchema = z.object({
   paused_at: optional(timestamp),
   finished_at: optional(timestamp),
   result: optional(z.string()),
-  is_manually_stopped: z._default(z.boolean(), false),
+  is_manually_stopped: nullAsAbsent(z._default(z.boolean(), false)),
   last_executed_node_id: optional(z.string()),
   agent_version: optional(z.string()),
   parent_execution: optional(z.string()),
@@ -124,6 +134,24 @@ export const agentExecutionSchema = z.object({
 export type AgentExecution = z.output<typeof agentExecutionSchema>;
 /** What a writer may store: the output type with every defaulted field optional. */
 export type AgentExecutionInput = z.input<typeof agentExecutionSchema>;
+
+/**
+ * What a stop needs from a stored record to signal its worker, read on its own and leniently:
+ * once the conditional write has stopped a task, its signal must go out even when some other
+ * field of the record breaks the public schema.
+ */
+export const stopTargetSchema = z.object({
+  id: z.string(),
+  organization_id: z.catch(z.string(), ""),
+  agent_id: z.catch(z.string(), ""),
+  worker_id: z.catch(z.nullable(z.string()), null),
+  environment_id: z.catch(z.nullable(z.string()), null),
+  is_manually_stopped: z.catch(z.boolean(), false),
+  stopped_at: z.catch(z.nullable(storedTimestampSchema), null),
+  stopped_by: z.catch(z.nullable(z.string()), null),
+  stop_reason: z.catch(z.nullable(z.string()), null),
+});
+export type StopTarget = z.output<typeof stopTargetSchema>;
 
 /**
  * A task id in a path: any 8-4-4-4-12 hex UUID, as FastAPI's UUID type accepts, normalised to

@@ -41,25 +41,30 @@ const DAY_SECONDS = 24 * 60 * 60;
  * Sparse indexes of the executions table: an item carries an index's key attributes only while
  * it needs the cleanup's attention, so the cleanup queries small indexes and never scans.
  * Partition keys are spread over a few shards so that no index partition runs hot.
+ *
+ * Every key attribute is this service's bookkeeping, named with the `idx_` prefix that no field
+ * of the record has (docs/storage-contract.md): DynamoDB refuses any write that stores an index
+ * key as null or as another type, so a key that doubled as a public field (as `started_at` once
+ * did) would let the platform's writers fail their own writes by storing that field as null.
  */
 export const executionIndexes = {
   /** Stopped executions whose worker has not acknowledged the stop yet, by when a (re)send is due. */
   signalRedrive: {
     indexName: "signal-redrive",
-    partitionKey: { name: "signal_redrive_shard", type: "S" },
-    sortKey: { name: "signal_due_at", type: "S" },
+    partitionKey: { name: "idx_signal_shard", type: "S" },
+    sortKey: { name: "idx_signal_due_at", type: "S" },
   },
   /** Running executions by their last heartbeat. */
   activeByHeartbeat: {
     indexName: "active-by-heartbeat",
-    partitionKey: { name: "active_shard", type: "S" },
-    sortKey: { name: "heartbeat_at", type: "S" },
+    partitionKey: { name: "idx_active_shard", type: "S" },
+    sortKey: { name: "idx_heartbeat_at", type: "S" },
   },
-  /** Running executions by when they started. */
+  /** Running executions by when this service first knew them running (their start, or their first heartbeat). */
   activeByStart: {
     indexName: "active-by-start",
-    partitionKey: { name: "active_shard", type: "S" },
-    sortKey: { name: "started_at", type: "S" },
+    partitionKey: { name: "idx_active_shard", type: "S" },
+    sortKey: { name: "idx_active_since", type: "S" },
   },
 } as const satisfies Record<string, GlobalIndexDefinition>;
 

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { AgentExecution } from "./execution.js";
-import type { ExecutionRepository } from "./executions/repository.js";
+import type { ExecutionRead, ExecutionRepository, InvalidStoredExecutionError } from "./executions/repository.js";
 import type { StopSignalPublisher } from "./signals/publisher.js";
+import { formatTimestamp } from "./timestamp.js";
 
 /** Who asks for the stop: a caller holding an organization's API key, or a trusted internal system. */
 export type StopRequester =
@@ -25,6 +26,17 @@ export type SignalDelivery = "sent" | "resent" | "pending" | "unrecorded" | "non
 export type StopTaskOutcome =
   | { readonly kind: "stopped"; readonly execution: AgentExecution; readonly signal: SignalDelivery; readonly signalError?: unknown }
   | { readonly kind: "unchanged"; readonly execution: AgentExecution; readonly signal: SignalDelivery; readonly signalError?: unknown }
+  /**
+   * The record does not satisfy the public schema. The stop (`transition`) and its signal were
+   * still carried out, since routing reads only a few fields; the caller answers 500 with `error`.
+   */
+  | {
+      readonly kind: "unreadable";
+      readonly transition: "stopped" | "unchanged";
+      readonly error: InvalidStoredExecutionError;
+      readonly signal: SignalDelivery;
+      readonly signalError?: unknown;
+    }
   | { readonly kind: "not_found" }
   | { readonly kind: "forbidden" };
 
@@ -47,8 +59,8 @@ export const USER_STOP_REASON = "user_requested";
  */
 export async function stopTask(command: StopTaskCommand, deps: StopTaskDependencies): Promise<StopTaskOutcome> {
   const now = deps.now();
-  const requestedAt = now.toISOString();
-  const signalDueAt = new Date(now.getTime() + (deps.signalAckTimeoutMs ?? DEFAULT_SIGNAL_ACK_TIMEOUT_MS)).toISOString();
+  const requestedAt = formatTimestamp(now);
+  const signalDueAt = formatTimestamp(new Date(now.getTime() + (deps.signalAckTimeoutMs ?? DEFAULT_SIGNAL_ACK_TIMEOUT_MS)));
   const { requester } = command;
   const result = await deps.executions.stop({
     taskId: command.taskId,
@@ -66,40 +78,48 @@ export async function stopTask(command: StopTaskCommand, deps: StopTaskDependenc
     case "forbidden":
       return result;
     case "stopped": {
-      const { execution } = result;
-      const request = { requestedAt, requestedBy: execution.stopped_by ?? "", reason: command.reason };
+      const { target, record } = result;
+      const request = { requestedAt, requestedBy: target.stopped_by ?? "", reason: command.reason };
       try {
-        await deps.publishStopSignal(execution, request);
-        return { kind: "stopped", execution, signal: "sent" };
+        await deps.publishStopSignal(target, request);
+        return outcome("stopped", record, { signal: "sent" });
       } catch (signalError) {
-        const signal = await recordPendingSignal(deps, execution.id, requestedAt);
-        return { kind: "stopped", execution, signal, signalError };
+        const signal = await recordPendingSignal(deps, target.id, requestedAt);
+        return outcome("stopped", record, { signal, signalError });
       }
     }
     case "unchanged": {
-      const { execution, signalPendingSince } = result;
-      if (!signalPendingSince || execution.status !== "stopped") {
-        return { kind: "unchanged", execution, signal: "none" };
-      }
+      const { target, record, signalPendingSince } = result;
+      if (!signalPendingSince || !result.stopped) return outcome("unchanged", record, { signal: "none" });
       // The stop was recorded earlier but its signal never left: this repeat delivers it.
       const request = {
-        requestedAt: execution.stopped_at ?? signalPendingSince,
-        requestedBy: execution.stopped_by ?? "",
-        reason: execution.stop_reason ?? command.reason,
+        requestedAt: target.stopped_at ?? signalPendingSince,
+        requestedBy: target.stopped_by ?? "",
+        reason: target.stop_reason ?? command.reason,
       };
       try {
-        await deps.publishStopSignal(execution, request);
+        await deps.publishStopSignal(target, request);
       } catch (signalError) {
-        return { kind: "unchanged", execution, signal: "pending", signalError };
+        return outcome("unchanged", record, { signal: "pending", signalError });
       }
       try {
-        await deps.executions.clearSignalPending(execution.id, signalPendingSince);
+        await deps.executions.clearSignalPending(target.id, signalPendingSince);
       } catch {
         // The signal is out; a marker left behind only means one more (harmless) duplicate later.
       }
-      return { kind: "unchanged", execution, signal: "resent" };
+      return outcome("unchanged", record, { signal: "resent" });
     }
   }
+}
+
+function outcome(
+  transition: "stopped" | "unchanged",
+  record: ExecutionRead,
+  delivery: { readonly signal: SignalDelivery; readonly signalError?: unknown },
+): StopTaskOutcome {
+  return record.readable
+    ? { kind: transition, execution: record.execution, ...delivery }
+    : { kind: "unreadable", transition, error: record.error, ...delivery };
 }
 
 async function recordPendingSignal(deps: StopTaskDependencies, taskId: string, since: string): Promise<SignalDelivery> {

@@ -52,7 +52,7 @@ export function createStopTaskHandler(deps: StopTaskHandlerDependencies) {
   const { logger, metrics } = deps;
 
   function recordSignal(taskId: string, outcome: StopTaskOutcome): void {
-    if (outcome.kind !== "stopped" && outcome.kind !== "unchanged") return;
+    if (outcome.kind === "not_found" || outcome.kind === "forbidden") return;
     if (outcome.signal === "pending" || outcome.signal === "unrecorded") {
       // "unrecorded": the stop is saved but nothing marks its signal as owed; only the record's state remains.
       logger[outcome.signal === "unrecorded" ? "error" : "warn"]("stop signal not delivered", {
@@ -76,6 +76,8 @@ export function createStopTaskHandler(deps: StopTaskHandlerDependencies) {
       deps,
     );
     recordSignal(taskId, outcome);
+    // The stop and its signal are done; only the answer cannot be given (500, logged with the task id).
+    if (outcome.kind === "unreadable") throw outcome.error;
     return outcome.kind === "stopped" || outcome.kind === "unchanged"
       ? { kind: "found", execution: outcome.execution, outcome: outcome.kind }
       : outcome;
@@ -99,6 +101,7 @@ export function createStopTaskHandler(deps: StopTaskHandlerDependencies) {
         deps,
       );
       recordSignal(taskId.data, outcome);
+      if (outcome.kind === "unreadable") throw outcome.error;
       recordOutcome(deps, outcome.kind, { request_id: context.awsRequestId, task_id: taskId.data, requested_by: parsed.data.requested_by });
       if (outcome.kind === "stopped" || outcome.kind === "unchanged") {
         return { ok: true, outcome: outcome.kind, execution: outcome.execution };

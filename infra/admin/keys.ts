@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import { issueApiKey, revokeApiKey } from "../../lib/auth/api-key-admin.js";
 import { createDynamoDbClient } from "../../lib/aws/clients.js";
+import { canonicalTimestamp } from "../../lib/timestamp.js";
 import { readStackFile } from "../local/stack-file.js";
 
 const usage = `usage:
@@ -45,11 +46,12 @@ async function main(): Promise<void> {
   const [command] = positionals;
   if (command === "create" && values.org) {
     const expiresAt = values["expires-at"];
-    if (expiresAt !== undefined && Number.isNaN(Date.parse(expiresAt))) throw new Error(`--expires-at is not a date: ${expiresAt}`);
+    const canonicalExpiry = canonicalTimestamp(expiresAt);
+    if (expiresAt !== undefined && canonicalExpiry === undefined) throw new Error(`--expires-at is not a date: ${expiresAt}`);
     const { client, tableName } = await target(values.table, values.region, values["stack-file"]);
     const issued = await issueApiKey(client, tableName, {
       organizationId: values.org,
-      expiresAt: expiresAt ? new Date(expiresAt).toISOString() : undefined,
+      expiresAt: canonicalExpiry,
     });
     // The key is shown once and never stored; only its hash is in the table.
     console.log(JSON.stringify({ key: issued.key, key_id: issued.keyId, organization_id: issued.organizationId }));

@@ -1,3 +1,4 @@
+import { formatTimestamp } from "../../lib/timestamp.js";
 import type { SeedFileInput } from "./seed.js";
 
 /** A key that only ever exists on a laptop, fixed so the README's curl works as printed. */
@@ -13,8 +14,8 @@ export const demoExecutions = {
 } as const;
 
 export function demoSeed(now: Date = new Date()): SeedFileInput {
-  const startedAt = new Date(now.getTime() - 5 * 60_000).toISOString();
-  const createdAt = new Date(now.getTime() - 6 * 60_000).toISOString();
+  const startedAt = formatTimestamp(new Date(now.getTime() - 5 * 60_000));
+  const createdAt = formatTimestamp(new Date(now.getTime() - 6 * 60_000));
   const base = { agent_id: "agent-research", input: { text: "Research the market", files: [] }, created_at: createdAt, source: "api" };
   return {
     api_keys: [{ key: DEMO_API_KEY, organization_id: DEMO_ORGANIZATION, key_id: "key_demo" }],
@@ -22,7 +23,7 @@ export function demoSeed(now: Date = new Date()): SeedFileInput {
       { ...base, id: demoExecutions.executing, organization_id: DEMO_ORGANIZATION, status: "executing", started_at: startedAt, worker_id: "worker-1", title: "Market research" },
       { ...base, id: demoExecutions.pending, organization_id: DEMO_ORGANIZATION, status: "pending" },
       { ...base, id: demoExecutions.selfHosted, organization_id: DEMO_ORGANIZATION, status: "executing", started_at: startedAt, worker_id: "onprem-worker-3", environment_id: "env-onprem-eu" },
-      { ...base, id: demoExecutions.completed, organization_id: DEMO_ORGANIZATION, status: "completed", started_at: startedAt, finished_at: now.toISOString(), result: "Report ready" },
+      { ...base, id: demoExecutions.completed, organization_id: DEMO_ORGANIZATION, status: "completed", started_at: startedAt, finished_at: formatTimestamp(now), result: "Report ready" },
       { ...base, id: demoExecutions.otherOrganization, organization_id: "org-someone-else", status: "executing", started_at: startedAt },
     ],
   };

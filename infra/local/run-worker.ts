@@ -10,6 +10,7 @@ import { PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import { createDynamoDbClient, createSqsClient } from "../../lib/aws/clients.js";
 import { livenessIndexKeys } from "../../lib/executions/indexes.js";
+import { formatTimestamp } from "../../lib/timestamp.js";
 import { dynamoWorkerExecutionUpdates } from "../../lib/worker/execution-updates.js";
 import { createReferenceWorker, fakeTask } from "../../lib/worker/reference-worker.js";
 import { DEMO_API_KEY, DEMO_ORGANIZATION } from "./demo-data.js";
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
 
   const taskCount = Number(values.tasks);
   for (let index = 0; index < taskCount; index += 1) {
-    const now = new Date().toISOString();
+    const now = formatTimestamp(new Date());
     const execution = {
       id: randomUUID(),
       agent_id: "agent-reference-worker",

@@ -6,12 +6,15 @@ import { storeApiKey } from "../../lib/auth/api-key-admin.js";
 import { apiKeyStatuses } from "../../lib/auth/api-keys.js";
 import { agentExecutionSchema } from "../../lib/execution.js";
 import { livenessIndexKeys } from "../../lib/executions/indexes.js";
+import { canonicalTimestamp, formatTimestamp } from "../../lib/timestamp.js";
 
 /**
  * Fixtures for the local stack: `{api_keys: [...], executions: [...]}`. Executions need only
  * `id` and `organization_id`; the rest defaults to a pending task created now, and every entry
  * must still satisfy the Agent Execution schema, so a fixture can never seed a record the API
- * would refuse to return.
+ * would refuse to return. An entry is stored as written, in whatever form the platform's own
+ * writers would use (naive or offset timestamps, explicit nulls), and read by the same reader
+ * as the API.
  */
 
 const apiKeyFixtureSchema = z.strictObject({
@@ -19,7 +22,10 @@ const apiKeyFixtureSchema = z.strictObject({
   organization_id: z.string().min(1),
   key_id: z.string().min(1).optional(),
   status: z.enum(apiKeyStatuses).optional(),
-  expires_at: z.iso.datetime().optional(),
+  expires_at: z
+    .string()
+    .refine((value) => canonicalTimestamp(value) !== undefined, "Invalid timestamp: expected ISO 8601, e.g. 2026-12-01T09:00:00Z")
+    .optional(),
 });
 
 const executionFixtureSchema = z
@@ -28,7 +34,7 @@ const executionFixtureSchema = z
     agent_id: "agent-local",
     input: {},
     status: "pending",
-    created_at: new Date().toISOString(),
+    created_at: formatTimestamp(new Date()),
     ...entry,
     id: entry.id.toLowerCase(),
   }))

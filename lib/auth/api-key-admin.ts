@@ -3,6 +3,7 @@ import { type DynamoDBClient, PutItemCommand, QueryCommand } from "@aws-sdk/clie
 import { marshall } from "@aws-sdk/util-dynamodb";
 import { updateIfCondition } from "../aws/conditional-write.js";
 import { apiKeysTable } from "../resources.js";
+import { canonicalTimestamp, formatTimestamp } from "../timestamp.js";
 import { hashApiKey, type StoredApiKey } from "./api-keys.js";
 
 /**
@@ -40,8 +41,8 @@ export async function storeApiKey(client: DynamoDBClient, tableName: string, inp
     organization_id: input.organizationId,
     key_id: keyId,
     status: input.status ?? "active",
-    expires_at: input.expiresAt,
-    created_at: (input.now ?? new Date()).toISOString(),
+    expires_at: canonicalTimestamp(input.expiresAt),
+    created_at: formatTimestamp(input.now ?? new Date()),
   };
   await client.send(
     new PutItemCommand({ TableName: tableName, Item: marshall(item, { removeUndefinedValues: true }) }),
@@ -80,7 +81,7 @@ export async function revokeApiKey(client: DynamoDBClient, tableName: string, ke
       ConditionExpression: "attribute_exists(key_hash)",
       UpdateExpression: "SET #status = :revoked, revoked_at = :now",
       ExpressionAttributeNames: { "#status": "status" },
-      ExpressionAttributeValues: { ":revoked": { S: "revoked" }, ":now": { S: new Date().toISOString() } },
+      ExpressionAttributeValues: { ":revoked": { S: "revoked" }, ":now": { S: formatTimestamp(new Date()) } },
     });
     if (applied) revoked += 1;
   }

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { type DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import * as z from "zod/mini";
+import { storedTimestampSchema, timestampMillis } from "../timestamp.js";
 
 /** Who is calling: the organization a key belongs to, and the key's public id for audit. */
 export interface Principal {
@@ -17,8 +18,9 @@ export const storedApiKeySchema = z.object({
   organization_id: z.string().check(z.minLength(1)),
   key_id: z.string().check(z.minLength(1)),
   status: z.enum(apiKeyStatuses),
-  expires_at: z.nullish(z.iso.datetime()),
-  created_at: z.nullish(z.iso.datetime()),
+  // Written by the platform's services too: any timestamp form they store reads the same (lib/timestamp.ts).
+  expires_at: z.nullish(storedTimestampSchema),
+  created_at: z.nullish(storedTimestampSchema),
 });
 export type StoredApiKey = z.infer<typeof storedApiKeySchema>;
 
@@ -75,7 +77,7 @@ export function createApiKeyAuthorizer({ lookup, cacheTtlMs, now = Date.now }: A
 
     const stored = await lookup.findByHash(keyHash);
     if (stored?.status !== "active") return undefined;
-    const expiresAt = stored.expires_at ? Date.parse(stored.expires_at) : Number.POSITIVE_INFINITY;
+    const expiresAt = timestampMillis(stored.expires_at) ?? Number.POSITIVE_INFINITY;
     if (expiresAt <= currentTime) return undefined;
 
     const principal: Principal = { organizationId: stored.organization_id, keyId: stored.key_id };

@@ -3,7 +3,7 @@
  * placeholders; the fragments only ever contain attribute and placeholder names.
  */
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import { terminalStatusList } from "../execution.js";
+import { activeStatusList } from "../execution.js";
 
 export interface ExpressionPart {
   readonly expression: string;
@@ -27,12 +27,29 @@ export function belongsToOrganization(organizationId: string): ExpressionPart {
   };
 }
 
-/** Idempotency: a finished execution keeps the outcome it finished with. */
-export const notTerminal: ExpressionPart = {
-  expression: `NOT #status IN (${terminalStatusList.map((_, index) => `:terminal${index}`).join(", ")})`,
+/**
+ * Idempotency and safety: only a known running state moves on. A finished execution keeps the
+ * outcome it finished with, and a status this service does not know (another writer's, a typo)
+ * is never overwritten, since nobody can say what stopping it would mean.
+ */
+export const inActiveState: ExpressionPart = {
+  expression: `#status IN (${activeStatusList.map((_, index) => `:active${index}`).join(", ")})`,
   names: { "#status": "status" },
-  values: Object.fromEntries(terminalStatusList.map((status, index) => [`:terminal${index}`, { S: status }])),
+  values: Object.fromEntries(activeStatusList.map((status, index) => [`:active${index}`, { S: status }])),
 };
+
+/**
+ * The attribute holds no value: absent, or stored as null by a writer that dumps every unset
+ * field (docs/storage-contract.md). `attribute_not_exists` alone would read such a null as set.
+ */
+export function isUnset(attributeName: string): ExpressionPart {
+  const name = `#unset_${attributeName}`;
+  return {
+    expression: `attribute_not_exists(${name}) OR attribute_type(${name}, :null_type)`,
+    names: { [name]: attributeName },
+    values: { ":null_type": { S: "NULL" } },
+  };
+}
 
 export function allOf(...parts: readonly ExpressionPart[]): ExpressionPart {
   return {

@@ -1,5 +1,6 @@
-import { isTerminal } from "../execution.js";
+import { isActive } from "../execution.js";
 import { executionIndexes, INDEX_SHARDS } from "../resources.js";
+import { canonicalTimestamp } from "../timestamp.js";
 
 /** Attribute names of the sparse index keys, straight from the index definitions. */
 export const indexAttributes = {
@@ -7,6 +8,7 @@ export const indexAttributes = {
   signalDueAt: executionIndexes.signalRedrive.sortKey.name,
   activeShard: executionIndexes.activeByHeartbeat.partitionKey.name,
   heartbeatAt: executionIndexes.activeByHeartbeat.sortKey.name,
+  activeSince: executionIndexes.activeByStart.sortKey.name,
 } as const;
 
 export type IndexFamily = "signal" | "active";
@@ -22,18 +24,23 @@ export function allShards(family: IndexFamily): string[] {
 }
 
 /**
- * The liveness index keys a running execution carries (whoever creates or starts an execution
- * writes them; a heartbeat refreshes them). A terminal or not-yet-started execution has none.
+ * The liveness index keys a running execution carries, for this service's own writers (the local
+ * seed, the reference worker's start). A record the platform writes gets them at its worker's
+ * first heartbeat instead. Values are canonical timestamps, so they sort in time order; a
+ * finished or not-yet-started execution, or one whose start is not a timestamp, has none.
  */
 export function livenessIndexKeys(record: {
   readonly id: string;
-  readonly status: string;
-  readonly started_at?: string | null;
-  readonly heartbeat_at?: string | null;
+  readonly status: unknown;
+  readonly started_at?: unknown;
+  /** The last heartbeat, when one is known. */
+  readonly heartbeat_at?: unknown;
 }): Record<string, string> {
-  if (isTerminal(record.status) || !record.started_at) return {};
+  const startedAt = canonicalTimestamp(record.started_at);
+  if (!isActive(record.status) || !startedAt) return {};
   return {
     [indexAttributes.activeShard]: indexShard("active", record.id),
-    [indexAttributes.heartbeatAt]: record.heartbeat_at ?? record.started_at,
+    [indexAttributes.heartbeatAt]: canonicalTimestamp(record.heartbeat_at) ?? startedAt,
+    [indexAttributes.activeSince]: startedAt,
   };
 }

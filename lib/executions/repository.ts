@@ -6,9 +6,9 @@ import {
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
-import { type AgentExecution, agentExecutionSchema, isTerminal } from "../execution.js";
+import { type AgentExecution, agentExecutionSchema, isActive, isTerminal, type StopTarget, stopTargetSchema } from "../execution.js";
 import { updateIfCondition } from "../aws/conditional-write.js";
-import { allOf, belongsToOrganization, executionExists, notTerminal } from "./conditions.js";
+import { allOf, belongsToOrganization, executionExists, inActiveState, isUnset } from "./conditions.js";
 import { indexAttributes, indexShard } from "./indexes.js";
 
 /** Internal attributes: stored on the item, never part of the public record. */
@@ -32,9 +32,25 @@ export interface StopTransition {
   readonly signalDueAt: string;
 }
 
+/**
+ * The stored record as the public schema reads it, or why it cannot be read. A stop carries
+ * this beside its `target` instead of throwing, so that a record some other field of which is
+ * malformed still gets its signal (and then answers 500).
+ */
+export type ExecutionRead =
+  | { readonly readable: true; readonly execution: AgentExecution }
+  | { readonly readable: false; readonly error: InvalidStoredExecutionError };
+
 export type StopTransitionResult =
-  | { readonly kind: "stopped"; readonly execution: AgentExecution }
-  | { readonly kind: "unchanged"; readonly execution: AgentExecution; readonly signalPendingSince?: string }
+  | { readonly kind: "stopped"; readonly target: StopTarget; readonly record: ExecutionRead }
+  | {
+      readonly kind: "unchanged";
+      readonly target: StopTarget;
+      readonly record: ExecutionRead;
+      /** Only a `stopped` record can owe a signal; a completed or failed one never does. */
+      readonly stopped: boolean;
+      readonly signalPendingSince?: string;
+    }
   | { readonly kind: "not_found" }
   | { readonly kind: "forbidden" };
 
@@ -80,10 +96,21 @@ export class InvalidStoredExecutionError extends Error {
   }
 }
 
+function readExecution(taskId: string, item: Record<string, unknown>): ExecutionRead {
+  const parsed = agentExecutionSchema.safeParse(item);
+  return parsed.success ? { readable: true, execution: parsed.data } : { readable: false, error: new InvalidStoredExecutionError(taskId) };
+}
+
 function toExecution(taskId: string, item: Record<string, AttributeValue>): AgentExecution {
-  const parsed = agentExecutionSchema.safeParse(unmarshall(item));
-  if (!parsed.success) throw new InvalidStoredExecutionError(taskId);
-  return parsed.data;
+  const read = readExecution(taskId, unmarshall(item));
+  if (!read.readable) throw read.error;
+  return read.execution;
+}
+
+/** The routing fields and the whole-record read of one stored item, each on its own. */
+function readStopped(taskId: string, item: Record<string, AttributeValue>): { target: StopTarget; record: ExecutionRead } {
+  const native = unmarshall(item);
+  return { target: stopTargetSchema.parse({ ...native, id: taskId }), record: readExecution(taskId, native) };
 }
 
 export function dynamoExecutionRepository(client: DynamoDBClient, tableName: string): ExecutionRepository & ExecutionReader {
@@ -101,8 +128,8 @@ export function dynamoExecutionRepository(client: DynamoDBClient, tableName: str
 
     async stop(transition) {
       const condition = transition.organizationId
-        ? allOf(executionExists, belongsToOrganization(transition.organizationId), notTerminal)
-        : allOf(executionExists, notTerminal);
+        ? allOf(executionExists, belongsToOrganization(transition.organizationId), inActiveState)
+        : allOf(executionExists, inActiveState);
       try {
         const { Attributes } = await client.send(
           new UpdateItemCommand({
@@ -140,7 +167,7 @@ export function dynamoExecutionRepository(client: DynamoDBClient, tableName: str
             ReturnValuesOnConditionCheckFailure: "ALL_OLD",
           }),
         );
-        return { kind: "stopped", execution: toExecution(transition.taskId, Attributes ?? {}) };
+        return { kind: "stopped", ...readStopped(transition.taskId, Attributes ?? {}) };
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
         return classifyRefusal(transition, error.Item);
@@ -149,19 +176,20 @@ export function dynamoExecutionRepository(client: DynamoDBClient, tableName: str
 
     async markSignalPending(taskId, since) {
       // Refused when a worker already acknowledged (it learnt of the stop another way): then no signal is owed.
+      const condition = allOf(executionExists, isUnset("stop_acknowledged_at"));
       await updateIfCondition(client, {
         TableName: tableName,
         Key: { id: { S: taskId } },
-        ConditionExpression: `${executionExists.expression} AND attribute_not_exists(stop_acknowledged_at)`,
+        ConditionExpression: condition.expression,
         // Due at once: the cleanup's next run re-sends it, without waiting out the acknowledgement time.
         UpdateExpression: "SET #pending = if_not_exists(#pending, :since), #signal_shard = :signal_shard, #signal_due_at = :since",
         ExpressionAttributeNames: {
-          ...executionExists.names,
+          ...condition.names,
           "#pending": SIGNAL_PENDING_SINCE,
           "#signal_shard": indexAttributes.signalShard,
           "#signal_due_at": indexAttributes.signalDueAt,
         },
-        ExpressionAttributeValues: { ":since": { S: since }, ":signal_shard": { S: indexShard("signal", taskId) } },
+        ExpressionAttributeValues: { ...condition.values, ":since": { S: since }, ":signal_shard": { S: indexShard("signal", taskId) } },
       });
     },
 
@@ -176,13 +204,22 @@ function classifyRefusal(
   if (!oldItem) return { kind: "not_found" };
   const organizationId = oldItem.organization_id?.S;
   if (transition.organizationId && organizationId !== transition.organizationId) return { kind: "forbidden" };
-  const execution = toExecution(transition.taskId, oldItem);
+  const { target, record } = readStopped(transition.taskId, oldItem);
   // Our own write, applied on an attempt whose answer never arrived: this request made the stop.
-  if (oldItem.stop_request_id?.S === transition.stopRequestId) return { kind: "stopped", execution };
-  if (!isTerminal(execution.status)) {
+  if (oldItem.stop_request_id?.S === transition.stopRequestId) return { kind: "stopped", target, record };
+  const status = oldItem.status?.S;
+  if (status === undefined || !isTerminal(status)) {
+    // A status this service does not know is never transitioned: the record is the problem (500).
+    if (!isActive(status)) throw new InvalidStoredExecutionError(transition.taskId);
     // The condition held on every clause we can see, yet DynamoDB refused it: not a state we know.
-    throw new Error(`stop of ${transition.taskId} refused while status is ${execution.status}`);
+    throw new Error(`stop of ${transition.taskId} refused while status is ${status}`);
   }
   const signalPendingSince = oldItem[SIGNAL_PENDING_SINCE]?.S;
-  return signalPendingSince ? { kind: "unchanged", execution, signalPendingSince } : { kind: "unchanged", execution };
+  return {
+    kind: "unchanged",
+    target,
+    record,
+    stopped: status === "stopped",
+    ...(signalPendingSince ? { signalPendingSince } : {}),
+  };
 }

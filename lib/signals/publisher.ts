@@ -1,5 +1,5 @@
 import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import type { AgentExecution } from "../execution.js";
+import type { StopTarget } from "../execution.js";
 import {
   STOP_MESSAGE_TYPE,
   STOP_MESSAGE_VERSION,
@@ -20,9 +20,12 @@ export interface StopRequestDetails {
   readonly reason: string;
 }
 
-export type StopSignalPublisher = (execution: AgentExecution, request: StopRequestDetails) => Promise<void>;
+/** Everything a stop message is built from: the few routing fields of the stopped record. */
+export type StopSignalTarget = Pick<StopTarget, "id" | "organization_id" | "agent_id" | "worker_id" | "environment_id" | "is_manually_stopped">;
 
-export function buildStopMessage(execution: AgentExecution, request: StopRequestDetails): StopMessage {
+export type StopSignalPublisher = (execution: StopSignalTarget, request: StopRequestDetails) => Promise<void>;
+
+export function buildStopMessage(execution: StopSignalTarget, request: StopRequestDetails): StopMessage {
   return {
     type: STOP_MESSAGE_TYPE,
     version: STOP_MESSAGE_VERSION,
@@ -39,7 +42,7 @@ export function buildStopMessage(execution: AgentExecution, request: StopRequest
 }
 
 /** Self-hosted executions are reached through their environment's channel, everything else through the fleet's queue. */
-export function stopSignalQueueFor(execution: Pick<AgentExecution, "environment_id">, queueUrls: StopSignalQueues): string {
+export function stopSignalQueueFor(execution: Pick<StopSignalTarget, "environment_id">, queueUrls: StopSignalQueues): string {
   return execution.environment_id ? queueUrls.assetCommandQueueUrl : queueUrls.stopSignalQueueUrl;
 }
 

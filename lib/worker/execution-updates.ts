@@ -5,9 +5,10 @@ import {
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { type ExecutionStatus, terminalStatusList } from "../execution.js";
-import { notTerminal } from "../executions/conditions.js";
+import { inActiveState, isUnset } from "../executions/conditions.js";
 import { indexAttributes, indexShard } from "../executions/indexes.js";
 import { SIGNAL_PENDING_SINCE } from "../executions/repository.js";
+import { formatTimestamp } from "../timestamp.js";
 
 /**
  * The worker's side of an execution's record. Every write is conditional, so a worker and a
@@ -28,7 +29,8 @@ export interface WorkerExecutionUpdates {
   fail(taskId: string, workerId: string, result: string): Promise<FinishResult>;
 }
 
-export function dynamoWorkerExecutionUpdates(client: DynamoDBClient, tableName: string, now: () => Date = () => new Date()): WorkerExecutionUpdates {
+export function dynamoWorkerExecutionUpdates(client: DynamoDBClient, tableName: string, clock: () => Date = () => new Date()): WorkerExecutionUpdates {
+  const now = () => formatTimestamp(clock());
   async function conditionalUpdate(input: {
     taskId: string;
     condition: string;
@@ -56,16 +58,16 @@ export function dynamoWorkerExecutionUpdates(client: DynamoDBClient, tableName: 
   }
 
   async function finish(taskId: string, workerId: string, status: "completed" | "failed", result: string): Promise<FinishResult> {
-    const at = now().toISOString();
+    const at = now();
     const outcome = await conditionalUpdate({
       taskId,
       // Only the worker running it may finish it, and only while nothing else has.
-      condition: `attribute_exists(#id) AND #worker_id = :worker_id AND ${notTerminal.expression}`,
+      condition: `attribute_exists(#id) AND #worker_id = :worker_id AND ${inActiveState.expression}`,
       update:
         "SET #status = :status, finished_at = :now, updated_at = :now, #result = :result, version = if_not_exists(version, :zero) + :one REMOVE #active_shard",
-      names: { "#id": "id", "#worker_id": "worker_id", "#result": "result", "#active_shard": indexAttributes.activeShard, ...notTerminal.names },
+      names: { "#id": "id", "#worker_id": "worker_id", "#result": "result", "#active_shard": indexAttributes.activeShard, ...inActiveState.names },
       values: {
-        ...notTerminal.values,
+        ...inActiveState.values,
         ":worker_id": { S: workerId },
         ":status": { S: status },
         ":now": { S: at },
@@ -83,41 +85,48 @@ export function dynamoWorkerExecutionUpdates(client: DynamoDBClient, tableName: 
 
   return {
     async acknowledgeStop(taskId, acknowledgedBy) {
-      const at = now().toISOString();
+      const at = now();
+      // The first acknowledgement is the one kept; a writer's explicit null counts as none yet.
+      const firstAcknowledgement = isUnset("stop_acknowledged_at");
       const outcome = await conditionalUpdate({
         taskId,
-        condition: "#status = :stopped",
-        update:
-          "SET stop_acknowledged_at = if_not_exists(stop_acknowledged_at, :now), stop_acknowledged_by = if_not_exists(stop_acknowledged_by, :by) " +
-          "REMOVE #signal_shard, #signal_due_at, #pending",
+        condition: `#status = :stopped AND (${firstAcknowledgement.expression})`,
+        update: "SET stop_acknowledged_at = :now, stop_acknowledged_by = :by REMOVE #signal_shard, #signal_due_at, #pending",
         names: {
+          ...firstAcknowledgement.names,
           "#status": "status",
           "#signal_shard": indexAttributes.signalShard,
           "#signal_due_at": indexAttributes.signalDueAt,
           "#pending": SIGNAL_PENDING_SINCE,
         },
-        values: { ":stopped": { S: "stopped" }, ":now": { S: at }, ":by": { S: acknowledgedBy } },
+        values: { ...firstAcknowledgement.values, ":stopped": { S: "stopped" }, ":now": { S: at }, ":by": { S: acknowledgedBy } },
       });
       if (outcome.ok) return "acknowledged";
-      return outcome.old ? "not_stopped" : "not_found";
+      if (!outcome.old) return "not_found";
+      // Refused because an earlier acknowledgement is already recorded: this one agrees with it.
+      return outcome.old.status?.S === "stopped" ? "acknowledged" : "not_stopped";
     },
 
     async heartbeat(taskId, workerId) {
+      const at = now();
       const outcome = await conditionalUpdate({
         taskId,
-        condition: `attribute_exists(#id) AND #worker_id = :worker_id AND ${notTerminal.expression}`,
-        update: "SET #heartbeat_at = :now, #active_shard = :active_shard",
+        condition: `attribute_exists(#id) AND #worker_id = :worker_id AND ${inActiveState.expression}`,
+        // The first heartbeat of a record the platform wrote brings it into the liveness indexes;
+        // its start for the duration limit is then the first time this service saw it running.
+        update: "SET #heartbeat_at = :now, #active_shard = :active_shard, #active_since = if_not_exists(#active_since, :now)",
         names: {
           "#id": "id",
           "#worker_id": "worker_id",
           "#heartbeat_at": indexAttributes.heartbeatAt,
           "#active_shard": indexAttributes.activeShard,
-          ...notTerminal.names,
+          "#active_since": indexAttributes.activeSince,
+          ...inActiveState.names,
         },
         values: {
-          ...notTerminal.values,
+          ...inActiveState.values,
           ":worker_id": { S: workerId },
-          ":now": { S: now().toISOString() },
+          ":now": { S: at },
           ":active_shard": { S: indexShard("active", taskId) },
         },
       });

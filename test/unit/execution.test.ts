@@ -33,11 +33,45 @@ describe("agentExecutionSchema", () => {
 
   it.each([
     ["an unknown status", { status: "sleeping" }],
-    ["a non-UTC timestamp", { created_at: "2026-11-25 11:00" }],
+    ["a timestamp that is not one", { created_at: "yesterday" }],
+    ["an impossible date", { started_at: "2026-02-30T10:00:00Z" }],
+    ["a status outside the seven", { status: "ERROR" }],
     ["a numeric string field", { title: 42 }],
     ["a reasoning effort outside the list", { llm_reasoning_effort: "extreme" }],
   ])("rejects a record with %s", (_, override) => {
     expect(agentExecutionSchema.safeParse({ ...minimal, ...override }).success).toBe(false);
+  });
+});
+
+describe("agentExecutionSchema, on records the platform's Python writers store", () => {
+  it.each([
+    ["pydantic JSON (aware UTC)", "2026-12-01T09:00:00.123456Z"],
+    ["datetime.isoformat()", "2026-12-01T09:00:00.123456+00:00"],
+    ["a naive datetime, read as UTC", "2026-12-01T09:00:00.123456"],
+    ["str(datetime), with a space", "2026-12-01 09:00:00.123456+00:00"],
+    ["another offset", "2026-12-01T10:00:00.123456+01:00"],
+    ["nanoseconds", "2026-12-01T09:00:00.123456789Z"],
+  ])("returns %s in the canonical form", (_, stored) => {
+    const record = agentExecutionSchema.parse({ ...minimal, created_at: stored, stopped_at: stored });
+    expect(record.created_at).toBe("2026-12-01T09:00:00.123456Z");
+    expect(record.stopped_at).toBe("2026-12-01T09:00:00.123456Z");
+  });
+
+  it("reads an explicit null in every optional field as unset", () => {
+    const optionalKeys = Object.keys(agentExecutionSchema.shape).filter((key) => !(key in minimal));
+    const record = agentExecutionSchema.parse({ ...minimal, ...Object.fromEntries(optionalKeys.map((key) => [key, null])) });
+    expect(record).toMatchObject({ input: {}, is_manually_stopped: false, mcp_servers: [], started_at: null, title: null });
+  });
+
+  it("reads nested nulls and whole-number floats for integer fields", () => {
+    const record = agentExecutionSchema.parse({
+      ...minimal,
+      input: { text: null, files: null, user: null },
+      execution_attempts: 2.0,
+      tokens: { completion_tokens: 10.0, prompt_tokens: null },
+      deep_planning: { enabled: null, tasks: [{ id: "t1", title: "plan", completed: null }] },
+    });
+    expect(record).toMatchObject({ execution_attempts: 2, tokens: { completion_tokens: 10, prompt_tokens: null } });
   });
 });
 

@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { type AgentExecution, agentExecutionSchema } from "../../lib/execution.js";
-import type { ExecutionRepository, StopTransition, StopTransitionResult } from "../../lib/executions/repository.js";
-import type { StopRequestDetails } from "../../lib/signals/publisher.js";
+import { type AgentExecution, agentExecutionSchema, stopTargetSchema } from "../../lib/execution.js";
+import {
+  type ExecutionRepository,
+  InvalidStoredExecutionError,
+  type StopTransition,
+  type StopTransitionResult,
+} from "../../lib/executions/repository.js";
+import type { StopRequestDetails, StopSignalTarget } from "../../lib/signals/publisher.js";
 import { stopTask, type StopTaskDependencies } from "../../lib/stop-task.js";
 
 const NOW = new Date("2026-11-25T12:00:00.000Z");
@@ -20,10 +25,29 @@ function execution(overrides: Partial<AgentExecution> = {}): AgentExecution {
   });
 }
 
+const stoppedNow = (stopped: AgentExecution): StopTransitionResult => ({
+  kind: "stopped",
+  target: stopTargetSchema.parse(stopped),
+  record: { readable: true, execution: stopped },
+});
+
+const unchanged = (current: AgentExecution, signalPendingSince?: string): StopTransitionResult => ({
+  kind: "unchanged",
+  target: stopTargetSchema.parse(current),
+  record: { readable: true, execution: current },
+  stopped: current.status === "stopped",
+  ...(signalPendingSince ? { signalPendingSince } : {}),
+});
+
+const unreadable = (result: StopTransitionResult): StopTransitionResult =>
+  result.kind === "stopped" || result.kind === "unchanged"
+    ? { ...result, record: { readable: false, error: new InvalidStoredExecutionError(result.target.id) } }
+    : result;
+
 /** In-memory ports that record what the core asked of them. */
 function fakes(result: StopTransitionResult, options: { publishFails?: boolean; markFails?: boolean } = {}) {
   const transitions: StopTransition[] = [];
-  const published: { execution: AgentExecution; request: StopRequestDetails }[] = [];
+  const published: { execution: StopSignalTarget; request: StopRequestDetails }[] = [];
   const marked: string[] = [];
   const cleared: string[] = [];
   const executions: ExecutionRepository = {
@@ -57,19 +81,19 @@ const userStop = (taskId = execution().id) => ({
 describe("stopTask", () => {
   it("asks for a manual stop scoped to the caller's organization, and signals once", async () => {
     const stopped = execution();
-    const { deps, transitions, published } = fakes({ kind: "stopped", execution: stopped });
+    const { deps, transitions, published } = fakes(stoppedNow(stopped));
 
     const outcome = await stopTask(userStop(), deps);
 
     expect(outcome).toEqual({ kind: "stopped", execution: stopped, signal: "sent" });
     expect(transitions).toEqual([
-      { taskId: stopped.id, organizationId: "org-a", requestedBy: "key-a", reason: "user_requested", isManuallyStopped: true, requestedAt: NOW.toISOString(), signalDueAt: "2026-11-25T12:01:00.000Z", stopRequestId: expect.any(String) },
+      { taskId: stopped.id, organizationId: "org-a", requestedBy: "key-a", reason: "user_requested", isManuallyStopped: true, requestedAt: "2026-11-25T12:00:00.000000Z", signalDueAt: "2026-11-25T12:01:00.000000Z", stopRequestId: expect.any(String) },
     ]);
-    expect(published).toEqual([{ execution: stopped, request: { requestedAt: NOW.toISOString(), requestedBy: "key-a", reason: "user_requested" } }]);
+    expect(published).toEqual([{ execution: stopTargetSchema.parse(stopped), request: { requestedAt: "2026-11-25T12:00:00.000000Z", requestedBy: "key-a", reason: "user_requested" } }]);
   });
 
   it("stops for a system caller without an organization scope and without the manual flag", async () => {
-    const { deps, transitions } = fakes({ kind: "stopped", execution: execution({ stopped_by: "system:cleanup" }) });
+    const { deps, transitions } = fakes(stoppedNow(execution({ stopped_by: "system:cleanup" })));
 
     await stopTask({ taskId: execution().id, requester: { kind: "system", requestedBy: "system:cleanup" }, reason: "stale_heartbeat" }, deps);
 
@@ -77,39 +101,39 @@ describe("stopTask", () => {
   });
 
   it("keeps the stop and marks the signal pending when the send fails", async () => {
-    const { deps, marked } = fakes({ kind: "stopped", execution: execution() }, { publishFails: true });
+    const { deps, marked } = fakes(stoppedNow(execution()), { publishFails: true });
 
     const outcome = await stopTask(userStop(), deps);
 
     expect(outcome).toMatchObject({ kind: "stopped", signal: "pending" });
-    expect(marked).toEqual([`${execution().id}@${NOW.toISOString()}`]);
+    expect(marked).toEqual([`${execution().id}@2026-11-25T12:00:00.000000Z`]);
   });
 
   it("still accepts the stop when both the send and the marker fail, and says so", async () => {
-    const { deps } = fakes({ kind: "stopped", execution: execution() }, { publishFails: true, markFails: true });
+    const { deps } = fakes(stoppedNow(execution()), { publishFails: true, markFails: true });
     expect(await stopTask(userStop(), deps)).toMatchObject({ kind: "stopped", signal: "unrecorded" });
   });
 
   it("re-sends a pending signal with the original request details, then clears the marker it saw", async () => {
     const stopped = execution();
     const since = "2026-11-25T11:30:00.000Z";
-    const { deps, published, cleared } = fakes({ kind: "unchanged", execution: stopped, signalPendingSince: since });
+    const { deps, published, cleared } = fakes(unchanged(stopped, since));
 
     const outcome = await stopTask(userStop(), deps);
 
     expect(outcome).toEqual({ kind: "unchanged", execution: stopped, signal: "resent" });
-    expect(published[0]?.request).toEqual({ requestedAt: "2026-11-25T11:30:00.000Z", requestedBy: "key-a", reason: "user_requested" });
+    expect(published[0]?.request).toEqual({ requestedAt: "2026-11-25T11:30:00.000000Z", requestedBy: "key-a", reason: "user_requested" });
     expect(cleared).toEqual([`${stopped.id}@${since}`]);
   });
 
   it("leaves the marker when the re-send fails again", async () => {
-    const { deps, cleared } = fakes({ kind: "unchanged", execution: execution(), signalPendingSince: "2026-11-25T11:30:00.000Z" }, { publishFails: true });
+    const { deps, cleared } = fakes(unchanged(execution(), "2026-11-25T11:30:00.000Z"), { publishFails: true });
     expect(await stopTask(userStop(), deps)).toMatchObject({ kind: "unchanged", signal: "pending" });
     expect(cleared).toEqual([]);
   });
 
   it.each(["completed", "failed", "stopped"] as const)("sends nothing for a %s execution without a pending signal", async (status) => {
-    const { deps, published } = fakes({ kind: "unchanged", execution: execution({ status }) });
+    const { deps, published } = fakes(unchanged(execution({ status })));
     expect(await stopTask(userStop(), deps)).toMatchObject({ kind: "unchanged", signal: "none" });
     expect(published).toEqual([]);
   });
@@ -119,5 +143,34 @@ describe("stopTask", () => {
     expect(await stopTask(userStop(), deps)).toEqual(result);
     expect(published).toEqual([]);
     expect(marked).toEqual([]);
+  });
+
+  describe("a record that breaks the public schema", () => {
+    it("still signals the stop it made, then reports the record unreadable", async () => {
+      const stopped = execution({ worker_id: "worker-9" });
+      const { deps, published } = fakes(unreadable(stoppedNow(stopped)));
+
+      const outcome = await stopTask(userStop(), deps);
+
+      expect(outcome).toMatchObject({ kind: "unreadable", transition: "stopped", signal: "sent" });
+      expect(outcome.kind === "unreadable" && outcome.error).toBeInstanceOf(InvalidStoredExecutionError);
+      expect(published.map((entry) => entry.execution.worker_id)).toEqual(["worker-9"]);
+    });
+
+    it("marks the signal pending when the send fails", async () => {
+      const { deps, marked } = fakes(unreadable(stoppedNow(execution())), { publishFails: true });
+      expect(await stopTask(userStop(), deps)).toMatchObject({ kind: "unreadable", transition: "stopped", signal: "pending" });
+      expect(marked).toHaveLength(1);
+    });
+
+    it("re-sends a pending signal on a repeat, and sends nothing when none is owed", async () => {
+      const owed = fakes(unreadable(unchanged(execution(), "2026-11-25T11:30:00.000Z")));
+      expect(await stopTask(userStop(), owed.deps)).toMatchObject({ kind: "unreadable", transition: "unchanged", signal: "resent" });
+      expect(owed.published).toHaveLength(1);
+
+      const settled = fakes(unreadable(unchanged(execution())));
+      expect(await stopTask(userStop(), settled.deps)).toMatchObject({ kind: "unreadable", transition: "unchanged", signal: "none" });
+      expect(settled.published).toEqual([]);
+    });
   });
 });

@@ -49,7 +49,7 @@ describe("re-drive: the stop signal always arrives", () => {
     for (const item of items) {
       expect(item).toMatchObject({ status: "stopped", stop_acknowledged_by: "worker-1", signal_attempts: 1 });
       expect(item).toHaveProperty("stop_acknowledged_at");
-      for (const gone of ["signal_pending_since", "signal_due_at", "signal_redrive_shard", "active_shard"]) expect(item).not.toHaveProperty(gone);
+      for (const gone of ["signal_pending_since", "idx_signal_due_at", "idx_signal_shard", "idx_active_shard"]) expect(item).not.toHaveProperty(gone);
     }
     // Acknowledged stops leave the index: the next run has nothing to do.
     expect(await cleanupHarness(aws, stopTaskHarness(aws))()).toMatchObject({ redriven: 0, flagged: 0 });
@@ -71,17 +71,17 @@ describe("re-drive: the stop signal always arrives", () => {
     for (const waitSeconds of [60, 60, 120, 240]) {
       clock += waitSeconds * 1000;
       await cleanup();
-      dueTimes.push((await getStoredItem(aws.dynamoDb, aws.resources.tables.executions, execution.id))?.signal_due_at);
+      dueTimes.push((await getStoredItem(aws.dynamoDb, aws.resources.tables.executions, execution.id))?.idx_signal_due_at);
     }
 
     const messages = await drainQueue(aws.sqs, aws.resources.queues.stop_signals);
     expect(messages).toHaveLength(3);
     expect(messages.map((message) => JSON.parse(message.Body ?? "{}").task_id)).toEqual([execution.id, execution.id, execution.id]);
     // Attempt 1 at +60 s waits 60 s, attempt 2 at +120 s waits 120 s, attempt 3 at +240 s waits 240 s, then the flag.
-    expect(dueTimes).toEqual(["2026-11-25T12:02:00.000Z", "2026-11-25T12:04:00.000Z", "2026-11-25T12:08:00.000Z", undefined]);
+    expect(dueTimes).toEqual(["2026-11-25T12:02:00.000000Z", "2026-11-25T12:04:00.000000Z", "2026-11-25T12:08:00.000000Z", undefined]);
     const item = await getStoredItem(aws.dynamoDb, aws.resources.tables.executions, execution.id);
-    expect(item).toMatchObject({ signal_attempts: 3, signal_delivery_failed_at: "2026-11-25T12:08:00.000Z" });
-    expect(item).not.toHaveProperty("signal_redrive_shard");
+    expect(item).toMatchObject({ signal_attempts: 3, signal_delivery_failed_at: "2026-11-25T12:08:00.000000Z" });
+    expect(item).not.toHaveProperty("idx_signal_shard");
 
     clock += 3_600_000;
     expect(await cleanup()).toMatchObject({ redriven: 0, flagged: 0 });

@@ -78,7 +78,8 @@ describe("200: stops a running task", () => {
       mcp_servers: [],
     });
     expect(body.finished_at).toBe(body.stopped_at);
-    expect(new Date(body.finished_at).toISOString()).toBe(body.finished_at);
+    // The canonical form every timestamp is written and returned in (lib/timestamp.ts).
+    expect(body.finished_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/);
     for (const internal of ["version", "updated_at", "signal_pending_since"]) expect(body).not.toHaveProperty(internal);
 
     const item = await stored(execution.id);
@@ -171,7 +172,7 @@ describe("200: idempotent on terminal tasks", () => {
     const response = await service.http(aStopRequest(execution.id, ORG_A_KEY));
 
     expect(response.statusCode).toBe(200);
-    expect(JSON.parse(response.body)).toMatchObject({ id: execution.id, status, finished_at: "2026-11-25T10:05:00.000Z", is_manually_stopped: false });
+    expect(JSON.parse(response.body)).toMatchObject({ id: execution.id, status, finished_at: "2026-11-25T10:05:00.000000Z", is_manually_stopped: false });
     await expectNothingChanged(execution.id, before);
   });
 

@@ -70,7 +70,7 @@ describe("the reference worker", () => {
     expect(await referenceWorker(aws, "worker-4").run(execution.id, fakeTask(2, 5))).toBe("completed");
     const item = await stored(execution.id);
     expect(item).toMatchObject({ status: "completed", result: "finished 2 steps" });
-    expect(item).not.toHaveProperty("active_shard");
+    expect(item).not.toHaveProperty("idx_active_shard");
   });
 });
 
