@@ -2,30 +2,16 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { executionStatuses } from "../../lib/execution.js";
 import { anExecution } from "../support/factories.js";
-import { useInProcessApi } from "../support/in-process-api.js";
-import { drainQueue, putItem, } from "../support/local-aws.js";
+import { callApi, type RouteStyle, routeStyles, useInProcessApi } from "../support/in-process-api.js";
+import { drainQueue, putItem } from "../support/local-aws.js";
 import { credentialKeys, explicitlySentKeys, mcpCredentialKeys, platformClientTaskModel } from "./platform-client-model.js";
 
 const KEY = `sk-contract-${randomUUID()}`;
 const served = useInProcessApi(KEY);
 
-/** The two route styles: the documented one and the one the platform's SDK calls. */
-const routeStyles = {
-  documented: {
-    stop: (id: string) => ["POST", `/v1/tasks/${id}/stop`] as const,
-    get: (id: string) => ["GET", `/v1/tasks/${id}`] as const,
-  },
-  compatibility: {
-    stop: (id: string) => ["DELETE", `/agent-execution/${id}`] as const,
-    get: (id: string) => ["GET", `/agent-execution/${id}/status`] as const,
-  },
-};
-type Style = keyof typeof routeStyles;
+type Style = RouteStyle;
 
-async function call([method, path]: readonly [string, string], key: string | undefined = KEY) {
-  const response = await fetch(`${served.api.url}${path}`, { method, headers: key ? { "x-api-key": key } : {} });
-  return { status: response.status, text: await response.text() };
-}
+const call = (route: readonly [string, string], key: string | undefined = KEY) => callApi(served.api, route, key);
 
 const everyField = {
   internal_status: "waiting on approval",

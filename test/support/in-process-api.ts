@@ -64,3 +64,23 @@ export function useInProcessApi(key: string): { readonly aws: LocalAws; readonly
     },
   };
 }
+
+/** The two route styles: the documented one and the one the platform's SDK calls. */
+export const routeStyles = {
+  documented: {
+    stop: (id: string) => ["POST", `/v1/tasks/${id}/stop`] as const,
+    get: (id: string) => ["GET", `/v1/tasks/${id}`] as const,
+  },
+  compatibility: {
+    stop: (id: string) => ["DELETE", `/agent-execution/${id}`] as const,
+    get: (id: string) => ["GET", `/agent-execution/${id}/status`] as const,
+  },
+};
+export type RouteStyle = keyof typeof routeStyles;
+export const routeStyleNames = Object.keys(routeStyles) as RouteStyle[];
+
+/** One request to the in-process API with a key; the status and the body as text. */
+export async function callApi(api: InProcessApi, [method, path]: readonly [string, string], key: string | undefined) {
+  const response = await fetch(`${api.url}${path}`, { method, headers: key ? { "x-api-key": key } : {} });
+  return { status: response.status, text: await response.text() };
+}
