@@ -22,6 +22,9 @@ const EXECUTING = "11111111-1111-4111-8111-111111111111";
 const SELF_HOSTED = "22222222-2222-4222-8222-222222222222";
 const COMPLETED = "33333333-3333-4333-8333-333333333333";
 const BETA_TASK = "44444444-4444-4444-8444-444444444444";
+/** Seeded the way the platform's Python services write records: isoformat(), naive and space-separated times, explicit nulls. */
+const PYTHON_WRITTEN = "55555555-5555-4555-8555-555555555555";
+const PENDING_NULL_START = "66666666-6666-4666-8666-666666666666";
 
 let local: LocalStackProcess;
 
@@ -86,6 +89,25 @@ describe("npm start serves the API over HTTP on the seeded stack", () => {
     ]);
   });
 
+  it("reads and stops records written the way the platform's Python services write them", async () => {
+    const got = await fetch(`${local.stack.api_url}/v1/tasks/${PYTHON_WRITTEN}`, { headers: { "x-api-key": ALPHA_KEY } });
+    expect(got.status).toBe(200);
+    expect(await got.json()).toMatchObject({
+      created_at: "2026-12-01T09:00:00.123456Z",
+      started_at: "2026-12-01T09:00:01.500000Z",
+      execution_attempts: 2,
+      is_manually_stopped: false,
+      mcp_servers: [],
+      title: null,
+    });
+
+    const stopped = await stop(PENDING_NULL_START, ALPHA_KEY);
+    expect(stopped.status).toBe(200);
+    expect(await stopped.json()).toMatchObject({ status: "stopped", created_at: "2026-12-01T09:00:00.123456Z", started_at: null });
+    const messages = await drainQueue(sqs(), local.stack.queues.stop_signals, { waitSeconds: 1 });
+    expect(messages.map((message) => JSON.parse(message.Body ?? "{}").task_id)).toEqual([PENDING_NULL_START]);
+  });
+
   it("answers every row of the reference's status table", async () => {
     expect((await stop(COMPLETED, ALPHA_KEY)).status).toBe(200);
     expect((await stop(EXECUTING, undefined)).status).toBe(401);
@@ -133,14 +155,17 @@ describe("npm run keys administers keys on the local stack", () => {
 
 describe("npm run cleanup runs one cleanup against the local stack", () => {
   it("re-sends the signals of the stops no worker acknowledged, and reports it", async () => {
-    // The stops of EXECUTING and SELF_HOSTED earlier in this file were never acknowledged.
+    // The stops of EXECUTING, SELF_HOSTED and PENDING_NULL_START earlier in this file were never acknowledged;
+    // PYTHON_WRITTEN started hours ago and no worker ever sent a heartbeat for it: it is stopped as stale.
     const result = spawnSync("npm", ["run", "--silent", "cleanup", "--", "--stack-file", local.stackFile], { encoding: "utf8" });
 
     expect(result.status, result.stderr).toBe(0);
-    expect(JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "{}")).toMatchObject({ redriven: 2, failures: 0, truncated: false });
+    expect(JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "{}")).toMatchObject({ redriven: 3, stoppedStale: 1, failures: 0, truncated: false });
     const fleet = await drainQueue(sqs(), local.stack.queues.stop_signals, { waitSeconds: 1 });
     const environments = await drainQueue(sqs(), local.stack.queues.asset_commands, { waitSeconds: 1 });
-    expect([...fleet, ...environments].map((message) => JSON.parse(message.Body ?? "{}").task_id).sort()).toEqual([EXECUTING, SELF_HOSTED].sort());
+    expect([...fleet, ...environments].map((message) => JSON.parse(message.Body ?? "{}").task_id).sort()).toEqual(
+      [EXECUTING, SELF_HOSTED, PENDING_NULL_START, PYTHON_WRITTEN].sort(),
+    );
   });
 });
 
