@@ -13,7 +13,8 @@ export interface StageSettings {
   readonly apiTracing: boolean;
 }
 
-export const stageSettings = {
+/** The deployable stages: `-c stage=dev` or `-c stage=prod`. */
+const deployedStages = {
   dev: {
     retainData: false,
     throttling: { rateLimit: 10, burstLimit: 20 },
@@ -28,17 +29,32 @@ export const stageSettings = {
   },
 } as const satisfies Record<string, StageSettings>;
 
-export type StageName = keyof typeof stageSettings;
+/**
+ * `npm start`'s stage. It is never deployed (parseStage refuses it); its throttling is what the
+ * local server enforces, as API Gateway enforces a deployed stage's. These are API Gateway's
+ * default account-level limits (10,000 requests a second, bursts of 5,000), far above what
+ * `npm run load` sends (about 750 a second at 64 connections) or any test; `npm start --
+ * --throttle RATE,BURST` sets others, e.g. dev's, to watch a client meet a 429.
+ */
+const localStage = {
+  throttling: { rateLimit: 10_000, burstLimit: 5_000 },
+} as const satisfies Pick<StageSettings, "throttling">;
+
+export const stageSettings = { ...deployedStages, local: localStage } as const;
+
+/** A deployable stage. */
+export type StageName = keyof typeof deployedStages;
 
 export function isStageName(value: unknown): value is StageName {
-  return typeof value === "string" && Object.hasOwn(stageSettings, value);
+  return typeof value === "string" && Object.hasOwn(deployedStages, value);
 }
 
-/** The `stage` context value (`-c stage=dev`); dev when absent. */
+/** The `stage` context value (`-c stage=...`); dev when absent. */
 export function parseStage(value: unknown): StageName {
   const stage = value ?? "dev";
+  if (stage === "local") throw new Error('stage "local" is npm start\'s and is never deployed: use -c stage=dev');
   if (!isStageName(stage)) {
-    throw new Error(`unknown stage ${JSON.stringify(stage)}: expected one of ${Object.keys(stageSettings).join(", ")}`);
+    throw new Error(`unknown stage ${JSON.stringify(stage)}: expected one of ${Object.keys(deployedStages).join(", ")}`);
   }
   return stage;
 }

@@ -1,10 +1,12 @@
 import { type AgentExecution, agentExecutionSchema, isTerminal } from "./execution.js";
 import { errorBodySchema, REQUEST_ID_HEADER, type ValidationIssue, validationErrorBodySchema } from "./http/responses.js";
+import { gatewayAnswers } from "./resources.js";
 
 /**
  * A typed client for the task API: fetch-based, no dependency beyond zod (already the schema
  * source). Every non-2xx answer becomes a typed error carrying the status, the `detail` and
- * the request id to quote in a support ticket.
+ * the request id to quote in a support ticket, whether the service gave it or API Gateway did
+ * (lib/resources.ts `gatewayAnswers`: the same shape and headers).
  */
 
 export class TaskApiError extends Error {
@@ -20,6 +22,20 @@ export class TaskApiError extends Error {
 export class UnauthorizedError extends TaskApiError {}
 export class ForbiddenError extends TaskApiError {}
 export class TaskNotFoundError extends TaskApiError {}
+/** API Gateway's 404 "Not Found": no route has this path and method, so the base URL is wrong, not the task id. */
+export class RouteNotFoundError extends TaskApiError {}
+/** API Gateway throttled the request (429): nothing was done; retry after `retryAfterSeconds`. */
+export class ThrottledError extends TaskApiError {
+  constructor(
+    status: number,
+    detail: string,
+    requestId: string | undefined,
+    /** Seconds API Gateway asked to wait before retrying. */
+    readonly retryAfterSeconds: number | undefined,
+  ) {
+    super(status, detail, requestId);
+  }
+}
 export class TaskValidationError extends TaskApiError {
   constructor(
     status: number,
@@ -40,6 +56,11 @@ export class ServerError extends TaskApiError {
     super(status, detail, requestId);
   }
 }
+/**
+ * API Gateway answered instead of the service: the function failed (502) or did not answer in
+ * time (504). Whether a stop took effect is unknown; stopping again is safe (stops are idempotent).
+ */
+export class GatewayError extends ServerError {}
 /** stopAndWait gave up before the task reached a terminal state; `last` is what it saw last. */
 export class StopTimeoutError extends Error {
   override name = "StopTimeoutError";
@@ -66,6 +87,14 @@ export interface StopAndWaitOptions extends RequestOptions {
   readonly maxIntervalMs?: number;
 }
 
+function retryAfterSeconds(response: Response): number | undefined {
+  const seconds = Number(response.headers.get("retry-after"));
+  return Number.isFinite(seconds) && seconds > 0 ? seconds : undefined;
+}
+
+/** Statuses only API Gateway gives (the service's own failures are 500 and 503). */
+const GATEWAY_FAILURE_STATUSES: ReadonlySet<number> = new Set([gatewayAnswers.INTEGRATION_FAILURE.status, gatewayAnswers.INTEGRATION_TIMEOUT.status]);
+
 async function toError(response: Response): Promise<TaskApiError> {
   const requestId = response.headers.get(REQUEST_ID_HEADER) ?? undefined;
   const body: unknown = await response.json().catch(() => undefined);
@@ -81,12 +110,14 @@ async function toError(response: Response): Promise<TaskApiError> {
     case 403:
       return new ForbiddenError(403, detail, requestId);
     case 404:
-      return new TaskNotFoundError(404, detail, requestId);
+      return detail === gatewayAnswers.MISSING_AUTHENTICATION_TOKEN.detail
+        ? new RouteNotFoundError(404, detail, requestId)
+        : new TaskNotFoundError(404, detail, requestId);
+    case 429:
+      return new ThrottledError(429, detail, requestId, retryAfterSeconds(response));
   }
-  if (response.status >= 500) {
-    const retryAfter = Number(response.headers.get("retry-after"));
-    return new ServerError(response.status, detail, requestId, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined);
-  }
+  if (GATEWAY_FAILURE_STATUSES.has(response.status)) return new GatewayError(response.status, detail, requestId, retryAfterSeconds(response));
+  if (response.status >= 500) return new ServerError(response.status, detail, requestId, retryAfterSeconds(response));
   return new TaskApiError(response.status, detail, requestId);
 }
 
@@ -143,8 +174,8 @@ export function createTaskClient(options: TaskClientOptions) {
       try {
         current = await getTask(taskId, { signal });
       } catch (error) {
-        // A busy or briefly unavailable service is worth waiting out; anything else is the caller's to see.
-        if (!(error instanceof ServerError) || Date.now() >= deadline) throw error;
+        // A busy, throttled or briefly unavailable service is worth waiting out; anything else is the caller's to see.
+        if (!(error instanceof ServerError || error instanceof ThrottledError) || Date.now() >= deadline) throw error;
         if (error.retryAfterSeconds) interval = Math.max(interval, error.retryAfterSeconds * 1000);
       }
     }

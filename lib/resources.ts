@@ -1,6 +1,7 @@
 /**
- * Tables, queues and routes: defined once, read by the CDK stack (infra/) and by the
- * embedded local stack (infra/local/), so the cloud and a laptop cannot drift apart.
+ * Tables, queues, routes and API Gateway's own answers: defined once, read by the CDK stack
+ * (infra/) and by the embedded local stack (infra/local/), so the cloud and a laptop cannot
+ * drift apart.
  */
 
 export type AttributeType = "S" | "N";
@@ -157,3 +158,96 @@ export const routes = [
 /** Functions that serve HTTP routes (the local server loads exactly these). */
 export type RouteFunctionName = (typeof routes)[number]["functionName"];
 export const routeFunctionNames: readonly RouteFunctionName[] = [...new Set(routes.map((route) => route.functionName))];
+
+// --- What API Gateway answers itself ------------------------------------------------------------
+
+/** API Gateway's REST API payload limit; a larger request gets the REQUEST_TOO_LARGE answer. */
+export const MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024;
+
+/**
+ * How long API Gateway waits for a route's function (the REST API's default and maximum without
+ * a quota raise). The functions' own 10 s timeout comes first in AWS: a function that runs out of
+ * it fails, and that is an integration failure (502), not this timeout.
+ */
+export const INTEGRATION_TIMEOUT_SECONDS = 29;
+
+/** The catch-alls' `detail`: API Gateway's own message for what they caught (e.g. "Forbidden"). */
+export const GATEWAY_MESSAGE = { gatewayMessage: true } as const;
+
+export interface GatewayAnswer {
+  /** When API Gateway answers so; the README and the OpenAPI document say it in these words. */
+  readonly when: string;
+  /** The status; absent on the catch-alls, which keep the status of whatever they caught. */
+  readonly status?: number;
+  /** The body is `{"detail": ...}` (the service's own error shape), with this detail. */
+  readonly detail: string | typeof GATEWAY_MESSAGE;
+  /** A `retry-after` header, in seconds. Every answer also carries `x-request-id`. */
+  readonly retryAfterSeconds?: number;
+}
+
+/**
+ * The answers API Gateway gives before, or instead of, a route's function, by gateway response
+ * type: CDK makes each a GatewayResponse (infra/constructs/http-api.ts) and the local server
+ * answers each the same way (infra/local/server.ts); lib/http/gateway-answers.ts renders both.
+ *
+ * The other gateway response types cannot reach a caller of this API as it is built, so they
+ * have no row of their own; were one to fire, a catch-all still answers it in this shape:
+ * - ACCESS_DENIED, UNAUTHORIZED, AUTHORIZER_FAILURE, AUTHORIZER_CONFIGURATION_ERROR: no authorizer
+ *   (the function checks the x-api-key itself);
+ * - INVALID_API_KEY, QUOTA_EXCEEDED: no method requires an API Gateway key, and there is no usage plan;
+ * - INVALID_SIGNATURE, EXPIRED_TOKEN, RESOURCE_NOT_FOUND: no method uses IAM authorization;
+ * - WAF_FILTERED: no WAF web ACL (cdk-nag AwsSolutions-APIG3 is acknowledged for it);
+ * - UNSUPPORTED_MEDIA_TYPE: only strict passthrough of a non-proxy integration refuses a media
+ *   type; every route is a Lambda proxy integration, which passes any body;
+ * - BAD_REQUEST_BODY: the request validator checks bodies against models, and no method has one;
+ * - BAD_REQUEST_PARAMETERS: the only required parameter is the path's `{task_id}`, which a request
+ *   that matched the resource always has;
+ * - API_CONFIGURATION_ERROR: a broken deployment (API Gateway logs a function result that is not a
+ *   proxy response as a configuration error); DEFAULT_5XX answers it.
+ */
+export const gatewayAnswers = {
+  MISSING_AUTHENTICATION_TOKEN: {
+    // A REST API gives an unknown path and a known path's other methods this same answer (403
+    // "Missing Authentication Token" by default); 404 says what it is, as FastAPI would.
+    when: "no route has this path, or the path's route takes another method",
+    status: 404,
+    detail: "Not Found",
+  },
+  THROTTLED: {
+    when: "the stage's request rate or burst limit is exceeded",
+    status: 429,
+    detail: "Too many requests, please retry",
+    retryAfterSeconds: 1,
+  },
+  REQUEST_TOO_LARGE: {
+    when: "the request body is over API Gateway's 10 MB limit",
+    status: 413,
+    detail: "Request too large",
+  },
+  INTEGRATION_TIMEOUT: {
+    when: `the function did not answer within API Gateway's ${INTEGRATION_TIMEOUT_SECONDS} s`,
+    status: 504,
+    detail: "Gateway timeout: the service did not answer in time",
+  },
+  INTEGRATION_FAILURE: {
+    when: "the function failed: it threw, crashed or ran out of its own timeout",
+    status: 502,
+    detail: "Bad gateway: the service failed to answer",
+  },
+  DEFAULT_4XX: {
+    when: "any other refusal by API Gateway, with its own 4XX status and message",
+    detail: GATEWAY_MESSAGE,
+  },
+  DEFAULT_5XX: {
+    when: "any other failure in API Gateway, with its own 5XX status and message",
+    detail: GATEWAY_MESSAGE,
+  },
+} as const satisfies Record<string, GatewayAnswer>;
+
+/** A gateway response type this API defines an answer for. */
+export type GatewayResponseType = keyof typeof gatewayAnswers;
+
+/** Every row of `gatewayAnswers`, with its type. */
+export function gatewayAnswerRows(): readonly (GatewayAnswer & { readonly type: GatewayResponseType })[] {
+  return (Object.entries(gatewayAnswers) as [GatewayResponseType, GatewayAnswer][]).map(([type, answer]) => ({ type, ...answer }));
+}

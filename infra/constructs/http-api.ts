@@ -1,9 +1,17 @@
-import { RemovalPolicy, Validations } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import * as apigateway from "aws-cdk-lib/aws-apigateway";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
-import { type FunctionName, physicalName, type RouteDefinition, routes } from "../../lib/resources.js";
+import { gatewayResponseDefinition } from "../../lib/http/gateway-answers.js";
+import {
+  type FunctionName,
+  gatewayAnswerRows,
+  INTEGRATION_TIMEOUT_SECONDS,
+  physicalName,
+  type RouteDefinition,
+  routes,
+} from "../../lib/resources.js";
 
 export interface HttpApiProps {
   readonly prefix: string;
@@ -22,6 +30,12 @@ export interface HttpApiProps {
 /** `{task_id}` in `/v1/tasks/{task_id}/stop` becomes a required `method.request.path.task_id`. */
 function pathParameters(path: string): Record<string, boolean> {
   return Object.fromEntries([...path.matchAll(/\{([^}]+)\}/g)].map((match) => [`method.request.path.${match[1]}`, true]));
+}
+
+/** `MISSING_AUTHENTICATION_TOKEN` -> `MissingAuthenticationTokenResponse`. */
+function constructIdOf(responseType: string): string {
+  const words = responseType.toLowerCase().split("_");
+  return `${words.map((word) => word.replace(/^[a-z]/, (letter) => letter.toUpperCase())).join("")}Response`;
 }
 
 /**
@@ -95,7 +109,12 @@ export class HttpApi extends Construct {
     for (const route of props.routes ?? routes) {
       this.api.root.resourceForPath(route.path).addMethod(
         route.method,
-        new apigateway.LambdaIntegration(props.functions[route.functionName], { proxy: true, allowTestInvoke: false }),
+        new apigateway.LambdaIntegration(props.functions[route.functionName], {
+          proxy: true,
+          allowTestInvoke: false,
+          // Stated, though it is the default: the local server times out after the same.
+          timeout: Duration.seconds(INTEGRATION_TIMEOUT_SECONDS),
+        }),
         {
           authorizationType: apigateway.AuthorizationType.NONE,
           apiKeyRequired: false,
@@ -103,6 +122,16 @@ export class HttpApi extends Construct {
           requestValidator,
         },
       );
+    }
+
+    // What API Gateway answers itself (unknown routes, throttling, failed functions...), in the
+    // service's own error shape and with the request id: one GatewayResponse per row of the table
+    // the local server answers from too.
+    for (const answer of gatewayAnswerRows()) {
+      this.api.addGatewayResponse(constructIdOf(answer.type), {
+        type: apigateway.ResponseType.of(answer.type),
+        ...gatewayResponseDefinition(answer),
+      });
     }
 
     Validations.of(this.api).acknowledge(

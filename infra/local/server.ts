@@ -2,20 +2,34 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, STATUS_CODES, type Server, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
-import { httpResponses, REQUEST_ID_HEADER } from "../../lib/http/responses.js";
-import { type RouteDefinition, type RouteFunctionName, routes } from "../../lib/resources.js";
+import { type CaughtRefusal, gatewayAnswerResponse } from "../../lib/http/gateway-answers.js";
+import { REQUEST_ID_HEADER } from "../../lib/http/responses.js";
+import {
+  type GatewayResponseType,
+  gatewayAnswers,
+  INTEGRATION_TIMEOUT_SECONDS,
+  MAX_REQUEST_BODY_BYTES,
+  type RouteDefinition,
+  type RouteFunctionName,
+  routes,
+} from "../../lib/resources.js";
+import { stageSettings } from "../stages.js";
 import { toApiGatewayProxyEvent } from "./api-gateway-event.js";
 import { localLambdaContext } from "./lambda-context.js";
+import { createTokenBucket, type Throttling } from "./throttle.js";
 
 /**
  * Serves the route table the way API Gateway's REST API would: each request becomes a REST
- * proxy event for the real Lambda handler, and the handler's result becomes the response.
+ * proxy event for the real Lambda handler, and the handler's result becomes the response. What
+ * API Gateway answers itself (lib/resources.ts `gatewayAnswers`: unknown routes, throttling, a
+ * body over its limit, a function that fails or does not answer) is answered here from the
+ * same rows, in the same status, body and headers.
  */
 
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<unknown>;
 
-/** API Gateway's own payload limit; larger bodies are cut, since no route reads a body. */
-const MAX_BODY_BYTES = 10 * 1024 * 1024;
+/** The message API Gateway gives with its own internal errors, which the 5XX catch-all carries. */
+const INTERNAL_ERROR: CaughtRefusal = { status: 500, message: "Internal server error" };
 
 interface CompiledRoute {
   readonly route: RouteDefinition;
@@ -53,16 +67,17 @@ function decodeSegment(segment: string): string {
   }
 }
 
-
-async function readBody(request: IncomingMessage): Promise<string | null> {
+/** The whole body is read (so the connection stays usable), but only up to the limit is kept. */
+async function readBody(request: IncomingMessage): Promise<{ readonly text: string | null; readonly tooLarge: boolean }> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
     const buffer = chunk as Buffer;
-    if (size < MAX_BODY_BYTES) chunks.push(buffer);
     size += buffer.length;
+    if (size <= MAX_REQUEST_BODY_BYTES) chunks.push(buffer);
   }
-  return size === 0 ? null : Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES).toString("utf8");
+  if (size > MAX_REQUEST_BODY_BYTES) return { text: null, tooLarge: true };
+  return { text: size === 0 ? null : Buffer.concat(chunks).toString("utf8"), tooLarge: false };
 }
 
 function rawHeaderPairs(request: IncomingMessage): [string, string][] {
@@ -79,26 +94,77 @@ function send(response: ServerResponse, result: APIGatewayProxyResult, requestId
   response.end(result.body);
 }
 
+/**
+ * Whether a function's result is a REST proxy response API Gateway can use; for anything else
+ * (no status, a body that is not a string) it answers 502 "Internal server error".
+ */
+function isProxyResult(value: unknown): value is APIGatewayProxyResult {
+  if (typeof value !== "object" || value === null) return false;
+  const { statusCode, body, headers } = value as Record<string, unknown>;
+  return (
+    typeof statusCode === "number" &&
+    Number.isInteger(statusCode) &&
+    statusCode >= 100 &&
+    statusCode <= 599 &&
+    (body === undefined || typeof body === "string") &&
+    (headers === undefined || (typeof headers === "object" && headers !== null))
+  );
+}
+
+type Invocation = { readonly kind: "answered"; readonly result: unknown } | { readonly kind: "failed"; readonly error: unknown } | { readonly kind: "timed_out" };
+
+/**
+ * Runs a function as API Gateway's integration does: its result, its failure, or a timeout once
+ * `timeoutMs` has passed. A function that times out keeps running, as a Lambda does; a failure
+ * after the timeout is still reported.
+ */
+async function invoke(run: () => Promise<unknown>, timeoutMs: number, onLateFailure: (error: unknown) => void): Promise<Invocation> {
+  const ran: Promise<Invocation> = Promise.resolve()
+    .then(run)
+    .then(
+      (result) => ({ kind: "answered", result }),
+      (error: unknown) => ({ kind: "failed", error }),
+    );
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<Invocation>((resolve) => {
+    timer = setTimeout(() => resolve({ kind: "timed_out" }), timeoutMs);
+  });
+  try {
+    const first = await Promise.race([ran, timedOut]);
+    if (first.kind === "timed_out") void ran.then((late) => late.kind === "failed" && onLateFailure(late.error));
+    return first;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface LocalApiOptions {
   readonly handlers: Readonly<Record<RouteFunctionName, ProxyHandler>>;
   readonly stage?: string;
-  /** Extra fixed responses, e.g. documents served next to the API. */
+  /** Extra fixed responses, e.g. documents served next to the API (neither throttled nor routed). */
   readonly staticRoutes?: Readonly<Record<string, () => APIGatewayProxyResult>>;
   readonly onError?: (error: unknown) => void;
+  /** Stage throttling, enforced as API Gateway enforces it; npm start's `local` stage when absent. */
+  readonly throttling?: Throttling;
+  /** How long a function may take before the 504; API Gateway's integration timeout when absent. */
+  readonly integrationTimeoutMs?: number;
 }
 
 /**
  * Requests Node's HTTP parser refuses before any route sees them (malformed request line or
  * header, header section over the size limit) still get the service's error shape and a request
- * id, as API Gateway answers them at its edge, rather than Node's bare status line.
+ * id, as API Gateway answers its own refusals (the 4XX catch-all), rather than Node's bare status line.
  */
 function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
   if (!socket.writable || error.code === "ECONNRESET") {
     socket.destroy();
     return;
   }
-  const tooLarge = error.code === "HPE_HEADER_OVERFLOW";
-  const { statusCode, headers, body } = tooLarge ? httpResponses.headersTooLarge(randomUUID()) : httpResponses.badRequest(randomUUID());
+  const status = error.code === "HPE_HEADER_OVERFLOW" ? 431 : 400;
+  const { statusCode, headers, body } = gatewayAnswerResponse(gatewayAnswers.DEFAULT_4XX, randomUUID(), {
+    status,
+    message: STATUS_CODES[status] ?? "Bad Request",
+  });
   const head = [
     `HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode] ?? ""}`,
     ...Object.entries(headers ?? {}).map(([name, value]) => `${name}: ${value}`),
@@ -110,9 +176,14 @@ function answerClientError(error: Error & { code?: string }, socket: Duplex): vo
 
 export function createLocalApi(options: LocalApiOptions): Server {
   const compiled = (routes as readonly RouteDefinition[]).map(compile);
+  const mayPass = createTokenBucket(options.throttling ?? stageSettings.local.throttling);
+  const integrationTimeoutMs = options.integrationTimeoutMs ?? INTEGRATION_TIMEOUT_SECONDS * 1000;
+  const reportError = (error: unknown) => options.onError?.(error);
 
   const server = createServer(async (request, response) => {
     const requestId = randomUUID();
+    const answer = (type: GatewayResponseType, caught?: CaughtRefusal) =>
+      send(response, gatewayAnswerResponse(gatewayAnswers[type], requestId, caught), requestId);
     try {
       const url = requestUrl(request.url ?? "/");
       const method = (request.method ?? "GET").toUpperCase();
@@ -121,38 +192,54 @@ export function createLocalApi(options: LocalApiOptions): Server {
       const fixed = options.staticRoutes?.[url.pathname];
       if (fixed && method === "GET") return send(response, fixed(), requestId);
 
-      const matches = compiled.flatMap((candidate) => {
-        const match = candidate.pattern.exec(url.pathname);
-        return match ? [{ candidate, match }] : [];
-      });
-      if (matches.length === 0) return send(response, httpResponses.routeNotFound(requestId), requestId);
-      const hit = matches.find(({ candidate }) => candidate.route.method === method);
-      if (!hit) {
-        return send(response, httpResponses.methodNotAllowed(requestId, matches.map(({ candidate }) => candidate.route.method)), requestId);
-      }
+      if (!mayPass()) return answer("THROTTLED");
+      if (body.tooLarge) return answer("REQUEST_TOO_LARGE");
 
-      const pathParameters = Object.fromEntries(
-        hit.candidate.parameterNames.map((name, index) => [name, decodeSegment(hit.match[index + 1] ?? "")]),
-      );
+      // A REST API has no 405: another method on a known path is as unknown as an unknown path.
+      let hit: { candidate: CompiledRoute; match: RegExpExecArray } | undefined;
+      for (const candidate of compiled) {
+        const match = candidate.route.method === method ? candidate.pattern.exec(url.pathname) : null;
+        if (match) {
+          hit = { candidate, match };
+          break;
+        }
+      }
+      if (!hit) return answer("MISSING_AUTHENTICATION_TOKEN");
+
+      const { candidate, match } = hit;
+      const pathParameters = Object.fromEntries(candidate.parameterNames.map((name, index) => [name, decodeSegment(match[index + 1] ?? "")]));
       const event = toApiGatewayProxyEvent({
         method,
         path: url.pathname,
-        resource: hit.candidate.route.path,
-        pathParameters: hit.candidate.parameterNames.length > 0 ? pathParameters : null,
+        resource: candidate.route.path,
+        pathParameters: candidate.parameterNames.length > 0 ? pathParameters : null,
         rawHeaders: rawHeaderPairs(request),
         query: url.searchParams,
-        body,
+        body: body.text,
         sourceIp: request.socket.remoteAddress ?? "127.0.0.1",
         stage: options.stage ?? "local",
         requestId,
       });
-      const functionName = hit.candidate.route.functionName as RouteFunctionName;
-      const result = (await options.handlers[functionName](event, localLambdaContext(functionName))) as APIGatewayProxyResult;
-      send(response, result, requestId);
+      const functionName = candidate.route.functionName as RouteFunctionName;
+      const handler = options.handlers[functionName] as ProxyHandler | undefined;
+      // Like the Lambda API refusing the invocation: API Gateway's own 500 (the 5XX catch-all, below).
+      if (!handler) throw new Error(`no function ${functionName} to invoke`);
+
+      const invocation = await invoke(() => handler(event, localLambdaContext(functionName)), integrationTimeoutMs, reportError);
+      if (invocation.kind === "timed_out") return answer("INTEGRATION_TIMEOUT");
+      if (invocation.kind === "failed") {
+        reportError(invocation.error);
+        return answer("INTEGRATION_FAILURE");
+      }
+      if (!isProxyResult(invocation.result)) {
+        reportError(new Error(`${functionName} returned something other than a proxy response`));
+        // API Gateway logs this as a configuration error, and answers 502 "Internal server error".
+        return answer("DEFAULT_5XX", { status: 502, message: INTERNAL_ERROR.message });
+      }
+      send(response, invocation.result, requestId);
     } catch (error) {
-      options.onError?.(error);
-      // API Gateway answers a failed integration with a 502; say it in the service's error shape.
-      if (!response.headersSent) send(response, { ...httpResponses.internalError(requestId), statusCode: 502 }, requestId);
+      reportError(error);
+      if (!response.headersSent) answer("DEFAULT_5XX", INTERNAL_ERROR);
       else response.end();
     }
   });

@@ -7,6 +7,7 @@ import { rmSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { createDynamoDbClient, createSqsClient } from "../../lib/aws/clients.js";
 import { buildOpenApiDocument } from "../../lib/http/openapi.js";
+import { stageSettings } from "../stages.js";
 import { DEMO_API_KEY, demoExecutions, demoSeed } from "./demo-data.js";
 import { loadFunctionHandler, loadRouteHandlers, pointFunctionsAt, useLocalProcessDefaults } from "./functions.js";
 import { createLocalCleanup, type InvokableHandler, inProcessStopInvoker } from "./local-cleanup.js";
@@ -15,6 +16,7 @@ import { provisionLocalResources } from "./provision.js";
 import { loadSeed, readSeedFile, type SeedFile, SeedFileError, seedFileSchema } from "./seed.js";
 import { createLocalApi } from "./server.js";
 import { DEFAULT_STACK_FILE, type StackFile, writeStackFile } from "./stack-file.js";
+import { parseThrottleOption, type Throttling } from "./throttle.js";
 
 const RESOURCE_PREFIX = "local";
 
@@ -26,6 +28,7 @@ const { values: options } = parseArgs({
     "dynamodb-port": { type: "string" },
     "sqs-port": { type: "string" },
     "stack-file": { type: "string" },
+    throttle: { type: "string" },
   },
   strict: true,
 });
@@ -75,6 +78,7 @@ async function main(): Promise<void> {
 
   const apiPort = portOption(options.port ?? process.env.PORT ?? "3000", "PORT");
   const stackFile = options["stack-file"] ?? DEFAULT_STACK_FILE;
+  const throttling: Throttling = options.throttle === undefined ? stageSettings.local.throttling : parseThrottleOption(options.throttle);
   // Validate fixtures before starting anything, so a bad file fails in milliseconds.
   const seed: SeedFile = options.seed ? await readSeedFile(options.seed) : seedFileSchema.parse(demoSeed());
   if (apiPort) await assertPortFree(apiPort, "the API (PORT)");
@@ -108,6 +112,7 @@ async function main(): Promise<void> {
   let apiUrl = "";
   const server = createLocalApi({
     handlers,
+    throttling,
     staticRoutes: {
       "/openapi.json": () => ({
         statusCode: 200,
@@ -132,7 +137,7 @@ async function main(): Promise<void> {
   process.on("exit", () => rmSync(stackFile, { force: true }));
   scheduleCleanup(stack, await loadFunctionHandler<InvokableHandler>("stop-task"));
 
-  printBanner(stack, stackFile, Boolean(options.seed), seed);
+  printBanner(stack, stackFile, Boolean(options.seed), seed, throttling);
 }
 
 /** The cloud runs the cleanup every minute on a schedule; locally it runs on a timer. */
@@ -157,12 +162,13 @@ function scheduleCleanup(stack: StackFile, stopHandler: InvokableHandler): void 
   timer.unref();
 }
 
-function printBanner(stack: StackFile, stackFile: string, seeded: boolean, seed: SeedFile): void {
+function printBanner(stack: StackFile, stackFile: string, seeded: boolean, seed: SeedFile, throttling: Throttling): void {
   const lines = [
     "",
     `stop-task is running at ${stack.api_url}`,
     `  DynamoDB Local ${stack.dynamodb_endpoint}   SQS (fauxqs) ${stack.sqs_endpoint}`,
     `  stack details in ${stackFile}`,
+    `  throttled at ${throttling.rateLimit} requests/s, bursts of ${throttling.burstLimit} (429 beyond; --throttle RATE,BURST to change)`,
     "",
   ];
   if (seeded) {

@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
 import { agentExecutionSchema, taskIdSchema } from "../execution.js";
-import { type RouteDefinition, type RouteFunctionName, routes } from "../resources.js";
+import { type GatewayResponseType, gatewayAnswers, type RouteDefinition, type RouteFunctionName, routes } from "../resources.js";
 import { API_KEY_HEADER } from "./task-request.js";
 import { errorBodySchema, invalidTaskIdIssue, REQUEST_ID_HEADER, RETRY_AFTER_SECONDS, validationErrorBodySchema } from "./responses.js";
 
@@ -41,6 +41,26 @@ function errorResponse(description: string, detail: string, extraHeaders: Record
     headers: { [REQUEST_ID_HEADER]: { $ref: "#/components/headers/RequestId" }, ...extraHeaders },
     content: { "application/json": { schema: ref("HTTPError"), example: { detail } } },
   };
+}
+
+/**
+ * What API Gateway itself can answer to a request for a route (lib/resources.ts
+ * `gatewayAnswers`). Its 404 is for requests that match no route, and its catch-alls keep the
+ * status of what they caught (the 500 above documents that shape).
+ */
+const gatewayAnswersOnRoutes = ["REQUEST_TOO_LARGE", "THROTTLED", "INTEGRATION_FAILURE", "INTEGRATION_TIMEOUT"] as const satisfies readonly GatewayResponseType[];
+
+function gatewayResponses(): Record<string, ReturnType<typeof errorResponse>> {
+  return Object.fromEntries(
+    gatewayAnswersOnRoutes.map((type) => {
+      const answer = gatewayAnswers[type];
+      const retryAfter =
+        "retryAfterSeconds" in answer
+          ? { "retry-after": { description: "Seconds to wait before retrying", schema: { type: "integer", example: answer.retryAfterSeconds } } }
+          : {};
+      return [String(answer.status), errorResponse(`API Gateway's own answer, when ${answer.when}`, answer.detail, retryAfter)];
+    }),
+  );
 }
 
 interface OperationText {
@@ -90,7 +110,8 @@ function operation(route: RouteDefinition) {
         headers: { [REQUEST_ID_HEADER]: { $ref: "#/components/headers/RequestId" } },
         content: { "application/json": { schema: ref("HTTPValidationError"), example: { detail: [invalidTaskIdIssue] } } },
       },
-      "500": errorResponse("Internal error (nothing about it is disclosed)", "Internal server error"),
+      ...gatewayResponses(),
+      "500": errorResponse("Internal error, the service's or API Gateway's (nothing about it is disclosed)", "Internal server error"),
       "503": errorResponse("A dependency is unavailable; nothing was changed. Retry after the given seconds.", "Service temporarily unavailable, please retry", {
         "retry-after": { description: "Seconds to wait before retrying", schema: { type: "integer", example: RETRY_AFTER_SECONDS } },
       }),

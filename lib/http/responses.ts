@@ -35,18 +35,12 @@ export const httpResponses = {
   unauthorized: (requestId: string) => json(401, { detail: "Invalid or missing API key" }, requestId),
   forbidden: (requestId: string) => json(403, { detail: "Task belongs to a different organization" }, requestId),
   notFound: (requestId: string) => json(404, { detail: "Task not found" }, requestId),
-  routeNotFound: (requestId: string) => json(404, { detail: "Not Found" }, requestId),
-  methodNotAllowed: (requestId: string, allowed: readonly string[]) =>
-    json(405, { detail: "Method Not Allowed" }, requestId, { allow: allowed.join(", ") }),
   validationError: (issues: readonly ValidationIssue[], requestId: string) => json(422, { detail: issues }, requestId),
   serviceUnavailable: (requestId: string) =>
     json(503, { detail: "Service temporarily unavailable, please retry" }, requestId, {
       "retry-after": String(RETRY_AFTER_SECONDS),
     }),
   internalError: (requestId: string) => json(500, { detail: "Internal server error" }, requestId),
-  // The edge's own refusals, before any route: a request that is not valid HTTP, or headers over the size limit.
-  badRequest: (requestId: string) => json(400, { detail: "Bad Request" }, requestId),
-  headersTooLarge: (requestId: string) => json(431, { detail: "Request Header Fields Too Large" }, requestId),
 } as const;
 
 export const invalidTaskIdIssue: ValidationIssue = {

@@ -120,15 +120,44 @@ describe("npm start serves the API over HTTP on the seeded stack", () => {
     expect(await drainQueue(sqs(), local.stack.queues.stop_signals)).toEqual([]);
   });
 
-  it("answers 405 for a wrong method on a known route and 404 for an unknown route", async () => {
+  it("answers a wrong method on a known route as an unknown route: 404 Not Found, as the deployed API does", async () => {
     const wrongMethod = await stop(EXECUTING, ALPHA_KEY, "GET");
-    expect(wrongMethod.status).toBe(405);
-    expect(wrongMethod.headers.get("allow")).toBe("POST");
-    expect(await wrongMethod.json()).toEqual({ detail: "Method Not Allowed" });
+    expect(wrongMethod.status).toBe(404);
+    expect(wrongMethod.headers.get("allow")).toBeNull();
+    expect(await wrongMethod.json()).toEqual({ detail: "Not Found" });
     const unknown = await fetch(`${local.stack.api_url}/v2/nothing`);
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toEqual({ detail: "Not Found" });
   });
+});
+
+describe("npm start -- --throttle RATE,BURST", () => {
+  it("answers 429 with Retry-After once the burst is spent, in the deployed API's shape", async () => {
+    // One request's worth of tokens every 10 s: the third of three quick requests finds none.
+    const throttled = await startLocalStack(SEED, { args: ["--throttle", "0.1,2"], env: { CLEANUP_INTERVAL_SECONDS: "0" } });
+    try {
+      const responses: Response[] = [];
+      for (let attempt = 0; attempt < 3; attempt++) {
+        responses.push(await fetch(`${throttled.stack.api_url}/v1/tasks/${COMPLETED}`, { headers: { "x-api-key": ALPHA_KEY } }));
+      }
+
+      expect(responses.map((response) => response.status)).toEqual([200, 200, 429]);
+      const [, , refused] = responses;
+      expect(refused?.headers.get("retry-after")).toBe("1");
+      expect(refused?.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+      expect(await refused?.json()).toEqual({ detail: "Too many requests, please retry" });
+      expect(throttled.output()).toContain("throttled at 0.1 requests/s, bursts of 2");
+    } finally {
+      await throttled.stop();
+    }
+  }, 90_000);
+
+  it("refuses a malformed --throttle in one line, before starting anything", async () => {
+    const { child, output } = spawnNpmStart(["--seed", SEED, "--throttle", "fast"], { PORT: "0" });
+    expect(await waitForExit(child)).toBe(1);
+    expect(output()).toContain("--throttle takes RATE,BURST");
+    expect(output().trim().split("\n").filter((line) => line.startsWith("npm start:"))).toHaveLength(1);
+  }, 60_000);
 });
 
 describe("npm run keys administers keys on the local stack", () => {

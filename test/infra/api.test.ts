@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { routes } from "../../lib/resources.js";
+import { GATEWAY_MESSAGE, gatewayAnswerRows, INTEGRATION_TIMEOUT_SECONDS, routes } from "../../lib/resources.js";
 import { type CfnResource, logicalIdWhere, onlyResource, synthesizeStage } from "./synth.js";
 
 /** `/v1/tasks/{task_id}/stop` of an AWS::ApiGateway::Resource, rebuilt from its ParentId chain. */
@@ -29,6 +29,8 @@ describe("the REST API", () => {
       expect(match?.integration).toEqual({
         Type: "AWS_PROXY",
         IntegrationHttpMethod: "POST",
+        // The local server gives a function as long before its 504.
+        TimeoutInMillis: INTEGRATION_TIMEOUT_SECONDS * 1000,
         Uri: {
           "Fn::Join": [
             "",
@@ -110,5 +112,59 @@ describe("the REST API", () => {
       TracingEnabled: true,
       MethodSettings: [{ ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 }],
     });
+  });
+});
+
+describe("API Gateway's own answers (lib/resources.ts gatewayAnswers)", () => {
+  const { template } = synthesizeStage("dev");
+  const restApiId = onlyResource(template, "AWS::ApiGateway::RestApi").logicalId;
+  const gatewayResponses = Object.values(template.findResources("AWS::ApiGateway::GatewayResponse")) as CfnResource[];
+  const byType = (type: string) => gatewayResponses.filter((response) => response.Properties?.ResponseType === type);
+
+  /** What API Gateway would put in the body, for a request id and a caught message. */
+  const rendered = (bodyTemplate: string) =>
+    JSON.parse(bodyTemplate.replaceAll("$context.requestId", "req-1").replaceAll("$context.error.messageString", '"Forbidden"'));
+
+  it("defines one GatewayResponse per row of the table, and no other", () => {
+    expect(gatewayResponses.map((response) => response.Properties?.ResponseType).sort()).toEqual(gatewayAnswerRows().map((row) => row.type).sort());
+    for (const response of gatewayResponses) expect(response.Properties?.RestApiId).toEqual({ Ref: restApiId });
+  });
+
+  it.each(gatewayAnswerRows().map((row) => [row.type, row] as const))("%s: the table's status, detail and headers", (type, row) => {
+    const [response] = byType(type);
+    const properties = response?.Properties ?? {};
+    expect(properties.StatusCode).toBe(row.status === undefined ? undefined : String(row.status));
+    const templates = properties.ResponseTemplates as Record<string, string>;
+    expect(Object.keys(templates)).toEqual(["application/json"]);
+    expect(rendered(templates["application/json"] ?? "")).toEqual({ detail: row.detail === GATEWAY_MESSAGE ? "Forbidden" : row.detail });
+    expect(properties.ResponseParameters).toEqual({
+      "gatewayresponse.header.x-request-id": "context.requestId",
+      ...(row.retryAfterSeconds === undefined ? {} : { "gatewayresponse.header.retry-after": `'${row.retryAfterSeconds}'` }),
+    });
+  });
+
+  it("answers an unknown route (or another method on a known one) 404 Not Found, not API Gateway's 403", () => {
+    expect(byType("MISSING_AUTHENTICATION_TOKEN")[0]?.Properties).toMatchObject({
+      StatusCode: "404",
+      ResponseTemplates: { "application/json": '{"detail":"Not Found"}' },
+    });
+  });
+
+  it("answers throttling 429 with Retry-After, and each catch-all with the status and message it caught", () => {
+    expect(byType("THROTTLED")[0]?.Properties).toMatchObject({
+      StatusCode: "429",
+      ResponseParameters: { "gatewayresponse.header.retry-after": "'1'" },
+    });
+    for (const type of ["DEFAULT_4XX", "DEFAULT_5XX"]) {
+      expect(byType(type)[0]?.Properties).not.toHaveProperty("StatusCode");
+      expect(byType(type)[0]?.Properties?.ResponseTemplates).toEqual({ "application/json": '{"detail":$context.error.messageString}' });
+    }
+  });
+
+  it("redeploys the stage when an answer changes (the deployment depends on every GatewayResponse)", () => {
+    const { resource: deployment } = onlyResource(template, "AWS::ApiGateway::Deployment");
+    const responseIds = Object.keys(template.findResources("AWS::ApiGateway::GatewayResponse"));
+    expect(responseIds).toHaveLength(gatewayAnswerRows().length);
+    expect((deployment as CfnResource & { DependsOn?: string[] }).DependsOn).toEqual(expect.arrayContaining(responseIds));
   });
 });

@@ -14,6 +14,10 @@ describe("stages", () => {
     expect(() => parseStage("production")).toThrow('unknown stage "production": expected one of dev, prod');
   });
 
+  it("refuses to deploy npm start's local stage, whose settings only the local server reads", () => {
+    expect(() => parseStage("local")).toThrow('stage "local" is npm start\'s and is never deployed');
+  });
+
   it.each(["dev", "prod"] as const)("prefixes every physical name of %s with stop-task-<stage>", (stage) => {
     const { stack, template } = synthesizeStage(stage);
     expect(stack.stackName).toBe(`stop-task-${stage}`);

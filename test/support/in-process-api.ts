@@ -4,7 +4,7 @@ import { createApiKeyAuthorizer, dynamoApiKeyLookup } from "../../lib/auth/api-k
 import { dynamoExecutionRepository } from "../../lib/executions/repository.js";
 import { buildOpenApiDocument } from "../../lib/http/openapi.js";
 import { createLogger, createMetrics } from "../../lib/observability.js";
-import { createLocalApi, type ProxyHandler } from "../../infra/local/server.js";
+import { createLocalApi, type LocalApiOptions, type ProxyHandler } from "../../infra/local/server.js";
 import { afterAll, beforeAll } from "vitest";
 import { type LocalAws, localDynamoDbClient, provisionIsolatedStack, storeApiKey } from "./local-aws.js";
 import { stopTaskHarness } from "./stop-task-harness.js";
@@ -16,9 +16,13 @@ export interface InProcessApi {
 
 /**
  * The local server of `npm start`, in this process, over the real handlers and the emulators:
- * real HTTP for tests that need it, without paying for a child process.
+ * real HTTP for tests that need it, without paying for a child process. `overrides` sets the
+ * server's other options (throttling, integration timeout) or wraps a real handler in a fault.
  */
-export async function startInProcessApi(aws: LocalAws): Promise<InProcessApi> {
+export async function startInProcessApi(
+  aws: LocalAws,
+  overrides: Omit<Partial<LocalApiOptions>, "handlers"> & { handlers?: Partial<LocalApiOptions["handlers"]> } = {},
+): Promise<InProcessApi> {
   const dynamoDb = localDynamoDbClient();
   const stopTask = stopTaskHarness(aws).handler;
   const getTask = createGetTaskHandler({
@@ -27,9 +31,11 @@ export async function startInProcessApi(aws: LocalAws): Promise<InProcessApi> {
     logger: createLogger("get-task"),
     metrics: createMetrics("get-task"),
   });
+  const { handlers, ...options } = overrides;
   const server = createLocalApi({
-    handlers: { "stop-task": stopTask as ProxyHandler, "get-task": getTask as ProxyHandler },
     staticRoutes: { "/openapi.json": () => ({ statusCode: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(buildOpenApiDocument()) }) },
+    ...options,
+    handlers: { "stop-task": stopTask as ProxyHandler, "get-task": getTask as ProxyHandler, ...handlers },
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;

@@ -36,11 +36,11 @@ export function waitForExit(child: ChildProcess): Promise<number | null> {
 
 export async function startLocalStack(
   seedFile: string,
-  { timeoutMs = 45_000, env = {} }: { timeoutMs?: number; env?: Record<string, string> } = {},
+  { timeoutMs = 45_000, env = {}, args = [] }: { timeoutMs?: number; env?: Record<string, string>; args?: readonly string[] } = {},
 ): Promise<LocalStackProcess> {
   const stackFile = join(mkdtempSync(join(tmpdir(), "stop-task-e2e-")), "stack.json");
   const port = await freePort();
-  const { child, output } = spawnNpmStart(["--seed", seedFile, "--stack-file", stackFile], { ...env, PORT: String(port) });
+  const { child, output } = spawnNpmStart(["--seed", seedFile, "--stack-file", stackFile, ...args], { ...env, PORT: String(port) });
   const exited = waitForExit(child);
   const deadline = Date.now() + timeoutMs;
   while (!existsSync(stackFile)) {

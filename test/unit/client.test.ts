@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { createTaskClient, ServerError, StopTimeoutError } from "../../lib/client.js";
+import {
+  createTaskClient,
+  GatewayError,
+  RouteNotFoundError,
+  ServerError,
+  StopTimeoutError,
+  TaskNotFoundError,
+  ThrottledError,
+} from "../../lib/client.js";
 
 const TASK = "5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e";
 const record = (status: string) => ({ id: TASK, agent_id: "a", organization_id: "o", status, created_at: "2026-11-25T11:00:00.000Z" });
@@ -41,6 +49,19 @@ describe("stopAndWait", () => {
     expect((await client.stopAndWait(TASK, { intervalMs: 1 })).status).toBe("completed");
   });
 
+  it("waits out a 429 while polling, for as long as Retry-After says", async () => {
+    const { fetchImpl, calls } = scriptedFetch(
+      () => json(200, record("executing")),
+      () => json(429, { detail: "Too many requests, please retry" }, { "retry-after": "0.05" }),
+      () => json(200, record("stopped")),
+    );
+    const client = createTaskClient({ baseUrl: "http://api", apiKey: "k", fetch: fetchImpl });
+    const started = performance.now();
+    expect((await client.stopAndWait(TASK, { intervalMs: 1 })).status).toBe("stopped");
+    expect(calls).toHaveLength(3);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(45);
+  });
+
   it("gives up with the last record it saw when the time runs out", async () => {
     const { fetchImpl } = scriptedFetch(...Array.from({ length: 50 }, () => () => json(200, record("executing"))));
     const client = createTaskClient({ baseUrl: "http://api", apiKey: "k", fetch: fetchImpl });
@@ -64,5 +85,38 @@ describe("stopAndWait", () => {
     const error = await client.stopTask(TASK).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ServerError);
     expect(error).toMatchObject({ status: 503, retryAfterSeconds: 2, requestId: "r-1" });
+  });
+});
+
+describe("API Gateway's own answers as typed errors", () => {
+  async function errorFor(response: Response) {
+    const { fetchImpl } = scriptedFetch(() => response);
+    return createTaskClient({ baseUrl: "http://api", apiKey: "k", fetch: fetchImpl }).stopTask(TASK).catch((caught: unknown) => caught);
+  }
+
+  it("a 429 is a ThrottledError with its Retry-After and request id", async () => {
+    const error = await errorFor(json(429, { detail: "Too many requests, please retry" }, { "retry-after": "1", "x-request-id": "r-429" }));
+    expect(error).toBeInstanceOf(ThrottledError);
+    expect(error).toMatchObject({ status: 429, retryAfterSeconds: 1, requestId: "r-429", detail: "Too many requests, please retry" });
+  });
+
+  it.each([502, 504])("a %i is a GatewayError (a ServerError) with the request id", async (status) => {
+    const error = await errorFor(json(status, { detail: "Bad gateway: the service failed to answer" }, { "x-request-id": `r-${status}` }));
+    expect(error).toBeInstanceOf(GatewayError);
+    expect(error).toBeInstanceOf(ServerError);
+    expect(error).toMatchObject({ status, requestId: `r-${status}` });
+  });
+
+  it("the service's own 500 and 503 stay ServerErrors, not GatewayErrors", async () => {
+    for (const status of [500, 503]) {
+      const error = await errorFor(json(status, { detail: "x" }));
+      expect(error).toBeInstanceOf(ServerError);
+      expect(error).not.toBeInstanceOf(GatewayError);
+    }
+  });
+
+  it("tells API Gateway's 404 for an unknown route from the service's 404 for an unknown task", async () => {
+    expect(await errorFor(json(404, { detail: "Not Found" }))).toBeInstanceOf(RouteNotFoundError);
+    expect(await errorFor(json(404, { detail: "Task not found" }))).toBeInstanceOf(TaskNotFoundError);
   });
 });

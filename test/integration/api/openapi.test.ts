@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { buildOpenApiDocument } from "../../../lib/http/openapi.js";
 import { routes } from "../../../lib/resources.js";
 import { anExecution } from "../../support/factories.js";
-import { useInProcessApi } from "../../support/in-process-api.js";
+import { startInProcessApi, useInProcessApi } from "../../support/in-process-api.js";
 import { putItem, } from "../../support/local-aws.js";
 import { openApiResponseChecker, type RecordedResponse } from "../../support/openapi-responses.js";
 
@@ -26,6 +26,20 @@ describe("the OpenAPI document", () => {
       expect(Object.keys(operation?.responses ?? {})).toEqual(expect.arrayContaining(["200", "401", "403", "404", "422"]));
     }
     expect(document.components.securitySchemes.ApiKeyAuth).toEqual(expect.objectContaining({ type: "apiKey", in: "header", name: "x-api-key" }));
+  });
+
+  it("lists API Gateway's own answers on every route: 413, 429 with Retry-After, 502 and 504, in the error shape", () => {
+    const document = buildOpenApiDocument();
+    for (const route of routes) {
+      const operation = (document.paths[route.path] as Record<string, { responses: Record<string, Record<string, unknown>> }>)[route.method.toLowerCase()];
+      for (const status of ["413", "429", "502", "504"]) {
+        expect(operation?.responses[status], `${route.method} ${route.path} ${status}`).toMatchObject({
+          headers: { "x-request-id": { $ref: "#/components/headers/RequestId" } },
+          content: { "application/json": { schema: { $ref: "#/components/schemas/HTTPError" } } },
+        });
+      }
+      expect(operation?.responses["429"]).toMatchObject({ headers: { "retry-after": { schema: { type: "integer" } } } });
+    }
   });
 
   it("is what npm run openapi last wrote (openapi.json is generated, never edited)", () => {
@@ -67,6 +81,31 @@ describe("real responses validate against the document", () => {
     }
 
     expect(new Set(recorded.map((response) => response.status))).toEqual(new Set([200, 401, 403, 404, 422]));
+    for (const response of recorded) expect(check(response), `${response.method} ${response.path} ${response.status}`).toEqual([]);
+  });
+
+  it("for API Gateway's answers on every route: throttled, failed and timed-out functions", async () => {
+    const failing = async () => Promise.reject(new Error("crashed"));
+    const silent = () => new Promise(() => undefined);
+    const apis = await Promise.all([
+      startInProcessApi(served.aws, { throttling: { rateLimit: 0, burstLimit: 0 } }),
+      startInProcessApi(served.aws, { handlers: { "stop-task": failing, "get-task": failing }, onError: () => undefined }),
+      startInProcessApi(served.aws, { handlers: { "stop-task": silent, "get-task": silent }, integrationTimeoutMs: 20 }),
+    ]);
+    const check = openApiResponseChecker(buildOpenApiDocument());
+    const recorded: RecordedResponse[] = [];
+    try {
+      for (const api of apis) {
+        for (const route of routes) {
+          const response = await fetch(`${api.url}${route.path.replace("{task_id}", randomUUID())}`, { method: route.method, headers: { "x-api-key": KEY } });
+          recorded.push({ method: route.method, path: route.path, status: response.status, body: await response.json() });
+        }
+      }
+    } finally {
+      await Promise.all(apis.map((api) => api.close()));
+    }
+
+    expect(new Set(recorded.map((response) => response.status))).toEqual(new Set([429, 502, 504]));
     for (const response of recorded) expect(check(response), `${response.method} ${response.path} ${response.status}`).toEqual([]);
   });
 });
