@@ -25,17 +25,19 @@ export class TaskNotFoundError extends TaskApiError {}
 /** API Gateway's 404 "Not Found": no route has this path and method, so the base URL is wrong, not the task id. */
 export class RouteNotFoundError extends TaskApiError {}
 /** API Gateway throttled the request (429): nothing was done; retry after `retryAfterSeconds`. */
-export class ThrottledError extends TaskApiError {
+/** An answer that may say how long to wait before retrying (`Retry-After`). */
+abstract class RetryableTaskApiError extends TaskApiError {
   constructor(
     status: number,
     detail: string,
     requestId: string | undefined,
-    /** Seconds API Gateway asked to wait before retrying. */
+    /** Seconds the server or API Gateway asked to wait before retrying, when it said. */
     readonly retryAfterSeconds: number | undefined,
   ) {
     super(status, detail, requestId);
   }
 }
+export class ThrottledError extends RetryableTaskApiError {}
 export class TaskValidationError extends TaskApiError {
   constructor(
     status: number,
@@ -45,17 +47,7 @@ export class TaskValidationError extends TaskApiError {
     super(status, issues.map((issue) => `${issue.loc.join(".")}: ${issue.msg}`).join("; "), requestId);
   }
 }
-export class ServerError extends TaskApiError {
-  constructor(
-    status: number,
-    detail: string,
-    requestId: string | undefined,
-    /** Seconds the server asked to wait before retrying (503), when it said. */
-    readonly retryAfterSeconds: number | undefined,
-  ) {
-    super(status, detail, requestId);
-  }
-}
+export class ServerError extends RetryableTaskApiError {}
 /**
  * API Gateway answered instead of the service: the function failed (502) or did not answer in
  * time (504). Whether a stop took effect is unknown; stopping again is safe (stops are idempotent).

@@ -1,10 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { LocalApiOptions } from "../../infra/local/server.js";
 import { type GatewayResponseType, gatewayAnswerRows, MAX_REQUEST_BODY_BYTES } from "../../lib/resources.js";
 import { synthesizeStage } from "../infra/synth.js";
-import { type InProcessApi, startInProcessApi } from "../support/in-process-api.js";
-import { type LocalAws, provisionIsolatedStack, storeApiKey } from "../support/local-aws.js";
+import { useInProcessServers } from "../support/in-process-api.js";
 import { type RawRequest, type RawResponse, rawHttpRequest } from "../support/raw-http.js";
 
 /**
@@ -104,21 +103,10 @@ const exchanges: Record<GatewayResponseType, readonly Exchange[]> = {
 /** Headers any HTTP server sends, which API Gateway sends its own versions of. */
 const TRANSPORT_HEADERS = new Set(["date", "connection", "keep-alive", "content-length", "transfer-encoding"]);
 
-let aws: LocalAws;
-const servers: InProcessApi[] = [];
-
-beforeAll(async () => {
-  aws = await provisionIsolatedStack();
-  await storeApiKey(aws, { key: KEY, organizationId: "org-a", keyId: "key-a" });
-});
-
-afterAll(async () => {
-  await Promise.all(servers.map((server) => server.close()));
-});
+const local = useInProcessServers(KEY);
 
 async function exchange({ server, requests }: Exchange): Promise<RawResponse> {
-  const api = await startInProcessApi(aws, server);
-  servers.push(api);
+  const api = await local.serve(server);
   let last: RawResponse | undefined;
   for (const request of requests) last = await rawHttpRequest(api.url, request);
   if (!last) throw new Error("an exchange needs a request");

@@ -71,6 +71,39 @@ export function useInProcessApi(key: string): { readonly aws: LocalAws; readonly
   };
 }
 
+export type InProcessApiOverrides = Parameters<typeof startInProcessApi>[1];
+
+/**
+ * Hooks for a test file that starts servers of its own (other throttling, a faulty handler):
+ * fresh tables and queues with one active key of `org-a` (`key-a`); every server `serve` starts
+ * is closed after the file.
+ */
+export function useInProcessServers(key: string): { readonly aws: LocalAws; serve(overrides?: InProcessApiOverrides): Promise<InProcessApi> } {
+  const state: { aws?: LocalAws } = {};
+  const servers: InProcessApi[] = [];
+  beforeAll(async () => {
+    state.aws = await provisionIsolatedStack();
+    await storeApiKey(state.aws, { key, organizationId: "org-a", keyId: "key-a" });
+  });
+  afterAll(async () => {
+    await Promise.all(servers.map((server) => server.close()));
+  });
+  const aws = () => {
+    if (!state.aws) throw new Error("useInProcessServers: used before beforeAll ran");
+    return state.aws;
+  };
+  return {
+    get aws() {
+      return aws();
+    },
+    async serve(overrides = {}) {
+      const server = await startInProcessApi(aws(), overrides);
+      servers.push(server);
+      return server;
+    },
+  };
+}
+
 /** The two route styles: the documented one and the one the platform's SDK calls. */
 export const routeStyles = {
   documented: {

@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ProxyHandler } from "../../../infra/local/server.js";
 import { createTaskClient, GatewayError, RouteNotFoundError, ThrottledError } from "../../../lib/client.js";
 import { type GatewayResponseType, gatewayAnswers, MAX_REQUEST_BODY_BYTES } from "../../../lib/resources.js";
 import { anExecution } from "../../support/factories.js";
-import { type InProcessApi, startInProcessApi } from "../../support/in-process-api.js";
-import { drainQueue, getStoredItem, type LocalAws, provisionIsolatedStack, putItem, storeApiKey } from "../../support/local-aws.js";
+import { type InProcessApi, useInProcessServers } from "../../support/in-process-api.js";
+import { drainQueue, getStoredItem, putItem } from "../../support/local-aws.js";
 import { stopTaskHarness } from "../../support/stop-task-harness.js";
 
 /**
@@ -18,32 +18,17 @@ import { stopTaskHarness } from "../../support/stop-task-harness.js";
 const KEY = `sk-gateway-${randomUUID()}`;
 const REQUEST_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-let aws: LocalAws;
-const servers: InProcessApi[] = [];
-
-beforeAll(async () => {
-  aws = await provisionIsolatedStack();
-  await storeApiKey(aws, { key: KEY, organizationId: "org-a", keyId: "key-a" });
-});
-
-afterAll(async () => {
-  await Promise.all(servers.map((server) => server.close()));
-});
-
-async function serve(overrides: Parameters<typeof startInProcessApi>[1] = {}): Promise<InProcessApi> {
-  const server = await startInProcessApi(aws, overrides);
-  servers.push(server);
-  return server;
-}
+const local = useInProcessServers(KEY);
+const serve = local.serve;
 
 async function seed(overrides: Parameters<typeof anExecution>[0] = {}) {
   const execution = anExecution({ organization_id: "org-a", status: "executing", ...overrides });
-  await putItem(aws.dynamoDb, aws.resources.tables.executions, execution);
+  await putItem(local.aws.dynamoDb, local.aws.resources.tables.executions, execution);
   return execution;
 }
 
 async function storedStatus(id: string) {
-  return (await getStoredItem(aws.dynamoDb, aws.resources.tables.executions, id))?.status;
+  return (await getStoredItem(local.aws.dynamoDb, local.aws.resources.tables.executions, id))?.status;
 }
 
 function call(api: InProcessApi, method: string, path: string, body?: Buffer) {
@@ -92,7 +77,7 @@ describe("the local server answers as the deployed API's gateway responses do", 
     expect(responses.map((response) => response.status).sort()).toEqual([200, 200, 429, 429]);
     const requestIds = await Promise.all(responses.filter((response) => response.status === 429).map((response) => expectAnswer(response, "THROTTLED")));
     expect(new Set(requestIds).size).toBe(2);
-    expect(await drainQueue(aws.sqs, aws.resources.queues.stop_signals, { waitSeconds: 1 })).toHaveLength(1);
+    expect(await drainQueue(local.aws.sqs, local.aws.resources.queues.stop_signals, { waitSeconds: 1 })).toHaveLength(1);
     await sleep(600); // one token refills every 500 ms at 2 a second
     expect((await call(api, "GET", `/v1/tasks/${running.id}`)).status).toBe(200);
   });
@@ -103,7 +88,7 @@ describe("the local server answers as the deployed API's gateway responses do", 
 
     await expectAnswer(await call(api, "POST", `/v1/tasks/${running.id}/stop`, Buffer.alloc(MAX_REQUEST_BODY_BYTES + 1, 0x61)), "REQUEST_TOO_LARGE");
     expect(await storedStatus(running.id)).toBe("executing");
-    expect(await drainQueue(aws.sqs, aws.resources.queues.stop_signals)).toEqual([]);
+    expect(await drainQueue(local.aws.sqs, local.aws.resources.queues.stop_signals)).toEqual([]);
 
     const atTheLimit = await call(api, "POST", `/v1/tasks/${randomUUID()}/stop`, Buffer.alloc(MAX_REQUEST_BODY_BYTES, 0x61));
     expect(atTheLimit.status).toBe(404);
@@ -125,7 +110,7 @@ describe("the local server answers as the deployed API's gateway responses do", 
 
   it("answers 504 when the function outlasts the integration timeout; the stop itself still happens, as in AWS", async () => {
     const running = await seed();
-    const api = await serve({ handlers: { "stop-task": slowly(stopTaskHarness(aws).handler as ProxyHandler, 1_000) }, integrationTimeoutMs: 100 });
+    const api = await serve({ handlers: { "stop-task": slowly(stopTaskHarness(local.aws).handler as ProxyHandler, 1_000) }, integrationTimeoutMs: 100 });
 
     const started = performance.now();
     const response = await call(api, "POST", `/v1/tasks/${running.id}/stop`);
@@ -133,7 +118,7 @@ describe("the local server answers as the deployed API's gateway responses do", 
     expect(performance.now() - started).toBeLessThan(1_000);
     await expectAnswer(response, "INTEGRATION_TIMEOUT");
     // A 504 says nothing of whether the stop took effect: here it did, after the answer.
-    const messages = await drainQueue(aws.sqs, aws.resources.queues.stop_signals, { waitSeconds: 5 });
+    const messages = await drainQueue(local.aws.sqs, local.aws.resources.queues.stop_signals, { waitSeconds: 5 });
     expect(messages.map((message) => JSON.parse(message.Body ?? "{}").task_id)).toEqual([running.id]);
     expect(await storedStatus(running.id)).toBe("stopped");
   });
