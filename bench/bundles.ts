@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import * as esbuild from "esbuild";
-import { esbuildOptions, functionBundling, functionNodeOptions } from "../infra/bundling.js";
+import { esbuildOptions, functionBundling } from "../infra/bundling.js";
 import { functionDefinitions } from "../lib/resources.js";
 import { sampleDeployedEnvironment } from "../test/support/deployed-environment.js";
 import { median, round } from "./stats.js";
@@ -109,7 +109,7 @@ const cjsLoader = "const t=performance.now();require(process.argv[1]);console.lo
 function loadOnce(bundle: BuiltBundle): { processMs: number; importMs: number } {
   const [loader, target] = bundle.format === "esm" ? [esmLoader, pathToFileURL(bundle.file).href] : [cjsLoader, bundle.file];
   const started = process.hrtime.bigint();
-  const child = spawnSync(process.execPath, [...functionNodeOptions, "-e", loader, target], {
+  const child = spawnSync(process.execPath, ["-e", loader, target], {
     env: { PATH: process.env.PATH, ...sampleDeployedEnvironment },
     encoding: "utf8",
   });

@@ -143,7 +143,7 @@ if (selected.has("cold") && built) {
   const stopTaskCold = cold.bundles.find((entry) => entry.name === "stop-task (esm)") as ColdInit;
   const parts = coldInitParts("stop-task", cold.bare, stopTaskCold, builtinsOnly, compileOnly);
   results.coldInit = { ...cold, parts };
-  print(`Cold init (median of ${coldRuns} fresh \`node\` processes, with the deployed NODE_OPTIONS, importing the bundle; ratio to the bare handler)`);
+  print(`Cold init (median of ${coldRuns} fresh \`node\` processes, importing the bundle as deployed; ratio to the bare handler)`);
   print();
   const row = (entry: ColdInit, budget?: number) => [
     entry.name,

@@ -40,14 +40,6 @@ export const functionBundling = {
 } as const satisfies BundlingOptions;
 
 /**
- * Node's flags on the deployed function: none. The bundle ships its source map, but
- * `--enable-source-maps` makes Node read and parse it (~1 MiB) at every cold start, measured at
- * about 17 ms of the stop function's ~85 ms import; the service logs error names, never stack
- * traces, so the map is for decoding a trace by hand, not for every start.
- */
-export const functionNodeOptions: readonly string[] = [];
-
-/**
  * The same bundle through esbuild's API, flag for flag what NodejsFunction passes to the esbuild
  * CLI for `functionBundling` (aws-cdk-lib/aws-lambda-nodejs/lib/bundling.js).
  */

@@ -45,8 +45,8 @@ export class StopTaskStack extends Stack {
 
     // Sizing that differs from ServiceFunction's API defaults (512 MB, 10 s).
     const sizing: Partial<Record<FunctionName, Pick<ServiceFunctionProps, "memorySize" | "timeout">>> = {
-      // One bounded run a minute: lib/cleanup.ts stops taking work 5 s before the timeout and the
-      // next run continues the backlog. Runs may overlap; the cleanup is safe for that.
+      // One bounded run a minute: the cleanup stops taking work a margin before the timeout
+      // (functions/cleanup/app.ts) and the next run continues the backlog. Runs may overlap safely.
       cleanup: { memorySize: 512, timeout: Duration.seconds(60) },
     };
     const functions = {} as Record<FunctionName, ServiceFunction>;

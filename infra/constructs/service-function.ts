@@ -7,7 +7,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import type { CleanupConfig, GetTaskConfig, StopTaskConfig } from "../../lib/config.js";
 import { type FunctionName, functionDefinitions, physicalName } from "../../lib/resources.js";
-import { functionBundling, functionNodeOptions } from "../bundling.js";
+import { functionBundling } from "../bundling.js";
 
 /** Only names lib/config.ts reads can be set: a typo fails the type check, not a cold start. */
 export type FunctionEnvironmentName = Extract<keyof StopTaskConfig | keyof GetTaskConfig | keyof CleanupConfig, string>;
@@ -63,7 +63,7 @@ export class ServiceFunction extends Construct {
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
-      // Three attempts of 1.5 s each plus backoff (lib/config.ts) fit well inside 10 s.
+      // The AWS clients' attempts, timeouts and backoff (lib/config.ts) fit well inside it.
       timeout: props.timeout ?? Duration.seconds(10),
       role: this.role,
       logGroup: this.logGroup,
@@ -72,7 +72,9 @@ export class ServiceFunction extends Construct {
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
       // SDK v3 keeps connections alive by default; the v2 variable would only be noise.
       awsSdkConnectionReuse: false,
-      environment: functionNodeOptions.length > 0 ? { NODE_OPTIONS: functionNodeOptions.join(" ") } : {},
+      // No NODE_OPTIONS: `--enable-source-maps` would parse the bundle's source map at every cold
+      // start, and the service logs error names, never stack traces (README, Performance).
+      environment: {},
       bundling: functionBundling,
     });
 

@@ -8,7 +8,6 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { functionNodeOptions } from "../../infra/bundling.js";
 import { functionDefinitions } from "../../lib/resources.js";
 import { synthesizeStage } from "./synth.js";
 import { sampleDeployedEnvironment } from "../support/deployed-environment.js";
@@ -60,7 +59,7 @@ describe.each(bundles)("the function bundle %s", (assetDir) => {
     const env = deployedEnvironment;
     const script = `import(${JSON.stringify(pathToFileURL(join(assetDir, "index.mjs")).href)}).then((m) => console.log(typeof m.handler))`;
 
-    const { stdout } = await run(process.execPath, [...functionNodeOptions, "-e", script], { env, cwd: assetDir });
+    const { stdout } = await run(process.execPath, ["-e", script], { env, cwd: assetDir });
 
     expect(stdout.trim()).toBe("function");
   });
@@ -119,7 +118,7 @@ describe("the deployed stop function's credentials", () => {
       POWERTOOLS_METRICS_DISABLED: "true",
       POWERTOOLS_LOG_LEVEL: "ERROR",
     };
-    const { stdout } = await run(process.execPath, [...functionNodeOptions, "-e", script], { env, cwd: stopBundle });
+    const { stdout } = await run(process.execPath, ["-e", script], { env, cwd: stopBundle });
     return JSON.parse(stdout.trim().split("\n").at(-1) ?? "");
   }
 
