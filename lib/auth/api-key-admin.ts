@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { type DynamoDBClient, PutItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb";
 import { marshall } from "@aws-sdk/util-dynamodb";
-import { updateIfCondition } from "../aws/conditional-write.js";
+import { conditionalUpdate, itemExists } from "../conditional-writes.js";
 import { apiKeysTable } from "../resources.js";
 import { canonicalTimestamp, formatTimestamp } from "../timestamp.js";
 import { hashApiKey, type StoredApiKey } from "./api-keys.js";
@@ -74,14 +74,14 @@ export async function revokeApiKey(client: DynamoDBClient, tableName: string, ke
   for (const item of Items) {
     const keyHash = item.key_hash?.S;
     if (!keyHash) continue;
-    const applied = await updateIfCondition(client, {
-      TableName: tableName,
-      Key: { key_hash: { S: keyHash } },
+    const { applied } = await conditionalUpdate(client, {
+      tableName,
+      key: { key_hash: { S: keyHash } },
       // Never resurrect a deleted key as a revoked stub.
-      ConditionExpression: "attribute_exists(key_hash)",
-      UpdateExpression: "SET #status = :revoked, revoked_at = :now",
-      ExpressionAttributeNames: { "#status": "status" },
-      ExpressionAttributeValues: { ":revoked": { S: "revoked" }, ":now": { S: formatTimestamp(new Date()) } },
+      condition: itemExists("key_hash"),
+      update: "SET #status = :revoked, revoked_at = :now",
+      names: { "#status": "status" },
+      values: { ":revoked": { S: "revoked" }, ":now": { S: formatTimestamp(new Date()) } },
     });
     if (applied) revoked += 1;
   }

@@ -4,7 +4,7 @@ import {
   QueryCommand,
 } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
-import { updateIfCondition } from "../aws/conditional-write.js";
+import { allOf, conditionalUpdate, isStopped, stillHolds } from "../conditional-writes.js";
 import { executionIndexes } from "../resources.js";
 import { indexAttributes } from "./indexes.js";
 import { clearSignalPendingMarker } from "./repository.js";
@@ -58,7 +58,7 @@ export function dynamoCleanupQueries(client: DynamoDBClient, tableName: string):
   }
 
 
-  const signalNames = { "#due": indexAttributes.signalDueAt, "#shard": indexAttributes.signalShard, "#status": "status" };
+  const applied = async (update: Promise<{ readonly applied: boolean }>) => (await update).applied;
 
   return {
     dueSignals: (shard, dueBy, limit, page) => queryBelow(executionIndexes.signalRedrive, shard, dueBy, true, limit, page),
@@ -66,30 +66,29 @@ export function dynamoCleanupQueries(client: DynamoDBClient, tableName: string):
     startedBefore: (shard, before, limit, page) => queryBelow(executionIndexes.activeByStart, shard, before, false, limit, page),
 
     claimRedrive: (taskId, seenDueAt, attempt, nextDueAt) =>
-      updateIfCondition(client, {
-        TableName: tableName,
-        Key: { id: { S: taskId } },
-        // The due time works as a version: whoever moves it first owns this attempt.
-        ConditionExpression: "#due = :seen AND #status = :stopped",
-        UpdateExpression: "SET #due = :next, signal_attempts = :attempt",
-        ExpressionAttributeNames: { "#due": signalNames["#due"], "#status": "status" },
-        ExpressionAttributeValues: {
-          ":seen": { S: seenDueAt },
-          ":next": { S: nextDueAt },
-          ":attempt": { N: String(attempt) },
-          ":stopped": { S: "stopped" },
-        },
-      }),
+      applied(
+        conditionalUpdate(client, {
+          tableName,
+          key: { id: { S: taskId } },
+          // The due time works as a version: whoever moves it first owns this attempt.
+          condition: allOf(stillHolds(indexAttributes.signalDueAt, seenDueAt), isStopped),
+          update: "SET #due = :next, signal_attempts = :attempt",
+          names: { "#due": indexAttributes.signalDueAt },
+          values: { ":next": { S: nextDueAt }, ":attempt": { N: String(attempt) } },
+        }),
+      ),
 
     flagUndeliverable: (taskId, seenDueAt, at) =>
-      updateIfCondition(client, {
-        TableName: tableName,
-        Key: { id: { S: taskId } },
-        ConditionExpression: "#due = :seen",
-        UpdateExpression: "SET signal_delivery_failed_at = :at REMOVE #due, #shard",
-        ExpressionAttributeNames: { "#due": signalNames["#due"], "#shard": signalNames["#shard"] },
-        ExpressionAttributeValues: { ":seen": { S: seenDueAt }, ":at": { S: at } },
-      }),
+      applied(
+        conditionalUpdate(client, {
+          tableName,
+          key: { id: { S: taskId } },
+          condition: stillHolds(indexAttributes.signalDueAt, seenDueAt),
+          update: "SET signal_delivery_failed_at = :at REMOVE #due, #shard",
+          names: { "#due": indexAttributes.signalDueAt, "#shard": indexAttributes.signalShard },
+          values: { ":at": { S: at } },
+        }),
+      ),
 
     clearSignalPending: (taskId, since) => clearSignalPendingMarker(client, tableName, taskId, since),
   };

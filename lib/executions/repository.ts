@@ -1,14 +1,15 @@
-import {
-  type AttributeValue,
-  ConditionalCheckFailedException,
-  type DynamoDBClient,
-  GetItemCommand,
-  UpdateItemCommand,
-} from "@aws-sdk/client-dynamodb";
+import { type AttributeValue, type DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
+import {
+  allOf,
+  belongsToOrganization,
+  conditionalUpdate,
+  executionExists,
+  inActiveState,
+  isUnset,
+  stillHolds,
+} from "../conditional-writes.js";
 import { type AgentExecution, agentExecutionSchema, isActive, isTerminal, type StopTarget, stopTargetSchema } from "../execution.js";
-import { updateIfCondition } from "../aws/conditional-write.js";
-import { allOf, belongsToOrganization, executionExists, inActiveState, isUnset } from "./conditions.js";
 import { indexAttributes, indexShard } from "./indexes.js";
 
 /** Internal attributes: stored on the item, never part of the public record. */
@@ -78,13 +79,12 @@ export interface ExecutionReader {
  * someone else cleared or replaced it first, and theirs is the newer truth.
  */
 export async function clearSignalPendingMarker(client: DynamoDBClient, tableName: string, taskId: string, since: string): Promise<void> {
-  await updateIfCondition(client, {
-    TableName: tableName,
-    Key: { id: { S: taskId } },
-    ConditionExpression: "#pending = :since",
-    UpdateExpression: "REMOVE #pending",
-    ExpressionAttributeNames: { "#pending": SIGNAL_PENDING_SINCE },
-    ExpressionAttributeValues: { ":since": { S: since } },
+  await conditionalUpdate(client, {
+    tableName,
+    key: { id: { S: taskId } },
+    condition: stillHolds(SIGNAL_PENDING_SINCE, since),
+    update: "REMOVE #pending",
+    names: { "#pending": SIGNAL_PENDING_SINCE },
   });
 }
 
@@ -125,71 +125,61 @@ export function dynamoExecutionRepository(client: DynamoDBClient, tableName: str
       return { kind: "found", execution: toExecution(taskId, Item) };
     },
 
-
     async stop(transition) {
       const condition = transition.organizationId
         ? allOf(executionExists, belongsToOrganization(transition.organizationId), inActiveState)
         : allOf(executionExists, inActiveState);
-      try {
-        const { Attributes } = await client.send(
-          new UpdateItemCommand({
-            TableName: tableName,
-            Key: { id: { S: transition.taskId } },
-            ConditionExpression: condition.expression,
-            // The same write enters the signal-redrive index (an unacknowledged stop is re-sent) and
-            // leaves the liveness indexes (a stopped task is no longer a candidate for going stale).
-            UpdateExpression:
-              "SET #status = :stopped, is_manually_stopped = :manual, finished_at = :now, stopped_at = :now, " +
-              "stopped_by = :requested_by, stop_reason = :reason, updated_at = :now, " +
-              "version = if_not_exists(version, :zero) + :one, #signal_shard = :signal_shard, #signal_due_at = :signal_due_at, " +
-              "stop_request_id = :stop_request_id " +
-              "REMOVE #active_shard",
-            ExpressionAttributeNames: {
-              ...condition.names,
-              "#signal_shard": indexAttributes.signalShard,
-              "#signal_due_at": indexAttributes.signalDueAt,
-              "#active_shard": indexAttributes.activeShard,
-            },
-            ExpressionAttributeValues: {
-              ...condition.values,
-              ":signal_shard": { S: indexShard("signal", transition.taskId) },
-              ":signal_due_at": { S: transition.signalDueAt },
-              ":stop_request_id": { S: transition.stopRequestId },
-              ":stopped": { S: "stopped" },
-              ":manual": { BOOL: transition.isManuallyStopped },
-              ":now": { S: transition.requestedAt },
-              ":requested_by": { S: transition.requestedBy },
-              ":reason": { S: transition.reason },
-              ":zero": { N: "0" },
-              ":one": { N: "1" },
-            },
-            ReturnValues: "ALL_NEW",
-            ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-          }),
-        );
-        return { kind: "stopped", ...readStopped(transition.taskId, Attributes ?? {}) };
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-        return classifyRefusal(transition, error.Item);
-      }
+      const result = await conditionalUpdate(client, {
+        tableName,
+        key: { id: { S: transition.taskId } },
+        condition,
+        // The same write enters the signal-redrive index (an unacknowledged stop is re-sent) and
+        // leaves the liveness indexes (a stopped task is no longer a candidate for going stale).
+        update:
+          "SET #status = :stopped, is_manually_stopped = :manual, finished_at = :now, stopped_at = :now, " +
+          "stopped_by = :requested_by, stop_reason = :reason, updated_at = :now, " +
+          "version = if_not_exists(version, :zero) + :one, #signal_shard = :signal_shard, #signal_due_at = :signal_due_at, " +
+          "stop_request_id = :stop_request_id " +
+          "REMOVE #active_shard",
+        names: {
+          "#status": "status",
+          "#signal_shard": indexAttributes.signalShard,
+          "#signal_due_at": indexAttributes.signalDueAt,
+          "#active_shard": indexAttributes.activeShard,
+        },
+        values: {
+          ":signal_shard": { S: indexShard("signal", transition.taskId) },
+          ":signal_due_at": { S: transition.signalDueAt },
+          ":stop_request_id": { S: transition.stopRequestId },
+          ":stopped": { S: "stopped" },
+          ":manual": { BOOL: transition.isManuallyStopped },
+          ":now": { S: transition.requestedAt },
+          ":requested_by": { S: transition.requestedBy },
+          ":reason": { S: transition.reason },
+          ":zero": { N: "0" },
+          ":one": { N: "1" },
+        },
+        returnNew: true,
+      });
+      return result.applied
+        ? { kind: "stopped", ...readStopped(transition.taskId, result.item ?? {}) }
+        : classifyRefusal(transition, result.old);
     },
 
     async markSignalPending(taskId, since) {
       // Refused when a worker already acknowledged (it learnt of the stop another way): then no signal is owed.
-      const condition = allOf(executionExists, isUnset("stop_acknowledged_at"));
-      await updateIfCondition(client, {
-        TableName: tableName,
-        Key: { id: { S: taskId } },
-        ConditionExpression: condition.expression,
+      await conditionalUpdate(client, {
+        tableName,
+        key: { id: { S: taskId } },
+        condition: allOf(executionExists, isUnset("stop_acknowledged_at")),
         // Due at once: the cleanup's next run re-sends it, without waiting out the acknowledgement time.
-        UpdateExpression: "SET #pending = if_not_exists(#pending, :since), #signal_shard = :signal_shard, #signal_due_at = :since",
-        ExpressionAttributeNames: {
-          ...condition.names,
+        update: "SET #pending = if_not_exists(#pending, :since), #signal_shard = :signal_shard, #signal_due_at = :since",
+        names: {
           "#pending": SIGNAL_PENDING_SINCE,
           "#signal_shard": indexAttributes.signalShard,
           "#signal_due_at": indexAttributes.signalDueAt,
         },
-        ExpressionAttributeValues: { ...condition.values, ":since": { S: since }, ":signal_shard": { S: indexShard("signal", taskId) } },
+        values: { ":since": { S: since }, ":signal_shard": { S: indexShard("signal", taskId) } },
       });
     },
 
