@@ -21,8 +21,8 @@ export const bundleAliases: Readonly<Record<string, string>> = {
  * The output is ESM, a measured choice: `npm run bench` loads the stop function in both formats.
  * CommonJS (require()d) starts about 5 ms sooner on Node 20 and 22 when each is loaded from a
  * fresh script, but under an ES module entry, as Lambda's runtime is, the gap is 1-3 ms, and a
- * bare handler gains as much; the bytes and the module-evaluation work are what cost (see the
- * README's Performance section).
+ * bare handler gains as much; the bytes and the module-evaluation work are what cost (see
+ * docs/performance.md).
  */
 export const functionBundling = {
   // OutputFormat.ESM's value; a type-only import keeps aws-cdk-lib out of the bench.

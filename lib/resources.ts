@@ -175,7 +175,7 @@ export const INTEGRATION_TIMEOUT_SECONDS = 29;
 export const GATEWAY_MESSAGE = { gatewayMessage: true } as const;
 
 export interface GatewayAnswer {
-  /** When API Gateway answers so; the README and the OpenAPI document say it in these words. */
+  /** When API Gateway answers so; docs/api-gateway.md and the OpenAPI document say it in these words. */
   readonly when: string;
   /** The status; absent on the catch-alls, which keep the status of whatever they caught. */
   readonly status?: number;

@@ -73,7 +73,7 @@ export class ServiceFunction extends Construct {
       // SDK v3 keeps connections alive by default; the v2 variable would only be noise.
       awsSdkConnectionReuse: false,
       // No NODE_OPTIONS: `--enable-source-maps` would parse the bundle's source map at every cold
-      // start, and the service logs error names, never stack traces (README, Performance).
+      // start, and the service logs error names, never stack traces (docs/performance.md).
       environment: {},
       bundling: functionBundling,
     });
