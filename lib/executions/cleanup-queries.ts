@@ -7,7 +7,8 @@ import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { updateIfCondition } from "../aws/conditional-write.js";
 import { executionIndexes } from "../resources.js";
 import { indexAttributes } from "./indexes.js";
-import { clearSignalPendingMarker } from "./repository.js";
+import { allOf, type ExpressionPart, isUnset } from "./conditions.js";
+import { clearSignalPendingMarker, SIGNAL_PENDING_SINCE } from "./repository.js";
 
 /**
  * What the cleanup reads and writes: pages of the sparse indexes (never a Scan) and claims that
@@ -30,8 +31,21 @@ export interface CleanupQueries {
   claimRedrive(taskId: string, seenDueAt: string, attempt: number, nextDueAt: string): Promise<boolean>;
   /** Gives up on a signal after the last attempt: the execution leaves the index, flagged for an operator. */
   flagUndeliverable(taskId: string, seenDueAt: string, at: string): Promise<boolean>;
+  /** Closes the re-drive of a stop that no worker or environment can receive: the execution leaves the index, marked so. */
+  closeUnassigned(taskId: string, seenDueAt: string, at: string): Promise<boolean>;
   /** Removes the pending-signal marker this run saw, once its signal went out. */
   clearSignalPending(taskId: string, since: string): Promise<void>;
+}
+
+/** No owner to signal: the id is absent, null or empty (lib/signals/publisher.ts routes those nowhere). */
+function namesNoOwner(attributeName: string): ExpressionPart {
+  const unset = isUnset(attributeName);
+  const [placeholder] = Object.keys(unset.names);
+  return {
+    expression: `${unset.expression} OR ${placeholder} = :empty`,
+    names: unset.names,
+    values: { ...unset.values, ":empty": { S: "" } },
+  };
 }
 
 export function dynamoCleanupQueries(client: DynamoDBClient, tableName: string): CleanupQueries {
@@ -90,6 +104,23 @@ export function dynamoCleanupQueries(client: DynamoDBClient, tableName: string):
         ExpressionAttributeNames: { "#due": signalNames["#due"], "#shard": signalNames["#shard"] },
         ExpressionAttributeValues: { ":seen": { S: seenDueAt }, ":at": { S: at } },
       }),
+
+    closeUnassigned: (taskId, seenDueAt, at) => {
+      // Still as this run saw it, and still with no one to tell (a worker assigned meanwhile gets the signal next run).
+      const condition = allOf(
+        { expression: "#due = :seen", names: { "#due": signalNames["#due"] }, values: { ":seen": { S: seenDueAt } } },
+        namesNoOwner("worker_id"),
+        namesNoOwner("environment_id"),
+      );
+      return updateIfCondition(client, {
+        TableName: tableName,
+        Key: { id: { S: taskId } },
+        ConditionExpression: condition.expression,
+        UpdateExpression: "SET signal_unassigned_at = :at REMOVE #due, #shard, #pending",
+        ExpressionAttributeNames: { ...condition.names, "#shard": signalNames["#shard"], "#pending": SIGNAL_PENDING_SINCE },
+        ExpressionAttributeValues: { ...condition.values, ":at": { S: at } },
+      });
+    },
 
     clearSignalPending: (taskId, since) => clearSignalPendingMarker(client, tableName, taskId, since),
   };
