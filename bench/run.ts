@@ -16,7 +16,7 @@ import { esbuildOptions } from "../infra/bundling.js";
 import { buildAllBundles, type ColdInit, coldInitParts, coldInitVariants, measureColdInit } from "./bundles.js";
 import type { HotPath, HotPathResults } from "./hot-path.js";
 import { type LocalStackResults, measureLocalStack } from "./local-stack.js";
-import { round } from "./stats.js";
+import { median, round } from "./stats.js";
 
 // The SDK warns once per process that Node 20 support ends; the table is no place for it.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
@@ -207,8 +207,25 @@ if (selected.has("hot")) {
       ["bare SDK: UpdateItem + SendMessage", "", baseline.medianUs, baseline.p99Us, baseline.cpuUs, 1, "UpdateItem + SendMessage", ""],
     ],
   );
-  const ratio = round(hot.paths.success.medianUs / baseline.medianUs, 2);
-  print(`Handler CPU, success path: ${ratio}x the bare SDK calls (${check("hot path success / bare SDK", ratio, budgets.hotPathCpuRatio)})`);
+  // The median of the repetitions' ratios: one slow stretch of the machine moves one repetition, not the figure.
+  const ratios = [...hot.successRatios].sort((a, b) => a - b);
+  const ratio = round(median(ratios), 2);
+  const fastRatios = [...hot.successFastRatios].sort((a, b) => a - b);
+  results.hotPathRatio = {
+    median: ratio,
+    min: ratios[0],
+    max: ratios.at(-1),
+    repetitions: hot.successRatios,
+    fastCalls: { median: round(median(fastRatios), 2), min: fastRatios[0], max: fastRatios.at(-1), repetitions: hot.successFastRatios },
+  };
+  print(
+    `Handler, success path: ${ratio}x the bare SDK calls, median of ${ratios.length} repetitions of neighbouring blocks' ratios ` +
+      `(spread ${round(ratios[0] ?? Number.NaN, 2)}-${round(ratios.at(-1) ?? Number.NaN, 2)}x; ${check("hot path success / bare SDK (median of repetitions)", ratio, budgets.hotPathCpuRatio)})`,
+  );
+  print(
+    `The same pairs' fastest tenth of calls: ${round(median(fastRatios), 2)}x (spread ${round(fastRatios[0] ?? Number.NaN, 2)}-${round(fastRatios.at(-1) ?? Number.NaN, 2)}x); ` +
+      `the pooled medians above: ${round(hot.paths.success.medianUs / baseline.medianUs, 2)}x`,
+  );
   print();
 }
 
