@@ -32,6 +32,7 @@ const { values: options } = parseArgs({
     "cold-runs": { type: "string", default: "25" },
     "hot-calls": { type: "string", default: "10000" },
     "fleet-sizes": { type: "string", default: "1,10,100,1000" },
+    "fleet-designs": { type: "string", default: "per-worker,sns,shared" },
   },
   strict: true,
 });
@@ -266,17 +267,25 @@ if (selected.has("fleet")) {
   const sizes = options["fleet-sizes"].split(",").map((size) => Number(size.trim()));
   // Stops at a steady rate for the design in use. The old shared queue at 1,000 workers is sampled
   // with fewer stops, more slowly: each stop costs it tens of thousands of receives on the emulator.
-  const plan = (workers: number): FleetStep[] => [
-    { design: "per-worker", workers, stops: Math.max(40, Math.min(400, workers * 2)), stopsPerSecond: 20 },
-    workers >= 1000
-      ? { design: "shared", workers, stops: 20, stopsPerSecond: 2 }
-      : { design: "shared", workers, stops: Math.max(40, Math.min(200, workers * 2)), stopsPerSecond: workers >= 100 ? 5 : 20 },
-  ];
+  const designs = new Set(options["fleet-designs"].split(",").map((design) => design.trim()));
+  const plan = (workers: number): FleetStep[] =>
+    [
+      { design: "per-worker" as const, workers, stops: Math.max(40, Math.min(400, workers * 2)), stopsPerSecond: 20 },
+      { design: "sns" as const, workers, stops: Math.max(40, Math.min(400, workers * 2)), stopsPerSecond: 20 },
+      workers >= 1000
+        ? { design: "shared" as const, workers, stops: 20, stopsPerSecond: 2 }
+        : { design: "shared" as const, workers, stops: Math.max(40, Math.min(200, workers * 2)), stopsPerSecond: workers >= 100 ? 5 : 20 },
+    ].filter((step) => designs.has(step.design));
   const fleet = await measureFleet(workDirectory, sizes.flatMap(plan), (run) =>
     console.error(`  fleet: ${run.design} x${run.workers}: p99 ${run.p99Ms} ms, ${run.deadLettered} dead-lettered, ${run.seconds} s`),
   );
   results.fleet = fleet;
-  const designName = (run: FleetRun) => (run.design === "per-worker" ? "queue per worker" : "shared queue (old, reference)");
+  const designNames: Record<FleetRun["design"], string> = {
+    "per-worker": "queue per worker (in use)",
+    sns: "SNS topic, filter per worker",
+    shared: "shared queue (old, reference)",
+  };
+  const designName = (run: FleetRun) => designNames[run.design];
   print(
     `Fleet (\`npm start\` stack; N reference workers in one process, heartbeat every ${fleet.heartbeatIntervalMs / 1000} s; stops over HTTP to the real stop handler in its own process; time from the request to the task's AbortSignal). Startup: ${round(fleet.startupMs / 1000, 1)} s`,
   );

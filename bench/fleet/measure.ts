@@ -15,6 +15,7 @@ import { writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { DeleteTopicCommand, SNSClient } from "@aws-sdk/client-sns";
 import type { Message } from "@aws-sdk/client-sqs";
 import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { DEMO_API_KEY, DEMO_ORGANIZATION, demoSeed } from "../../infra/local/demo-data.js";
@@ -29,8 +30,9 @@ import { createReferenceWorker, type ReferenceWorker } from "../../lib/worker/re
 import { startLocalStack } from "../../test/support/local-stack-process.js";
 import { median, percentile, round } from "../stats.js";
 import { createSharedQueue, SHARED_QUEUE_RECEIVES_BEFORE_DEAD_LETTER, sharedQueueConsumer } from "./shared-queue.js";
+import { createStopTopic, subscribeWorkerQueue } from "./sns-filter.js";
 
-export type FleetDesign = "per-worker" | "shared";
+export type FleetDesign = "per-worker" | "sns" | "shared";
 
 export interface FleetStep {
   readonly design: FleetDesign;
@@ -74,10 +76,17 @@ interface StopServer {
   stop(): void;
 }
 
-async function startStopServer(stackFile: string, design: FleetDesign, sharedQueueUrl?: string): Promise<StopServer> {
+async function startStopServer(stackFile: string, design: FleetDesign, target: { sharedQueueUrl?: string; topicArn?: string }): Promise<StopServer> {
   const child: ChildProcess = fork(
     "bench/fleet/stop-server.ts",
-    ["--stack-file", stackFile, "--design", design, ...(sharedQueueUrl ? ["--shared-queue-url", sharedQueueUrl] : [])],
+    [
+      "--stack-file",
+      stackFile,
+      "--design",
+      design,
+      ...(target.sharedQueueUrl ? ["--shared-queue-url", target.sharedQueueUrl] : []),
+      ...(target.topicArn ? ["--topic-arn", target.topicArn] : []),
+    ],
     { execArgv: ["--import", "tsx"], stdio: ["ignore", "ignore", "inherit", "ipc"] },
   );
   const next = <T>(key: string): Promise<T> =>
@@ -190,9 +199,18 @@ async function measureStep(stack: StackFile, stackFile: string, step: FleetStep)
       pollWaitSeconds: LONG_POLL_SECONDS,
     }),
   );
-  // Each worker makes its own queue before it takes tasks, as lib/worker does at start.
-  if (step.design === "per-worker") {
-    for (let start = 0; start < workers.length; start += 50) await Promise.all(workers.slice(start, start + 50).map((worker) => worker.openQueue()));
+  // Each worker makes its own queue before it takes tasks, as lib/worker does at start (with SNS, and subscribes it).
+  const sns = step.design === "sns" ? new SNSClient({ region: stack.region, endpoint: stack.sqs_endpoint }) : undefined;
+  const topicArn = sns ? await createStopTopic(sns, `local-bench-stops-${runId}`) : undefined;
+  if (step.design !== "shared") {
+    for (let start = 0; start < workers.length; start += 50) {
+      await Promise.all(
+        workers.slice(start, start + 50).map(async (worker, offset) => {
+          const queueUrl = await worker.openQueue();
+          if (sns && topicArn) await subscribeWorkerQueue(sns, sqs, topicArn, queueUrl, workerIds[start + offset] ?? "");
+        }),
+      );
+    }
   }
 
   // Every worker runs the same number of tasks; the stops go round the workers, so each is stopped about as often.
@@ -250,7 +268,7 @@ async function measureStep(stack: StackFile, stackFile: string, step: FleetStep)
     return consumer.startPolling();
   });
 
-  const server = await startStopServer(stackFile, step.design, shared?.url);
+  const server = await startStopServer(stackFile, step.design, { sharedQueueUrl: shared?.url, topicArn });
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   // The first stop of a container looks its key up; connections open. Neither is the fleet's cost.
   await post(agent, `${server.url}/v1/tasks/${randomUUID()}/stop`);
@@ -301,6 +319,8 @@ async function measureStep(stack: StackFile, stackFile: string, step: FleetStep)
   for (const release of releases.values()) release();
   await Promise.allSettled(runs);
   server.stop();
+  if (sns && topicArn) await sns.send(new DeleteTopicCommand({ TopicArn: topicArn })).catch(() => undefined);
+  sns?.destroy();
   agent.destroy();
   sqs.destroy();
   const { sqs: admin } = fleetSqsClient(stack);
