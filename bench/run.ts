@@ -321,6 +321,13 @@ if (selected.has("fleet")) {
       ];
     }),
   );
+  for (const run of fleet.runs.filter((entry) => entry.workers === Math.max(...sizes))) {
+    const parts = Object.entries(run.stopFunctionCallMs)
+      .map(([name, ms]) => `${name} p50 ${ms.p50} / p99 ${ms.p99} ms`)
+      .join(", ");
+    print(`- ${designName(run)}, ${run.workers} workers: the API answered in p50 ${run.answerP50Ms} / p99 ${run.answerP99Ms} ms, of which the stop function's calls: ${parts}`);
+  }
+  print();
   print(
     `The shared queue dead-letters after ${fleet.sharedQueueMaxReceives} receives; its stops at 1,000 workers are a sample (fewer, slower), since ` +
       "each costs the emulator tens of thousands of receives. A stop whose message was lost halts at its task's next heartbeat. " +

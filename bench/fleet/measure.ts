@@ -61,6 +61,8 @@ export interface FleetRun extends FleetStep {
   /** The stop function's AWS calls over the run, per stop, and which. */
   readonly stopFunctionCallsPerStop: number;
   readonly stopFunctionCalls: Record<string, number>;
+  /** p50 and p99 of each AWS call the stop function made, as it waited for them. */
+  readonly stopFunctionCallMs: Record<string, { readonly p50: number; readonly p99: number }>;
   readonly seconds: number;
 }
 
@@ -69,9 +71,15 @@ const HEARTBEAT_INTERVAL_MS = 5_000;
 const LONG_POLL_SECONDS = 20;
 const SEED_SLICE = 100;
 
+interface StopServerCalls {
+  readonly names: string[];
+  /** Milliseconds each command took, by name (`UpdateItem`, `SendMessage`, ...). */
+  readonly ms: Record<string, number[]>;
+}
+
 interface StopServer {
   readonly url: string;
-  calls(): Promise<string[]>;
+  calls(): Promise<StopServerCalls>;
   reset(): Promise<void>;
   stop(): void;
 }
@@ -103,7 +111,7 @@ async function startStopServer(stackFile: string, design: FleetDesign, target: {
   return {
     url: `http://127.0.0.1:${port}`,
     calls: () => {
-      const answer = next<string[]>("calls");
+      const answer = next<StopServerCalls>("calls");
       child.send("calls");
       return answer;
     },
@@ -338,7 +346,7 @@ async function measureStep(stack: StackFile, stackFile: string, step: FleetStep)
   });
   const byHeartbeat = targets.filter((task) => aborted.get(task.id)?.byHeartbeat).length;
   const callCounts: Record<string, number> = {};
-  for (const call of calls) callCounts[call.replace("Command", "")] = (callCounts[call.replace("Command", "")] ?? 0) + 1;
+  for (const call of calls.names) callCounts[call.replace("Command", "")] = (callCounts[call.replace("Command", "")] ?? 0) + 1;
   return {
     ...step,
     answered: statuses.filter((status) => status === 200).length,
@@ -352,8 +360,11 @@ async function measureStep(stack: StackFile, stackFile: string, step: FleetStep)
     maxMs: round(Math.max(...latencies)),
     deadLettered,
     receivesPerStop: round(receivesPerStop, 2),
-    stopFunctionCallsPerStop: round(calls.length / step.stops, 2),
+    stopFunctionCallsPerStop: round(calls.names.length / step.stops, 2),
     stopFunctionCalls: callCounts,
+    stopFunctionCallMs: Object.fromEntries(
+      Object.entries(calls.ms).map(([name, samples]) => [name, { p50: round(median(samples)), p99: round(percentile(samples, 0.99)) }]),
+    ),
     seconds: round(seconds, 1),
   };
 }

@@ -6,10 +6,12 @@
  * shared-queue one (bench/fleet/shared-queue.ts), `--design sns` for a topic with a filter policy
  * per worker (bench/fleet/sns-filter.ts), so all designs take the same path otherwise.
  *
- * IPC: sends `{ port }` once listening; answers "calls" with `{ calls }` (every AWS call the
- * handler's clients made since the last "reset", retries included) and "reset" with `{ reset: true }`.
+ * IPC: sends `{ port }` once listening; answers "calls" with `{ calls: { names, ms } }` (every AWS
+ * call the handler's clients made since the last "reset", retries included, and how long each
+ * command took by name) and "reset" with `{ reset: true }`.
  */
 import type { AddressInfo } from "node:net";
+import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { SNSClient } from "@aws-sdk/client-sns";
 import type { SQSClient } from "@aws-sdk/client-sqs";
@@ -42,6 +44,22 @@ const sqs = createSqsClient({ ...clientOptions, endpoint: stack.sqs_endpoint });
 // SNS speaks on the emulator's one endpoint too; configured as the SQS client is.
 const sns = new SNSClient({ region: stack.region, endpoint: stack.sqs_endpoint, maxAttempts: config.AWS_MAX_ATTEMPTS, requestHandler: { requestTimeout: config.AWS_REQUEST_TIMEOUT_MS, connectionTimeout: config.AWS_CONNECTION_TIMEOUT_MS } });
 const counter = countAwsCalls(dynamoDb, sqs, sns as unknown as SQSClient);
+// How long each AWS call took, as the handler waited for it: what the API's answer time is made of.
+const callMs: Record<string, number[]> = {};
+for (const client of [dynamoDb, sqs, sns] as unknown as SQSClient[]) {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const started = performance.now();
+      try {
+        return await next(args);
+      } finally {
+        const name = String(context.commandName).replace("Command", "");
+        (callMs[name] ??= []).push(performance.now() - started);
+      }
+    },
+    { step: "initialize", name: "benchCallTimer" },
+  );
+}
 
 const deps = stopTaskDependencies(config, { dynamoDb, sqs });
 const sharedQueueUrl = values["shared-queue-url"];
@@ -64,9 +82,10 @@ server.keepAliveTimeout = 60_000;
 server.listen(0, "127.0.0.1", () => process.send?.({ port: (server.address() as AddressInfo).port }));
 
 process.on("message", (message) => {
-  if (message === "calls") process.send?.({ calls: [...counter.calls] });
+  if (message === "calls") process.send?.({ calls: { names: [...counter.calls], ms: callMs } });
   if (message === "reset") {
     counter.reset();
+    for (const name of Object.keys(callMs)) delete callMs[name];
     process.send?.({ reset: true });
   }
 });
