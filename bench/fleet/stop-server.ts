@@ -54,7 +54,7 @@ for (const client of [dynamoDb, sqs, sns] as unknown as SQSClient[]) {
         return await next(args);
       } finally {
         const name = String(context.commandName).replace("Command", "");
-        (callMs[name] ??= []).push(performance.now() - started);
+        callMs[name] = [...(callMs[name] ?? []), performance.now() - started];
       }
     },
     { step: "initialize", name: "benchCallTimer" },
