@@ -174,7 +174,11 @@ async function main(): Promise<number> {
     ["status codes", Object.entries(summary.statusCodes).map(([status, count]) => `${status}: ${count}`).join(", ")],
     ["errors", `${errors} (undocumented ${summary.undocumented}, 5xx ${summary.serverErrors}, connection ${connectionErrors}, handler ${handlerFailures})`],
     ["wrong status for request", String(summary.unexpected)],
-    ["executions stopped", `${verification.stopped} of ${verification.expectedStopped} expected, each written once with exactly one message`],
+    [
+      "executions stopped",
+      `${verification.stopped} of ${verification.expectedStopped} expected, each written once, with exactly one message to whoever runs it ` +
+        `(none for the ${verification.stoppedUnassigned} no worker ran yet)`,
+    ],
     [
       "messages",
       `${verification.messages.workerQueues} on workers' queues, ${verification.messages.environmentQueues} on environments' (${verification.messages.queuesRead} queues read)`,

@@ -20,6 +20,8 @@ import { isStoppable, type LoadExecution } from "./scenario.js";
 export interface VerificationResult {
   readonly expectedStopped: number;
   readonly stopped: number;
+  /** Of those, the ones no worker or environment ran yet: stopped with no message. */
+  readonly stoppedUnassigned: number;
   readonly untouchedChecked: number;
   /** Messages found on the workers' queues and on the environments' queues, and how many queues were read. */
   readonly messages: { readonly workerQueues: number; readonly environmentQueues: number; readonly queuesRead: number };
@@ -170,6 +172,7 @@ export async function verifyAfterLoad({
 
   let expectedStopped = 0;
   let stopped = 0;
+  let stoppedUnassigned = 0;
   let untouchedChecked = 0;
   for (const execution of executions) {
     const item = stored.get(execution.id);
@@ -208,13 +211,17 @@ export async function verifyAfterLoad({
       if (message.worker_id !== execution.workerId) problems.push(`message names worker ${message.worker_id}`);
       if (message.requested_at !== item.stopped_at?.S) problems.push("message requested_at differs from the stored stopped_at");
     }
-    if (problems.length === 0) stopped++;
+    if (problems.length === 0) {
+      stopped++;
+      if (!expectedQueue) stoppedUnassigned++;
+    }
     else failures.push(`${execution.id} (${execution.status}, stop requested): ${problems.join("; ")}`);
   }
 
   return {
     expectedStopped,
     stopped,
+    stoppedUnassigned,
     untouchedChecked,
     messages: { workerQueues: countOf("worker"), environmentQueues: countOf("env"), queuesRead: queues.length },
     failureCount: failures.length,
