@@ -11,7 +11,9 @@ import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { createDynamoDbClient, createSqsClient } from "../lib/aws/clients.js";
 import { DEMO_API_KEY, DEMO_ORGANIZATION, demoSeed } from "../infra/local/demo-data.js";
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from "../infra/local/emulators.js";
+import { ownerQueueSettings } from "../infra/local/provision.js";
 import { loadSeed, seedFileSchema } from "../infra/local/seed.js";
+import { ensureSignalQueue } from "../lib/worker/signal-queue.js";
 import { startLocalStack } from "../test/support/local-stack-process.js";
 import { ORGANIZATION, recordSuccessCalls } from "./hot-path.js";
 import { median, percentile, round } from "./stats.js";
@@ -38,6 +40,7 @@ export interface LocalStackResults {
 }
 
 const WAVES_PER_BLOCK = 10;
+const BENCH_WORKER = "worker-bench";
 const round2 = (value: number) => round(value, 2);
 
 /** One block of `requests` calls, `concurrency` at a time; latencies are appended to `into`. */
@@ -125,6 +128,8 @@ export async function measureLocalStack(workDirectory: string, plan: readonly { 
     const clientOptions = { region: LOCAL_REGION, requestTimeoutMs: 5000, connectionTimeoutMs: 2000, maxAttempts: 3 };
     const dynamoDb = createDynamoDbClient({ ...clientOptions, endpoint: stack.dynamodb_endpoint });
     const sqs = createSqsClient({ ...clientOptions, endpoint: stack.sqs_endpoint });
+    // The bench's worker makes its queue, as a worker does at start, so every stop sends there.
+    const workerQueueUrl = await ensureSignalQueue(sqs, ownerQueueSettings(stack.signal_channels.workers), BENCH_WORKER);
 
     // Running executions of the demo organization: one for each stop, one for each bare update.
     const warmUp = 50;
@@ -141,7 +146,7 @@ export async function measureLocalStack(workDirectory: string, plan: readonly { 
         agent_id: "agent-bench",
         status: "executing",
         started_at: startedAt,
-        worker_id: "worker-bench",
+        worker_id: BENCH_WORKER,
         input: { text: "Research the market and summarise the quarterly report", files: [] },
       })),
     });
@@ -158,7 +163,7 @@ export async function measureLocalStack(workDirectory: string, plan: readonly { 
     const bareUpdateAndSend = async () => {
       const id = bareIds[bareIndex++] ?? "";
       await dynamoDb.send(new UpdateItemCommand({ ...successCalls.updateItem, TableName: stack.tables.executions, Key: { id: { S: id } } }));
-      await sqs.send(new SendMessageCommand({ ...successCalls.sendMessage, QueueUrl: stack.queues.stop_signals }));
+      await sqs.send(new SendMessageCommand({ ...successCalls.sendMessage, QueueUrl: workerQueueUrl }));
     };
     const bareGetItem = async () => {
       await dynamoDb.send(

@@ -1,14 +1,16 @@
-import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
+import { CfnOutput, Duration, Stack, type StackProps, Validations } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
-import { type FunctionName, functionDefinitions, queues } from "../lib/resources.js";
+import { type FunctionName, functionDefinitions, signalChannels } from "../lib/resources.js";
+import { SWEEP_SIGNAL_QUEUES_JOB } from "../lib/signals/queue-sweep.js";
 import { Alarms } from "./constructs/alarms.js";
 import { ApiKeysTable } from "./constructs/api-keys-table.js";
 import { ExecutionsTable } from "./constructs/executions-table.js";
 import { HttpApi } from "./constructs/http-api.js";
 import { ScheduledRun } from "./constructs/scheduled-run.js";
-import { SignalQueue } from "./constructs/signal-queue.js";
+import { SignalChannel } from "./constructs/signal-queue.js";
 import { ServiceFunction, type ServiceFunctionProps } from "./constructs/service-function.js";
 import { resourcePrefix, type StageName } from "./stages.js";
 
@@ -29,8 +31,9 @@ function constructId(name: string): string {
 
 /**
  * Everything the Stop Task endpoint needs in an account: the API, its functions, the scheduled
- * cleanup, the executions and api-keys tables, the two signal queues with their DLQs, and the
- * alarms. Each function's permissions are exactly its grants below.
+ * cleanup, the executions and api-keys tables, the two signal channels (the DLQs and the owner
+ * policies; each worker and environment makes its own queue), and the alarms. Each function's
+ * permissions are exactly its grants below.
  */
 export class StopTaskStack extends Stack {
   constructor(scope: Construct, id: string, props: StopTaskStackProps) {
@@ -40,8 +43,18 @@ export class StopTaskStack extends Stack {
 
     const executions = new ExecutionsTable(this, "ExecutionsTable", { prefix, retainData });
     const apiKeys = new ApiKeysTable(this, "ApiKeysTable", { prefix, retainData });
-    const stopSignals = new SignalQueue(this, "StopSignals", { prefix, retainData, definition: queues.stopSignals });
-    const assetCommands = new SignalQueue(this, "AssetCommands", { prefix, retainData, definition: queues.assetCommands });
+    const workerSignals = new SignalChannel(this, "StopSignals", { prefix, retainData, definition: signalChannels.workers, owners: "workers" });
+    const environmentCommands = new SignalChannel(this, "AssetCommands", {
+      prefix,
+      retainData,
+      definition: signalChannels.environments,
+      owners: "self-hosted environments",
+    });
+    // The owners' other half of lib/worker/: heartbeat, acknowledge, complete and fail are
+    // conditional UpdateItems on the executions table.
+    for (const channel of [workerSignals, environmentCommands]) {
+      channel.ownerPolicy.addStatements(new iam.PolicyStatement({ actions: ["dynamodb:UpdateItem"], resources: [executions.tableArn] }));
+    }
 
     // Sizing that differs from ServiceFunction's API defaults (512 MB, 10 s).
     const sizing: Partial<Record<FunctionName, Pick<ServiceFunctionProps, "memorySize" | "timeout">>> = {
@@ -61,9 +74,9 @@ export class StopTaskStack extends Stack {
       "stop-task": (fn) => {
         executions.grantStopWrite(fn);
         apiKeys.grantKeyLookup(fn);
-        stopSignals.grantSend(fn, "STOP_SIGNAL_QUEUE_URL");
+        workerSignals.grantSend(fn, "WORKER_QUEUE_URL_PREFIX");
         // Self-hosted environments receive their stop on the asset-command channel instead.
-        assetCommands.grantSend(fn, "ASSET_COMMAND_QUEUE_URL");
+        environmentCommands.grantSend(fn, "ENVIRONMENT_QUEUE_URL_PREFIX");
       },
       "get-task": (fn) => {
         executions.grantTaskRead(fn);
@@ -71,9 +84,17 @@ export class StopTaskStack extends Stack {
       },
       cleanup: (fn) => {
         executions.grantCleanup(fn);
-        // Re-sends go to the channel the original stop used, so both queues.
-        stopSignals.grantSend(fn, "STOP_SIGNAL_QUEUE_URL");
-        assetCommands.grantSend(fn, "ASSET_COMMAND_QUEUE_URL");
+        // Re-sends go to the channel the original stop used, so both.
+        workerSignals.grantSend(fn, "WORKER_QUEUE_URL_PREFIX");
+        environmentCommands.grantSend(fn, "ENVIRONMENT_QUEUE_URL_PREFIX");
+        // The hourly sweep deletes the queues of workers and environments long gone.
+        workerSignals.grantSweep(fn);
+        environmentCommands.grantSweep(fn);
+        fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["sqs:ListQueues"], resources: ["*"] }));
+        Validations.of(fn.role).acknowledge({
+          id: "AwsSolutions-IAM5[Resource::*]",
+          reason: "sqs:ListQueues has no resource type: IAM allows it only on *. It returns queue URLs, nothing of their contents; the sweep lists by its channels' name prefixes only.",
+        });
         // Stuck executions are stopped through the stop function, the users' path: no API key, IAM decides.
         functions["stop-task"].grantDirectInvoke(fn, "STOP_FUNCTION_NAME");
       },
@@ -89,6 +110,14 @@ export class StopTaskStack extends Stack {
       fn: functions.cleanup,
       every: Duration.minutes(1),
       description: "Re-sends unacknowledged stop signals and stops stale or over-long executions",
+    });
+    new ScheduledRun(this, "SignalQueueSweepSchedule", {
+      prefix,
+      fn: functions.cleanup,
+      every: Duration.hours(1),
+      ruleName: "signal-queue-sweep-schedule",
+      input: { job: SWEEP_SIGNAL_QUEUES_JOB },
+      description: "Deletes the stop-signal queues of workers and environments not seen for a day",
     });
 
     const api = new HttpApi(this, "Api", {
@@ -107,17 +136,28 @@ export class StopTaskStack extends Stack {
     const alarms = new Alarms(this, "Alarms", { prefix, ...(props.alarmTopic ? { topic: props.alarmTopic } : {}) });
     alarms.watchApi(api.api);
     for (const fn of Object.values(functions)) alarms.watchFunction(`${constructId(fn.name)}Function`, fn.function);
-    alarms.watchDeadLetterQueue("StopSignalsDlq", stopSignals.deadLetterQueue);
-    alarms.watchDeadLetterQueue("AssetCommandsDlq", assetCommands.deadLetterQueue);
+    alarms.watchDeadLetterQueue("StopSignalsDlq", workerSignals.deadLetterQueue);
+    alarms.watchDeadLetterQueue("AssetCommandsDlq", environmentCommands.deadLetterQueue);
     alarms.watchUndeliverableSignals("cleanup");
 
     new CfnOutput(this, "ApiUrl", { value: api.url, description: "Base URL of the API stage" });
     new CfnOutput(this, "ExecutionsTableName", { value: executions.tableName });
     new CfnOutput(this, "ApiKeysTableName", { value: apiKeys.tableName, description: "Pass to `npm run keys -- create --table`" });
-    new CfnOutput(this, "StopSignalQueueUrl", { value: stopSignals.queue.queueUrl });
-    new CfnOutput(this, "AssetCommandQueueUrl", { value: assetCommands.queue.queueUrl });
-    new CfnOutput(this, "StopSignalDeadLetterQueueUrl", { value: stopSignals.deadLetterQueue.queueUrl });
-    new CfnOutput(this, "AssetCommandDeadLetterQueueUrl", { value: assetCommands.deadLetterQueue.queueUrl });
+    // What a worker (or an environment's agent) needs to make its own queue: lib/worker/signal-queue.ts.
+    new CfnOutput(this, "WorkerQueueNamePrefix", { value: workerSignals.namePrefix, description: "A worker's queue: this + its worker_id" });
+    new CfnOutput(this, "WorkerPolicyArn", { value: workerSignals.ownerPolicy.managedPolicyArn, description: "Attach to the workers' role" });
+    new CfnOutput(this, "StopSignalDeadLetterQueueArn", { value: workerSignals.deadLetterQueue.queueArn });
+    new CfnOutput(this, "StopSignalDeadLetterQueueUrl", { value: workerSignals.deadLetterQueue.queueUrl });
+    new CfnOutput(this, "EnvironmentQueueNamePrefix", {
+      value: environmentCommands.namePrefix,
+      description: "A self-hosted environment's queue: this + its environment_id",
+    });
+    new CfnOutput(this, "EnvironmentPolicyArn", {
+      value: environmentCommands.ownerPolicy.managedPolicyArn,
+      description: "Attach to the self-hosted environments' agent role",
+    });
+    new CfnOutput(this, "AssetCommandDeadLetterQueueArn", { value: environmentCommands.deadLetterQueue.queueArn });
+    new CfnOutput(this, "AssetCommandDeadLetterQueueUrl", { value: environmentCommands.deadLetterQueue.queueUrl });
     new CfnOutput(this, "CleanupFunctionName", {
       value: functions.cleanup.function.functionName,
       description: "Runs every minute; `aws lambda invoke` it for an extra run",

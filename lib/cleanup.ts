@@ -2,14 +2,17 @@ import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { stopTargetSchema } from "./execution.js";
 import type { CleanupQueries, IndexPage } from "./executions/cleanup-queries.js";
 import { allShards, indexAttributes } from "./executions/indexes.js";
-import type { StopSignalPublisher } from "./signals/publisher.js";
+import { isQueueGone, type StopSignalPublisher } from "./signals/publisher.js";
 import type { StopTaskInvocation, StopTaskInvocationResult } from "./stop-task-invocation.js";
 import { formatTimestamp } from "./timestamp.js";
 
 /**
  * The scheduled cleanup. Two jobs, both found through sparse indexes:
  * 1. re-drive: a stopped execution whose worker has not acknowledged gets its signal again, with
- *    backoff, until `maxAttempts`; then it is flagged for an operator (and a metric alarms);
+ *    backoff, until `maxAttempts`; then it is flagged for an operator (and a metric alarms). A
+ *    worker whose queue is gone (it vanished, and the sweep removed its queue) gets the same
+ *    attempts, in case it comes back under its id, then the same flag; one that no worker or
+ *    environment runs is closed without a signal, since nothing runs it;
  * 2. stuck executions: a stale heartbeat or an over-long run is stopped through the stop
  *    function's direct-invoke contract, so cleanup and users share one path.
  * Each run is bounded (items and time) and safe to overlap with another run.
@@ -41,6 +44,10 @@ export interface CleanupDependencies {
 
 export interface CleanupReport {
   redriven: number;
+  /** Re-sends whose owner's queue no longer exists: an attempt spent, the flag comes after the last. */
+  ownerQueueGone: number;
+  /** Stops of executions no worker or environment runs: closed without a signal. */
+  closedUnassigned: number;
   flagged: number;
   stoppedStale: number;
   stoppedOverlong: number;
@@ -53,7 +60,16 @@ const PAGE_SIZE = 25;
 const DEFAULT_MAX_BACKOFF_MS = 15 * 60_000;
 
 export async function runCleanup(deps: CleanupDependencies, settings: CleanupSettings): Promise<CleanupReport> {
-  const report: CleanupReport = { redriven: 0, flagged: 0, stoppedStale: 0, stoppedOverlong: 0, failures: 0, truncated: false };
+  const report: CleanupReport = {
+    redriven: 0,
+    ownerQueueGone: 0,
+    closedUnassigned: 0,
+    flagged: 0,
+    stoppedStale: 0,
+    stoppedOverlong: 0,
+    failures: 0,
+    truncated: false,
+  };
   const startedAt = Date.now();
   let itemsTaken = 0;
   const hasBudget = () => {
@@ -100,16 +116,29 @@ export async function runCleanup(deps: CleanupDependencies, settings: CleanupSet
       if (await deps.queries.flagUndeliverable(taskId, seenDueAt, formatTimestamp(now))) report.flagged += 1;
       return;
     }
+    // Only the routing fields: a record that breaks the public schema elsewhere still gets its signal.
+    const target = stopTargetSchema.parse({ ...item, id: taskId });
+    if (!target.worker_id && !target.environment_id) {
+      // Nothing runs it, so no one can acknowledge: waiting would only end in a false flag. A
+      // worker that takes it anyway hears of the stop from its first heartbeat.
+      if (await deps.queries.closeUnassigned(taskId, seenDueAt, formatTimestamp(now))) report.closedUnassigned += 1;
+      return;
+    }
     const attempt = attemptsSoFar + 1;
     const nextDueAt = formatTimestamp(new Date(now.getTime() + backoffMs(attempt)));
     if (!(await deps.queries.claimRedrive(taskId, seenDueAt, attempt, nextDueAt))) return;
-    // Only the routing fields: a record that breaks the public schema elsewhere still gets its signal.
-    const target = stopTargetSchema.parse({ ...item, id: taskId });
-    await deps.publishStopSignal(target, {
-      requestedAt: target.stopped_at ?? formatTimestamp(now),
-      requestedBy: target.stopped_by ?? CLEANUP_REQUESTER,
-      reason: target.stop_reason ?? "unknown",
-    });
+    try {
+      await deps.publishStopSignal(target, {
+        requestedAt: target.stopped_at ?? formatTimestamp(now),
+        requestedBy: target.stopped_by ?? CLEANUP_REQUESTER,
+        reason: target.stop_reason ?? "unknown",
+      });
+    } catch (error) {
+      if (!isQueueGone(error)) throw error;
+      // Its worker vanished (or never made its queue): this attempt is spent like any other.
+      report.ownerQueueGone += 1;
+      return;
+    }
     if (typeof item.signal_pending_since === "string") await deps.queries.clearSignalPending(taskId, item.signal_pending_since);
     report.redriven += 1;
   }

@@ -74,6 +74,17 @@ export function isUnset(attributeName: string): ExpressionPart {
   };
 }
 
+/** No owner to signal: the id is absent, null or empty (lib/signals/publisher.ts routes those nowhere). */
+export function hasNoOwner(attributeName: string): ExpressionPart {
+  const unset = isUnset(attributeName);
+  const [placeholder] = Object.keys(unset.names);
+  return {
+    expression: `${unset.expression} OR ${placeholder} = :empty`,
+    names: unset.names,
+    values: { ...unset.values, ":empty": { S: "" } },
+  };
+}
+
 function attributeEquals(attributeName: string, value: AttributeValue): ExpressionPart {
   return {
     expression: `#eq_${attributeName} = :eq_${attributeName}`,

@@ -28,8 +28,10 @@ const getTaskConfigSchema = z.object({
 });
 
 const signalQueues = {
-  STOP_SIGNAL_QUEUE_URL: z.url(),
-  ASSET_COMMAND_QUEUE_URL: z.url(),
+  /** A worker's queue URL is this plus its worker_id (lib/signals/queue-names.ts): `https://sqs.<region>.<suffix>/<account>/<prefix>-worker-`. */
+  WORKER_QUEUE_URL_PREFIX: z.url(),
+  /** A self-hosted environment's asset-command queue URL is this plus its environment_id. */
+  ENVIRONMENT_QUEUE_URL_PREFIX: z.url(),
   /** A stop not acknowledged by its worker within this time gets its signal re-sent by the cleanup. */
   SIGNAL_ACK_TIMEOUT_SECONDS: z._default(z.coerce.number().check(z.nonnegative()), 60),
 };
@@ -47,6 +49,8 @@ const cleanupConfigSchema = z.object({
   MAX_EXECUTION_SECONDS: z._default(z.coerce.number().check(z.positive()), 6 * 60 * 60),
   /** Upper bound of executions one run handles, so a backlog is worked off over several runs. */
   CLEANUP_MAX_ITEMS_PER_RUN: z._default(z.coerce.number().check(z.int(), z.positive()), 200),
+  /** The hourly sweep deletes a worker's or environment's queue its owner has not refreshed for this long. */
+  SIGNAL_QUEUE_IDLE_SECONDS: z.optional(z.coerce.number().check(z.positive())),
 });
 
 export type GetTaskConfig = z.infer<typeof getTaskConfigSchema>;

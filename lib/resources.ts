@@ -24,16 +24,27 @@ export interface TableDefinition {
   readonly globalSecondaryIndexes: readonly GlobalIndexDefinition[];
 }
 
-export interface QueueDefinition {
-  readonly logicalName: string;
+/**
+ * A stop-signal channel: one queue per owner (a worker, or a self-hosted environment), named
+ * `<prefix>-<ownerQueuePart>-<owner id>` by lib/signals/queue-names.ts, created by its owner at
+ * start, and one dead-letter queue for all of them, created by the stack. Nothing but the owner
+ * reads an owner's queue, so nothing is ever released for another consumer: a message comes back
+ * only when its owner failed to finish with it.
+ */
+export interface SignalChannelDefinition {
+  /** The queue names' middle part; also the IAM pattern `<prefix>-<ownerQueuePart>-*`. */
+  readonly ownerQueuePart: string;
   readonly visibilityTimeoutSeconds: number;
   readonly retentionSeconds: number;
   readonly deadLetter: {
+    /** Never starts with `<ownerQueuePart>-`: the owners' IAM pattern and the sweep must not reach it. */
     readonly logicalName: string;
-    /** Deliveries a worker may fail before the message is parked for an operator. */
+    /** Deliveries its owner may fail before the message is parked for an operator. */
     readonly maxReceiveCount: number;
     readonly retentionSeconds: number;
   };
+  /** An owner's queue not refreshed by its owner for this long is deleted by the cleanup's sweep. */
+  readonly idleBeforeDeleteSeconds: number;
 }
 
 const DAY_SECONDS = 24 * 60 * 60;
@@ -89,25 +100,34 @@ export const tables = { executions: executionsTable, apiKeys: apiKeysTable } as 
 
 // A stop is only useful while the task still runs: four days covers any outage a worker
 // fleet could sit out, and the DLQ keeps undeliverable signals two weeks for an operator.
-// Consumers release messages meant for another worker or environment (visibility 0), and each
-// release counts as a receive: the redrive threshold leaves room for that. A stop that still
-// ends in a DLQ is not lost: the cleanup re-sends unacknowledged stops, and heartbeats report it.
-const RECEIVES_BEFORE_DEAD_LETTER = 20;
-export const stopSignalsQueue = {
-  logicalName: "stop-signals",
+// Only the owner receives from its queue, so a receive that is not followed by a delete is a
+// failure of that owner (it crashed, or could not acknowledge): five of those park the message.
+// A stop that ends in a DLQ is not lost: the cleanup re-sends unacknowledged stops, and
+// heartbeats report it. A queue its owner stopped refreshing a day ago belongs to a worker that
+// is gone (a live one refreshes it every few minutes: lib/worker/signal-queue.ts).
+const RECEIVES_BEFORE_DEAD_LETTER = 5;
+const IDLE_QUEUE_SECONDS = DAY_SECONDS;
+
+/** The fleet's workers: a queue per `worker_id`. */
+export const workerSignalChannel = {
+  ownerQueuePart: "worker",
   visibilityTimeoutSeconds: 30,
   retentionSeconds: 4 * DAY_SECONDS,
   deadLetter: { logicalName: "stop-signals-dlq", maxReceiveCount: RECEIVES_BEFORE_DEAD_LETTER, retentionSeconds: 14 * DAY_SECONDS },
-} as const satisfies QueueDefinition;
+  idleBeforeDeleteSeconds: IDLE_QUEUE_SECONDS,
+} as const satisfies SignalChannelDefinition;
 
-export const assetCommandsQueue = {
-  logicalName: "asset-commands",
+/** Self-hosted environments' asset-command channel: a queue per `environment_id`. */
+export const environmentCommandChannel = {
+  ownerQueuePart: "env",
   visibilityTimeoutSeconds: 30,
   retentionSeconds: 4 * DAY_SECONDS,
   deadLetter: { logicalName: "asset-commands-dlq", maxReceiveCount: RECEIVES_BEFORE_DEAD_LETTER, retentionSeconds: 14 * DAY_SECONDS },
-} as const satisfies QueueDefinition;
+  idleBeforeDeleteSeconds: IDLE_QUEUE_SECONDS,
+} as const satisfies SignalChannelDefinition;
 
-export const queues = { stopSignals: stopSignalsQueue, assetCommands: assetCommandsQueue } as const;
+export const signalChannels = { workers: workerSignalChannel, environments: environmentCommandChannel } as const;
+export type SignalChannelName = keyof typeof signalChannels;
 
 export function physicalName(prefix: string, logicalName: string): string {
   return `${prefix}-${logicalName}`;

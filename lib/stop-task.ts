@@ -17,11 +17,14 @@ export interface StopTaskCommand {
 
 /**
  * What happened to the stop signal: `sent` with the transition; `resent` for a stop whose
- * earlier send had failed; `pending` when the send failed now and the marker records it;
- * `unrecorded` when the send and the marker both failed (the cleanup still re-sends it once the
- * acknowledgement time has run out, since the stop itself entered the signal-redrive index).
+ * earlier send had failed; `pending` when the send failed now and the marker records it (the
+ * owner's queue may be gone: its worker vanished); `unrecorded` when the send and the marker both
+ * failed (the cleanup still re-sends it once the acknowledgement time has run out, since the stop
+ * itself entered the signal-redrive index); `unassigned` when no worker or environment runs the
+ * task yet, so there is no one to tell (a worker that takes it later hears of the stop from its
+ * first heartbeat).
  */
-export type SignalDelivery = "sent" | "resent" | "pending" | "unrecorded" | "none";
+export type SignalDelivery = "sent" | "resent" | "pending" | "unrecorded" | "unassigned" | "none";
 
 export type StopTaskOutcome =
   | { readonly kind: "stopped"; readonly execution: AgentExecution; readonly signal: SignalDelivery; readonly signalError?: unknown }
@@ -53,8 +56,8 @@ export const DEFAULT_SIGNAL_ACK_TIMEOUT_MS = 60_000;
 export const USER_STOP_REASON = "user_requested";
 
 /**
- * Stop Task: one conditional write moves the execution to `stopped`, then one message tells
- * whoever runs it. The write is the commitment; a failed send never undoes it, it is recorded
+ * Stop Task: one conditional write moves the execution to `stopped`, then one message on its
+ * worker's (or environment's) own queue tells whoever runs it. The write is the commitment; a failed send never undoes it, it is recorded
  * so that a repeated stop (or the sweeper) can deliver the signal later.
  */
 export async function stopTask(command: StopTaskCommand, deps: StopTaskDependencies): Promise<StopTaskOutcome> {
@@ -81,8 +84,8 @@ export async function stopTask(command: StopTaskCommand, deps: StopTaskDependenc
       const { target, record } = result;
       const request = { requestedAt, requestedBy: target.stopped_by ?? "", reason: command.reason };
       try {
-        await deps.publishStopSignal(target, request);
-        return outcome("stopped", record, { signal: "sent" });
+        const published = await deps.publishStopSignal(target, request);
+        return outcome("stopped", record, { signal: published });
       } catch (signalError) {
         const signal = await recordPendingSignal(deps, target.id, requestedAt);
         return outcome("stopped", record, { signal, signalError });
@@ -97,8 +100,9 @@ export async function stopTask(command: StopTaskCommand, deps: StopTaskDependenc
         requestedBy: target.stopped_by ?? "",
         reason: target.stop_reason ?? command.reason,
       };
+      let published: "sent" | "unassigned";
       try {
-        await deps.publishStopSignal(target, request);
+        published = await deps.publishStopSignal(target, request);
       } catch (signalError) {
         return outcome("unchanged", record, { signal: "pending", signalError });
       }
@@ -107,7 +111,7 @@ export async function stopTask(command: StopTaskCommand, deps: StopTaskDependenc
       } catch {
         // The signal is out; a marker left behind only means one more (harmless) duplicate later.
       }
-      return outcome("unchanged", record, { signal: "resent" });
+      return outcome("unchanged", record, { signal: published === "sent" ? "resent" : "unassigned" });
     }
   }
 }

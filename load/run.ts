@@ -2,7 +2,7 @@
  * `npm run load`: held load on the local stack. Seeds 1,000 executions of several
  * organizations, starts `npm start` on a free port (the periodic cleanup off, so only the
  * load's own stops write), sends at least 10,000 stop requests at concurrency 64 with
- * autocannon, then drains both queues and reads every execution back. Prints a table, writes
+ * autocannon, then drains every worker's and environment's queue and reads every execution back. Prints a table, writes
  * `.local/load-report.json`, and exits non-zero on any error or failed check.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -16,10 +16,12 @@ import { useLocalProcessDefaults } from "../infra/local/functions.js";
 import { loadSeed, type SeedFileInput, seedFileSchema } from "../infra/local/seed.js";
 import type { StackFile } from "../infra/local/stack-file.js";
 import { createDynamoDbClient, createSqsClient } from "../lib/aws/clients.js";
+import { ownerQueueSettings } from "../infra/local/provision.js";
+import { ensureSignalQueue } from "../lib/worker/signal-queue.js";
 import { type LoadTally, createLoadTally } from "./tally.js";
 import { type PlannedRequest, buildScenario } from "./scenario.js";
 import { startLocalStackForLoad } from "./local-stack.js";
-import { type VerificationResult, verifyAfterLoad } from "./verify.js";
+import { ownerQueuesOf, type VerificationResult, verifyAfterLoad } from "./verify.js";
 
 const MIN_REQUESTS = 10_000;
 const MIN_EXECUTIONS = 1_000;
@@ -87,6 +89,12 @@ async function main(): Promise<number> {
     const dynamoDb = createDynamoDbClient({ ...clientOptions, endpoint: local.stack.dynamodb_endpoint });
     const sqs = createSqsClient({ ...clientOptions, endpoint: local.stack.sqs_endpoint });
     await seedExecutions(scenario.seed, dynamoDb, local.stack);
+    // Every worker and environment the seed names makes its queue, as it would at start.
+    const owners = ownerQueuesOf(scenario.executions);
+    await Promise.all([
+      ...owners.workers.map((id) => ensureSignalQueue(sqs, ownerQueueSettings(local.stack.signal_channels.workers), id)),
+      ...owners.environments.map((id) => ensureSignalQueue(sqs, ownerQueueSettings(local.stack.signal_channels.environments), id)),
+    ]);
 
     tally = createLoadTally();
     const recorder = tally;
@@ -166,8 +174,15 @@ async function main(): Promise<number> {
     ["status codes", Object.entries(summary.statusCodes).map(([status, count]) => `${status}: ${count}`).join(", ")],
     ["errors", `${errors} (undocumented ${summary.undocumented}, 5xx ${summary.serverErrors}, connection ${connectionErrors}, handler ${handlerFailures})`],
     ["wrong status for request", String(summary.unexpected)],
-    ["executions stopped", `${verification.stopped} of ${verification.expectedStopped} expected, each written once with exactly one message`],
-    ["messages", `stop-signals ${verification.messages.stopSignals}, asset-commands ${verification.messages.assetCommands}`],
+    [
+      "executions stopped",
+      `${verification.stopped} of ${verification.expectedStopped} expected, each written once, with exactly one message to whoever runs it ` +
+        `(none for the ${verification.stoppedUnassigned} no worker ran yet)`,
+    ],
+    [
+      "messages",
+      `${verification.messages.workerQueues} on workers' queues, ${verification.messages.environmentQueues} on environments' (${verification.messages.queuesRead} queues read)`,
+    ],
     ["executions untouched", `${verification.untouchedChecked} checked byte for byte`],
     ["verification", verification.failureCount === 0 ? "passed" : `FAILED (${verification.failureCount} problems)`],
     ["result", passed ? (fullSize ? "PASS" : "PASS (reduced size: not a held-load figure)") : "FAIL"],

@@ -6,11 +6,24 @@ import middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { type CleanupDependencies, type CleanupReport, type CleanupSettings, runCleanup } from "../../lib/cleanup.js";
 import { MetricUnit } from "../../lib/observability.js";
+import { signalChannels } from "../../lib/resources.js";
+import {
+  SWEEP_SIGNAL_QUEUES_JOB,
+  type SweepDependencies,
+  type SweepReport,
+  type SweepSettings,
+  sweepIdleSignalQueues,
+} from "../../lib/signals/queue-sweep.js";
 
 export interface CleanupHandlerDependencies extends Omit<CleanupDependencies, "onItemFailure"> {
   readonly settings: Omit<CleanupSettings, "timeBudgetMs">;
+  readonly sweep: Omit<SweepDependencies, "onQueueFailure" | "now"> & { readonly settings: Omit<SweepSettings, "timeBudgetMs"> };
   readonly logger: Logger;
   readonly metrics: Metrics;
+}
+
+function isSweepEvent(event: unknown): boolean {
+  return typeof event === "object" && event !== null && (event as { job?: unknown }).job === SWEEP_SIGNAL_QUEUES_JOB;
 }
 
 /**
@@ -19,13 +32,34 @@ export interface CleanupHandlerDependencies extends Omit<CleanupDependencies, "o
  */
 const TIME_MARGIN_MS = 15_000;
 
-/** The scheduled cleanup: whatever the event (EventBridge schedule or a manual invoke), one bounded run. */
+/**
+ * The scheduled cleanup: one bounded run of the re-drive and the stuck-execution stops, whatever
+ * the event (EventBridge schedule or a manual invoke), except `{"job": "sweep-signal-queues"}`,
+ * the hourly schedule's, which sweeps the queues of vanished workers and environments instead.
+ */
 export function createCleanupHandler(deps: CleanupHandlerDependencies) {
   const { logger, metrics } = deps;
-  return middy<unknown, CleanupReport>()
+
+  async function sweep(context: Context): Promise<SweepReport> {
+    const report = await sweepIdleSignalQueues(
+      {
+        ...deps.sweep,
+        now: deps.now,
+        onQueueFailure: (queueUrl, error) =>
+          logger.warn("signal queue sweep failed for a queue", { queue_url: queueUrl, error: error instanceof Error ? error.name : "unknown" }),
+      },
+      { ...deps.sweep.settings, timeBudgetMs: Math.max(0, context.getRemainingTimeInMillis() - TIME_MARGIN_MS) },
+    );
+    metrics.addMetric("SignalQueuesDeleted", MetricUnit.Count, report.deleted);
+    logger.info("signal queue sweep finished", { ...report });
+    return report;
+  }
+
+  return middy<unknown, CleanupReport | SweepReport>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))
-    .handler(async (_event: unknown, context: Context) => {
+    .handler(async (event: unknown, context: Context) => {
+      if (isSweepEvent(event)) return sweep(context);
       const report = await runCleanup(
         {
           ...deps,
@@ -35,6 +69,8 @@ export function createCleanupHandler(deps: CleanupHandlerDependencies) {
         { ...deps.settings, timeBudgetMs: Math.max(0, context.getRemainingTimeInMillis() - TIME_MARGIN_MS) },
       );
       metrics.addMetric("SignalsRedriven", MetricUnit.Count, report.redriven);
+      // Re-sends that found their worker's queue gone: a vanished worker, flagged after the last attempt.
+      metrics.addMetric("SignalOwnerQueueGone", MetricUnit.Count, report.ownerQueueGone);
       // The alarm watches this one: a stop whose worker never confirmed after every attempt.
       metrics.addMetric("SignalDeliveryFailed", MetricUnit.Count, report.flagged);
       metrics.addMetric("StaleExecutionsStopped", MetricUnit.Count, report.stoppedStale);
@@ -43,6 +79,13 @@ export function createCleanupHandler(deps: CleanupHandlerDependencies) {
       logger.info("cleanup run finished", { ...report });
       return report;
     });
+}
+
+export function sweepSettingsFromConfig(config: { SIGNAL_QUEUE_IDLE_SECONDS?: number | undefined }): Omit<SweepSettings, "timeBudgetMs"> {
+  return {
+    idleMs: (config.SIGNAL_QUEUE_IDLE_SECONDS ?? signalChannels.workers.idleBeforeDeleteSeconds) * 1000,
+    maxQueuesPerRun: 5_000,
+  };
 }
 
 export function cleanupSettingsFromConfig(config: {

@@ -6,7 +6,9 @@ import { awsClientOptions, readCleanupConfig } from "../../lib/config.js";
 import { dynamoCleanupQueries } from "../../lib/executions/cleanup-queries.js";
 import { createLogger, createMetrics } from "../../lib/observability.js";
 import { sqsStopSignalPublisher } from "../../lib/signals/publisher.js";
-import { cleanupSettingsFromConfig, createCleanupHandler } from "./app.js";
+import { namePrefixOfUrlPrefix } from "../../lib/signals/queue-names.js";
+import { sqsSignalQueueInventory } from "../../lib/signals/queue-sweep.js";
+import { cleanupSettingsFromConfig, createCleanupHandler, sweepSettingsFromConfig } from "./app.js";
 
 const config = readCleanupConfig();
 const clientOptions = awsClientOptions(config);
@@ -19,12 +21,17 @@ const lambda = new LambdaClient({ maxAttempts: 1, requestHandler: { requestTimeo
 export const handler = createCleanupHandler({
   queries: dynamoCleanupQueries(dynamoDb, config.EXECUTIONS_TABLE_NAME),
   publishStopSignal: sqsStopSignalPublisher(sqs, {
-    stopSignalQueueUrl: config.STOP_SIGNAL_QUEUE_URL,
-    assetCommandQueueUrl: config.ASSET_COMMAND_QUEUE_URL,
+    workerQueueUrlPrefix: config.WORKER_QUEUE_URL_PREFIX,
+    environmentQueueUrlPrefix: config.ENVIRONMENT_QUEUE_URL_PREFIX,
   }),
   invokeStop: lambdaStopInvoker(lambda, config.STOP_FUNCTION_NAME),
   now: () => new Date(),
   settings: cleanupSettingsFromConfig(config),
+  sweep: {
+    inventory: sqsSignalQueueInventory(sqs),
+    namePrefixes: [config.WORKER_QUEUE_URL_PREFIX, config.ENVIRONMENT_QUEUE_URL_PREFIX].map(namePrefixOfUrlPrefix),
+    settings: sweepSettingsFromConfig(config),
+  },
   logger: createLogger("cleanup"),
   metrics: createMetrics("cleanup"),
 });

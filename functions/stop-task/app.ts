@@ -31,8 +31,8 @@ export function stopTaskDependencies(config: StopTaskConfig, clients: { dynamoDb
     }),
     executions: dynamoExecutionRepository(clients.dynamoDb, config.EXECUTIONS_TABLE_NAME),
     publishStopSignal: sqsStopSignalPublisher(clients.sqs, {
-      stopSignalQueueUrl: config.STOP_SIGNAL_QUEUE_URL,
-      assetCommandQueueUrl: config.ASSET_COMMAND_QUEUE_URL,
+      workerQueueUrlPrefix: config.WORKER_QUEUE_URL_PREFIX,
+      environmentQueueUrlPrefix: config.ENVIRONMENT_QUEUE_URL_PREFIX,
     }),
     now: () => new Date(),
     signalAckTimeoutMs: config.SIGNAL_ACK_TIMEOUT_SECONDS * 1000,

@@ -11,6 +11,10 @@ export interface ScheduledRunProps {
   /** How often the function runs: `rate(...)` of EventBridge. */
   readonly every: Duration;
   readonly description: string;
+  /** The event the function gets (EventBridge's scheduled event when absent): one function can serve several jobs. */
+  readonly input?: Record<string, unknown>;
+  /** The rule's name after the prefix; `<function>-schedule` when absent. */
+  readonly ruleName?: string;
 }
 
 /**
@@ -26,13 +30,18 @@ export class ScheduledRun extends Construct {
     super(scope, id);
     const { fn } = props;
     this.rule = new events.Rule(this, "Rule", {
-      ruleName: physicalName(props.prefix, `${fn.name}-schedule`),
+      ruleName: physicalName(props.prefix, props.ruleName ?? `${fn.name}-schedule`),
       description: props.description,
       schedule: events.Schedule.rate(props.every),
       // EventBridge's retries cover a failed hand-over to Lambda (throttling, service errors).
-      targets: [new targets.LambdaFunction(fn.function, { retryAttempts: 0 })],
+      targets: [
+        new targets.LambdaFunction(fn.function, {
+          retryAttempts: 0,
+          ...(props.input ? { event: events.RuleTargetInput.fromObject(props.input) } : {}),
+        }),
+      ],
     });
-    // Lambda's own retries of an asynchronous invocation cover the function failing.
-    fn.function.configureAsyncInvoke({ retryAttempts: 0 });
+    // Lambda's own retries of an asynchronous invocation cover the function failing (once per function).
+    if (!fn.function.node.tryFindChild("EventInvokeConfig")) fn.function.configureAsyncInvoke({ retryAttempts: 0 });
   }
 }

@@ -5,23 +5,34 @@ import {
   waitUntilTableExists,
 } from "@aws-sdk/client-dynamodb";
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import {
-  physicalName,
-  type QueueDefinition,
-  queues,
-  type TableDefinition,
-  tables,
-} from "../../lib/resources.js";
+import { physicalName, type SignalChannelDefinition, signalChannels, type TableDefinition, tables } from "../../lib/resources.js";
+import { signalQueueNamePrefix } from "../../lib/signals/queue-names.js";
+import type { SignalQueueSettings } from "../../lib/worker/signal-queue.js";
 
 /**
- * Creates the tables and queues of `lib/resources.ts` on the local emulators, the same
- * definitions the CDK stack deploys. Idempotent: existing resources are left as they are.
+ * Creates the tables and the signal channels' dead-letter queues of `lib/resources.ts` on the
+ * local emulators, the same definitions the CDK stack deploys (workers and environments make
+ * their own queues, as in the cloud). Idempotent: existing resources are left as they are.
  */
+
+/** A signal channel as the stack file names it: what the stop function and the owners need. */
+export interface SignalChannelResources {
+  /** An owner's queue URL is this plus its id: the functions' WORKER_/ENVIRONMENT_QUEUE_URL_PREFIX. */
+  readonly url_prefix: string;
+  /** An owner's queue name is this plus its id. */
+  readonly name_prefix: string;
+  readonly dead_letter_url: string;
+  readonly dead_letter_arn: string;
+}
 
 export interface ProvisionedResources {
   readonly tables: { readonly executions: string; readonly api_keys: string };
-  readonly queues: { readonly stop_signals: string; readonly asset_commands: string };
-  readonly deadLetterQueues: { readonly stop_signals: string; readonly asset_commands: string };
+  readonly signal_channels: { readonly workers: SignalChannelResources; readonly environments: SignalChannelResources };
+}
+
+/** What an owner (lib/worker) needs to make its queue on this channel. */
+export function ownerQueueSettings(channel: SignalChannelResources): SignalQueueSettings {
+  return { namePrefix: channel.name_prefix, deadLetterQueueArn: channel.dead_letter_arn };
 }
 
 async function createTable(client: DynamoDBClient, name: string, table: TableDefinition): Promise<void> {
@@ -57,31 +68,23 @@ async function createTable(client: DynamoDBClient, name: string, table: TableDef
   await waitUntilTableExists({ client, maxWaitTime: 30, minDelay: 0.1, maxDelay: 0.5 }, { TableName: name });
 }
 
-async function createQueue(client: SQSClient, prefix: string, queue: QueueDefinition): Promise<{ url: string; deadLetterUrl: string }> {
+async function createChannel(client: SQSClient, prefix: string, channel: SignalChannelDefinition): Promise<SignalChannelResources> {
   const deadLetter = await client.send(
     new CreateQueueCommand({
-      QueueName: physicalName(prefix, queue.deadLetter.logicalName),
-      Attributes: { MessageRetentionPeriod: String(queue.deadLetter.retentionSeconds) },
+      QueueName: physicalName(prefix, channel.deadLetter.logicalName),
+      Attributes: { MessageRetentionPeriod: String(channel.deadLetter.retentionSeconds) },
     }),
   );
   const deadLetterUrl = deadLetter.QueueUrl ?? "";
-  const { Attributes } = await client.send(
-    new GetQueueAttributesCommand({ QueueUrl: deadLetterUrl, AttributeNames: ["QueueArn"] }),
-  );
-  const created = await client.send(
-    new CreateQueueCommand({
-      QueueName: physicalName(prefix, queue.logicalName),
-      Attributes: {
-        VisibilityTimeout: String(queue.visibilityTimeoutSeconds),
-        MessageRetentionPeriod: String(queue.retentionSeconds),
-        RedrivePolicy: JSON.stringify({
-          deadLetterTargetArn: Attributes?.QueueArn,
-          maxReceiveCount: queue.deadLetter.maxReceiveCount,
-        }),
-      },
-    }),
-  );
-  return { url: created.QueueUrl ?? "", deadLetterUrl };
+  const { Attributes } = await client.send(new GetQueueAttributesCommand({ QueueUrl: deadLetterUrl, AttributeNames: ["QueueArn"] }));
+  const namePrefix = signalQueueNamePrefix(prefix, channel);
+  // The emulator's own URL form, as the stack derives the cloud's from its DLQ's URL.
+  return {
+    url_prefix: deadLetterUrl.slice(0, deadLetterUrl.lastIndexOf("/") + 1) + namePrefix,
+    name_prefix: namePrefix,
+    dead_letter_url: deadLetterUrl,
+    dead_letter_arn: Attributes?.QueueArn ?? "",
+  };
 }
 
 export async function provisionLocalResources(
@@ -92,15 +95,11 @@ export async function provisionLocalResources(
     executions: physicalName(prefix, tables.executions.logicalName),
     api_keys: physicalName(prefix, tables.apiKeys.logicalName),
   };
-  const [, , stopSignals, assetCommands] = await Promise.all([
+  const [, , workers, environments] = await Promise.all([
     createTable(clients.dynamoDb, names.executions, tables.executions),
     createTable(clients.dynamoDb, names.api_keys, tables.apiKeys),
-    createQueue(clients.sqs, prefix, queues.stopSignals),
-    createQueue(clients.sqs, prefix, queues.assetCommands),
+    createChannel(clients.sqs, prefix, signalChannels.workers),
+    createChannel(clients.sqs, prefix, signalChannels.environments),
   ]);
-  return {
-    tables: names,
-    queues: { stop_signals: stopSignals.url, asset_commands: assetCommands.url },
-    deadLetterQueues: { stop_signals: stopSignals.deadLetterUrl, asset_commands: assetCommands.deadLetterUrl },
-  };
+  return { tables: names, signal_channels: { workers, environments } };
 }

@@ -1,4 +1,4 @@
-/** `npm run cleanup`: one cleanup run against the running local stack (.local/stack.json). */
+/** `npm run cleanup`: one cleanup run, then one sweep of idle signal queues, against the running local stack (.local/stack.json). */
 import { parseArgs } from "node:util";
 import { loadFunctionHandler, pointFunctionsAt, useLocalProcessDefaults } from "./functions.js";
 import { createLocalCleanup, type InvokableHandler, inProcessStopInvoker } from "./local-cleanup.js";
@@ -12,8 +12,9 @@ async function main(): Promise<void> {
   useLocalProcessDefaults();
   pointFunctionsAt(stack);
   const stopHandler = await loadFunctionHandler<InvokableHandler>("stop-task");
-  const report = await createLocalCleanup(stack, inProcessStopInvoker(stopHandler))();
-  console.log(JSON.stringify(report));
+  const cleanup = createLocalCleanup(stack, inProcessStopInvoker(stopHandler));
+  const report = await cleanup.run();
+  console.log(JSON.stringify({ ...report, sweep: await cleanup.sweep() }));
 }
 
 main().catch((error: unknown) => {

@@ -1,8 +1,9 @@
 /**
  * `npm run worker`: the reference worker against the running local stack. It starts a few fake
  * tasks (executions it creates and runs), heartbeats, and honours stops: try stopping one of
- * the printed ids with curl. `--environment ENV` runs a self-hosted environment's consumer of
- * the asset-command channel instead.
+ * the printed ids with curl. It makes its own stop-signal queue first (`local-worker-<worker id>`),
+ * as a real worker does. `--environment ENV` runs a self-hosted environment's consumer of the
+ * asset-command channel instead, on `local-env-<ENV>`.
  */
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
@@ -15,6 +16,7 @@ import { dynamoWorkerExecutionUpdates } from "../../lib/worker/execution-updates
 import { createReferenceWorker, fakeTask } from "../../lib/worker/reference-worker.js";
 import { DEMO_API_KEY, DEMO_ORGANIZATION } from "./demo-data.js";
 import { useLocalProcessDefaults } from "./functions.js";
+import { ownerQueueSettings } from "./provision.js";
 import { readStackFile } from "./stack-file.js";
 
 async function main(): Promise<void> {
@@ -35,7 +37,8 @@ async function main(): Promise<void> {
   useLocalProcessDefaults();
   const clientOptions = { requestTimeoutMs: 5000, connectionTimeoutMs: 2000, maxAttempts: 3, region: stack.region };
   const dynamoDb = createDynamoDbClient({ ...clientOptions, endpoint: stack.dynamodb_endpoint });
-  const sqs = createSqsClient({ ...clientOptions, endpoint: stack.sqs_endpoint });
+  // A long poll holds its request open up to 20 s: the SQS client must wait longer than that.
+  const sqs = createSqsClient({ ...clientOptions, requestTimeoutMs: 30_000, endpoint: stack.sqs_endpoint });
   const workerId = values["worker-id"] ?? `worker-local-${process.pid}`;
   const environmentId = values.environment;
   const log = (event: string, fields: Record<string, unknown>) => console.log(`${new Date().toISOString()} ${event} ${JSON.stringify(fields)}`);
@@ -43,12 +46,16 @@ async function main(): Promise<void> {
   const worker = createReferenceWorker({
     workerId,
     sqs,
-    queueUrl: environmentId ? stack.queues.asset_commands : stack.queues.stop_signals,
+    signalQueue: ownerQueueSettings(environmentId ? stack.signal_channels.environments : stack.signal_channels.workers),
     environmentId,
     updates: dynamoWorkerExecutionUpdates(dynamoDb, stack.tables.executions),
     heartbeatIntervalMs: 2_000,
     log,
   });
+
+  // The queue first, then the tasks: a stop must never find this worker's queue missing.
+  const queueUrl = await worker.openQueue();
+  log("own stop-signal queue ready", { queue_url: queueUrl });
 
   const taskCount = Number(values.tasks);
   for (let index = 0; index < taskCount; index += 1) {

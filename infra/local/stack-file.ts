@@ -5,13 +5,16 @@ import * as z from "zod";
 /** `.local/stack.json`: where a running local stack is, so other tools (keys, tests, bench) can find it. */
 export const DEFAULT_STACK_FILE = ".local/stack.json";
 
+const signalChannel = z.object({ url_prefix: z.url(), name_prefix: z.string(), dead_letter_url: z.url(), dead_letter_arn: z.string() });
+
 export const stackFileSchema = z.object({
   api_url: z.url(),
   region: z.string(),
   dynamodb_endpoint: z.url(),
   sqs_endpoint: z.url(),
   tables: z.object({ executions: z.string(), api_keys: z.string() }),
-  queues: z.object({ stop_signals: z.url(), asset_commands: z.url() }),
+  /** Per channel: an owner's queue URL is `url_prefix` + its id; owners make their queue with `name_prefix` and `dead_letter_arn`. */
+  signal_channels: z.object({ workers: signalChannel, environments: signalChannel }),
 });
 export type StackFile = z.infer<typeof stackFileSchema>;
 

@@ -131,7 +131,7 @@ async function main(): Promise<void> {
     dynamodb_endpoint: dynamoDb.endpoint,
     sqs_endpoint: sqs.endpoint,
     tables: resources.tables,
-    queues: resources.queues,
+    signal_channels: resources.signal_channels,
   };
   await writeStackFile(stackFile, stack);
   process.on("exit", () => rmSync(stackFile, { force: true }));
@@ -140,19 +140,23 @@ async function main(): Promise<void> {
   printBanner(stack, stackFile, Boolean(options.seed), seed, throttling);
 }
 
-/** The cloud runs the cleanup every minute on a schedule; locally it runs on a timer. */
+/** The cloud runs the cleanup every minute on a schedule (and the queue sweep every hour); locally it runs on a timer. */
 function scheduleCleanup(stack: StackFile, stopHandler: InvokableHandler): void {
   const intervalSeconds = Number(process.env.CLEANUP_INTERVAL_SECONDS ?? "60");
   if (!Number.isFinite(intervalSeconds) || intervalSeconds <= 0) return;
   const cleanup = createLocalCleanup(stack, inProcessStopInvoker(stopHandler));
   let running = false;
+  let runs = 0;
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    cleanup()
-      .then((report) => {
-        const worked = report.redriven + report.flagged + report.stoppedStale + report.stoppedOverlong + report.failures;
+    runs += 1;
+    const sweep = runs % 60 === 0 ? cleanup.sweep() : Promise.resolve({ deleted: 0 });
+    Promise.all([cleanup.run(), sweep])
+      .then(([report, swept]) => {
+        const worked = report.redriven + report.ownerQueueGone + report.closedUnassigned + report.flagged + report.stoppedStale + report.stoppedOverlong + report.failures;
         if (worked > 0) console.log(`cleanup: ${JSON.stringify(report)}`);
+        if (swept.deleted > 0) console.log(`cleanup: deleted ${swept.deleted} idle signal queue(s)`);
       })
       .catch((error: unknown) => console.error(`cleanup failed: ${error instanceof Error ? error.message : String(error)}`))
       .finally(() => {

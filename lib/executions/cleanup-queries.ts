@@ -4,10 +4,10 @@ import {
   QueryCommand,
 } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
-import { allOf, conditionalUpdate, isStopped, stillHolds } from "../conditional-writes.js";
+import { allOf, conditionalUpdate, hasNoOwner, isStopped, stillHolds } from "../conditional-writes.js";
 import { executionIndexes } from "../resources.js";
 import { indexAttributes } from "./indexes.js";
-import { clearSignalPendingMarker } from "./repository.js";
+import { clearSignalPendingMarker, SIGNAL_PENDING_SINCE } from "./repository.js";
 
 /**
  * What the cleanup reads and writes: pages of the sparse indexes (never a Scan) and claims that
@@ -30,6 +30,8 @@ export interface CleanupQueries {
   claimRedrive(taskId: string, seenDueAt: string, attempt: number, nextDueAt: string): Promise<boolean>;
   /** Gives up on a signal after the last attempt: the execution leaves the index, flagged for an operator. */
   flagUndeliverable(taskId: string, seenDueAt: string, at: string): Promise<boolean>;
+  /** Closes the re-drive of a stop that no worker or environment can receive: the execution leaves the index, marked so. */
+  closeUnassigned(taskId: string, seenDueAt: string, at: string): Promise<boolean>;
   /** Removes the pending-signal marker this run saw, once its signal went out. */
   clearSignalPending(taskId: string, since: string): Promise<void>;
 }
@@ -56,7 +58,6 @@ export function dynamoCleanupQueries(client: DynamoDBClient, tableName: string):
     );
     return { items: Items.map((item) => unmarshall(item)), ...(LastEvaluatedKey ? { nextPage: LastEvaluatedKey } : {}) };
   }
-
 
   const applied = async (update: Promise<{ readonly applied: boolean }>) => (await update).applied;
 
@@ -86,6 +87,19 @@ export function dynamoCleanupQueries(client: DynamoDBClient, tableName: string):
           condition: stillHolds(indexAttributes.signalDueAt, seenDueAt),
           update: "SET signal_delivery_failed_at = :at REMOVE #due, #shard",
           names: { "#due": indexAttributes.signalDueAt, "#shard": indexAttributes.signalShard },
+          values: { ":at": { S: at } },
+        }),
+      ),
+
+    closeUnassigned: (taskId, seenDueAt, at) =>
+      applied(
+        conditionalUpdate(client, {
+          tableName,
+          key: { id: { S: taskId } },
+          // Still as this run saw it, and still with no one to tell (a worker assigned meanwhile gets the signal next run).
+          condition: allOf(stillHolds(indexAttributes.signalDueAt, seenDueAt), hasNoOwner("worker_id"), hasNoOwner("environment_id")),
+          update: "SET signal_unassigned_at = :at REMOVE #due, #shard, #pending",
+          names: { "#due": indexAttributes.signalDueAt, "#shard": indexAttributes.signalShard, "#pending": SIGNAL_PENDING_SINCE },
           values: { ":at": { S: at } },
         }),
       ),

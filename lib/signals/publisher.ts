@@ -1,5 +1,6 @@
 import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { StopTarget } from "../execution.js";
+import { signalQueueUrl } from "./queue-names.js";
 import {
   STOP_MESSAGE_TYPE,
   STOP_MESSAGE_VERSION,
@@ -7,11 +8,15 @@ import {
   stopMessageAttributeNames,
 } from "./stop-message.js";
 
+/**
+ * Where stop signals go: each worker's own queue, or each self-hosted environment's own
+ * asset-command queue, its URL this prefix plus the owner's id (lib/signals/queue-names.ts).
+ */
 export interface StopSignalQueues {
-  /** The platform's own worker fleet. */
-  readonly stopSignalQueueUrl: string;
-  /** The cross-environment channel that self-hosted environments consume. */
-  readonly assetCommandQueueUrl: string;
+  /** The platform's own worker fleet: `.../<prefix>-worker-`. */
+  readonly workerQueueUrlPrefix: string;
+  /** Self-hosted environments' asset-command channel: `.../<prefix>-env-`. */
+  readonly environmentQueueUrlPrefix: string;
 }
 
 export interface StopRequestDetails {
@@ -23,7 +28,14 @@ export interface StopRequestDetails {
 /** Everything a stop message is built from: the few routing fields of the stopped record. */
 export type StopSignalTarget = Pick<StopTarget, "id" | "organization_id" | "agent_id" | "worker_id" | "environment_id" | "is_manually_stopped">;
 
-export type StopSignalPublisher = (execution: StopSignalTarget, request: StopRequestDetails) => Promise<void>;
+/**
+ * `sent`, or `unassigned` when the execution names neither a worker nor an environment: no one
+ * runs it, so there is no one to tell (a worker that takes it later hears of the stop from its
+ * first heartbeat; the cleanup closes its re-drive entry).
+ */
+export type PublishResult = "sent" | "unassigned";
+
+export type StopSignalPublisher = (execution: StopSignalTarget, request: StopRequestDetails) => Promise<PublishResult>;
 
 export function buildStopMessage(execution: StopSignalTarget, request: StopRequestDetails): StopMessage {
   return {
@@ -41,9 +53,34 @@ export function buildStopMessage(execution: StopSignalTarget, request: StopReque
   };
 }
 
-/** Self-hosted executions are reached through their environment's channel, everything else through the fleet's queue. */
-export function stopSignalQueueFor(execution: Pick<StopSignalTarget, "environment_id">, queueUrls: StopSignalQueues): string {
-  return execution.environment_id ? queueUrls.assetCommandQueueUrl : queueUrls.stopSignalQueueUrl;
+export type StopSignalRoute =
+  | { readonly kind: "environment" | "worker"; readonly ownerId: string; readonly queueUrl: string }
+  | { readonly kind: "unassigned" };
+
+/**
+ * Self-hosted executions are reached through their environment's queue, everything else through
+ * the queue of the worker that runs it; the URL is derived from the id, with no lookup. An empty
+ * id is no id (SQS would refuse it as an attribute, and no owner can be named so).
+ */
+export function stopSignalRoute(execution: Pick<StopSignalTarget, "worker_id" | "environment_id">, queues: StopSignalQueues): StopSignalRoute {
+  if (execution.environment_id) {
+    return { kind: "environment", ownerId: execution.environment_id, queueUrl: signalQueueUrl(queues.environmentQueueUrlPrefix, execution.environment_id) };
+  }
+  if (execution.worker_id) {
+    return { kind: "worker", ownerId: execution.worker_id, queueUrl: signalQueueUrl(queues.workerQueueUrlPrefix, execution.worker_id) };
+  }
+  return { kind: "unassigned" };
+}
+
+/**
+ * The owner's queue does not exist (never created, or deleted by the sweep after its owner went
+ * quiet): the signal cannot be delivered now. The JSON protocol names it QueueDoesNotExist, the
+ * older query protocol AWS.SimpleQueueService.NonExistentQueue.
+ */
+export function isQueueGone(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { Code?: unknown }).Code;
+  return error.name === "QueueDoesNotExist" || code === "AWS.SimpleQueueService.NonExistentQueue" || code === "QueueDoesNotExist";
 }
 
 function stringAttribute(value: string): MessageAttributeValue {
@@ -66,13 +103,16 @@ function messageAttributes(message: StopMessage): Record<string, MessageAttribut
 
 export function sqsStopSignalPublisher(client: SQSClient, queueUrls: StopSignalQueues): StopSignalPublisher {
   return async (execution, request) => {
+    const route = stopSignalRoute(execution, queueUrls);
+    if (route.kind === "unassigned") return "unassigned";
     const message = buildStopMessage(execution, request);
     await client.send(
       new SendMessageCommand({
-        QueueUrl: stopSignalQueueFor(execution, queueUrls),
+        QueueUrl: route.queueUrl,
         MessageBody: JSON.stringify(message),
         MessageAttributes: messageAttributes(message),
       }),
     );
+    return "sent";
   };
 }

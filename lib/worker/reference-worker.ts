@@ -1,23 +1,22 @@
-import {
-  ChangeMessageVisibilityCommand,
-  DeleteMessageCommand,
-  type Message,
-  ReceiveMessageCommand,
-  type SQSClient,
-} from "@aws-sdk/client-sqs";
+import { DeleteMessageCommand, type Message, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { signalChannels } from "../resources.js";
+import { isQueueGone } from "../signals/publisher.js";
 import { type StopMessage, stopMessageSchema } from "../signals/stop-message.js";
 import type { WorkerExecutionUpdates } from "./execution-updates.js";
+import { ensureSignalQueue, LONG_POLL_SECONDS, markSignalQueueSeen, QUEUE_REFRESH_INTERVAL_MS, type SignalQueueSettings } from "./signal-queue.js";
 
 /**
  * The reference worker: how a worker (or a self-hosted environment's agent) honours a stop.
  *
- * Routing in a fleet: stop messages name `worker_id` (body and message attribute). A worker
- * long-polls the queue; a message for a task it runs aborts that task's AbortSignal, then the
- * worker acknowledges (a conditional write) and deletes the message. A message for another
- * worker is released at once (visibility 0) for the others to see. Delivery does not depend on
- * that routing: every heartbeat is a conditional write that answers `stop_requested` once the
- * task is stopped, so a worker learns of a stop within one heartbeat interval even if its
- * message went to another worker, and the cleanup re-sends any stop left unacknowledged.
+ * Routing in a fleet: each worker has a queue of its own, named from its `worker_id`
+ * (lib/signals/queue-names.ts), which it creates at start (lib/worker/signal-queue.ts) and
+ * long-polls; the stop function derives the same name and sends there, so every message a
+ * worker receives is meant for it, and no worker ever sees another's. A stop aborts the task's
+ * AbortSignal, then the worker acknowledges (a conditional write) and deletes the message. A
+ * self-hosted environment's consumer does the same on its environment's queue. Delivery does not
+ * depend on the queue alone: every heartbeat is a conditional write that answers
+ * `stop_requested` once the task is stopped, so a worker learns of a stop within one heartbeat
+ * interval even if its message was lost, and the cleanup re-sends any stop left unacknowledged.
  */
 
 export type TaskBody = (signal: AbortSignal) => Promise<string>;
@@ -25,14 +24,21 @@ export type TaskEnd = "completed" | "failed" | "stopped";
 
 export interface ReferenceWorkerOptions {
   readonly workerId: string;
+  /** Its request timeout must be longer than `pollWaitSeconds` (long polls hold the request open). */
   readonly sqs: SQSClient;
-  /** The fleet's stop-signal queue, or the asset-command queue for a self-hosted environment. */
-  readonly queueUrl: string;
-  /** Set for a self-hosted environment's consumer: only its own environment's commands are taken. */
+  /**
+   * Where this worker's own queue is made: the fleet's worker channel, or for a self-hosted
+   * environment's consumer the environment channel (lib/worker/signal-queue.ts).
+   */
+  readonly signalQueue: SignalQueueSettings;
+  /** Set for a self-hosted environment's consumer: its queue is the environment's, and only that environment's commands are taken. */
   readonly environmentId?: string;
   readonly updates: WorkerExecutionUpdates;
   readonly heartbeatIntervalMs?: number;
+  /** How long a receive waits for a message (SQS's maximum, 20 s, when absent). */
+  readonly pollWaitSeconds?: number;
   readonly log?: (event: string, fields: Record<string, unknown>) => void;
+  readonly now?: () => Date;
 }
 
 interface RunningTask {
@@ -43,10 +49,30 @@ interface RunningTask {
 export function createReferenceWorker(options: ReferenceWorkerOptions) {
   const running = new Map<string, RunningTask>();
   const log = options.log ?? (() => undefined);
+  const now = options.now ?? (() => new Date());
+  const ownerId = options.environmentId ?? options.workerId;
+  const signalQueue = {
+    ...options.signalQueue,
+    channel: options.signalQueue.channel ?? (options.environmentId ? signalChannels.environments : signalChannels.workers),
+  };
+  let queueUrl: Promise<string> | undefined;
+  let lastSeenAt = 0;
   let polling = false;
 
+  /** The worker's own queue, made (or found) once; again after it went missing. */
+  function ownQueue(): Promise<string> {
+    if (!queueUrl) {
+      queueUrl = ensureSignalQueue(options.sqs, signalQueue, ownerId, now());
+      lastSeenAt = Date.now();
+      queueUrl.catch(() => {
+        queueUrl = undefined;
+      });
+    }
+    return queueUrl;
+  }
+
   async function acknowledge(taskId: string): Promise<void> {
-    const result = await options.updates.acknowledgeStop(taskId, options.environmentId ?? options.workerId);
+    const result = await options.updates.acknowledgeStop(taskId, ownerId);
     log("stop acknowledged", { task_id: taskId, result });
   }
 
@@ -65,30 +91,39 @@ export function createReferenceWorker(options: ReferenceWorkerOptions) {
     return message.worker_id === options.workerId || running.has(message.task_id);
   }
 
-  async function handleMessage(message: Message): Promise<"handled" | "released" | "discarded"> {
-    const parsed = stopMessageSchema.safeParse(JSON.parse(message.Body ?? "null"));
-    if (!parsed.success) {
-      // A message no worker can read would only bounce to the DLQ; drop it and say so.
-      log("unreadable stop message discarded", { message_id: message.MessageId });
-      await options.sqs.send(new DeleteMessageCommand({ QueueUrl: options.queueUrl, ReceiptHandle: message.ReceiptHandle }));
-      return "discarded";
-    }
-    const stop = parsed.data;
-    if (!isMine(stop)) {
-      await options.sqs.send(
-        new ChangeMessageVisibilityCommand({ QueueUrl: options.queueUrl, ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 }),
-      );
-      return "released";
-    }
+  /** Halts the task the stop names and acknowledges it; `not_mine` for a stop this worker must leave alone. */
+  async function honourStop(stop: StopMessage): Promise<"handled" | "not_mine"> {
+    if (!isMine(stop)) return "not_mine";
     await halt(stop.task_id, stop.reason);
-    // Acknowledge before deleting: if the worker dies in between, the message comes back and is acknowledged again (idempotent).
     await acknowledge(stop.task_id);
-    await options.sqs.send(new DeleteMessageCommand({ QueueUrl: options.queueUrl, ReceiptHandle: message.ReceiptHandle }));
     return "handled";
+  }
+
+  async function handleMessage(url: string, message: Message): Promise<"handled" | "discarded"> {
+    let body: unknown;
+    try {
+      body = JSON.parse(message.Body ?? "null");
+    } catch {
+      body = undefined;
+    }
+    const parsed = stopMessageSchema.safeParse(body);
+    // Acknowledge before deleting: if the worker dies in between, the message comes back and is acknowledged again (idempotent).
+    const result = parsed.success ? await honourStop(parsed.data) : "unreadable";
+    if (result === "unreadable") log("unreadable stop message discarded", { message_id: message.MessageId });
+    // Only this worker reads its queue, so a stop for a task it neither owns nor runs has no one
+    // else to go to here: the heartbeat and the re-drive reach the task's real worker.
+    if (result === "not_mine") log("stop for another worker discarded", { message_id: message.MessageId });
+    await options.sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: message.ReceiptHandle }));
+    return result === "handled" ? "handled" : "discarded";
   }
 
   return {
     runningTasks: () => [...running.keys()],
+
+    /** Creates (or finds) this worker's queue and returns its URL; do it before taking tasks, so no stop finds it missing. */
+    openQueue: ownQueue,
+
+    honourStop,
 
     /** Runs a task body under an AbortSignal, heartbeating; finishes it (completed/failed) unless it was stopped. */
     run(taskId: string, body: TaskBody): Promise<TaskEnd> {
@@ -129,17 +164,24 @@ export function createReferenceWorker(options: ReferenceWorkerOptions) {
       return settled;
     },
 
-    /** One receive of up to ten stop messages; returns how many were for this worker. */
+    /** One receive of up to ten stop messages from this worker's own queue; returns how many it honoured. */
     async pollOnce(waitSeconds = 0): Promise<number> {
-      const { Messages = [] } = await options.sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: options.queueUrl,
-          MaxNumberOfMessages: 10,
-          WaitTimeSeconds: waitSeconds,
-          MessageAttributeNames: ["All"],
-        }),
-      );
-      const results = await Promise.all(Messages.map(handleMessage));
+      const url = await ownQueue();
+      if (Date.now() - lastSeenAt >= QUEUE_REFRESH_INTERVAL_MS) {
+        lastSeenAt = Date.now();
+        await markSignalQueueSeen(options.sqs, url, now());
+      }
+      let messages: Message[];
+      try {
+        ({ Messages: messages = [] } = await options.sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: waitSeconds, MessageAttributeNames: ["All"] }),
+        ));
+      } catch (error) {
+        // Deleted while this worker was away (the sweep judged it gone): make it again.
+        if (isQueueGone(error)) queueUrl = undefined;
+        throw error;
+      }
+      const results = await Promise.all(messages.map((message) => handleMessage(url, message)));
       return results.filter((result) => result === "handled").length;
     },
 
@@ -148,7 +190,7 @@ export function createReferenceWorker(options: ReferenceWorkerOptions) {
       polling = true;
       while (polling) {
         try {
-          await this.pollOnce(5);
+          await this.pollOnce(options.pollWaitSeconds ?? LONG_POLL_SECONDS);
         } catch (error) {
           log("receive failed", { error: String(error) });
           await new Promise((resolve) => setTimeout(resolve, 1000));

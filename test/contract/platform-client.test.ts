@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { executionStatuses } from "../../lib/execution.js";
-import { anExecution } from "../support/factories.js";
+import { anExecution, FACTORY_WORKER_ID } from "../support/factories.js";
 import { callApi, type RouteStyle, routeStyles, useInProcessApi } from "../support/in-process-api.js";
-import { drainQueue, putItem } from "../support/local-aws.js";
+import { drainQueue, putItem, workerQueueUrl } from "../support/local-aws.js";
 import { credentialKeys, explicitlySentKeys, mcpCredentialKeys, platformClientTaskModel } from "./platform-client-model.js";
 
 const KEY = `sk-contract-${randomUUID()}`;
-const served = useInProcessApi(KEY);
+const served = useInProcessApi(KEY, { workers: ["worker-2", FACTORY_WORKER_ID] });
 
 type Style = RouteStyle;
 
@@ -92,7 +92,7 @@ describe.each(Object.keys(routeStyles) as Style[])("the platform client's model 
     const stopped = await call(routesOf.stop(execution.id));
     expect(stopped.status).toBe(200);
     expect(expectClientParses(stopped.text)).toMatchObject({ status: "stopped" });
-    await drainQueue(served.aws.sqs, served.aws.resources.queues.stop_signals);
+    await drainQueue(served.aws.sqs, workerQueueUrl(served.aws, "worker-2"));
   });
 
   it.each(executionStatuses)("for a %s record", async (status) => {
@@ -114,6 +114,7 @@ describe("documented and compatibility routes answer alike, row by row of the re
   ] as const;
 
   it.each(rows)("$row", async ({ status, organization, key, expected }) => {
+    await drainQueue(served.aws.sqs, workerQueueUrl(served.aws)); // what earlier tests sent
     const results: Record<string, { stop: { status: number; text: string }; get: { status: number; text: string } }> = {};
     for (const style of Object.keys(routeStyles) as Style[]) {
       let id: string = randomUUID();
@@ -131,7 +132,7 @@ describe("documented and compatibility routes answer alike, row by row of the re
     }
     expect(results.documented?.stop.status).toBe(expected);
     expect(results.compatibility).toEqual(results.documented);
-    const messages = await drainQueue(served.aws.sqs, served.aws.resources.queues.stop_signals);
+    const messages = await drainQueue(served.aws.sqs, workerQueueUrl(served.aws));
     expect(messages).toHaveLength(expected === 200 && status === "executing" ? 2 : 0);
   });
 });

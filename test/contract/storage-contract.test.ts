@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { stopMessageSchema } from "../../lib/signals/stop-message.js";
 import { callApi, type RouteStyle, routeStyleNames, routeStyles, useInProcessApi } from "../support/in-process-api.js";
-import { drainQueue, getStoredItem } from "../support/local-aws.js";
+import { drainQueue, environmentQueueUrl, getStoredItem, workerQueueUrl } from "../support/local-aws.js";
 import {
   aPlatformKey,
   type PlatformExecution,
@@ -19,7 +19,9 @@ import { platformClientTaskModel } from "./platform-client-model.js";
  * (as boto3 sent it), then read and stopped through both route styles.
  */
 
-const served = useInProcessApi(`sk-storage-contract-${randomUUID()}`);
+const WORKER = "worker-platform-1";
+const ENVIRONMENT = "env-platform-eu";
+const served = useInProcessApi(`sk-storage-contract-${randomUUID()}`, { workers: [WORKER], environments: [ENVIRONMENT] });
 const KEY = aPlatformKey();
 const CANONICAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const TIMESTAMP_FIELDS = ["created_at", "started_at", "paused_at", "finished_at", "stopped_at", "stop_acknowledged_at"] as const;
@@ -30,16 +32,15 @@ beforeAll(async () => {
 
 const call = (route: readonly [string, string], key = KEY) => callApi(served.api, route, key);
 const stored = (id: string) => getStoredItem(served.aws.dynamoDb, served.aws.resources.tables.executions, id);
-const queueUrls = () => served.aws.resources.queues;
-
-/** Every message now on each queue (drained), so a test sees exactly what its own request sent. */
+/** Every message now on the corpus's worker's and environment's queues (drained), so a test sees exactly what its own request sent. */
 async function sentMessages() {
-  const [stop_signals, asset_commands] = await Promise.all([
-    drainQueue(served.aws.sqs, queueUrls().stop_signals),
-    drainQueue(served.aws.sqs, queueUrls().asset_commands),
+  const [worker, environment] = await Promise.all([
+    drainQueue(served.aws.sqs, workerQueueUrl(served.aws, WORKER)),
+    drainQueue(served.aws.sqs, environmentQueueUrl(served.aws, ENVIRONMENT)),
   ]);
-  return { stop_signals, asset_commands };
+  return { worker, environment };
 }
+const NO_MESSAGES = { worker: [], environment: [] };
 
 function expectCanonicalRecord(text: string, record: PlatformExecution, id: string) {
   const body = JSON.parse(text);
@@ -72,7 +73,7 @@ describe("API keys the platform stored, in every timestamp form", () => {
 describe.each(routeStyleNames)("records the platform stored, through the %s routes", (style: RouteStyle) => {
   const routes = routeStyles[style];
 
-  it.each(running)("$name: reads with canonical timestamps, stops once with one message, then stays put", async (record) => {
+  it.each(running)("$name: reads with canonical timestamps, stops once with one message to whoever runs it, then stays put", async (record) => {
     const id = randomUUID();
     await putPlatformExecution(served.aws, record, id);
 
@@ -86,22 +87,27 @@ describe.each(routeStyleNames)("records the platform stored, through the %s rout
     expect(body).toMatchObject({ status: "stopped", is_manually_stopped: true, stop_reason: "user_requested" });
     expect(body.finished_at).toBe(body.stopped_at);
     const messages = await sentMessages();
-    const other = record.routes_to === "stop_signals" ? "asset_commands" : "stop_signals";
-    expect(messages[other]).toEqual([]);
-    expect(messages[record.routes_to]).toHaveLength(1);
-    expect(stopMessageSchema.parse(JSON.parse(messages[record.routes_to][0]?.Body ?? "{}"))).toMatchObject({
-      task_id: id,
-      worker_id: record.expected.worker_id,
-      environment_id: record.expected.environment_id,
-      requested_at: body.stopped_at,
-    });
+    if (record.routes_to === "nobody") {
+      // No worker or environment runs it yet: there is no one to tell (docs/stop-delivery.md).
+      expect(messages).toEqual(NO_MESSAGES);
+    } else {
+      const other = record.routes_to === "worker" ? "environment" : "worker";
+      expect(messages[other]).toEqual([]);
+      expect(messages[record.routes_to]).toHaveLength(1);
+      expect(stopMessageSchema.parse(JSON.parse(messages[record.routes_to][0]?.Body ?? "{}"))).toMatchObject({
+        task_id: id,
+        worker_id: record.expected.worker_id,
+        environment_id: record.expected.environment_id,
+        requested_at: body.stopped_at,
+      });
+    }
 
     const before = await stored(id);
     const again = await call(routes.stop(id));
     expect(again.status).toBe(200);
     expect(JSON.parse(again.text)).toEqual(body);
     expect(await stored(id)).toEqual(before);
-    expect(await sentMessages()).toEqual({ stop_signals: [], asset_commands: [] });
+    expect(await sentMessages()).toEqual(NO_MESSAGES);
   });
 
   it.each(finished)("$name: reads, and a stop returns it unchanged and sends nothing", async (record) => {
@@ -118,7 +124,7 @@ describe.each(routeStyleNames)("records the platform stored, through the %s rout
     expect(JSON.parse(stop.text).finished_at).toBe(record.expected.finished_at);
 
     expect(await stored(id)).toEqual(before);
-    expect(await sentMessages()).toEqual({ stop_signals: [], asset_commands: [] });
+    expect(await sentMessages()).toEqual(NO_MESSAGES);
   });
 });
 
@@ -138,7 +144,7 @@ describe("records that break the public schema", () => {
     expect(stop.status).toBe(500);
     expect(JSON.parse(stop.text)).toEqual({ detail: "Internal server error" });
     expect(await stored(id)).toEqual(before);
-    expect(await sentMessages()).toEqual({ stop_signals: [], asset_commands: [] });
+    expect(await sentMessages()).toEqual(NO_MESSAGES);
   });
 
   it.each(routeStyleNames)("an unreadable running record is still stopped and signalled, answers 500, and a repeat changes nothing (%s routes)", async (style) => {
@@ -153,14 +159,14 @@ describe("records that break the public schema", () => {
     expect(after).toMatchObject({ status: "stopped", is_manually_stopped: true, output_format: "html" });
     expect(after).not.toHaveProperty("signal_pending_since");
     const messages = await sentMessages();
-    expect(messages.asset_commands).toEqual([]);
-    expect(messages.stop_signals.map((message) => JSON.parse(message.Body ?? "{}"))).toEqual([
+    expect(messages.environment).toEqual([]);
+    expect(messages.worker.map((message) => JSON.parse(message.Body ?? "{}"))).toEqual([
       expect.objectContaining({ task_id: id, worker_id: newerEnum.expected.worker_id, requested_at: after?.stopped_at }),
     ]);
 
     const repeat = await call(routeStyles[style].stop(id));
     expect(repeat.status).toBe(500);
     expect(await stored(id)).toEqual(after);
-    expect(await sentMessages()).toEqual({ stop_signals: [], asset_commands: [] });
+    expect(await sentMessages()).toEqual(NO_MESSAGES);
   });
 });

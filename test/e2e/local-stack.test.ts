@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { canConnect } from "../../infra/local/emulators.js";
 import { hashApiKey } from "../../lib/auth/api-keys.js";
 import { createSqsClient } from "../../lib/aws/clients.js";
+import { ownerQueueSettings } from "../../infra/local/provision.js";
+import { ensureSignalQueue } from "../../lib/worker/signal-queue.js";
 import { drainQueue } from "../support/local-aws.js";
 import {
   type LocalStackProcess,
@@ -27,10 +29,18 @@ const PYTHON_WRITTEN = "55555555-5555-4555-8555-555555555555";
 const PENDING_NULL_START = "66666666-6666-4666-8666-666666666666";
 
 let local: LocalStackProcess;
+/** The own queues of the seed's workers and environment, made as each makes it at start. */
+const queues = { workerA: "", workerPy: "", envOnprem: "" };
 
 beforeAll(async () => {
   // Stops are due for a re-send at once, and only `npm run cleanup` (no timer) re-sends them.
   local = await startLocalStack(SEED, { env: { SIGNAL_ACK_TIMEOUT_SECONDS: "0", CLEANUP_INTERVAL_SECONDS: "0" } });
+  const { workers, environments } = local.stack.signal_channels;
+  [queues.workerA, queues.workerPy, queues.envOnprem] = await Promise.all([
+    ensureSignalQueue(sqs(), ownerQueueSettings(workers), "worker-a"),
+    ensureSignalQueue(sqs(), ownerQueueSettings(workers), "worker-py"),
+    ensureSignalQueue(sqs(), ownerQueueSettings(environments), "env-onprem"),
+  ]);
 }, 90_000);
 
 afterAll(async () => {
@@ -64,26 +74,30 @@ describe("npm start serves the API over HTTP on the seeded stack", () => {
       api_url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
       region: "us-east-1",
       tables: { executions: "local-executions", api_keys: "local-api-keys" },
-      queues: { stop_signals: expect.stringContaining("local-stop-signals"), asset_commands: expect.stringContaining("local-asset-commands") },
+      signal_channels: {
+        workers: { name_prefix: "local-worker-", url_prefix: expect.stringMatching(/\/local-worker-$/), dead_letter_url: expect.stringContaining("local-stop-signals-dlq") },
+        environments: { name_prefix: "local-env-", url_prefix: expect.stringMatching(/\/local-env-$/), dead_letter_url: expect.stringContaining("local-asset-commands-dlq") },
+      },
     });
+    expect(queues.workerA).toBe(`${local.stack.signal_channels.workers.url_prefix}worker-a`);
   });
 
-  it("stops an executing task and puts one stop message on the fleet queue", async () => {
+  it("stops an executing task and puts one stop message on its worker's own queue", async () => {
     const response = await stop(EXECUTING, ALPHA_KEY);
 
     expect(response.status).toBe(200);
     expect(response.headers.get("x-request-id")).toBeTruthy();
     expect(await response.json()).toMatchObject({ id: EXECUTING, status: "stopped", is_manually_stopped: true, stopped_by: "key_alpha" });
-    const messages = await drainQueue(sqs(), local.stack.queues.stop_signals, { waitSeconds: 1 });
+    const messages = await drainQueue(sqs(), queues.workerA, { waitSeconds: 1 });
     expect(messages.map((message) => JSON.parse(message.Body ?? "{}"))).toEqual([
       expect.objectContaining({ type: "task.stop", task_id: EXECUTING, worker_id: "worker-a", organization_id: "org-alpha" }),
     ]);
   });
 
-  it("routes a self-hosted task's stop to the asset-command queue", async () => {
+  it("routes a self-hosted task's stop to its environment's asset-command queue", async () => {
     const response = await stop(SELF_HOSTED, ALPHA_KEY);
     expect(response.status).toBe(200);
-    const messages = await drainQueue(sqs(), local.stack.queues.asset_commands, { waitSeconds: 1 });
+    const messages = await drainQueue(sqs(), queues.envOnprem, { waitSeconds: 1 });
     expect(messages.map((message) => JSON.parse(message.Body ?? "{}"))).toEqual([
       expect.objectContaining({ task_id: SELF_HOSTED, environment_id: "env-onprem" }),
     ]);
@@ -103,9 +117,9 @@ describe("npm start serves the API over HTTP on the seeded stack", () => {
 
     const stopped = await stop(PENDING_NULL_START, ALPHA_KEY);
     expect(stopped.status).toBe(200);
-    expect(await stopped.json()).toMatchObject({ status: "stopped", created_at: "2026-12-01T09:00:00.123456Z", started_at: null });
-    const messages = await drainQueue(sqs(), local.stack.queues.stop_signals, { waitSeconds: 1 });
-    expect(messages.map((message) => JSON.parse(message.Body ?? "{}").task_id)).toEqual([PENDING_NULL_START]);
+    expect(await stopped.json()).toMatchObject({ status: "stopped", created_at: "2026-12-01T09:00:00.123456Z", started_at: null, worker_id: null });
+    // No worker runs it yet: there is no one to tell.
+    expect(await drainQueue(sqs(), queues.workerA)).toEqual([]);
   });
 
   it("answers every row of the reference's status table", async () => {
@@ -117,7 +131,7 @@ describe("npm start serves the API over HTTP on the seeded stack", () => {
     const invalid = await stop("not-a-uuid", ALPHA_KEY);
     expect(invalid.status).toBe(422);
     expect(await invalid.json()).toEqual({ detail: [{ loc: ["path", "task_id"], msg: "Input should be a valid UUID", type: "uuid_parsing" }] });
-    expect(await drainQueue(sqs(), local.stack.queues.stop_signals)).toEqual([]);
+    expect(await drainQueue(sqs(), queues.workerA)).toEqual([]);
   });
 
   it("answers a wrong method on a known route as an unknown route: 404 Not Found, as the deployed API does", async () => {
@@ -183,18 +197,23 @@ describe("npm run keys administers keys on the local stack", () => {
 });
 
 describe("npm run cleanup runs one cleanup against the local stack", () => {
-  it("re-sends the signals of the stops no worker acknowledged, and reports it", async () => {
-    // The stops of EXECUTING, SELF_HOSTED and PENDING_NULL_START earlier in this file were never acknowledged;
-    // PYTHON_WRITTEN started hours ago and no worker ever sent a heartbeat for it: it is stopped as stale.
+  it("re-sends the signals of the stops no worker acknowledged, closes the one no worker ran, and reports it", async () => {
+    // The stops of EXECUTING and SELF_HOSTED earlier in this file were never acknowledged; PENDING_NULL_START
+    // has no worker to tell; PYTHON_WRITTEN started hours ago and no worker ever sent a heartbeat for it: it
+    // is stopped as stale. All the queues were made a moment ago: the sweep deletes none.
     const result = spawnSync("npm", ["run", "--silent", "cleanup", "--", "--stack-file", local.stackFile], { encoding: "utf8" });
 
     expect(result.status, result.stderr).toBe(0);
-    expect(JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "{}")).toMatchObject({ redriven: 3, stoppedStale: 1, failures: 0, truncated: false });
-    const fleet = await drainQueue(sqs(), local.stack.queues.stop_signals, { waitSeconds: 1 });
-    const environments = await drainQueue(sqs(), local.stack.queues.asset_commands, { waitSeconds: 1 });
-    expect([...fleet, ...environments].map((message) => JSON.parse(message.Body ?? "{}").task_id).sort()).toEqual(
-      [EXECUTING, SELF_HOSTED, PENDING_NULL_START, PYTHON_WRITTEN].sort(),
-    );
+    expect(JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "{}")).toMatchObject({
+      redriven: 2,
+      closedUnassigned: 1,
+      stoppedStale: 1,
+      failures: 0,
+      truncated: false,
+      sweep: { examined: 3, deleted: 0, failures: 0 },
+    });
+    const received = await Promise.all([queues.workerA, queues.workerPy, queues.envOnprem].map((url) => drainQueue(sqs(), url, { waitSeconds: 1 })));
+    expect(received.map((messages) => messages.map((message) => JSON.parse(message.Body ?? "{}").task_id))).toEqual([[EXECUTING], [PYTHON_WRITTEN], [SELF_HOSTED]]);
   });
 });
 

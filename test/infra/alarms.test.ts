@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { StopTaskStack } from "../../infra/stop-task-stack.js";
 import { stageSettings } from "../../infra/stages.js";
 import { createMetrics, MetricUnit } from "../../lib/observability.js";
-import { functionDefinitions, queues } from "../../lib/resources.js";
+import { functionDefinitions, signalChannels } from "../../lib/resources.js";
 import { type CfnResource, logicalIdWhere, onlyResource, synthesizeStage } from "./synth.js";
 
 describe("alarms", () => {
@@ -16,7 +16,7 @@ describe("alarms", () => {
 
   it("notifies the alarm topic of every alarm and of its recovery", () => {
     // API 5xx, errors and throttles of each function, each DLQ, undeliverable stop signals.
-    expect(alarms).toHaveLength(1 + 2 * Object.keys(functionDefinitions).length + Object.keys(queues).length + 1);
+    expect(alarms).toHaveLength(1 + 2 * Object.keys(functionDefinitions).length + Object.keys(signalChannels).length + 1);
     for (const alarm of alarms) {
       expect(alarm.Properties?.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(alarm.Properties?.OKActions).toEqual([{ Ref: topicId }]);
@@ -93,8 +93,8 @@ describe("alarms", () => {
   });
 
   it.each([
-    ["stop-signals-dlq-messages", queues.stopSignals.deadLetter.logicalName],
-    ["asset-commands-dlq-messages", queues.assetCommands.deadLetter.logicalName],
+    ["stop-signals-dlq-messages", signalChannels.workers.deadLetter.logicalName],
+    ["asset-commands-dlq-messages", signalChannels.environments.deadLetter.logicalName],
   ])("alarms when %s shows a single visible message", (alarmName, dlqName) => {
     const dlqId = logicalIdWhere(template, "AWS::SQS::Queue", "QueueName", `stop-task-dev-${dlqName}`);
     expect(alarmNamed(alarmName)).toMatchObject({

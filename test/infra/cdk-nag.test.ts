@@ -36,6 +36,19 @@ function acknowledgements(scope: IConstruct) {
   );
 }
 
+/** The IAM5 acknowledgements of the owners' queue patterns: on each owner policy, and on each function that sends to (or sweeps) them. */
+function ownerPatternAcknowledgements(stage: string): string[] {
+  const pattern = (part: string) => `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:stop-task-${stage}-${part}-*]`;
+  return [
+    ["worker", "StopSignals/OwnerPolicy"],
+    ["env", "AssetCommands/OwnerPolicy"],
+    ...["worker", "env"].flatMap((part) => [
+      [part, "StopTask/Role"],
+      [part, "Cleanup/Role"],
+    ]),
+  ].map(([part, path]) => `${pattern(part ?? "")} @ stop-task-${stage}/${path}`);
+}
+
 describe("AWS Solutions checks (cdk-nag)", () => {
   it.each(["dev", "prod"] as const)("reports no unacknowledged finding for %s", (stage) => {
     const { app } = synthesizeStage(stage);
@@ -61,6 +74,12 @@ describe("AWS Solutions checks (cdk-nag)", () => {
         "AwsSolutions-DDB3 @ stop-task-dev/ExecutionsTable/Table",
         "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs] @ stop-task-dev/Api/RestApi",
         ...functionConstructIds.map((id) => `AwsSolutions-L1 @ stop-task-dev/${id}/Function`),
+        // The owners' queue patterns (each worker or environment makes its own queue), where they are granted.
+        ...ownerPatternAcknowledgements("dev"),
+        "AwsSolutions-IAM5[Resource::*] @ stop-task-dev/Cleanup/Role",
+        // The channels' DLQs: the owners' queues redrive to them, a link CloudFormation never sees.
+        "AwsSolutions-SQS3 @ stop-task-dev/AssetCommands/DeadLetterQueue",
+        "AwsSolutions-SQS3 @ stop-task-dev/StopSignals/DeadLetterQueue",
       ].sort(),
     );
     for (const { id, reason } of dev) expect(reason.length, id).toBeGreaterThan(40);
@@ -69,7 +88,7 @@ describe("AWS Solutions checks (cdk-nag)", () => {
   it("keeps point-in-time recovery unacknowledged in prod: it is on there", () => {
     const prod = acknowledgements(synthesizeStage("prod").app).map(({ id }) => id);
     expect(prod).not.toContain("AwsSolutions-DDB3");
-    expect(prod).toHaveLength(4 + functionConstructIds.length);
+    expect(prod).toHaveLength(4 + functionConstructIds.length + ownerPatternAcknowledgements("prod").length + 1 + 2);
   });
 
   it("runs the checks on every synth of the app: clean for the stack as it is", () => {

@@ -18,8 +18,8 @@ const deployedConfig: Record<string, Record<string, unknown>> = {
     EXECUTIONS_TABLE_NAME: "stop-task-dev-executions",
     API_KEYS_TABLE_NAME: "stop-task-dev-api-keys",
     API_KEY_CACHE_TTL_SECONDS: 60,
-    STOP_SIGNAL_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-stop-signals",
-    ASSET_COMMAND_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-asset-commands",
+    WORKER_QUEUE_URL_PREFIX: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-worker-",
+    ENVIRONMENT_QUEUE_URL_PREFIX: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-env-",
   },
   "get-task": {
     EXECUTIONS_TABLE_NAME: "stop-task-dev-executions",
@@ -28,8 +28,8 @@ const deployedConfig: Record<string, Record<string, unknown>> = {
   },
   cleanup: {
     EXECUTIONS_TABLE_NAME: "stop-task-dev-executions",
-    STOP_SIGNAL_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-stop-signals",
-    ASSET_COMMAND_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-asset-commands",
+    WORKER_QUEUE_URL_PREFIX: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-worker-",
+    ENVIRONMENT_QUEUE_URL_PREFIX: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-env-",
     STOP_FUNCTION_NAME: "stop-task-dev-stop-task",
     // Left to lib/config.ts's defaults, which the stop function shares for the ack timeout.
     SIGNAL_ACK_TIMEOUT_SECONDS: 60,
@@ -40,17 +40,34 @@ const deployedConfig: Record<string, Record<string, unknown>> = {
   },
 };
 
-/** What CloudFormation will put in each Ref of an environment: a table's name, a queue's URL. */
+/**
+ * What CloudFormation will put in an environment: each Ref a table's name, a queue's URL or a
+ * function's name, and the intrinsic functions the stack uses on them evaluated as it would.
+ */
 function deployedEnvironment(resources: Record<string, CfnResource>, variables: Record<string, unknown>): Record<string, string> {
-  const deployedValue = (value: unknown): string => {
+  const evaluate = (value: unknown): string | string[] => {
     if (typeof value === "string") return value;
-    const target = resources[(value as { Ref: string }).Ref];
+    if (Array.isArray(value)) return value.map((item) => String(evaluate(item)));
+    const intrinsic = value as Record<string, unknown>;
+    if ("Fn::Join" in intrinsic) {
+      const [separator, parts] = intrinsic["Fn::Join"] as [string, unknown[]];
+      return parts.map((part) => String(evaluate(part))).join(separator);
+    }
+    if ("Fn::Split" in intrinsic) {
+      const [separator, text] = intrinsic["Fn::Split"] as [string, unknown];
+      return String(evaluate(text)).split(separator);
+    }
+    if ("Fn::Select" in intrinsic) {
+      const [index, list] = intrinsic["Fn::Select"] as [number, unknown];
+      return (evaluate(list) as string[])[index] ?? "";
+    }
+    const target = resources[(intrinsic as { Ref: string }).Ref];
     if (target?.Type === "AWS::DynamoDB::Table") return String(target.Properties?.TableName);
     if (target?.Type === "AWS::SQS::Queue") return `https://sqs.eu-west-1.amazonaws.com/123456789012/${target.Properties?.QueueName}`;
     if (target?.Type === "AWS::Lambda::Function") return String(target.Properties?.FunctionName);
-    throw new Error(`unexpected reference to ${target?.Type}`);
+    throw new Error(`unexpected value ${JSON.stringify(value)}`);
   };
-  return Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, deployedValue(value)]));
+  return Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, String(evaluate(value))]));
 }
 
 /** lib/config.ts names each function's reader after it: `stop-task` -> readStopTaskConfig. */
@@ -102,24 +119,32 @@ describe("the functions", () => {
     });
   });
 
-  it("gives the stop function the tables and queues of this stack in the variables lib/config.ts reads", () => {
+  /** An owner's queue URL prefix: its channel's DLQ URL (SQS's own form for this region) with the name replaced. */
+  const urlPrefixFrom = (dlqName: string, namePrefix: string) => {
+    const part = (index: number) => ({ "Fn::Select": [index, { "Fn::Split": ["/", ref("AWS::SQS::Queue", "QueueName", dlqName)] }] });
+    return { "Fn::Join": ["/", [part(0), part(1), part(2), part(3), namePrefix]] };
+  };
+  const signalQueueVariables = () => ({
+    WORKER_QUEUE_URL_PREFIX: urlPrefixFrom("stop-task-dev-stop-signals-dlq", "stop-task-dev-worker-"),
+    ENVIRONMENT_QUEUE_URL_PREFIX: urlPrefixFrom("stop-task-dev-asset-commands-dlq", "stop-task-dev-env-"),
+  });
+
+  it("gives the stop function the tables of this stack and the owners' queue URL prefixes, in the variables lib/config.ts reads", () => {
     expect(functionNamed("stop-task").Properties?.Environment).toEqual({
       Variables: {
         EXECUTIONS_TABLE_NAME: ref("AWS::DynamoDB::Table", "TableName", "stop-task-dev-executions"),
         API_KEYS_TABLE_NAME: ref("AWS::DynamoDB::Table", "TableName", "stop-task-dev-api-keys"),
-        STOP_SIGNAL_QUEUE_URL: ref("AWS::SQS::Queue", "QueueName", "stop-task-dev-stop-signals"),
-        ASSET_COMMAND_QUEUE_URL: ref("AWS::SQS::Queue", "QueueName", "stop-task-dev-asset-commands"),
+        ...signalQueueVariables(),
         API_KEY_CACHE_TTL_SECONDS: "60",
       },
     });
   });
 
-  it("gives the cleanup its table, both queues and the stop function's name, and nothing of the API keys", () => {
+  it("gives the cleanup its table, both URL prefixes and the stop function's name, and nothing of the API keys", () => {
     expect(functionNamed("cleanup").Properties?.Environment).toEqual({
       Variables: {
         EXECUTIONS_TABLE_NAME: ref("AWS::DynamoDB::Table", "TableName", "stop-task-dev-executions"),
-        STOP_SIGNAL_QUEUE_URL: ref("AWS::SQS::Queue", "QueueName", "stop-task-dev-stop-signals"),
-        ASSET_COMMAND_QUEUE_URL: ref("AWS::SQS::Queue", "QueueName", "stop-task-dev-asset-commands"),
+        ...signalQueueVariables(),
         STOP_FUNCTION_NAME: ref("AWS::Lambda::Function", "FunctionName", "stop-task-dev-stop-task"),
       },
     });

@@ -51,14 +51,19 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
     Action: action,
     Resource: arnOf(type, property, `stop-task-${stage}-${name}`),
   });
+  /** Every queue an owner (worker, environment) makes for itself: `stop-task-<stage>-worker-*`, `-env-*`. */
+  const ownersPattern = (part: string) => ({
+    "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":sqs:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, `:stop-task-${stage}-${part}-*`]],
+  });
+  const onOwners = (action: string | string[], part: string) => ({ Effect: "Allow", Action: action, Resource: ownersPattern(part) });
   // Keyed by function name: a function added to lib/resources.ts fails here until its policy is stated.
   const expectedStatements: Record<string, () => unknown[]> = {
     "stop-task": () => [
       logWrites("stop-task"),
       allow("dynamodb:UpdateItem", "AWS::DynamoDB::Table", "TableName", "executions"),
       allow("dynamodb:GetItem", "AWS::DynamoDB::Table", "TableName", "api-keys"),
-      allow("sqs:SendMessage", "AWS::SQS::Queue", "QueueName", "stop-signals"),
-      allow("sqs:SendMessage", "AWS::SQS::Queue", "QueueName", "asset-commands"),
+      onOwners("sqs:SendMessage", "worker"),
+      onOwners("sqs:SendMessage", "env"),
     ],
     "get-task": () => [
       logWrites("get-task"),
@@ -75,8 +80,11 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
         })),
       },
       allow("dynamodb:UpdateItem", "AWS::DynamoDB::Table", "TableName", "executions"),
-      allow("sqs:SendMessage", "AWS::SQS::Queue", "QueueName", "stop-signals"),
-      allow("sqs:SendMessage", "AWS::SQS::Queue", "QueueName", "asset-commands"),
+      onOwners("sqs:SendMessage", "worker"),
+      onOwners("sqs:SendMessage", "env"),
+      onOwners(["sqs:ListQueueTags", "sqs:GetQueueAttributes", "sqs:DeleteQueue"], "worker"),
+      onOwners(["sqs:ListQueueTags", "sqs:GetQueueAttributes", "sqs:DeleteQueue"], "env"),
+      { Effect: "Allow", Action: "sqs:ListQueues", Resource: "*" },
       allow("lambda:InvokeFunction", "AWS::Lambda::Function", "FunctionName", "stop-task"),
     ],
   };
@@ -94,9 +102,14 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
     expect(policies[0]?.Properties?.PolicyDocument).toEqual({ Version: "2012-10-17", Statement: expected?.() });
   });
 
-  it("writes no identity policy besides the functions' own", () => {
+  it("writes no identity policy besides the functions' own and the two owner policies, attached to nothing here", () => {
     template.resourceCountIs("AWS::IAM::Policy", Object.keys(functionDefinitions).length);
-    template.resourceCountIs("AWS::IAM::ManagedPolicy", 0);
+    const managed = Object.values(template.findResources("AWS::IAM::ManagedPolicy"));
+    expect(managed.map((policy) => policy.Properties.ManagedPolicyName).sort()).toEqual([
+      `stop-task-${stage}-env-signal-queue-owner`,
+      `stop-task-${stage}-worker-signal-queue-owner`,
+    ]);
+    for (const policy of managed) expect(policy.Properties.Roles ?? policy.Properties.Users ?? policy.Properties.Groups).toBeUndefined();
   });
 
   it.each(Object.keys(functionDefinitions))("gives the role of %s nothing besides that policy", (name) => {
@@ -110,27 +123,45 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
     });
   });
 
-  it("writes no Allow statement with a wildcard action or resource, in any policy", () => {
+  it("writes no Allow statement with a wildcard action, and allows a wildcard resource only as the owners' queue patterns and for ListQueues", () => {
     const allows = allStatements(resources).filter(({ statement }) => statement.Effect === "Allow");
     expect(allows.length).toBeGreaterThan(0);
+    const ownerPatterns = [`:stop-task-${stage}-worker-*`, `:stop-task-${stage}-env-*`];
     for (const { owner, statement } of allows) {
       expect(literals(statement.Action).filter((action) => action.includes("*")), owner).toEqual([]);
-      expect(literals(statement.Resource).filter((resource) => resource.includes("*")), owner).toEqual([]);
+      if (statement.Resource === "*") {
+        // IAM allows ListQueues on `*` only (it has no resource type); it names queues, nothing of their contents.
+        expect(statement.Action, owner).toBe("sqs:ListQueues");
+        continue;
+      }
+      for (const wildcard of literals(statement.Resource).filter((resource) => resource.includes("*"))) {
+        expect(ownerPatterns, owner).toContain(wildcard);
+        expect(literals(statement.Action).every((action) => action.startsWith("sqs:")), owner).toBe(true);
+      }
+    }
+    const listQueues = allows.filter(({ statement }) => literals(statement.Action).includes("sqs:ListQueues"));
+    const cleanupRoleId = logicalIdWhere(template, "AWS::IAM::Role", "Description", roleDescription("cleanup"));
+    expect(listQueues.map(({ owner }) => resources[owner]?.Properties?.Roles)).toEqual([[{ Ref: cleanupRoleId }]]);
+  });
+
+  it("lets only the cleanup delete a queue, and only an owner's", () => {
+    const deletes = allStatements(resources).filter(({ statement }) => literals(statement.Action).includes("sqs:DeleteQueue"));
+    const cleanupRoleId = logicalIdWhere(template, "AWS::IAM::Role", "Description", roleDescription("cleanup"));
+    expect(deletes).toHaveLength(2);
+    for (const { owner, statement } of deletes) {
+      expect(resources[owner]?.Properties?.Roles).toEqual([{ Ref: cleanupRoleId }]);
+      expect([ownersPattern("worker"), ownersPattern("env")]).toContainEqual(statement.Resource);
     }
   });
 
-  it("uses a wildcard only to deny plain-HTTP requests to the queues and the alarm topic", () => {
-    const wildcardStatements = allStatements(resources).filter(({ statement }) =>
-      literals([statement.Action, statement.Resource, statement.Principal]).some((literal) => literal.includes("*")),
-    );
-    for (const { owner, statement } of wildcardStatements) {
+  it("uses a wildcard principal only to deny plain-HTTP requests to the DLQs and the alarm topic", () => {
+    const wildcardPrincipals = allStatements(resources).filter(({ statement }) => literals(statement.Principal).some((literal) => literal.includes("*")));
+    for (const { owner, statement } of wildcardPrincipals) {
       expect(statement.Effect, owner).toBe("Deny");
       expect(statement.Condition, owner).toEqual({ Bool: { "aws:SecureTransport": "false" } });
     }
-    expect(wildcardStatements.map(({ owner }) => resources[owner]?.Type).sort()).toEqual([
+    expect(wildcardPrincipals.map(({ owner }) => resources[owner]?.Type).sort()).toEqual([
       "AWS::SNS::TopicPolicy",
-      "AWS::SQS::QueuePolicy",
-      "AWS::SQS::QueuePolicy",
       "AWS::SQS::QueuePolicy",
       "AWS::SQS::QueuePolicy",
     ]);
@@ -170,21 +201,23 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
     expect(new Set(dynamoActions)).toEqual(new Set(["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"]));
   });
 
-  it("lets EventBridge invoke only the cleanup, only from its schedule", () => {
+  it("lets EventBridge invoke only the cleanup, only from its two schedules", () => {
     const fromEvents = Object.values(template.findResources("AWS::Lambda::Permission")).filter(
       (permission) => permission.Properties.Principal === "events.amazonaws.com",
     );
     const cleanupId = logicalIdWhere(template, "AWS::Lambda::Function", "FunctionName", `stop-task-${stage}-cleanup`);
-    const ruleId = logicalIdWhere(template, "AWS::Events::Rule", "Name", `stop-task-${stage}-cleanup-schedule`);
+    const ruleIds = [`stop-task-${stage}-cleanup-schedule`, `stop-task-${stage}-signal-queue-sweep-schedule`].map((name) =>
+      logicalIdWhere(template, "AWS::Events::Rule", "Name", name),
+    );
 
-    expect(fromEvents.map((permission) => permission.Properties)).toEqual([
-      {
+    expect(fromEvents.map((permission) => permission.Properties)).toEqual(
+      ruleIds.map((ruleId) => ({
         Action: "lambda:InvokeFunction",
         FunctionName: { "Fn::GetAtt": [cleanupId, "Arn"] },
         Principal: "events.amazonaws.com",
         SourceArn: { "Fn::GetAtt": [ruleId, "Arn"] },
-      },
-    ]);
+      })),
+    );
   });
 
   it("lets only API Gateway invoke each route's function, only through its own route of this API", () => {

@@ -1,42 +1,39 @@
 import { describe, expect, it } from "vitest";
-import { queues } from "../../lib/resources.js";
+import { signalChannels } from "../../lib/resources.js";
 import { logicalIdWhere, synthesizeStage } from "./synth.js";
 
-const definitions = Object.values(queues);
+const channels = Object.values(signalChannels);
+const patternOf = (stage: string, part: string) => ({
+  "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":sqs:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, `:stop-task-${stage}-${part}-*`]],
+});
 
-describe("SQS queues and dead-letter queues built from lib/resources.ts", () => {
+describe("the signal channels built from lib/resources.ts", () => {
   const { template } = synthesizeStage("dev");
   const resources = template.toJSON().Resources;
+  const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
 
-  it("creates each queue and its DLQ, and nothing else", () => {
-    template.resourceCountIs("AWS::SQS::Queue", definitions.length * 2);
+  it("creates each channel's dead-letter queue, and no queue of the owners': they make their own", () => {
+    template.resourceCountIs("AWS::SQS::Queue", channels.length);
   });
 
-  it.each(definitions.map((definition) => [definition.logicalName, definition] as const))(
-    "builds %s with its retention, visibility timeout, SSE and redrive to its DLQ",
-    (logicalName, definition) => {
-      const queueId = logicalIdWhere(template, "AWS::SQS::Queue", "QueueName", `stop-task-dev-${logicalName}`);
-      const dlqId = logicalIdWhere(template, "AWS::SQS::Queue", "QueueName", `stop-task-dev-${definition.deadLetter.logicalName}`);
-
-      expect(resources[queueId].Properties).toEqual({
-        QueueName: `stop-task-dev-${logicalName}`,
-        MessageRetentionPeriod: definition.retentionSeconds,
-        VisibilityTimeout: definition.visibilityTimeoutSeconds,
-        SqsManagedSseEnabled: true,
-        RedrivePolicy: {
-          deadLetterTargetArn: { "Fn::GetAtt": [dlqId, "Arn"] },
-          maxReceiveCount: definition.deadLetter.maxReceiveCount,
-        },
-      });
+  it.each(channels.map((channel) => [channel.deadLetter.logicalName, channel] as const))(
+    "builds %s with its retention and SSE, outside its owners' name pattern",
+    (logicalName, channel) => {
+      const dlqId = logicalIdWhere(template, "AWS::SQS::Queue", "QueueName", `stop-task-dev-${logicalName}`);
       expect(resources[dlqId].Properties).toEqual({
-        QueueName: `stop-task-dev-${definition.deadLetter.logicalName}`,
-        MessageRetentionPeriod: definition.deadLetter.retentionSeconds,
+        QueueName: `stop-task-dev-${logicalName}`,
+        MessageRetentionPeriod: channel.deadLetter.retentionSeconds,
         SqsManagedSseEnabled: true,
       });
+      expect(logicalName.startsWith(`${channel.ownerQueuePart}-`)).toBe(false);
     },
   );
 
-  it("denies every request that is not made over TLS, on each queue and DLQ", () => {
+  it("redrives after five failed deliveries: only the owner receives, so no release ever counts", () => {
+    for (const channel of channels) expect(channel.deadLetter.maxReceiveCount).toBe(5);
+  });
+
+  it("denies every request that is not made over TLS, on each DLQ", () => {
     const policies = Object.values(template.findResources("AWS::SQS::QueuePolicy"));
     const guarded = policies.flatMap((policy) => {
       expect(policy.Properties.PolicyDocument.Statement).toEqual([
@@ -53,7 +50,36 @@ describe("SQS queues and dead-letter queues built from lib/resources.ts", () => 
     expect(guarded.sort()).toEqual(Object.keys(template.findResources("AWS::SQS::Queue")).sort());
   });
 
-  it("keeps prod queues when the stack is deleted and lets dev queues go", () => {
+  it.each([
+    ["workers", "worker", "stop-signals-dlq", "Worker", "StopSignal"],
+    ["self-hosted environments", "env", "asset-commands-dlq", "Environment", "AssetCommand"],
+  ])("gives %s a managed policy to make, tag and consume their own queues, and nothing else, and outputs what they need", (_owners, part, dlq, output, dlqOutput) => {
+    const policyId = logicalIdWhere(template, "AWS::IAM::ManagedPolicy", "ManagedPolicyName", `stop-task-dev-${part}-signal-queue-owner`);
+    expect(resources[policyId].Properties.PolicyDocument.Statement).toEqual([
+      {
+        Effect: "Allow",
+        Action: ["sqs:CreateQueue", "sqs:GetQueueUrl", "sqs:SetQueueAttributes", "sqs:TagQueue", "sqs:ReceiveMessage", "sqs:DeleteMessage"],
+        Resource: patternOf("dev", part),
+      },
+      { Effect: "Allow", Action: "dynamodb:UpdateItem", Resource: { "Fn::GetAtt": [logicalIdWhere(template, "AWS::DynamoDB::Table", "TableName", "stop-task-dev-executions"), "Arn"] } },
+    ]);
+    expect(resources[policyId].Properties.Roles).toBeUndefined();
+    const dlqId = logicalIdWhere(template, "AWS::SQS::Queue", "QueueName", `stop-task-dev-${dlq}`);
+    expect(outputs[`${output}QueueNamePrefix`]?.Value).toBe(`stop-task-dev-${part}-`);
+    expect(outputs[`${output}PolicyArn`]?.Value).toEqual({ Ref: policyId });
+    expect(outputs[`${dlqOutput}DeadLetterQueueArn`]?.Value).toEqual({ "Fn::GetAtt": [dlqId, "Arn"] });
+  });
+
+  it("sweeps the owners' queues hourly through the cleanup function", () => {
+    const cleanupId = logicalIdWhere(template, "AWS::Lambda::Function", "FunctionName", "stop-task-dev-cleanup");
+    const ruleId = logicalIdWhere(template, "AWS::Events::Rule", "Name", "stop-task-dev-signal-queue-sweep-schedule");
+    expect(resources[ruleId].Properties).toMatchObject({
+      ScheduleExpression: "rate(1 hour)",
+      Targets: [{ Arn: { "Fn::GetAtt": [cleanupId, "Arn"] }, Input: JSON.stringify({ job: "sweep-signal-queues" }), RetryPolicy: { MaximumRetryAttempts: 0 } }],
+    });
+  });
+
+  it("keeps prod DLQs when the stack is deleted and lets dev DLQs go", () => {
     const prod = synthesizeStage("prod").template;
     for (const queue of Object.values(prod.findResources("AWS::SQS::Queue"))) expect(queue.DeletionPolicy).toBe("Retain");
     for (const queue of Object.values(template.findResources("AWS::SQS::Queue"))) expect(queue.DeletionPolicy).toBe("Delete");

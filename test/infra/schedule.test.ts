@@ -6,7 +6,8 @@ describe.each(["dev", "prod"] as const)("the cleanup schedule (%s)", (stage) => 
   const cleanupId = logicalIdWhere(template, "AWS::Lambda::Function", "FunctionName", `stop-task-${stage}-cleanup`);
 
   it("runs the cleanup every minute through one EventBridge rule, without retrying a failed delivery", () => {
-    const { resource: rule } = onlyResource(template, "AWS::Events::Rule");
+    const ruleId = logicalIdWhere(template, "AWS::Events::Rule", "Name", `stop-task-${stage}-cleanup-schedule`);
+    const rule = template.toJSON().Resources[ruleId];
     expect(rule.Properties).toEqual({
       Name: `stop-task-${stage}-cleanup-schedule`,
       Description: expect.any(String),
@@ -14,6 +15,20 @@ describe.each(["dev", "prod"] as const)("the cleanup schedule (%s)", (stage) => 
       State: "ENABLED",
       Targets: [{ Id: expect.any(String), Arn: { "Fn::GetAtt": [cleanupId, "Arn"] }, RetryPolicy: { MaximumRetryAttempts: 0 } }],
     });
+  });
+
+  it("sweeps idle signal queues every hour through a second rule, whose input names the job", () => {
+    const ruleId = logicalIdWhere(template, "AWS::Events::Rule", "Name", `stop-task-${stage}-signal-queue-sweep-schedule`);
+    expect(template.toJSON().Resources[ruleId].Properties).toEqual({
+      Name: `stop-task-${stage}-signal-queue-sweep-schedule`,
+      Description: expect.any(String),
+      ScheduleExpression: "rate(1 hour)",
+      State: "ENABLED",
+      Targets: [
+        { Id: expect.any(String), Arn: { "Fn::GetAtt": [cleanupId, "Arn"] }, Input: '{"job":"sweep-signal-queues"}', RetryPolicy: { MaximumRetryAttempts: 0 } },
+      ],
+    });
+    template.resourceCountIs("AWS::Events::Rule", 2);
   });
 
   it("leaves a failed run to the next scheduled one: no asynchronous retries of the cleanup", () => {

@@ -31,7 +31,7 @@ describe("stages", () => {
     for (const name of names) expect(name).toMatch(new RegExp(`^stop-task-${stage}-`));
   });
 
-  it("outputs the API URL, the table names and the queue URLs", () => {
+  it("outputs the API URL, the table names, the DLQ URLs and what workers need to make their queues", () => {
     const { template } = synthesizeStage("dev");
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
     const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>;
@@ -41,8 +41,8 @@ describe("stages", () => {
     };
     expect(refName("ExecutionsTableName", "TableName")).toBe("stop-task-dev-executions");
     expect(refName("ApiKeysTableName", "TableName")).toBe("stop-task-dev-api-keys");
-    expect(refName("StopSignalQueueUrl", "QueueName")).toBe("stop-task-dev-stop-signals");
-    expect(refName("AssetCommandQueueUrl", "QueueName")).toBe("stop-task-dev-asset-commands");
+    expect(outputs.WorkerQueueNamePrefix?.Value).toBe("stop-task-dev-worker-");
+    expect(outputs.EnvironmentQueueNamePrefix?.Value).toBe("stop-task-dev-env-");
     expect(refName("StopSignalDeadLetterQueueUrl", "QueueName")).toBe("stop-task-dev-stop-signals-dlq");
     expect(refName("AssetCommandDeadLetterQueueUrl", "QueueName")).toBe("stop-task-dev-asset-commands-dlq");
     expect(JSON.stringify(outputs.ApiUrl?.Value)).toMatch(/execute-api/);

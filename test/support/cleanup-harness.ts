@@ -4,6 +4,7 @@ import { dynamoCleanupQueries } from "../../lib/executions/cleanup-queries.js";
 import { sqsStopSignalPublisher } from "../../lib/signals/publisher.js";
 import { dynamoWorkerExecutionUpdates } from "../../lib/worker/execution-updates.js";
 import { createReferenceWorker, type ReferenceWorker } from "../../lib/worker/reference-worker.js";
+import { ownerQueueSettings } from "../../infra/local/provision.js";
 import { type LocalAws, localDynamoDbClient, localSqsClient } from "./local-aws.js";
 import type { StopTaskHarness } from "./stop-task-harness.js";
 
@@ -26,8 +27,8 @@ export function cleanupHarness(
   const deps = {
     queries: dynamoCleanupQueries(dynamoDb, aws.resources.tables.executions),
     publishStopSignal: sqsStopSignalPublisher(options.sqs ?? localSqsClient(), {
-      stopSignalQueueUrl: aws.resources.queues.stop_signals,
-      assetCommandQueueUrl: aws.resources.queues.asset_commands,
+      workerQueueUrlPrefix: aws.resources.signal_channels.workers.url_prefix,
+      environmentQueueUrlPrefix: aws.resources.signal_channels.environments.url_prefix,
     }),
     invokeStop: stopFunction.invoke,
     now: options.now ?? (() => new Date()),
@@ -35,13 +36,19 @@ export function cleanupHarness(
   return (): Promise<CleanupReport> => runCleanup(deps, { ...fastCleanupSettings, ...options.settings });
 }
 
-export function referenceWorker(aws: LocalAws, workerId: string, options: { environmentId?: string; now?: () => Date } = {}): ReferenceWorker {
+/** The reference worker on this stack; `openQueue()` it (or poll once) before stopping its tasks, as a worker does at start. */
+export function referenceWorker(
+  aws: LocalAws,
+  workerId: string,
+  options: { environmentId?: string; now?: () => Date; sqs?: SQSClient; heartbeatIntervalMs?: number } = {},
+): ReferenceWorker {
+  const { workers, environments } = aws.resources.signal_channels;
   return createReferenceWorker({
     workerId,
-    sqs: localSqsClient(),
-    queueUrl: options.environmentId ? aws.resources.queues.asset_commands : aws.resources.queues.stop_signals,
+    sqs: options.sqs ?? localSqsClient(),
+    signalQueue: ownerQueueSettings(options.environmentId ? environments : workers),
     environmentId: options.environmentId,
     updates: dynamoWorkerExecutionUpdates(localDynamoDbClient(), aws.resources.tables.executions, options.now),
-    heartbeatIntervalMs: 50,
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? 50,
   });
 }

@@ -8,8 +8,8 @@ export const sampleDeployedEnvironment = {
   AWS_LAMBDA_FUNCTION_NAME: "stop-task-dev-stop-task",
   EXECUTIONS_TABLE_NAME: "stop-task-dev-executions",
   API_KEYS_TABLE_NAME: "stop-task-dev-api-keys",
-  STOP_SIGNAL_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-stop-signals",
-  ASSET_COMMAND_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-asset-commands",
+  WORKER_QUEUE_URL_PREFIX: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-worker-",
+  ENVIRONMENT_QUEUE_URL_PREFIX: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-env-",
   STOP_FUNCTION_NAME: "stop-task-dev-stop-task",
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
 } as const;

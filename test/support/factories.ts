@@ -7,6 +7,9 @@ import { rememberSecret } from "./secret-registry.js";
 
 type StoredExecution = AgentExecutionInput & Record<string, unknown>;
 
+/** The worker `anExecution()` names; `provisionIsolatedStack()` makes its queue, as that worker would at start. */
+export const FACTORY_WORKER_ID = "worker-7";
+
 /** A stored execution item; overrides may hold anything a stored record could, credentials included. */
 export function anExecution(overrides: Partial<Record<keyof AgentExecutionInput, unknown>> & Record<string, unknown> = {}): StoredExecution {
   return {
@@ -17,7 +20,7 @@ export function anExecution(overrides: Partial<Record<keyof AgentExecutionInput,
     status: "executing",
     created_at: "2026-11-25T10:00:00.000Z",
     started_at: "2026-11-25T10:00:01.000Z",
-    worker_id: "worker-7",
+    worker_id: FACTORY_WORKER_ID,
     source: "api",
     ...overrides,
   } as StoredExecution;

@@ -6,7 +6,7 @@ import { buildOpenApiDocument } from "../../lib/http/openapi.js";
 import { createLogger, createMetrics } from "../../lib/observability.js";
 import { createLocalApi, type LocalApiOptions, type ProxyHandler } from "../../infra/local/server.js";
 import { afterAll, beforeAll } from "vitest";
-import { type LocalAws, localDynamoDbClient, provisionIsolatedStack, storeApiKey } from "./local-aws.js";
+import { type LocalAws, localDynamoDbClient, provisionIsolatedStack, type StackOwners, storeApiKey } from "./local-aws.js";
 import { stopTaskHarness } from "./stop-task-harness.js";
 
 export interface InProcessApi {
@@ -46,13 +46,13 @@ export async function startInProcessApi(
 }
 
 /**
- * Hooks for a test file served over HTTP: fresh tables and queues, one active key of `org-a`
+ * Hooks for a test file served over HTTP: fresh tables and queues (and the `owners`' own queues), one active key of `org-a`
  * (`key-a`), and the in-process API, closed after the file.
  */
-export function useInProcessApi(key: string): { readonly aws: LocalAws; readonly api: InProcessApi } {
+export function useInProcessApi(key: string, owners: StackOwners = {}): { readonly aws: LocalAws; readonly api: InProcessApi } {
   const state: { aws?: LocalAws; api?: InProcessApi } = {};
   beforeAll(async () => {
-    state.aws = await provisionIsolatedStack();
+    state.aws = await provisionIsolatedStack(owners);
     await storeApiKey(state.aws, { key, organizationId: "org-a", keyId: "key-a" });
     state.api = await startInProcessApi(state.aws);
   });

@@ -6,7 +6,10 @@ import { inject } from "vitest";
 import { storeApiKey as storeApiKeyItem } from "../../lib/auth/api-key-admin.js";
 import { rememberSecret } from "./secret-registry.js";
 import { createDynamoDbClient, createSqsClient } from "../../lib/aws/clients.js";
-import { type ProvisionedResources, provisionLocalResources } from "../../infra/local/provision.js";
+import { ownerQueueSettings, type ProvisionedResources, provisionLocalResources } from "../../infra/local/provision.js";
+import { signalQueueUrl } from "../../lib/signals/queue-names.js";
+import { ensureSignalQueue } from "../../lib/worker/signal-queue.js";
+import { FACTORY_WORKER_ID } from "./factories.js";
 
 export interface LocalAws {
   readonly dynamoDb: DynamoDBClient;
@@ -27,12 +30,48 @@ export function localSqsClient(): SQSClient {
 /** Client options for an endpoint nothing listens on (the discard port): every call fails fast, as in an outage. */
 export const unreachableEndpoint = { endpoint: "http://127.0.0.1:9", requestTimeoutMs: 200, connectionTimeoutMs: 200 } as const;
 
-/** Fresh tables and queues under a unique prefix, so test files never see each other's data. */
-export async function provisionIsolatedStack(): Promise<LocalAws> {
+/** The workers and self-hosted environments whose own queues a test stack starts with. */
+export interface StackOwners {
+  /** `[FACTORY_WORKER_ID]` when absent: the worker `anExecution()` names. */
+  readonly workers?: readonly string[];
+  readonly environments?: readonly string[];
+}
+
+/**
+ * Fresh tables and DLQs under a unique prefix, so test files never see each other's data, and the
+ * own queues of the owners named (made as each owner makes it at start, lib/worker/signal-queue.ts):
+ * a stop for any other worker finds no queue, as for a worker that is not running.
+ */
+export async function provisionIsolatedStack(owners: StackOwners = {}): Promise<LocalAws> {
   const dynamoDb = localDynamoDbClient();
   const sqs = localSqsClient();
   const resources = await provisionLocalResources({ dynamoDb, sqs }, `test-${randomUUID().slice(0, 8)}`);
-  return { dynamoDb, sqs, resources };
+  const aws = { dynamoDb, sqs, resources };
+  await Promise.all([
+    ...(owners.workers ?? [FACTORY_WORKER_ID]).map((id) => workerQueue(aws, id)),
+    ...(owners.environments ?? []).map((id) => environmentQueue(aws, id)),
+  ]);
+  return aws;
+}
+
+/** The URL of a worker's own queue, derived as the stop function derives it (the queue exists only if the worker made it). */
+export function workerQueueUrl(aws: LocalAws, workerId: string = FACTORY_WORKER_ID): string {
+  return signalQueueUrl(aws.resources.signal_channels.workers.url_prefix, workerId);
+}
+
+/** The URL of a self-hosted environment's own asset-command queue, derived as the stop function derives it. */
+export function environmentQueueUrl(aws: LocalAws, environmentId: string): string {
+  return signalQueueUrl(aws.resources.signal_channels.environments.url_prefix, environmentId);
+}
+
+/** A worker's own queue, made as the worker makes it at start (lib/worker/signal-queue.ts); its URL. */
+export function workerQueue(aws: LocalAws, workerId: string): Promise<string> {
+  return ensureSignalQueue(aws.sqs, ownerQueueSettings(aws.resources.signal_channels.workers), workerId);
+}
+
+/** A self-hosted environment's own asset-command queue, made as its agent makes it; its URL. */
+export function environmentQueue(aws: LocalAws, environmentId: string): Promise<string> {
+  return ensureSignalQueue(aws.sqs, ownerQueueSettings(aws.resources.signal_channels.environments), environmentId);
 }
 
 export async function putItem(dynamoDb: DynamoDBClient, tableName: string, item: Record<string, unknown>): Promise<void> {

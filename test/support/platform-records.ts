@@ -17,7 +17,8 @@ export interface PlatformExecution {
   /** False when the record breaks the public schema: it reads as 500. */
   readonly readable: boolean;
   readonly status: string;
-  readonly routes_to: "stop_signals" | "asset_commands";
+  /** The queue its stop goes to: its environment's, else its worker's, else none (no one runs it yet). */
+  readonly routes_to: "worker" | "environment" | "nobody";
   readonly expected: {
     readonly created_at: string | null;
     readonly started_at: string | null;

@@ -31,8 +31,8 @@ export function stopTaskHarness(
   const config = readStopTaskConfig({
     EXECUTIONS_TABLE_NAME: aws.resources.tables.executions,
     API_KEYS_TABLE_NAME: aws.resources.tables.api_keys,
-    STOP_SIGNAL_QUEUE_URL: aws.resources.queues.stop_signals,
-    ASSET_COMMAND_QUEUE_URL: aws.resources.queues.asset_commands,
+    WORKER_QUEUE_URL_PREFIX: aws.resources.signal_channels.workers.url_prefix,
+    ENVIRONMENT_QUEUE_URL_PREFIX: aws.resources.signal_channels.environments.url_prefix,
   });
   const handler = createStopTaskHandler({
     ...stopTaskDependencies(config, { dynamoDb, sqs }),

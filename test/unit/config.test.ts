@@ -4,8 +4,8 @@ import { readStopTaskConfig } from "../../lib/config.js";
 const valid = {
   EXECUTIONS_TABLE_NAME: "executions",
   API_KEYS_TABLE_NAME: "api-keys",
-  STOP_SIGNAL_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/1/stop",
-  ASSET_COMMAND_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/1/assets",
+  WORKER_QUEUE_URL_PREFIX: "https://sqs.us-east-1.amazonaws.com/1/stop-task-dev-worker-",
+  ENVIRONMENT_QUEUE_URL_PREFIX: "https://sqs.us-east-1.amazonaws.com/1/stop-task-dev-env-",
 };
 
 describe("readStopTaskConfig", () => {
@@ -14,8 +14,8 @@ describe("readStopTaskConfig", () => {
   });
 
   it("names every missing or invalid variable", () => {
-    expect(() => readStopTaskConfig({ ...valid, EXECUTIONS_TABLE_NAME: undefined, STOP_SIGNAL_QUEUE_URL: "not a url" })).toThrow(
-      /EXECUTIONS_TABLE_NAME.*STOP_SIGNAL_QUEUE_URL/,
+    expect(() => readStopTaskConfig({ ...valid, EXECUTIONS_TABLE_NAME: undefined, WORKER_QUEUE_URL_PREFIX: "not a url" })).toThrow(
+      /EXECUTIONS_TABLE_NAME.*WORKER_QUEUE_URL_PREFIX/,
     );
   });
 });

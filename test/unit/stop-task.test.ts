@@ -45,7 +45,7 @@ const unreadable = (result: StopTransitionResult): StopTransitionResult =>
     : result;
 
 /** In-memory ports that record what the core asked of them. */
-function fakes(result: StopTransitionResult, options: { publishFails?: boolean; markFails?: boolean } = {}) {
+function fakes(result: StopTransitionResult, options: { publishFails?: boolean; markFails?: boolean; unassigned?: boolean } = {}) {
   const transitions: StopTransition[] = [];
   const published: { execution: StopSignalTarget; request: StopRequestDetails }[] = [];
   const marked: string[] = [];
@@ -66,6 +66,7 @@ function fakes(result: StopTransitionResult, options: { publishFails?: boolean; 
     publishStopSignal: async (stopped, request) => {
       if (options.publishFails) throw new Error("sqs down");
       published.push({ execution: stopped, request });
+      return options.unassigned ? "unassigned" : "sent";
     },
     now: () => NOW,
   };
@@ -107,6 +108,13 @@ describe("stopTask", () => {
 
     expect(outcome).toMatchObject({ kind: "stopped", signal: "pending" });
     expect(marked).toEqual([`${execution().id}@2026-11-25T12:00:00.000000Z`]);
+  });
+
+  it("says so when no worker or environment runs the task yet, and marks nothing pending", async () => {
+    const { deps, marked } = fakes(stoppedNow(execution({ status: "stopped", worker_id: null })), { unassigned: true });
+
+    expect(await stopTask(userStop(), deps)).toMatchObject({ kind: "stopped", signal: "unassigned" });
+    expect(marked).toEqual([]);
   });
 
   it("still accepts the stop when both the send and the marker fail, and says so", async () => {

@@ -9,7 +9,7 @@ import {
 } from "../../../lib/client.js";
 import { anExecution } from "../../support/factories.js";
 import { useInProcessApi } from "../../support/in-process-api.js";
-import { drainQueue, putItem, } from "../../support/local-aws.js";
+import { drainQueue, putItem, workerQueueUrl } from "../../support/local-aws.js";
 
 const KEY = `sk-client-${randomUUID()}`;
 const served = useInProcessApi(KEY);
@@ -29,7 +29,7 @@ describe("the typed client against the local stack", () => {
 
     expect(stopped).toMatchObject({ id: execution.id, status: "stopped", is_manually_stopped: true });
     expect(await client.getTask(execution.id)).toEqual(stopped);
-    expect(await drainQueue(served.aws.sqs, served.aws.resources.queues.stop_signals)).toHaveLength(1);
+    expect(await drainQueue(served.aws.sqs, workerQueueUrl(served.aws))).toHaveLength(1);
   });
 
   it("reads a task without changing it", async () => {
@@ -37,7 +37,7 @@ describe("the typed client against the local stack", () => {
     const client = createTaskClient({ baseUrl: served.api.url, apiKey: KEY });
     expect(await client.getTask(execution.id)).toMatchObject({ status: "paused" });
     expect(await client.getTask(execution.id)).toMatchObject({ status: "paused" });
-    expect(await drainQueue(served.aws.sqs, served.aws.resources.queues.stop_signals)).toEqual([]);
+    expect(await drainQueue(served.aws.sqs, workerQueueUrl(served.aws))).toEqual([]);
   });
 
   it("gives typed errors for 401, 403, 404 and 422, each with the request id", async () => {

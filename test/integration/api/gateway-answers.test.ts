@@ -5,7 +5,7 @@ import { createTaskClient, GatewayError, RouteNotFoundError, ThrottledError } fr
 import { type GatewayResponseType, gatewayAnswers, MAX_REQUEST_BODY_BYTES } from "../../../lib/resources.js";
 import { anExecution } from "../../support/factories.js";
 import { type InProcessApi, useInProcessServers } from "../../support/in-process-api.js";
-import { drainQueue, getStoredItem, putItem } from "../../support/local-aws.js";
+import { drainQueue, getStoredItem, putItem, workerQueueUrl } from "../../support/local-aws.js";
 import { stopTaskHarness } from "../../support/stop-task-harness.js";
 
 /**
@@ -77,7 +77,7 @@ describe("the local server answers as the deployed API's gateway responses do", 
     expect(responses.map((response) => response.status).sort()).toEqual([200, 200, 429, 429]);
     const requestIds = await Promise.all(responses.filter((response) => response.status === 429).map((response) => expectAnswer(response, "THROTTLED")));
     expect(new Set(requestIds).size).toBe(2);
-    expect(await drainQueue(local.aws.sqs, local.aws.resources.queues.stop_signals, { waitSeconds: 1 })).toHaveLength(1);
+    expect(await drainQueue(local.aws.sqs, workerQueueUrl(local.aws), { waitSeconds: 1 })).toHaveLength(1);
     await sleep(600); // one token refills every 500 ms at 2 a second
     expect((await call(api, "GET", `/v1/tasks/${running.id}`)).status).toBe(200);
   });
@@ -88,7 +88,7 @@ describe("the local server answers as the deployed API's gateway responses do", 
 
     await expectAnswer(await call(api, "POST", `/v1/tasks/${running.id}/stop`, Buffer.alloc(MAX_REQUEST_BODY_BYTES + 1, 0x61)), "REQUEST_TOO_LARGE");
     expect(await storedStatus(running.id)).toBe("executing");
-    expect(await drainQueue(local.aws.sqs, local.aws.resources.queues.stop_signals)).toEqual([]);
+    expect(await drainQueue(local.aws.sqs, workerQueueUrl(local.aws))).toEqual([]);
 
     const atTheLimit = await call(api, "POST", `/v1/tasks/${randomUUID()}/stop`, Buffer.alloc(MAX_REQUEST_BODY_BYTES, 0x61));
     expect(atTheLimit.status).toBe(404);
@@ -118,7 +118,7 @@ describe("the local server answers as the deployed API's gateway responses do", 
     expect(performance.now() - started).toBeLessThan(1_000);
     await expectAnswer(response, "INTEGRATION_TIMEOUT");
     // A 504 says nothing of whether the stop took effect: here it did, after the answer.
-    const messages = await drainQueue(local.aws.sqs, local.aws.resources.queues.stop_signals, { waitSeconds: 5 });
+    const messages = await drainQueue(local.aws.sqs, workerQueueUrl(local.aws), { waitSeconds: 5 });
     expect(messages.map((message) => JSON.parse(message.Body ?? "{}").task_id)).toEqual([running.id]);
     expect(await storedStatus(running.id)).toBe("stopped");
   });

@@ -4,7 +4,7 @@ import { createSqsClient } from "../../../lib/aws/clients.js";
 import { dynamoWorkerExecutionUpdates } from "../../../lib/worker/execution-updates.js";
 import { cleanupHarness, referenceWorker } from "../../support/cleanup-harness.js";
 import { aStopRequest } from "../../support/factories.js";
-import { drainQueue, getStoredItem, type LocalAws, localDynamoDbClient, provisionIsolatedStack, unreachableEndpoint } from "../../support/local-aws.js";
+import { drainQueue, getStoredItem, type LocalAws, localDynamoDbClient, provisionIsolatedStack, unreachableEndpoint, workerQueueUrl } from "../../support/local-aws.js";
 import { aPlatformKey, type PlatformExecution, platformCorpus, putPlatformApiKeys, putPlatformExecution } from "../../support/platform-records.js";
 import { stopTaskHarness } from "../../support/stop-task-harness.js";
 
@@ -24,7 +24,7 @@ function corpusRecord(name: string): PlatformExecution {
 }
 
 async function platformStack(): Promise<LocalAws> {
-  const aws = await provisionIsolatedStack();
+  const aws = await provisionIsolatedStack({ workers: [WORKER] });
   await putPlatformApiKeys(aws);
   return aws;
 }
@@ -64,7 +64,7 @@ describe("records the platform wrote, through stop, re-drive and acknowledgement
     expect(await item(aws, id)).toMatchObject({ status: "stopped", signal_pending_since: expect.any(String) });
 
     expect(await cleanupHarness(aws, stopTaskHarness(aws))()).toMatchObject({ redriven: 1, failures: 0 });
-    const messages = await drainQueue(aws.sqs, aws.resources.queues.stop_signals);
+    const messages = await drainQueue(aws.sqs, workerQueueUrl(aws, WORKER));
     expect(messages.map((message) => JSON.parse(message.Body ?? "{}"))).toEqual([expect.objectContaining({ task_id: id, worker_id: WORKER })]);
   });
 

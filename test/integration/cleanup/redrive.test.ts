@@ -4,13 +4,22 @@ import { createSqsClient } from "../../../lib/aws/clients.js";
 import { livenessIndexKeys } from "../../../lib/executions/indexes.js";
 import { cleanupHarness, referenceWorker } from "../../support/cleanup-harness.js";
 import { aStopRequest, anExecution } from "../../support/factories.js";
-import { drainQueue, getStoredItem, type LocalAws, provisionIsolatedStack, putItem, storeApiKey, unreachableEndpoint } from "../../support/local-aws.js";
+import {
+  drainQueue,
+  getStoredItem,
+  type LocalAws,
+  provisionIsolatedStack,
+  putItem,
+  storeApiKey,
+  unreachableEndpoint,
+  workerQueueUrl,
+} from "../../support/local-aws.js";
 import { stopTaskHarness } from "../../support/stop-task-harness.js";
 
 const KEY = `sk-redrive-${randomUUID()}`;
 
 async function stackWithKey(): Promise<LocalAws> {
-  const aws = await provisionIsolatedStack();
+  const aws = await provisionIsolatedStack({ workers: ["worker-1"] });
   await storeApiKey(aws, { key: KEY, organizationId: "org-a", keyId: "key-a" });
   return aws;
 }
@@ -33,7 +42,7 @@ describe("re-drive: the stop signal always arrives", () => {
       const responses = await Promise.all(executions.slice(batch, batch + 20).map((execution) => withoutSqs.http(aStopRequest(execution.id, KEY))));
       expect(responses.map((response) => response.statusCode)).toEqual(Array(responses.length).fill(200));
     }
-    expect(await drainQueue(aws.sqs, aws.resources.queues.stop_signals)).toEqual([]);
+    expect(await drainQueue(aws.sqs, workerQueueUrl(aws, "worker-1"))).toEqual([]);
 
     // SQS is back: one cleanup run re-sends every pending signal.
     const report = await cleanupHarness(aws, stopTaskHarness(aws))();
@@ -64,7 +73,7 @@ describe("re-drive: the stop signal always arrives", () => {
     const [execution] = await seedRunning(aws, 1);
     if (!execution) throw new Error("no execution seeded");
     await stopFunction.http(aStopRequest(execution.id, KEY));
-    expect(await drainQueue(aws.sqs, aws.resources.queues.stop_signals)).toHaveLength(1);
+    expect(await drainQueue(aws.sqs, workerQueueUrl(aws, "worker-1"))).toHaveLength(1);
 
     expect(await cleanup()).toMatchObject({ redriven: 0 });
     const dueTimes: unknown[] = [];
@@ -74,7 +83,7 @@ describe("re-drive: the stop signal always arrives", () => {
       dueTimes.push((await getStoredItem(aws.dynamoDb, aws.resources.tables.executions, execution.id))?.idx_signal_due_at);
     }
 
-    const messages = await drainQueue(aws.sqs, aws.resources.queues.stop_signals);
+    const messages = await drainQueue(aws.sqs, workerQueueUrl(aws, "worker-1"));
     expect(messages).toHaveLength(3);
     expect(messages.map((message) => JSON.parse(message.Body ?? "{}").task_id)).toEqual([execution.id, execution.id, execution.id]);
     // Attempt 1 at +60 s waits 60 s, attempt 2 at +120 s waits 120 s, attempt 3 at +240 s waits 240 s, then the flag.
@@ -85,7 +94,7 @@ describe("re-drive: the stop signal always arrives", () => {
 
     clock += 3_600_000;
     expect(await cleanup()).toMatchObject({ redriven: 0, flagged: 0 });
-    expect(await drainQueue(aws.sqs, aws.resources.queues.stop_signals)).toEqual([]);
+    expect(await drainQueue(aws.sqs, workerQueueUrl(aws, "worker-1"))).toEqual([]);
   });
 
   it("lets two overlapping runs re-send each due signal once", async () => {
@@ -93,12 +102,12 @@ describe("re-drive: the stop signal always arrives", () => {
     const stopFunction = stopTaskHarness(aws, { signalAckTimeoutMs: 0 });
     const executions = await seedRunning(aws, 20);
     await Promise.all(executions.map((execution) => stopFunction.http(aStopRequest(execution.id, KEY))));
-    await drainQueue(aws.sqs, aws.resources.queues.stop_signals);
+    await drainQueue(aws.sqs, workerQueueUrl(aws, "worker-1"));
 
     const [first, second] = await Promise.all([cleanupHarness(aws, stopFunction)(), cleanupHarness(aws, stopFunction)()]);
 
     expect((first?.redriven ?? 0) + (second?.redriven ?? 0)).toBe(20);
-    const messages = await drainQueue(aws.sqs, aws.resources.queues.stop_signals, { waitSeconds: 1 });
+    const messages = await drainQueue(aws.sqs, workerQueueUrl(aws, "worker-1"), { waitSeconds: 1 });
     expect(messages.map((message) => JSON.parse(message.Body ?? "{}").task_id).sort()).toEqual(executions.map((execution) => execution.id).sort());
   });
 });

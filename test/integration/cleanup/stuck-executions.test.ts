@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { livenessIndexKeys } from "../../../lib/executions/indexes.js";
 import { cleanupHarness } from "../../support/cleanup-harness.js";
 import { anExecution } from "../../support/factories.js";
-import { drainQueue, getStoredItem, type LocalAws, provisionIsolatedStack, putItem } from "../../support/local-aws.js";
+import { drainQueue, getStoredItem, type LocalAws, provisionIsolatedStack, putItem, workerQueueUrl } from "../../support/local-aws.js";
 import { stopTaskHarness } from "../../support/stop-task-harness.js";
 
 const NOW = Date.parse("2026-11-25T12:00:00.000Z");
@@ -36,7 +36,7 @@ describe("stuck executions", () => {
     expect(await stored(waitingForHuman.id)).toMatchObject({ status: "paused" });
     expect(await stored(finished.id)).toMatchObject({ status: "completed" });
 
-    const messages = (await drainQueue(aws.sqs, aws.resources.queues.stop_signals, { waitSeconds: 1 })).map((message) => JSON.parse(message.Body ?? "{}"));
+    const messages = (await drainQueue(aws.sqs, workerQueueUrl(aws), { waitSeconds: 1 })).map((message) => JSON.parse(message.Body ?? "{}"));
     expect(messages.map((message) => [message.task_id, message.reason, message.is_manually_stopped]).sort()).toEqual(
       [
         [stale.id, "stale_heartbeat", false],

@@ -6,7 +6,7 @@ import { livenessIndexKeys } from "../../../lib/executions/indexes.js";
 import { cleanupHarness } from "../../support/cleanup-harness.js";
 import { aStopRequest, anExecution } from "../../support/factories.js";
 import { type Fault, type FaultyProxy, startFaultyProxy } from "../../support/faulty-proxy.js";
-import { drainQueue, getStoredItem, type LocalAws, provisionIsolatedStack, putItem, storeApiKey } from "../../support/local-aws.js";
+import { drainQueue, getStoredItem, type LocalAws, provisionIsolatedStack, putItem, storeApiKey, workerQueueUrl } from "../../support/local-aws.js";
 import { stopTaskHarness } from "../../support/stop-task-harness.js";
 
 const KEY = `sk-faults-${randomUUID()}`;
@@ -69,7 +69,7 @@ describe("DynamoDB failing: 503 with Retry-After, nothing changed, nothing sent"
     expect(service.counter.calls).toEqual(Array(MAX_ATTEMPTS).fill("UpdateItemCommand"));
     expect(elapsedMs).toBeLessThan(LAMBDA_TIMEOUT_MS);
     expect(await getStoredItem(aws.dynamoDb, aws.resources.tables.executions, execution.id)).toEqual(before);
-    expect(await drainQueue(aws.sqs, aws.resources.queues.stop_signals)).toEqual([]);
+    expect(await drainQueue(aws.sqs, workerQueueUrl(aws))).toEqual([]);
   });
 
   it("when the key lookup itself is throttled", async () => {
@@ -98,7 +98,7 @@ describe("an applied write whose answer is lost", () => {
     expect(response.statusCode).toBe(200);
     expect(JSON.parse(response.body)).toMatchObject({ status: "stopped", is_manually_stopped: true });
     expect(await getStoredItem(aws.dynamoDb, aws.resources.tables.executions, execution.id)).toMatchObject({ version: 1 });
-    const messages = await drainQueue(aws.sqs, aws.resources.queues.stop_signals, { waitSeconds: 1 });
+    const messages = await drainQueue(aws.sqs, workerQueueUrl(aws), { waitSeconds: 1 });
     expect(messages.map((message) => JSON.parse(message.Body ?? "{}").task_id)).toEqual([execution.id]);
   });
 });
@@ -115,12 +115,12 @@ describe("SQS failing: 200, the stop recorded with its signal pending, delivered
     expect(response.statusCode).toBe(200);
     expect(JSON.parse(response.body)).toMatchObject({ status: "stopped" });
     expect(await getStoredItem(aws.dynamoDb, aws.resources.tables.executions, execution.id)).toHaveProperty("signal_pending_since");
-    expect(await drainQueue(aws.sqs, aws.resources.queues.stop_signals)).toEqual([]);
+    expect(await drainQueue(aws.sqs, workerQueueUrl(aws))).toEqual([]);
 
     // SQS is healthy again: the cleanup's re-drive delivers it.
     // (A minute to acknowledge, so only this stop's pending signal is due, not earlier ones re-sent.)
     expect(await cleanupHarness(aws, stopTaskHarness(aws), { settings: { signalAckTimeoutMs: 60_000 } })()).toMatchObject({ redriven: 1 });
-    const messages = await drainQueue(aws.sqs, aws.resources.queues.stop_signals, { waitSeconds: 1 });
+    const messages = await drainQueue(aws.sqs, workerQueueUrl(aws), { waitSeconds: 1 });
     expect(messages.map((message) => JSON.parse(message.Body ?? "{}").task_id)).toEqual([execution.id]);
   });
 });
@@ -130,8 +130,8 @@ describe("client timeouts", () => {
     const config = readStopTaskConfig({
       EXECUTIONS_TABLE_NAME: "t",
       API_KEYS_TABLE_NAME: "k",
-      STOP_SIGNAL_QUEUE_URL: "https://sqs.example/q",
-      ASSET_COMMAND_QUEUE_URL: "https://sqs.example/a",
+      WORKER_QUEUE_URL_PREFIX: "https://sqs.example/1/w-",
+      ENVIRONMENT_QUEUE_URL_PREFIX: "https://sqs.example/1/e-",
     });
     // Per call: every attempt may time out (connect + response), plus the SDK's backoff between
     // attempts (full jitter, base 100 ms, or 500 ms after throttling: under 1.5 s over 3 attempts).

@@ -8,7 +8,7 @@ import { dynamoExecutionRepository } from "../../../lib/executions/repository.js
 import { createLogger, createMetrics } from "../../../lib/observability.js";
 import { countAwsCalls } from "../../support/aws-call-counter.js";
 import { aLambdaContext, anExecution } from "../../support/factories.js";
-import { drainQueue, getStoredItem, type LocalAws, localDynamoDbClient, provisionIsolatedStack, putItem, storeApiKey } from "../../support/local-aws.js";
+import { drainQueue, getStoredItem, type LocalAws, localDynamoDbClient, provisionIsolatedStack, putItem, storeApiKey, workerQueueUrl } from "../../support/local-aws.js";
 
 const KEY = `sk-get-${randomUUID()}`;
 let aws: LocalAws;
@@ -63,7 +63,7 @@ describe("Get Task", () => {
     expect(JSON.parse(response.body)).not.toHaveProperty("version");
     expect(service.counter.calls).toEqual(["GetItemCommand"]);
     expect(await getStoredItem(aws.dynamoDb, aws.resources.tables.executions, execution.id)).toEqual(before);
-    expect(await drainQueue(aws.sqs, aws.resources.queues.stop_signals)).toEqual([]);
+    expect(await drainQueue(aws.sqs, workerQueueUrl(aws))).toEqual([]);
   });
 
   it("says 401 before 422 and before 404", async () => {

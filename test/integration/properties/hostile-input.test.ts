@@ -4,9 +4,9 @@ import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import * as fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { anExecution } from "../../support/factories.js";
+import { anExecution, FACTORY_WORKER_ID } from "../../support/factories.js";
 import { type InProcessApi, startInProcessApi } from "../../support/in-process-api.js";
-import { type LocalAws, provisionIsolatedStack, putItem, storeApiKey } from "../../support/local-aws.js";
+import { environmentQueueUrl, type LocalAws, provisionIsolatedStack, putItem, storeApiKey, workerQueueUrl } from "../../support/local-aws.js";
 import { type RawRequest, type RawResponse, rawHttpRequest } from "../../support/raw-http.js";
 
 /**
@@ -62,7 +62,7 @@ let aws: LocalAws;
 let api: InProcessApi;
 
 beforeAll(async () => {
-  aws = await provisionIsolatedStack();
+  aws = await provisionIsolatedStack({ workers: [FACTORY_WORKER_ID], environments: ["env-hostile"] });
   await Promise.all([
     storeApiKey(aws, { key: keys.orgA, organizationId: "org-a", keyId: "key-hostile-a" }),
     storeApiKey(aws, { key: keys.orgB, organizationId: "org-b", keyId: "key-hostile-b" }),
@@ -107,11 +107,16 @@ async function queueDepth(queueUrl: string): Promise<number> {
 }
 
 async function snapshot(): Promise<Snapshot> {
-  const { tables, queues, deadLetterQueues } = aws.resources;
+  const { tables, signal_channels: channels } = aws.resources;
   const [executionItems, apiKeyItems, ...queueDepths] = await Promise.all([
     scanAll(tables.executions),
     scanAll(tables.api_keys),
-    ...[queues.stop_signals, queues.asset_commands, deadLetterQueues.stop_signals, deadLetterQueues.asset_commands].map(queueDepth),
+    ...[
+      workerQueueUrl(aws),
+      environmentQueueUrl(aws, "env-hostile"),
+      channels.workers.dead_letter_url,
+      channels.environments.dead_letter_url,
+    ].map(queueDepth),
   ]);
   return {
     executions: new Map(executionItems.map((item) => [String(item.id), JSON.stringify(item)])),

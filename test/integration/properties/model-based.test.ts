@@ -6,7 +6,16 @@ import { stopMessageSchema } from "../../../lib/signals/stop-message.js";
 import { dynamoWorkerExecutionUpdates, type WorkerExecutionUpdates } from "../../../lib/worker/execution-updates.js";
 import { anExecution } from "../../support/factories.js";
 import { type InProcessApi, startInProcessApi } from "../../support/in-process-api.js";
-import { drainQueue, getStoredItem, type LocalAws, provisionIsolatedStack, putItem, storeApiKey } from "../../support/local-aws.js";
+import {
+  drainQueue,
+  environmentQueueUrl,
+  getStoredItem,
+  type LocalAws,
+  provisionIsolatedStack,
+  putItem,
+  storeApiKey,
+  workerQueueUrl,
+} from "../../support/local-aws.js";
 
 /**
  * Model-based property test: random sequences of stops, reads and worker-side writes, issued by
@@ -36,6 +45,7 @@ type CallerName = keyof typeof callers;
 const callerNames = Object.keys(callers) as CallerName[];
 
 const workers = ["worker-1", "worker-2"] as const;
+const ENVIRONMENT = "env-factory-floor";
 const otherWorker = (workerId: string) => (workerId === workers[0] ? workers[1] : workers[0]);
 
 // --- Generated inputs --------------------------------------------------------------------------
@@ -76,7 +86,7 @@ const executionSeedArb: fc.Arbitrary<ExecutionSeed> = fc.record({
   organization: fc.constantFrom(...organizations),
   status: fc.constantFrom(...executionStatuses),
   workerId: fc.constantFrom(...workers),
-  environmentId: fc.option(fc.constant("env-factory-floor"), { nil: undefined }),
+  environmentId: fc.option(fc.constant(ENVIRONMENT), { nil: undefined }),
   version: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }),
 });
 
@@ -141,7 +151,8 @@ type ExpectedReply =
   | { readonly kind: "heartbeat"; readonly result: "alive" | "stop_requested" | "not_running" };
 
 interface ExpectedMessage {
-  readonly queue: "fleet" | "environment";
+  /** Whose own queue: `worker:<worker_id>`, or `environment` (the one environment these runs use). */
+  readonly queue: string;
   readonly execution: ModelExecution;
   readonly requestedBy: string;
 }
@@ -201,7 +212,7 @@ function expectedStep(model: Model, run: Run, command: Command): Expectation {
       reply: { kind: "http", status: 200, execution: stopped },
       model: withExecution(stopped),
       writes: stopped.id,
-      messages: [{ queue: stopped.environment_id ? "environment" : "fleet", execution: stopped, requestedBy: principal.keyId }],
+      messages: [{ queue: stopped.environment_id ? "environment" : `worker:${stopped.worker_id}`, execution: stopped, requestedBy: principal.keyId }],
     };
   }
 
@@ -231,7 +242,7 @@ let api: InProcessApi;
 let worker: WorkerExecutionUpdates;
 
 beforeAll(async () => {
-  aws = await provisionIsolatedStack();
+  aws = await provisionIsolatedStack({ workers, environments: [ENVIRONMENT] });
   await Promise.all([
     storeApiKey(aws, { key: callers.orgA.key, ...callers.orgA.valid }),
     storeApiKey(aws, { key: callers.orgB.key, ...callers.orgB.valid }),
@@ -341,14 +352,14 @@ function expectTenantIsolation(command: Command, run: Run, before: Model, actual
 }
 
 async function expectMessages(expected: readonly ExpectedMessage[]): Promise<number> {
-  const [fleet, environment] = await Promise.all([
-    drainQueue(aws.sqs, aws.resources.queues.stop_signals),
-    drainQueue(aws.sqs, aws.resources.queues.asset_commands),
-  ]);
-  const received = [
-    ...fleet.map((message) => ({ queue: "fleet", body: stopMessageSchema.parse(JSON.parse(message.Body ?? "")) })),
-    ...environment.map((message) => ({ queue: "environment", body: stopMessageSchema.parse(JSON.parse(message.Body ?? "")) })),
+  const queues = [
+    ...workers.map((workerId) => ({ queue: `worker:${workerId}`, url: workerQueueUrl(aws, workerId) })),
+    { queue: "environment", url: environmentQueueUrl(aws, ENVIRONMENT) },
   ];
+  const drained = await Promise.all(queues.map(async ({ queue, url }) => ({ queue, messages: await drainQueue(aws.sqs, url) })));
+  const received = drained.flatMap(({ queue, messages }) =>
+    messages.map((message) => ({ queue, body: stopMessageSchema.parse(JSON.parse(message.Body ?? "")) })),
+  );
   expect(received).toEqual(
     expected.map(({ queue, execution, requestedBy }) => ({
       queue,
@@ -462,7 +473,7 @@ describe("the reference model itself", () => {
 
   it("stops a running execution once, with one message, and finishes only by its own worker", () => {
     const stop = expectedStep(model, run, { op: "stop", caller: "orgA", target: onExecution, route: "compat" });
-    expect(stop).toMatchObject({ reply: { status: 200 }, writes: execution.id, messages: [{ queue: "fleet" }] });
+    expect(stop).toMatchObject({ reply: { status: 200 }, writes: execution.id, messages: [{ queue: "worker:worker-1" }] });
     expect(stop.model.get(execution.id)).toMatchObject({ status: "stopped", version: 1, stopped_by: "key-model-a" });
     expect(expectedStep(stop.model, run, { op: "stop", caller: "orgA", target: onExecution, route: "v1" })).toMatchObject({ writes: undefined, messages: [] });
     expect(expectedStep(stop.model, run, { op: "heartbeat", target: onExecution, byOwnWorker: false }).reply).toEqual({ kind: "heartbeat", result: "stop_requested" });

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { livenessIndexKeys } from "../../../lib/executions/indexes.js";
 import { dynamoWorkerExecutionUpdates, type FinishResult } from "../../../lib/worker/execution-updates.js";
 import { aStopRequest, anExecution } from "../../support/factories.js";
-import { drainQueue, getStoredItem, type LocalAws, localDynamoDbClient, provisionIsolatedStack, putItem, storeApiKey } from "../../support/local-aws.js";
+import { drainQueue, getStoredItem, type LocalAws, localDynamoDbClient, provisionIsolatedStack, putItem, storeApiKey, workerQueueUrl } from "../../support/local-aws.js";
 import { stopTaskHarness } from "../../support/stop-task-harness.js";
 
 const KEY = `sk-race-${randomUUID()}`;
@@ -12,7 +12,7 @@ const CONCURRENT_TRIALS = 20;
 let aws: LocalAws;
 
 beforeAll(async () => {
-  aws = await provisionIsolatedStack();
+  aws = await provisionIsolatedStack({ workers: ["worker-race"] });
   await storeApiKey(aws, { key: KEY, organizationId: "org-a", keyId: "key-a" });
 });
 
@@ -41,7 +41,7 @@ describe("a stop racing the worker's own completion", () => {
       await Promise.all(trials);
     }
 
-    const messages = await drainQueue(aws.sqs, aws.resources.queues.stop_signals, { waitSeconds: 1 });
+    const messages = await drainQueue(aws.sqs, workerQueueUrl(aws, "worker-race"), { waitSeconds: 1 });
     const messagesPerTask = new Map<string, number>();
     for (const message of messages) {
       const taskId = JSON.parse(message.Body ?? "{}").task_id as string;

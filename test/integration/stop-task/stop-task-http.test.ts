@@ -6,12 +6,14 @@ import { capturedLogLines } from "../../support/capture-logs.js";
 import { aStopRequest, anExecution } from "../../support/factories.js";
 import {
   drainQueue,
+  environmentQueue,
   getStoredItem,
   type LocalAws,
   provisionIsolatedStack,
   putItem,
   storeApiKey,
   unreachableEndpoint,
+  workerQueue,
 } from "../../support/local-aws.js";
 import { type StopTaskHarness, stopTaskHarness } from "../../support/stop-task-harness.js";
 
@@ -22,6 +24,9 @@ const EXPIRED_KEY = `sk-expired-${randomUUID()}`;
 
 let aws: LocalAws;
 let service: StopTaskHarness;
+/** The own queues of the factory's worker and of the one environment these tests use, made as their owners make them. */
+let fleetQueue: string;
+let environmentQueueUrl: string;
 
 beforeAll(async () => {
   aws = await provisionIsolatedStack();
@@ -32,6 +37,7 @@ beforeAll(async () => {
     storeApiKey(aws, { key: EXPIRED_KEY, organizationId: "org-a", keyId: "key-expired", expiresAt: "2020-01-01T00:00:00.000Z" }),
   ]);
   service = stopTaskHarness(aws);
+  [fleetQueue, environmentQueueUrl] = await Promise.all([workerQueue(aws, "worker-7"), environmentQueue(aws, "env-factory-floor")]);
 });
 
 async function seed(overrides: Parameters<typeof anExecution>[0] = {}) {
@@ -41,8 +47,8 @@ async function seed(overrides: Parameters<typeof anExecution>[0] = {}) {
 }
 
 const stored = (id: string) => getStoredItem(aws.dynamoDb, aws.resources.tables.executions, id);
-const fleetMessages = () => drainQueue(aws.sqs, aws.resources.queues.stop_signals);
-const environmentMessages = () => drainQueue(aws.sqs, aws.resources.queues.asset_commands);
+const fleetMessages = () => drainQueue(aws.sqs, fleetQueue);
+const environmentMessages = () => drainQueue(aws.sqs, environmentQueueUrl);
 
 /** Asserts a rejected request left the item and both queues exactly as they were. */
 async function expectNothingChanged(id: string, before: Record<string, unknown> | undefined) {

@@ -1,15 +1,18 @@
 import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { aStopRequest, anExecution } from "../../support/factories.js";
-import { drainQueue, getStoredItem, type LocalAws, provisionIsolatedStack, putItem, storeApiKey } from "../../support/local-aws.js";
+import { drainQueue, getStoredItem, type LocalAws, provisionIsolatedStack, putItem, storeApiKey, workerQueue } from "../../support/local-aws.js";
 import { type StopTaskHarness, stopTaskHarness } from "../../support/stop-task-harness.js";
 
 let aws: LocalAws;
 let service: StopTaskHarness;
+/** The factory's worker's own queue. */
+let fleetQueue: string;
 
 beforeAll(async () => {
   aws = await provisionIsolatedStack();
   service = stopTaskHarness(aws);
+  fleetQueue = await workerQueue(aws, "worker-7");
 });
 
 async function seed(overrides: Parameters<typeof anExecution>[0] = {}) {
@@ -36,7 +39,7 @@ describe("direct invocation by trusted internal callers", () => {
       is_manually_stopped: false,
       stopped_by: "system:cleanup",
     });
-    const messages = await drainQueue(aws.sqs, aws.resources.queues.stop_signals);
+    const messages = await drainQueue(aws.sqs, fleetQueue);
     expect(messages.map((message) => JSON.parse(message.Body ?? "{}"))).toEqual([
       expect.objectContaining({ task_id: execution.id, is_manually_stopped: false, reason: "stale_heartbeat", requested_by: "system:cleanup" }),
     ]);
@@ -46,7 +49,7 @@ describe("direct invocation by trusted internal callers", () => {
     const execution = await seed({ status: "completed" });
     const result = await service.invoke(systemStop(execution.id));
     expect(result).toMatchObject({ ok: true, outcome: "unchanged", execution: { status: "completed" } });
-    expect(await drainQueue(aws.sqs, aws.resources.queues.stop_signals)).toEqual([]);
+    expect(await drainQueue(aws.sqs, fleetQueue)).toEqual([]);
   });
 
   it("gives a typed not_found error for an unknown task and creates nothing", async () => {
@@ -82,8 +85,8 @@ describe("the composition root (functions/stop-task/handler.ts)", () => {
     Object.assign(process.env, {
       EXECUTIONS_TABLE_NAME: aws.resources.tables.executions,
       API_KEYS_TABLE_NAME: aws.resources.tables.api_keys,
-      STOP_SIGNAL_QUEUE_URL: aws.resources.queues.stop_signals,
-      ASSET_COMMAND_QUEUE_URL: aws.resources.queues.asset_commands,
+      WORKER_QUEUE_URL_PREFIX: aws.resources.signal_channels.workers.url_prefix,
+      ENVIRONMENT_QUEUE_URL_PREFIX: aws.resources.signal_channels.environments.url_prefix,
       DYNAMODB_ENDPOINT: inject("dynamoDbEndpoint"),
       SQS_ENDPOINT: inject("sqsEndpoint"),
     });
@@ -94,6 +97,6 @@ describe("the composition root (functions/stop-task/handler.ts)", () => {
 
     expect(response.statusCode).toBe(200);
     expect(JSON.parse(response.body)).toMatchObject({ status: "stopped", stopped_by: "key-root" });
-    expect(await drainQueue(aws.sqs, aws.resources.queues.stop_signals)).toHaveLength(1);
+    expect(await drainQueue(aws.sqs, fleetQueue)).toHaveLength(1);
   });
 });
