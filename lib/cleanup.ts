@@ -109,6 +109,7 @@ export async function runCleanup(deps: CleanupDependencies, settings: CleanupSet
       requestedAt: target.stopped_at ?? formatTimestamp(now),
       requestedBy: target.stopped_by ?? CLEANUP_REQUESTER,
       reason: target.stop_reason ?? "unknown",
+      note: target.stop_note,
     });
     if (typeof item.signal_pending_since === "string") await deps.queries.clearSignalPending(taskId, item.signal_pending_since);
     report.redriven += 1;

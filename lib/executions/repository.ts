@@ -20,6 +20,8 @@ export interface StopTransition {
   readonly organizationId?: string;
   readonly requestedBy: string;
   readonly reason: string;
+  /** The caller's own words, stored as `stop_note`; absent, any note a record carries is removed (it was not this stop's). */
+  readonly note?: string;
   readonly isManuallyStopped: boolean;
   readonly requestedAt: string;
   /**
@@ -142,16 +144,18 @@ export function dynamoExecutionRepository(client: DynamoDBClient, tableName: str
               "SET #status = :stopped, is_manually_stopped = :manual, finished_at = :now, stopped_at = :now, " +
               "stopped_by = :requested_by, stop_reason = :reason, updated_at = :now, " +
               "version = if_not_exists(version, :zero) + :one, #signal_shard = :signal_shard, #signal_due_at = :signal_due_at, " +
-              "stop_request_id = :stop_request_id " +
-              "REMOVE #active_shard",
+              `stop_request_id = :stop_request_id${transition.note === undefined ? "" : ", #stop_note = :stop_note"} ` +
+              `REMOVE #active_shard${transition.note === undefined ? ", #stop_note" : ""}`,
             ExpressionAttributeNames: {
               ...condition.names,
               "#signal_shard": indexAttributes.signalShard,
               "#signal_due_at": indexAttributes.signalDueAt,
               "#active_shard": indexAttributes.activeShard,
+              "#stop_note": "stop_note",
             },
             ExpressionAttributeValues: {
               ...condition.values,
+              ...(transition.note === undefined ? {} : { ":stop_note": { S: transition.note } }),
               ":signal_shard": { S: indexShard("signal", transition.taskId) },
               ":signal_due_at": { S: transition.signalDueAt },
               ":stop_request_id": { S: transition.stopRequestId },
