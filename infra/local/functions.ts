@@ -31,6 +31,7 @@ export function pointFunctionsAt(stack: Pick<StackFile, "tables" | "queues" | "d
     API_KEYS_TABLE_NAME: stack.tables.api_keys,
     STOP_SIGNAL_QUEUE_URL: stack.queues.stop_signals,
     ASSET_COMMAND_QUEUE_URL: stack.queues.asset_commands,
+    EVENTS_QUEUE_URL: stack.queues.events,
     DYNAMODB_ENDPOINT: stack.dynamodb_endpoint,
     SQS_ENDPOINT: stack.sqs_endpoint,
   });

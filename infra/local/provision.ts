@@ -6,11 +6,13 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import {
+  executionStreamProcessing,
   physicalName,
   type QueueDefinition,
   queues,
   type TableDefinition,
   tables,
+  taskEventsQueue,
 } from "../../lib/resources.js";
 
 /**
@@ -20,8 +22,15 @@ import {
 
 export interface ProvisionedResources {
   readonly tables: { readonly executions: string; readonly api_keys: string };
-  readonly queues: { readonly stop_signals: string; readonly asset_commands: string };
-  readonly deadLetterQueues: { readonly stop_signals: string; readonly asset_commands: string };
+  readonly queues: {
+    readonly stop_signals: string;
+    readonly asset_commands: string;
+    /** Every task event, in EventBridge's envelope (the local stand-in for the bus and a rule targeting a queue). */
+    readonly events: string;
+    /** Stream records the processor gave up on, described as Lambda's on-failure destination would. */
+    readonly execution_stream_failures: string;
+  };
+  readonly deadLetterQueues: { readonly stop_signals: string; readonly asset_commands: string; readonly events: string };
 }
 
 async function createTable(client: DynamoDBClient, name: string, table: TableDefinition): Promise<void> {
@@ -37,6 +46,7 @@ async function createTable(client: DynamoDBClient, name: string, table: TableDef
         BillingMode: "PAY_PER_REQUEST",
         AttributeDefinitions: attributeDefinitions,
         KeySchema: [{ AttributeName: table.partitionKey.name, KeyType: "HASH" }],
+        ...(table.stream ? { StreamSpecification: { StreamEnabled: true, StreamViewType: table.stream } } : {}),
         ...(table.globalSecondaryIndexes.length > 0
           ? {
               GlobalSecondaryIndexes: table.globalSecondaryIndexes.map((index) => ({
@@ -92,15 +102,27 @@ export async function provisionLocalResources(
     executions: physicalName(prefix, tables.executions.logicalName),
     api_keys: physicalName(prefix, tables.apiKeys.logicalName),
   };
-  const [, , stopSignals, assetCommands] = await Promise.all([
+  const [, , stopSignals, assetCommands, events, streamFailures] = await Promise.all([
     createTable(clients.dynamoDb, names.executions, tables.executions),
     createTable(clients.dynamoDb, names.api_keys, tables.apiKeys),
     createQueue(clients.sqs, prefix, queues.stopSignals),
     createQueue(clients.sqs, prefix, queues.assetCommands),
+    createQueue(clients.sqs, prefix, taskEventsQueue),
+    clients.sqs.send(
+      new CreateQueueCommand({
+        QueueName: physicalName(prefix, executionStreamProcessing.failureQueue.logicalName),
+        Attributes: { MessageRetentionPeriod: String(executionStreamProcessing.failureQueue.retentionSeconds) },
+      }),
+    ),
   ]);
   return {
     tables: names,
-    queues: { stop_signals: stopSignals.url, asset_commands: assetCommands.url },
-    deadLetterQueues: { stop_signals: stopSignals.deadLetterUrl, asset_commands: assetCommands.deadLetterUrl },
+    queues: {
+      stop_signals: stopSignals.url,
+      asset_commands: assetCommands.url,
+      events: events.url,
+      execution_stream_failures: streamFailures.QueueUrl ?? "",
+    },
+    deadLetterQueues: { stop_signals: stopSignals.deadLetterUrl, asset_commands: assetCommands.deadLetterUrl, events: events.deadLetterUrl },
   };
 }

@@ -11,7 +11,14 @@ export const stackFileSchema = z.object({
   dynamodb_endpoint: z.url(),
   sqs_endpoint: z.url(),
   tables: z.object({ executions: z.string(), api_keys: z.string() }),
-  queues: z.object({ stop_signals: z.url(), asset_commands: z.url() }),
+  queues: z.object({
+    stop_signals: z.url(),
+    asset_commands: z.url(),
+    /** Task events in EventBridge's envelope, as a rule targeting a queue delivers them. */
+    events: z.url(),
+    /** Stream records the processor gave up on (Lambda's on-failure destination). */
+    execution_stream_failures: z.url(),
+  }),
 });
 export type StackFile = z.infer<typeof stackFileSchema>;
 

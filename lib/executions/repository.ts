@@ -13,6 +13,8 @@ import { indexAttributes, indexShard } from "./indexes.js";
 
 /** Internal attributes: stored on the item, never part of the public record. */
 export const SIGNAL_PENDING_SINCE = "signal_pending_since";
+/** How many entries of `sub_executions` the cascade has handled since the record was stopped (lib/cascade.ts). */
+export const CASCADE_CURSOR = "cascade_cursor";
 
 export interface StopTransition {
   readonly taskId: string;
@@ -145,13 +147,15 @@ export function dynamoExecutionRepository(client: DynamoDBClient, tableName: str
               "stopped_by = :requested_by, stop_reason = :reason, updated_at = :now, " +
               "version = if_not_exists(version, :zero) + :one, #signal_shard = :signal_shard, #signal_due_at = :signal_due_at, " +
               `stop_request_id = :stop_request_id${transition.note === undefined ? "" : ", #stop_note = :stop_note"} ` +
-              `REMOVE #active_shard${transition.note === undefined ? ", #stop_note" : ""}`,
+              // A stop starts its own cascade from the first sub-execution (lib/cascade.ts).
+              `REMOVE #active_shard, #cascade_cursor${transition.note === undefined ? ", #stop_note" : ""}`,
             ExpressionAttributeNames: {
               ...condition.names,
               "#signal_shard": indexAttributes.signalShard,
               "#signal_due_at": indexAttributes.signalDueAt,
               "#active_shard": indexAttributes.activeShard,
               "#stop_note": "stop_note",
+              "#cascade_cursor": CASCADE_CURSOR,
             },
             ExpressionAttributeValues: {
               ...condition.values,

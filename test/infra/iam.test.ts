@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { type StageSettings, stageSettings } from "../../infra/stages.js";
 import { executionIndexes, functionDefinitions, routes } from "../../lib/resources.js";
 import { type CfnResource, logicalIdWhere, synthesizeStage } from "./synth.js";
 
@@ -35,6 +36,7 @@ function literals(value: unknown): string[] {
 }
 
 describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
+  const exampleOrganization = (stageSettings[stage] as StageSettings).taskEventsOrganization;
   const { template } = synthesizeStage(stage);
   const resources = template.toJSON().Resources as Record<string, CfnResource>;
   const arnOf = (type: string, property: string, value: string) => ({
@@ -79,7 +81,33 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
       allow("sqs:SendMessage", "AWS::SQS::Queue", "QueueName", "asset-commands"),
       allow("lambda:InvokeFunction", "AWS::Lambda::Function", "FunctionName", "stop-task"),
     ],
+    "execution-stream": () => [
+      logWrites("execution-stream"),
+      // The stop core's conditional write and the cascade's cursor; one GetItem of a late child's parent.
+      {
+        Effect: "Allow",
+        Action: ["dynamodb:UpdateItem", "dynamodb:GetItem"],
+        Resource: arnOf("AWS::DynamoDB::Table", "TableName", `stop-task-${stage}-executions`),
+      },
+      allow("sqs:SendMessage", "AWS::SQS::Queue", "QueueName", "stop-signals"),
+      allow("sqs:SendMessage", "AWS::SQS::Queue", "QueueName", "asset-commands"),
+      allow("events:PutEvents", "AWS::Events::EventBus", "Name", "task-events"),
+      {
+        Effect: "Allow",
+        Action: ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
+        Resource: {
+          "Fn::GetAtt": [logicalIdWhere(template, "AWS::DynamoDB::Table", "TableName", `stop-task-${stage}-executions`), "StreamArn"],
+        },
+      },
+      listStreams,
+      allow("sqs:SendMessage", "AWS::SQS::Queue", "QueueName", "execution-stream-failures"),
+    ],
   };
+  /** The one Allow on "*" in the stack: ListStreams accepts no resource, and returns stream ARNs, no data. */
+  const listStreams = { Effect: "Allow", Action: "dynamodb:ListStreams", Resource: "*" };
+  const isListStreams = (statement: Statement) =>
+    statement.Effect === listStreams.Effect && statement.Action === listStreams.Action && statement.Resource === listStreams.Resource && !statement.Condition;
+
   const roleDescription = (name: string) => `stop-task-${stage}-${name}: writes its own log group; tables and queues grant the rest`;
 
   it.each(Object.keys(functionDefinitions))("allows %s exactly the statements it needs", (name) => {
@@ -110,8 +138,9 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
     });
   });
 
-  it("writes no Allow statement with a wildcard action or resource, in any policy", () => {
-    const allows = allStatements(resources).filter(({ statement }) => statement.Effect === "Allow");
+  it("writes no Allow statement with a wildcard action or resource, in any policy, but the stream processor's ListStreams", () => {
+    expect(allStatements(resources).filter(({ statement }) => isListStreams(statement))).toHaveLength(1);
+    const allows = allStatements(resources).filter(({ statement }) => statement.Effect === "Allow" && !isListStreams(statement));
     expect(allows.length).toBeGreaterThan(0);
     for (const { owner, statement } of allows) {
       expect(literals(statement.Action).filter((action) => action.includes("*")), owner).toEqual([]);
@@ -120,19 +149,18 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
   });
 
   it("uses a wildcard only to deny plain-HTTP requests to the queues and the alarm topic", () => {
-    const wildcardStatements = allStatements(resources).filter(({ statement }) =>
-      literals([statement.Action, statement.Resource, statement.Principal]).some((literal) => literal.includes("*")),
+    const wildcardStatements = allStatements(resources).filter(
+      ({ statement }) => !isListStreams(statement) && literals([statement.Action, statement.Resource, statement.Principal]).some((literal) => literal.includes("*")),
     );
     for (const { owner, statement } of wildcardStatements) {
       expect(statement.Effect, owner).toBe("Deny");
       expect(statement.Condition, owner).toEqual({ Bool: { "aws:SecureTransport": "false" } });
     }
+    // The alarm topic, and each queue: two signal queues and their DLQs, the task-events queue and
+    // its DLQ, the stream's failure queue.
     expect(wildcardStatements.map(({ owner }) => resources[owner]?.Type).sort()).toEqual([
       "AWS::SNS::TopicPolicy",
-      "AWS::SQS::QueuePolicy",
-      "AWS::SQS::QueuePolicy",
-      "AWS::SQS::QueuePolicy",
-      "AWS::SQS::QueuePolicy",
+      ...Array.from({ length: exampleOrganization ? 7 : 5 }, () => "AWS::SQS::QueuePolicy"),
     ]);
   });
 
@@ -167,7 +195,39 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
     const dynamoActions = allStatements(resources)
       .flatMap(({ statement }) => literals(statement.Action))
       .filter((action) => action.startsWith("dynamodb:"));
-    expect(new Set(dynamoActions)).toEqual(new Set(["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"]));
+    expect(new Set(dynamoActions)).toEqual(
+      new Set([
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:Query",
+        // The stream processor reads the stream (test/infra/execution-stream.test.ts).
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "dynamodb:ListStreams",
+      ]),
+    );
+  });
+
+  it("lets only EventBridge, only from the example rule, send to the task-events queue and its DLQ", () => {
+    if (!exampleOrganization) {
+      template.resourceCountIs("AWS::Events::Rule", 1); // the cleanup's schedule only
+      return;
+    }
+    const ruleId = logicalIdWhere(template, "AWS::Events::Rule", "Name", `stop-task-${stage}-${exampleOrganization}-task-events`);
+    const fromEvents = allStatements(resources).filter(({ statement }) => JSON.stringify(statement.Principal ?? "").includes("events.amazonaws.com"));
+    expect(fromEvents.map(({ statement }) => statement.Resource).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual(
+      [arnOf("AWS::SQS::Queue", "QueueName", `stop-task-${stage}-task-events`), arnOf("AWS::SQS::Queue", "QueueName", `stop-task-${stage}-task-events-dlq`)].sort(
+        (a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)),
+      ),
+    );
+    for (const { statement } of fromEvents) {
+      expect(statement).toMatchObject({
+        Effect: "Allow",
+        Action: "sqs:SendMessage",
+        Condition: { ArnEquals: { "aws:SourceArn": { "Fn::GetAtt": [ruleId, "Arn"] } } },
+      });
+    }
   });
 
   it("lets EventBridge invoke only the cleanup, only from its schedule", () => {

@@ -1,15 +1,25 @@
 import { describe, expect, it } from "vitest";
-import { queues } from "../../lib/resources.js";
+import { executionStreamProcessing, queues, taskEventsQueue } from "../../lib/resources.js";
 import { logicalIdWhere, synthesizeStage } from "./synth.js";
 
-const definitions = Object.values(queues);
+// The signal queues, and the queue the example rule routes one organization's task events to.
+const definitions = [...Object.values(queues), taskEventsQueue];
 
 describe("SQS queues and dead-letter queues built from lib/resources.ts", () => {
   const { template } = synthesizeStage("dev");
   const resources = template.toJSON().Resources;
 
-  it("creates each queue and its DLQ, and nothing else", () => {
-    template.resourceCountIs("AWS::SQS::Queue", definitions.length * 2);
+  it("creates each queue and its DLQ, the stream's failure queue, and nothing else", () => {
+    template.resourceCountIs("AWS::SQS::Queue", definitions.length * 2 + 1);
+  });
+
+  it("keeps the stream's failure queue two weeks, encrypted, and redrives it nowhere", () => {
+    const failureId = logicalIdWhere(template, "AWS::SQS::Queue", "QueueName", `stop-task-dev-${executionStreamProcessing.failureQueue.logicalName}`);
+    expect(resources[failureId].Properties).toEqual({
+      QueueName: `stop-task-dev-${executionStreamProcessing.failureQueue.logicalName}`,
+      MessageRetentionPeriod: executionStreamProcessing.failureQueue.retentionSeconds,
+      SqsManagedSseEnabled: true,
+    });
   });
 
   it.each(definitions.map((definition) => [definition.logicalName, definition] as const))(
@@ -39,7 +49,7 @@ describe("SQS queues and dead-letter queues built from lib/resources.ts", () => 
   it("denies every request that is not made over TLS, on each queue and DLQ", () => {
     const policies = Object.values(template.findResources("AWS::SQS::QueuePolicy"));
     const guarded = policies.flatMap((policy) => {
-      expect(policy.Properties.PolicyDocument.Statement).toEqual([
+      expect(policy.Properties.PolicyDocument.Statement[0]).toEqual(
         {
           Effect: "Deny",
           Principal: { AWS: "*" },
@@ -47,7 +57,11 @@ describe("SQS queues and dead-letter queues built from lib/resources.ts", () => 
           Resource: { "Fn::GetAtt": [expect.any(String), "Arn"] },
           Condition: { Bool: { "aws:SecureTransport": "false" } },
         },
-      ]);
+      );
+      // Anything else a queue policy allows is EventBridge delivering the example rule's events (test/infra/task-events.test.ts).
+      for (const statement of policy.Properties.PolicyDocument.Statement.slice(1)) {
+        expect(statement).toMatchObject({ Effect: "Allow", Principal: { Service: "events.amazonaws.com" }, Action: "sqs:SendMessage" });
+      }
       return policy.Properties.Queues.map((queue: { Ref: string }) => queue.Ref);
     });
     expect(guarded.sort()).toEqual(Object.keys(template.findResources("AWS::SQS::Queue")).sort());

@@ -6,8 +6,10 @@ describe.each(["dev", "prod"] as const)("the cleanup schedule (%s)", (stage) => 
   const cleanupId = logicalIdWhere(template, "AWS::Lambda::Function", "FunctionName", `stop-task-${stage}-cleanup`);
 
   it("runs the cleanup every minute through one EventBridge rule, without retrying a failed delivery", () => {
-    const { resource: rule } = onlyResource(template, "AWS::Events::Rule");
-    expect(rule.Properties).toEqual({
+    // The only scheduled rule (the example task-events rule matches events, test/infra/execution-stream.test.ts).
+    const scheduled = Object.values(template.findResources("AWS::Events::Rule")).filter((rule) => rule.Properties.ScheduleExpression);
+    expect(scheduled).toHaveLength(1);
+    expect(scheduled[0]?.Properties).toEqual({
       Name: `stop-task-${stage}-cleanup-schedule`,
       Description: expect.any(String),
       ScheduleExpression: "rate(1 minute)",
