@@ -7,7 +7,7 @@ import {
   executionStreamDependencies,
 } from "../../functions/execution-stream/app.js";
 import { startLocalExecutionStream } from "../../infra/local/execution-stream.js";
-import type { StreamPoller, StreamPollerOptions } from "../../infra/local/stream-poller.js";
+import type { StreamHandler, StreamPoller, StreamPollerOptions } from "../../infra/local/stream-poller.js";
 import { readExecutionStreamConfig } from "../../lib/config.js";
 import { type LocalAws, localDynamoDbClient, localSqsClient } from "./local-aws.js";
 
@@ -33,6 +33,8 @@ export async function startExecutionStream(
     childrenPerRecord?: number;
     override?: (deps: ExecutionStreamHandlerDependencies) => Partial<ExecutionStreamHandlerDependencies>;
     poller?: Pick<StreamPollerOptions, "settings" | "pollIntervalMs">;
+    /** Wraps the real handler, e.g. to make an invocation fail after its work (a timeout, a crash). */
+    wrapHandler?: (handler: StreamHandler) => StreamHandler;
   } = {},
 ): Promise<ExecutionStreamHarness> {
   const config = readExecutionStreamConfig({
@@ -52,7 +54,7 @@ export async function startExecutionStream(
       executionsTable: aws.resources.tables.executions,
       failureQueueUrl: aws.resources.queues.execution_stream_failures,
     },
-    createExecutionStreamHandler(deps),
+    (options.wrapHandler ?? ((handler) => handler))(createExecutionStreamHandler(deps) as StreamHandler),
     { pollIntervalMs: 20, ...options.poller },
   );
   return { poller, deps, settled: (timeoutMs) => poller.settled(timeoutMs), stop: () => poller.stop() };
