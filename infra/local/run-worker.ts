@@ -2,7 +2,7 @@
  * `npm run worker`: the reference worker against the running local stack. It starts a few fake
  * tasks (executions it creates and runs), heartbeats, and honours stops: try stopping one of
  * the printed ids with curl. `--environment ENV` runs a self-hosted environment's consumer of
- * the asset-command channel instead.
+ * the asset-command channel instead. It also prints the task events the stack emits (queues.events).
  */
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
@@ -16,6 +16,7 @@ import { createReferenceWorker, fakeTask } from "../../lib/worker/reference-work
 import { DEMO_API_KEY, DEMO_ORGANIZATION } from "./demo-data.js";
 import { useLocalProcessDefaults } from "./functions.js";
 import { readStackFile } from "./stack-file.js";
+import { printTaskEvents } from "./task-event-printer.js";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -75,9 +76,13 @@ async function main(): Promise<void> {
     }
   }
 
+  // Every task event the local stack emits (Task Stopped, ...), as a consumer of the bus sees them.
+  const events = printTaskEvents(sqs, stack.queues.events, log);
+
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.on(signal, () => {
       worker.stopPolling();
+      events.stop();
       process.exit(0);
     });
   }
