@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { capturedLogLines } from "../../support/capture-logs.js";
 import { type ExecutionStreamHarness, startExecutionStream } from "../../support/execution-stream-harness.js";
@@ -141,6 +142,58 @@ describe("a stop reaches every running sub-execution, down the tree", () => {
     await stream.settled();
     await drainStopMessages(aws);
     expect(await drainEvents(aws)).toHaveLength(3);
+  });
+});
+
+describe("a stop by any path cascades", () => {
+  it("the cleanup's direct invoke: a system stop, so the tree is stopped with is_manually_stopped false", async () => {
+    const stored = await storeTree(aws, { name: "stale", children: [{ name: "stale.child", children: [{ name: "stale.grandchild" }] }] });
+    await stream.settled();
+    await drainEvents(aws);
+
+    const result = await service.invoke({ action: "stop_task", task_id: stored.ids.stale, reason: "stale_heartbeat", requested_by: "system:cleanup" });
+    expect(result).toMatchObject({ ok: true, outcome: "stopped" });
+    await stream.settled();
+
+    for (const name of ["stale.child", "stale.grandchild"]) {
+      expect(await storedExecution(aws, stored.ids[name] ?? ""), name).toMatchObject({ status: "stopped", stop_reason: "parent_stopped", is_manually_stopped: false });
+    }
+    const events = await drainEvents(aws);
+    expect(events.map((event) => [event.detail.task_id, event.detail.stop_reason, event.detail.is_manually_stopped])).toEqual(
+      expect.arrayContaining([
+        [stored.ids.stale, "stale_heartbeat", false],
+        [stored.ids["stale.child"], "parent_stopped", false],
+        [stored.ids["stale.grandchild"], "parent_stopped", false],
+      ]),
+    );
+    expect(events).toHaveLength(3);
+    await drainStopMessages(aws);
+  });
+
+  it("another writer setting the status itself: the tree is stopped, and its Task Stopped is keyed by the stream record", async () => {
+    const stored = await storeTree(aws, { name: "platform", children: [{ name: "platform.child" }] });
+    await stream.settled();
+    await drainEvents(aws);
+
+    // The platform's own service marks it stopped, as boto3 would, without this service's bookkeeping.
+    await aws.dynamoDb.send(
+      new UpdateItemCommand({
+        TableName: aws.resources.tables.executions,
+        Key: { id: { S: stored.ids.platform ?? "" } },
+        UpdateExpression: "SET #status = :stopped, stopped_at = :at, is_manually_stopped = :null",
+        ExpressionAttributeNames: { "#status": "status" },
+        ExpressionAttributeValues: { ":stopped": { S: "stopped" }, ":at": { S: "2026-12-01 09:30:00.5" }, ":null": { NULL: true } },
+      }),
+    );
+    await stream.settled();
+
+    expect(await storedExecution(aws, stored.ids["platform.child"] ?? "")).toMatchObject({ status: "stopped", stop_reason: "parent_stopped", is_manually_stopped: false });
+    const events = await drainEvents(aws);
+    const parentEvent = events.find((event) => event.detail.task_id === stored.ids.platform);
+    expect(parentEvent?.detail).toMatchObject({ stopped_at: "2026-12-01T09:30:00.500000Z", is_manually_stopped: false, stop_reason: null });
+    expect(parentEvent?.detail.idempotency_key).toMatch(/^stream:/);
+    expect(events).toHaveLength(2);
+    await drainStopMessages(aws);
   });
 });
 
