@@ -1,7 +1,7 @@
 /**
- * Tables, queues, routes and API Gateway's own answers: defined once, read by the CDK stack
- * (infra/) and by the embedded local stack (infra/local/), so the cloud and a laptop cannot
- * drift apart.
+ * Tables, queues, routes, API Gateway's own answers and how the executions table's stream is
+ * processed: defined once, read by the CDK stack (infra/) and by the embedded local stack
+ * (infra/local/), so the cloud and a laptop cannot drift apart.
  */
 
 export type AttributeType = "S" | "N";

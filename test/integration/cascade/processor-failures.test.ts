@@ -87,6 +87,8 @@ async function processorBehindProxies(options: { wrapHandler?: (handler: StreamH
     dynamoDb: createDynamoDbClient({ ...clientOptions, endpoint: dynamoDbProxy.endpoint }),
     sqs: createSqsClient({ ...clientOptions, endpoint: sqsProxy.endpoint }),
     childrenPerRecord: 2,
+    // Polled slowly enough that the five concurrent stops land in one batch: the faults then hit a record part-way through it.
+    poller: { pollIntervalMs: 250 },
     ...options,
   });
   return stream;
