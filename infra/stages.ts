@@ -11,6 +11,8 @@ export interface StageSettings {
   readonly throttling: { readonly rateLimit: number; readonly burstLimit: number };
   readonly logRetention: RetentionDays;
   readonly apiTracing: boolean;
+  /** The example rule's organization: its task events go to the stack's task-events queue (none when absent). */
+  readonly taskEventsOrganization?: string;
 }
 
 /** The deployable stages: `-c stage=dev` or `-c stage=prod`. */
@@ -20,6 +22,7 @@ const deployedStages = {
     throttling: { rateLimit: 10, burstLimit: 20 },
     logRetention: RetentionDays.ONE_WEEK,
     apiTracing: false,
+    taskEventsOrganization: "org-demo",
   },
   prod: {
     retainData: true,

@@ -13,6 +13,8 @@ export function defineStopTaskApp(app: App): StopTaskStack {
   const stack = new StopTaskStack(app, resourcePrefix(stage), {
     stage,
     ...stageSettings[stage],
+    // `-c taskEventsOrganization=ORG` routes that organization's task events to the example queue.
+    ...taskEventsOrganization(app.node.tryGetContext("taskEventsOrganization")),
     description: `Stop Task endpoint (${stage})`,
     // No CDKMetadata resource: nothing about this stack is reported to AWS beyond the deploy itself.
     analyticsReporting: false,
@@ -22,4 +24,10 @@ export function defineStopTaskApp(app: App): StopTaskStack {
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return stack;
+}
+
+function taskEventsOrganization(value: unknown): { taskEventsOrganization?: string } {
+  if (value === undefined) return {};
+  if (typeof value !== "string" || value === "") throw new Error("-c taskEventsOrganization=... must name an organization");
+  return { taskEventsOrganization: value };
 }

@@ -3,15 +3,18 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
-import { type FunctionName, functionDefinitions, signalChannels } from "../lib/resources.js";
+import { type FunctionName, functionDefinitions, signalChannels, taskEventsQueue } from "../lib/resources.js";
 import { SWEEP_SIGNAL_QUEUES_JOB } from "../lib/signals/queue-sweep.js";
 import { Alarms } from "./constructs/alarms.js";
 import { ApiKeysTable } from "./constructs/api-keys-table.js";
+import { ExecutionStreamProcessing } from "./constructs/execution-stream-processing.js";
 import { ExecutionsTable } from "./constructs/executions-table.js";
 import { HttpApi } from "./constructs/http-api.js";
+import { QueueWithDeadLetter } from "./constructs/queue-with-dead-letter.js";
 import { ScheduledRun } from "./constructs/scheduled-run.js";
 import { SignalChannel } from "./constructs/signal-queue.js";
 import { ServiceFunction, type ServiceFunctionProps } from "./constructs/service-function.js";
+import { TaskEventsBus } from "./constructs/task-events-bus.js";
 import { resourcePrefix, type StageName } from "./stages.js";
 
 export interface StopTaskStackProps extends StackProps {
@@ -22,6 +25,8 @@ export interface StopTaskStackProps extends StackProps {
   readonly apiTracing: boolean;
   /** An existing topic for the alarms; the stack creates one when absent. */
   readonly alarmTopic?: sns.ITopic;
+  /** The example rule: this organization's task events go to the stack's task-events queue. None when absent. */
+  readonly taskEventsOrganization?: string;
 }
 
 /** PascalCase construct id of a function: `stop-task` -> `StopTask`. */
@@ -32,8 +37,9 @@ function constructId(name: string): string {
 /**
  * Everything the Stop Task endpoint needs in an account: the API, its functions, the scheduled
  * cleanup, the executions and api-keys tables, the two signal channels (the DLQs and the owner
- * policies; each worker and environment makes its own queue), and the alarms. Each function's
- * permissions are exactly its grants below.
+ * policies; each worker and environment makes its own queue), the executions table's stream and
+ * its processor (the cascade and the task events), the task events bus with an example rule, and
+ * the alarms. Each function's permissions are exactly its grants below.
  */
 export class StopTaskStack extends Stack {
   constructor(scope: Construct, id: string, props: StopTaskStackProps) {
@@ -61,11 +67,17 @@ export class StopTaskStack extends Stack {
       // One bounded run a minute: the cleanup stops taking work a margin before the timeout
       // (functions/cleanup/app.ts) and the next run continues the backlog. Runs may overlap safely.
       cleanup: { memorySize: 512, timeout: Duration.seconds(60) },
+      // A batch of 10 records, each stopping at most 25 sub-executions (two calls each, 8 at a
+      // time) and publishing its events: seconds at most. The margin keeps a slow dependency's
+      // retries from timing the whole batch out.
+      "execution-stream": { memorySize: 512, timeout: Duration.seconds(60) },
     };
     const functions = {} as Record<FunctionName, ServiceFunction>;
     for (const name of Object.keys(functionDefinitions) as FunctionName[]) {
       functions[name] = new ServiceFunction(this, constructId(name), { prefix, name, logRetention, retainData, ...sizing[name] });
     }
+
+    const taskEvents = new TaskEventsBus(this, "TaskEvents", { prefix });
 
     // What each function of lib/resources.ts may touch. Keyed by name rather than typed as
     // Record<FunctionName, ...> so that a function added there fails the synth with its name
@@ -98,11 +110,34 @@ export class StopTaskStack extends Stack {
         // Stuck executions are stopped through the stop function, the users' path: no API key, IAM decides.
         functions["stop-task"].grantDirectInvoke(fn, "STOP_FUNCTION_NAME");
       },
+      "execution-stream": (fn) => {
+        // The cascade stops sub-executions through the stop core in-process: the stop's own write and
+        // signal channels, as the stop function has them (lib/aws/stop-dependencies.ts), plus one
+        // GetItem of a late sub-execution's parent.
+        executions.grantCascade(fn);
+        workerSignals.grantSend(fn, "WORKER_QUEUE_URL_PREFIX");
+        environmentCommands.grantSend(fn, "ENVIRONMENT_QUEUE_URL_PREFIX");
+        taskEvents.grantPut(fn);
+      },
     };
     for (const fn of Object.values(functions)) {
       const grant = grants[fn.name];
       if (!grant) throw new Error(`function ${fn.name} has no grants: add it to the grants of infra/stop-task-stack.ts`);
       grant(fn);
+    }
+
+    // The executions table's stream drives the cascade and the task events (the stream read is granted here).
+    const executionStream = new ExecutionStreamProcessing(this, "ExecutionStreamSource", {
+      prefix,
+      retainData,
+      table: executions,
+      fn: functions["execution-stream"],
+    });
+    const taskEventsTarget = props.taskEventsOrganization
+      ? new QueueWithDeadLetter(this, "TaskEventsQueue", { prefix, retainData, definition: taskEventsQueue })
+      : undefined;
+    if (props.taskEventsOrganization && taskEventsTarget) {
+      taskEvents.routeOrganization("OrganizationRoute", props.taskEventsOrganization, taskEventsTarget);
     }
 
     new ScheduledRun(this, "CleanupSchedule", {
@@ -139,6 +174,9 @@ export class StopTaskStack extends Stack {
     alarms.watchDeadLetterQueue("StopSignalsDlq", workerSignals.deadLetterQueue);
     alarms.watchDeadLetterQueue("AssetCommandsDlq", environmentCommands.deadLetterQueue);
     alarms.watchUndeliverableSignals("cleanup");
+    alarms.watchDeadLetterQueue("ExecutionStreamFailures", executionStream.failureQueue);
+    alarms.watchStreamIteratorAge("ExecutionStreamFunction", functions["execution-stream"].function);
+    if (taskEventsTarget) alarms.watchDeadLetterQueue("TaskEventsDlq", taskEventsTarget.deadLetterQueue);
 
     new CfnOutput(this, "ApiUrl", { value: api.url, description: "Base URL of the API stage" });
     new CfnOutput(this, "ExecutionsTableName", { value: executions.tableName });
@@ -162,6 +200,13 @@ export class StopTaskStack extends Stack {
       value: functions.cleanup.function.functionName,
       description: "Runs every minute; `aws lambda invoke` it for an extra run",
     });
+    new CfnOutput(this, "TaskEventBusName", { value: taskEvents.bus.eventBusName, description: "Task Stopped and related events; add rules of your own" });
+    if (taskEventsTarget) {
+      new CfnOutput(this, "TaskEventsQueueUrl", {
+        value: taskEventsTarget.queue.queueUrl,
+        description: `Task events of ${props.taskEventsOrganization}, routed by the example rule`,
+      });
+    }
     new CfnOutput(this, "AlarmTopicArn", { value: alarms.topic.topicArn, description: "Subscribe an email or pager to it" });
   }
 }

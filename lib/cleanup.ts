@@ -132,6 +132,7 @@ export async function runCleanup(deps: CleanupDependencies, settings: CleanupSet
         requestedAt: target.stopped_at ?? formatTimestamp(now),
         requestedBy: target.stopped_by ?? CLEANUP_REQUESTER,
         reason: target.stop_reason ?? "unknown",
+        note: target.stop_note,
       });
     } catch (error) {
       if (!isQueueGone(error)) throw error;

@@ -53,11 +53,21 @@ export class ServerError extends RetryableTaskApiError {}
  * time (504). Whether a stop took effect is unknown; stopping again is safe (stops are idempotent).
  */
 export class GatewayError extends ServerError {}
-/** stopAndWait gave up before the task reached a terminal state; `last` is what it saw last. */
+/**
+ * stopAndWait gave up before the task (or, with `includeSubExecutions`, a sub-execution) reached
+ * a terminal state; `last` is the task as it saw it last, `pending` the sub-executions still running.
+ */
 export class StopTimeoutError extends Error {
   override name = "StopTimeoutError";
-  constructor(readonly last: AgentExecution) {
-    super(`task ${last.id} still ${last.status} when the wait ran out`);
+  constructor(
+    readonly last: AgentExecution,
+    readonly pending: readonly string[] = [],
+  ) {
+    super(
+      pending.length === 0
+        ? `task ${last.id} still ${last.status} when the wait ran out`
+        : `task ${last.id} is ${last.status}, but ${pending.length} of its sub-executions still ran when the wait ran out`,
+    );
   }
 }
 
@@ -71,12 +81,26 @@ export interface RequestOptions {
   readonly signal?: AbortSignal;
 }
 
-export interface StopAndWaitOptions extends RequestOptions {
+export interface StopOptions extends RequestOptions {
+  /** Why, in the caller's own words (1 to 500 characters): stored as the record's `stop_note`. */
+  readonly reason?: string;
+}
+
+export interface StopAndWaitOptions extends StopOptions {
   /** Give up after this long (default 60 s). */
   readonly timeoutMs?: number;
   /** First poll interval (default 500 ms); it grows by half each poll, up to `maxIntervalMs`. */
   readonly intervalMs?: number;
   readonly maxIntervalMs?: number;
+  /**
+   * Also wait until every sub-execution the stop reaches is terminal: the task's
+   * `sub_executions`, and recursively those of each one that ended `stopped` (the cascade stops
+   * running ones; one that had already completed or failed ends its branch, as it does the
+   * cascade's). Another organization's sub-executions are never touched, so never waited for.
+   */
+  readonly includeSubExecutions?: boolean;
+  /** Get Task requests in flight at once while waiting for sub-executions (default 4). */
+  readonly concurrency?: number;
 }
 
 function retryAfterSeconds(response: Response): number | undefined {
@@ -132,11 +156,16 @@ export function createTaskClient(options: TaskClientOptions) {
   const fetchImpl = options.fetch ?? fetch;
   const baseUrl = options.baseUrl.replace(/\/+$/, "");
 
-  async function call(method: "GET" | "POST", path: string, signal?: AbortSignal): Promise<AgentExecution> {
+  async function call(method: "GET" | "POST", path: string, signal?: AbortSignal, body?: unknown): Promise<AgentExecution> {
     const response = await fetchImpl(`${baseUrl}${path}`, {
       method,
-      headers: { "x-api-key": options.apiKey, accept: "application/json" },
+      headers: {
+        "x-api-key": options.apiKey,
+        accept: "application/json",
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
       signal,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     if (!response.ok) throw await toError(response);
     return agentExecutionSchema.parse(await response.json());
@@ -148,8 +177,13 @@ export function createTaskClient(options: TaskClientOptions) {
     return call("GET", taskPath(taskId), requestOptions.signal);
   }
 
-  async function stopTask(taskId: string, requestOptions: RequestOptions = {}): Promise<AgentExecution> {
-    return call("POST", `${taskPath(taskId)}/stop`, requestOptions.signal);
+  async function stopTask(taskId: string, stopOptions: StopOptions = {}): Promise<AgentExecution> {
+    return call("POST", `${taskPath(taskId)}/stop`, stopOptions.signal, stopOptions.reason === undefined ? undefined : { reason: stopOptions.reason });
+  }
+
+  /** A busy, throttled or briefly unavailable service is worth waiting out; anything else is the caller's to see. */
+  function isWorthWaitingOut(error: unknown): error is ServerError | ThrottledError {
+    return error instanceof ServerError || error instanceof ThrottledError;
   }
 
   /** Stops the task, then polls Get Task with backoff until it is terminal (the reference's "stop and confirm"). */
@@ -157,7 +191,7 @@ export function createTaskClient(options: TaskClientOptions) {
     const { signal, timeoutMs = 60_000, intervalMs = 500, maxIntervalMs = 5_000 } = waitOptions;
     const deadline = Date.now() + timeoutMs;
     let interval = intervalMs;
-    let current = await stopTask(taskId, { signal });
+    let current = await stopTask(taskId, { signal, ...(waitOptions.reason === undefined ? {} : { reason: waitOptions.reason }) });
     while (!isTerminal(current.status)) {
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw new StopTimeoutError(current);
@@ -166,12 +200,54 @@ export function createTaskClient(options: TaskClientOptions) {
       try {
         current = await getTask(taskId, { signal });
       } catch (error) {
-        // A busy, throttled or briefly unavailable service is worth waiting out; anything else is the caller's to see.
-        if (!(error instanceof ServerError || error instanceof ThrottledError) || Date.now() >= deadline) throw error;
+        if (!isWorthWaitingOut(error) || Date.now() >= deadline) throw error;
         if (error.retryAfterSeconds) interval = Math.max(interval, error.retryAfterSeconds * 1000);
       }
     }
+    if (waitOptions.includeSubExecutions) await waitForSubExecutions(current, { ...waitOptions, deadline });
     return current;
+  }
+
+  /**
+   * Polls the sub-executions the stop reaches until each is terminal, each one only until it is:
+   * a stopped one's own sub-executions join the wait, a 403 (another organization's) or a 404
+   * (listed, never written) leaves it.
+   */
+  async function waitForSubExecutions(root: AgentExecution, waitOptions: StopAndWaitOptions & { deadline: number }): Promise<void> {
+    const { signal, deadline, intervalMs = 500, maxIntervalMs = 5_000, concurrency = 4 } = waitOptions;
+    const seen = new Set<string>([root.id]);
+    const reachedFrom = (execution: AgentExecution) =>
+      execution.status === "stopped" ? (execution.sub_executions ?? []).filter((id) => !seen.has(id) && seen.add(id)) : [];
+    let pending = reachedFrom(root);
+    let interval = intervalMs;
+    while (pending.length > 0) {
+      const stillRunning: string[] = [];
+      const discovered: string[] = [];
+      let waitAtLeastMs = 0;
+      const queue = [...pending];
+      const poll = async () => {
+        for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+          try {
+            const child = await getTask(id, { signal });
+            if (isTerminal(child.status)) discovered.push(...reachedFrom(child));
+            else stillRunning.push(id);
+          } catch (error) {
+            if (error instanceof ForbiddenError || error instanceof TaskNotFoundError) continue;
+            if (!isWorthWaitingOut(error)) throw error;
+            stillRunning.push(id);
+            waitAtLeastMs = Math.max(waitAtLeastMs, (error.retryAfterSeconds ?? 0) * 1000);
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, queue.length)) }, poll));
+      pending = [...stillRunning, ...discovered];
+      // Newly reached sub-executions are read at once; only the ones still running are waited for.
+      if (discovered.length > 0 || pending.length === 0) continue;
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new StopTimeoutError(root, pending);
+      await sleep(Math.min(Math.max(interval, waitAtLeastMs), remaining), signal);
+      interval = Math.min(interval * 1.5, maxIntervalMs);
+    }
   }
 
   return { getTask, stopTask, stopAndWait };

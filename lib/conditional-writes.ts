@@ -61,6 +61,14 @@ export function stillHolds(attributeName: string, seen: string): ExpressionPart 
   return attributeEquals(attributeName, { S: seen });
 }
 
+/** A numeric cursor still where the caller saw it; 0 also matches a cursor never written. */
+export function cursorStillAt(attributeName: string, seen: number): ExpressionPart {
+  const equals = attributeEquals(attributeName, { N: String(seen) });
+  if (seen !== 0) return equals;
+  const [placeholder] = Object.keys(equals.names);
+  return { ...equals, expression: `attribute_not_exists(${placeholder}) OR ${equals.expression}` };
+}
+
 /**
  * The attribute holds no value: absent, or stored as null by a writer that dumps every unset
  * field (docs/storage-contract.md). `attribute_not_exists` alone would read such a null as set.

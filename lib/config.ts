@@ -53,7 +53,27 @@ const cleanupConfigSchema = z.object({
   SIGNAL_QUEUE_IDLE_SECONDS: z.optional(z.coerce.number().check(z.positive())),
 });
 
+const executionStreamConfigSchema = z
+  .object({
+    ...awsClientSettings,
+    ...signalQueues,
+    EXECUTIONS_TABLE_NAME: z.string().check(z.minLength(1)),
+    /** In AWS: the EventBridge bus the task events go to. */
+    EVENT_BUS_NAME: z.optional(z.string().check(z.minLength(1))),
+    /** On the local stack instead: the queue that receives them in EventBridge's envelope, as a rule's queue target would. */
+    EVENTS_QUEUE_URL: z.optional(z.url()),
+    /** Sub-executions one stream record stops at most; the rest continue through the parent's next record. */
+    CASCADE_CHILDREN_PER_RECORD: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(100)), 25),
+  })
+  .check(
+    z.refine((config) => (config.EVENT_BUS_NAME === undefined) !== (config.EVENTS_QUEUE_URL === undefined), {
+      message: "exactly one of EVENT_BUS_NAME (AWS) and EVENTS_QUEUE_URL (local stack) must be set",
+      path: ["EVENT_BUS_NAME"],
+    }),
+  );
+
 export type GetTaskConfig = z.infer<typeof getTaskConfigSchema>;
+export type ExecutionStreamConfig = z.infer<typeof executionStreamConfigSchema>;
 export type StopTaskConfig = z.infer<typeof stopTaskConfigSchema>;
 export type CleanupConfig = z.infer<typeof cleanupConfigSchema>;
 
@@ -76,6 +96,10 @@ export function readGetTaskConfig(env: Record<string, string | undefined> = proc
 
 export function readCleanupConfig(env: Record<string, string | undefined> = process.env): CleanupConfig {
   return readConfig("cleanup", cleanupConfigSchema, env);
+}
+
+export function readExecutionStreamConfig(env: Record<string, string | undefined> = process.env): ExecutionStreamConfig {
+  return readConfig("execution-stream", executionStreamConfigSchema, env);
 }
 
 /** The SDK client settings every function's config carries, in the shape lib/aws/clients.ts takes. */

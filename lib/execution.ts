@@ -127,6 +127,8 @@ export const agentExecutionSchema = z.object({
   stopped_at: optional(timestamp),
   stop_reason: optional(z.string()),
   stopped_by: optional(z.string()),
+  /** The caller's own words on why it stopped the task (`{"reason": ...}` of the stop's body); `stop_reason` stays the machine code. */
+  stop_note: optional(z.string()),
   /** When the worker (or self-hosted environment) confirmed it halted the task. */
   stop_acknowledged_at: optional(timestamp),
 });
@@ -150,6 +152,7 @@ export const stopTargetSchema = z.object({
   stopped_at: z.catch(z.nullable(storedTimestampSchema), null),
   stopped_by: z.catch(z.nullable(z.string()), null),
   stop_reason: z.catch(z.nullable(z.string()), null),
+  stop_note: z.catch(z.nullable(z.string()), null),
 });
 export type StopTarget = z.output<typeof stopTargetSchema>;
 

@@ -1,7 +1,7 @@
 /**
- * Tables, queues, routes and API Gateway's own answers: defined once, read by the CDK stack
- * (infra/) and by the embedded local stack (infra/local/), so the cloud and a laptop cannot
- * drift apart.
+ * Tables, queues, routes, API Gateway's own answers and how the executions table's stream is
+ * processed: defined once, read by the CDK stack (infra/) and by the embedded local stack
+ * (infra/local/), so the cloud and a laptop cannot drift apart.
  */
 
 export type AttributeType = "S" | "N";
@@ -22,6 +22,21 @@ export interface TableDefinition {
   readonly logicalName: string;
   readonly partitionKey: KeyAttribute;
   readonly globalSecondaryIndexes: readonly GlobalIndexDefinition[];
+  /** The table's DynamoDB stream, when something reads its changes. */
+  readonly stream?: "NEW_AND_OLD_IMAGES";
+}
+
+/** A queue of the stack's own, with its dead-letter queue. */
+export interface QueueDefinition {
+  readonly logicalName: string;
+  readonly visibilityTimeoutSeconds: number;
+  readonly retentionSeconds: number;
+  readonly deadLetter: {
+    readonly logicalName: string;
+    /** Deliveries a consumer may fail before the message is parked for an operator. */
+    readonly maxReceiveCount: number;
+    readonly retentionSeconds: number;
+  };
 }
 
 /**
@@ -87,6 +102,8 @@ export const executionsTable = {
   logicalName: "executions",
   partitionKey: { name: "id", type: "S" },
   globalSecondaryIndexes: Object.values(executionIndexes),
+  // Read by the execution-stream function: the cascade and the task events need both images.
+  stream: "NEW_AND_OLD_IMAGES",
 } as const satisfies TableDefinition;
 
 export const apiKeysTable = {
@@ -129,6 +146,49 @@ export const environmentCommandChannel = {
 export const signalChannels = { workers: workerSignalChannel, environments: environmentCommandChannel } as const;
 export type SignalChannelName = keyof typeof signalChannels;
 
+/**
+ * The task events (Task Stopped, ...) as a queue receives them from an EventBridge rule: the CDK
+ * stack's example rule routes one organization's events here; the local stack delivers every
+ * event here, in EventBridge's envelope (`queues.events` of .local/stack.json).
+ */
+export const taskEventsQueue = {
+  logicalName: "task-events",
+  visibilityTimeoutSeconds: 30,
+  retentionSeconds: 4 * DAY_SECONDS,
+  deadLetter: { logicalName: "task-events-dlq", maxReceiveCount: 5, retentionSeconds: 14 * DAY_SECONDS },
+} as const satisfies QueueDefinition;
+
+/**
+ * How the executions table's stream is read: by a Lambda event source mapping in AWS, and by the
+ * local stack's poller (infra/local/stream-poller.ts) with the same settings and filters.
+ */
+export const executionStreamProcessing = {
+  functionName: "execution-stream",
+  /** Records per invocation; each record stops at most CASCADE_CHILDREN_PER_RECORD sub-executions. */
+  batchSize: 10,
+  // A failing record is retried (the batch split at it, then from it) this many times before it
+  // is skipped and described on the failure queue, which alarms: a poison record cannot hold the
+  // shard, and is not lost silently. The stream keeps records 24 hours.
+  maxRetryAttempts: 10,
+  maxRecordAgeSeconds: 24 * 60 * 60,
+  bisectBatchOnError: true,
+  reportBatchItemFailures: true,
+  /** From the oldest record the stream holds: a stop written before the mapping existed still cascades. */
+  startingPosition: "TRIM_HORIZON",
+  /**
+   * Only records the processor acts on reach it (Lambda event filtering; the local poller applies
+   * the same patterns): any change to a stopped record (the stop itself, its acknowledgement, a
+   * failed delivery, the cascade's cursor, sub-executions appended after the stop) and a new
+   * record that names a parent. Heartbeats and every other write of a running task never invoke it.
+   */
+  filterPatterns: [
+    { dynamodb: { NewImage: { status: { S: ["stopped"] } } } },
+    { eventName: ["INSERT"], dynamodb: { NewImage: { parent_execution: { S: [{ exists: true }] } } } },
+  ],
+  /** Where a record that exhausted its retries is described (shard and sequence numbers): the on-failure destination. */
+  failureQueue: { logicalName: "execution-stream-failures", retentionSeconds: 14 * DAY_SECONDS },
+} as const;
+
 export function physicalName(prefix: string, logicalName: string): string {
   return `${prefix}-${logicalName}`;
 }
@@ -139,6 +199,7 @@ export const functionDefinitions = {
   "stop-task": { entry: "functions/stop-task/handler.ts", handlerExport: "handler" },
   "get-task": { entry: "functions/get-task/handler.ts", handlerExport: "handler" },
   cleanup: { entry: "functions/cleanup/handler.ts", handlerExport: "handler" },
+  "execution-stream": { entry: "functions/execution-stream/handler.ts", handlerExport: "handler" },
 } as const;
 
 export type FunctionName = keyof typeof functionDefinitions;

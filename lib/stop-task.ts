@@ -4,15 +4,24 @@ import type { ExecutionRead, ExecutionRepository, InvalidStoredExecutionError } 
 import type { StopSignalPublisher } from "./signals/publisher.js";
 import { formatTimestamp } from "./timestamp.js";
 
-/** Who asks for the stop: a caller holding an organization's API key, or a trusted internal system. */
+/**
+ * Who asks for the stop: a caller holding an organization's API key, a trusted internal system,
+ * or the cascade stopping a sub-execution because its parent stopped. The cascade carries the
+ * parent's organization (a child of another organization is never touched: the write's tenancy
+ * condition refuses it) and the parent's `is_manually_stopped`.
+ */
 export type StopRequester =
   | { readonly kind: "api_key"; readonly organizationId: string; readonly keyId: string }
-  | { readonly kind: "system"; readonly requestedBy: string };
+  | { readonly kind: "system"; readonly requestedBy: string }
+  | { readonly kind: "cascade"; readonly organizationId: string; readonly parentTaskId: string; readonly isManuallyStopped: boolean };
 
 export interface StopTaskCommand {
   readonly taskId: string;
   readonly requester: StopRequester;
+  /** The machine-readable code stored as `stop_reason`. */
   readonly reason: string;
+  /** The caller's own words, stored as `stop_note` and carried in the stop message. */
+  readonly note?: string;
 }
 
 /**
@@ -54,6 +63,39 @@ export interface StopTaskDependencies {
 export const DEFAULT_SIGNAL_ACK_TIMEOUT_MS = 60_000;
 
 export const USER_STOP_REASON = "user_requested";
+/** `stop_reason` of a sub-execution the cascade stopped. */
+export const CASCADE_STOP_REASON = "parent_stopped";
+
+/** `stopped_by` of a sub-execution the cascade stopped: it names the parent. */
+export function cascadeStoppedBy(parentTaskId: string): string {
+  return `parent_execution:${parentTaskId}`;
+}
+
+function organizationOf(requester: StopRequester): string | undefined {
+  return requester.kind === "system" ? undefined : requester.organizationId;
+}
+
+function requestedByOf(requester: StopRequester): string {
+  switch (requester.kind) {
+    case "api_key":
+      return requester.keyId;
+    case "system":
+      return requester.requestedBy;
+    case "cascade":
+      return cascadeStoppedBy(requester.parentTaskId);
+  }
+}
+
+function isManualStop(requester: StopRequester): boolean {
+  switch (requester.kind) {
+    case "api_key":
+      return true;
+    case "system":
+      return false;
+    case "cascade":
+      return requester.isManuallyStopped;
+  }
+}
 
 /**
  * Stop Task: one conditional write moves the execution to `stopped`, then one message on its
@@ -67,10 +109,11 @@ export async function stopTask(command: StopTaskCommand, deps: StopTaskDependenc
   const { requester } = command;
   const result = await deps.executions.stop({
     taskId: command.taskId,
-    organizationId: requester.kind === "api_key" ? requester.organizationId : undefined,
-    requestedBy: requester.kind === "api_key" ? requester.keyId : requester.requestedBy,
+    organizationId: organizationOf(requester),
+    requestedBy: requestedByOf(requester),
     reason: command.reason,
-    isManuallyStopped: requester.kind === "api_key",
+    ...(command.note === undefined ? {} : { note: command.note }),
+    isManuallyStopped: isManualStop(requester),
     requestedAt,
     signalDueAt,
     stopRequestId: randomUUID(),
@@ -82,7 +125,7 @@ export async function stopTask(command: StopTaskCommand, deps: StopTaskDependenc
       return result;
     case "stopped": {
       const { target, record } = result;
-      const request = { requestedAt, requestedBy: target.stopped_by ?? "", reason: command.reason };
+      const request = { requestedAt, requestedBy: target.stopped_by ?? "", reason: command.reason, note: command.note ?? null };
       try {
         const published = await deps.publishStopSignal(target, request);
         return outcome("stopped", record, { signal: published });
@@ -99,6 +142,7 @@ export async function stopTask(command: StopTaskCommand, deps: StopTaskDependenc
         requestedAt: target.stopped_at ?? signalPendingSince,
         requestedBy: target.stopped_by ?? "",
         reason: target.stop_reason ?? command.reason,
+        note: target.stop_note,
       };
       let published: "sent" | "unassigned";
       try {

@@ -6,12 +6,18 @@ import middy from "@middy/core";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SQSClient } from "@aws-sdk/client-sqs";
-import { type ApiKeyAuthorizer, createApiKeyAuthorizer, dynamoApiKeyLookup } from "../../lib/auth/api-keys.js";
+import { type ApiKeyAuthorizer, createApiKeyAuthorizer, dynamoApiKeyLookup, type Principal } from "../../lib/auth/api-keys.js";
 import type { StopTaskConfig } from "../../lib/config.js";
-import { dynamoExecutionRepository } from "../../lib/executions/repository.js";
-import { sqsStopSignalPublisher } from "../../lib/signals/publisher.js";
+import { awsStopDependencies } from "../../lib/aws/stop-dependencies.js";
 import { taskIdSchema } from "../../lib/execution.js";
-import { createTaskRequestHandler, isApiGatewayEvent, recordFailure, recordOutcome } from "../../lib/http/task-request.js";
+import { readStopRequestBody, type StopRequestBody } from "../../lib/http/stop-request-body.js";
+import {
+  createTaskRequestHandler,
+  isApiGatewayEvent,
+  recordFailure,
+  recordOutcome,
+  type TaskOperationOutcome,
+} from "../../lib/http/task-request.js";
 import { createLogger, createMetrics, MetricUnit } from "../../lib/observability.js";
 import { type StopTaskInvocationResult, stopTaskInvocationSchema } from "../../lib/stop-task-invocation.js";
 import { type StopTaskDependencies, type StopTaskOutcome, stopTask, USER_STOP_REASON } from "../../lib/stop-task.js";
@@ -29,13 +35,7 @@ export function stopTaskDependencies(config: StopTaskConfig, clients: { dynamoDb
       lookup: dynamoApiKeyLookup(clients.dynamoDb, config.API_KEYS_TABLE_NAME),
       cacheTtlMs: config.API_KEY_CACHE_TTL_SECONDS * 1000,
     }),
-    executions: dynamoExecutionRepository(clients.dynamoDb, config.EXECUTIONS_TABLE_NAME),
-    publishStopSignal: sqsStopSignalPublisher(clients.sqs, {
-      workerQueueUrlPrefix: config.WORKER_QUEUE_URL_PREFIX,
-      environmentQueueUrlPrefix: config.ENVIRONMENT_QUEUE_URL_PREFIX,
-    }),
-    now: () => new Date(),
-    signalAckTimeoutMs: config.SIGNAL_ACK_TIMEOUT_SECONDS * 1000,
+    ...awsStopDependencies(config, clients),
     logger: createLogger(),
     metrics: createMetrics(),
   };
@@ -66,12 +66,13 @@ export function createStopTaskHandler(deps: StopTaskHandlerDependencies) {
     }
   }
 
-  const handleHttp = createTaskRequestHandler(deps, async (taskId, principal) => {
+  async function stopForCaller(taskId: string, principal: Principal, body: StopRequestBody): Promise<TaskOperationOutcome> {
     const outcome = await stopTask(
       {
         taskId,
         requester: { kind: "api_key", organizationId: principal.organizationId, keyId: principal.keyId },
         reason: USER_STOP_REASON,
+        ...(body.note === undefined ? {} : { note: body.note }),
       },
       deps,
     );
@@ -81,7 +82,9 @@ export function createStopTaskHandler(deps: StopTaskHandlerDependencies) {
     return outcome.kind === "stopped" || outcome.kind === "unchanged"
       ? { kind: "found", execution: outcome.execution, outcome: outcome.kind }
       : outcome;
-  });
+  }
+
+  const handleHttp = createTaskRequestHandler(deps, stopForCaller, readStopRequestBody);
 
   async function handleInvocation(event: Record<string, unknown>, context: Context): Promise<StopTaskInvocationResult> {
     logger.appendKeys({ request_id: context.awsRequestId });

@@ -100,6 +100,20 @@ export class Alarms extends Construct {
     });
   }
 
+  /**
+   * A stream processor falling behind: the age of the oldest record it has not handled yet. A
+   * record it keeps failing holds its shard until it is given up on (and described on the
+   * failure queue, which has its own alarm), so this catches both a slow and a stuck processor.
+   */
+  watchStreamIteratorAge(name: string, fn: lambda.IFunction): void {
+    this.add(`${name}IteratorAge`, {
+      metric: fn.metric("IteratorAge", { statistic: cloudwatch.Stats.MAXIMUM, period: FIVE_MINUTES }),
+      threshold: Duration.minutes(5).toMilliseconds(),
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      alarmDescription: `${name} is more than five minutes behind the executions table's stream: cascades and task events are late.`,
+    });
+  }
+
   private add(id: string, props: Omit<cloudwatch.AlarmProps, "evaluationPeriods" | "treatMissingData" | "alarmName">): void {
     const alarm = new cloudwatch.Alarm(this, id, {
       ...props,

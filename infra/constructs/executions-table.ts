@@ -42,4 +42,15 @@ export class ExecutionsTable extends ServiceTable {
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["dynamodb:GetItem"], resources: [this.tableArn] }));
     fn.setEnvironment("EXECUTIONS_TABLE_NAME", this.tableName);
   }
+
+  /**
+   * The stream processor reads the table's stream (granted by ExecutionStreamProcessing on the
+   * stream's ARN), stops sub-executions with the stop's own conditional UpdateItem (and moves a
+   * parent's cascade cursor the same way), and reads a newly written sub-execution's parent with
+   * one GetItem. No index, no Query, no Scan.
+   */
+  grantCascade(fn: ServiceFunction): void {
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["dynamodb:UpdateItem", "dynamodb:GetItem"], resources: [this.tableArn] }));
+    fn.setEnvironment("EXECUTIONS_TABLE_NAME", this.tableName);
+  }
 }

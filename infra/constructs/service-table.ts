@@ -15,6 +15,10 @@ const attributeTypes: Record<AttributeType, dynamodb.AttributeType> = {
   N: dynamodb.AttributeType.NUMBER,
 };
 
+const streamViewTypes: Record<NonNullable<TableDefinition["stream"]>, dynamodb.StreamViewType> = {
+  NEW_AND_OLD_IMAGES: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+};
+
 function toAttribute(key: KeyAttribute): dynamodb.Attribute {
   return { name: key.name, type: attributeTypes[key.type] };
 }
@@ -39,6 +43,7 @@ export class ServiceTable extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: retainData },
       deletionProtection: retainData,
       removalPolicy: retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      ...(definition.stream ? { stream: streamViewTypes[definition.stream] } : {}),
     });
     if (!retainData) {
       Validations.of(this.table).acknowledge({
@@ -62,5 +67,12 @@ export class ServiceTable extends Construct {
 
   get tableArn(): string {
     return this.table.tableArn;
+  }
+
+  /** The stream's ARN; only a table whose definition has a stream has one. */
+  get tableStreamArn(): string {
+    const arn = this.table.tableStreamArn;
+    if (!arn) throw new Error(`table ${this.node.path} has no stream: give its definition in lib/resources.ts a stream`);
+    return arn;
   }
 }

@@ -11,6 +11,13 @@ export const demoExecutions = {
   selfHosted: "8b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e",
   completed: "9c4d5e6f-7a8b-4c9d-8e1f-2a3b4c5d6e7f",
   otherOrganization: "0d5e6f7a-8b9c-4d0e-9f2a-3b4c5d6e7f80",
+  /** An orchestrator and the sub-executions it started: stopping it stops its running descendants. */
+  orchestrator: "a1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6",
+  orchestratorResearch: "a1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e501",
+  orchestratorGrandchild: "a1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e502",
+  orchestratorWriter: "a1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e503",
+  orchestratorDone: "a1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e504",
+  orchestratorPartner: "a1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e505",
 } as const;
 
 export function demoSeed(now: Date = new Date()): SeedFileInput {
@@ -25,6 +32,39 @@ export function demoSeed(now: Date = new Date()): SeedFileInput {
       { ...base, id: demoExecutions.selfHosted, organization_id: DEMO_ORGANIZATION, status: "executing", started_at: startedAt, worker_id: "onprem-worker-3", environment_id: "env-onprem-eu" },
       { ...base, id: demoExecutions.completed, organization_id: DEMO_ORGANIZATION, status: "completed", started_at: startedAt, finished_at: formatTimestamp(now), result: "Report ready" },
       { ...base, id: demoExecutions.otherOrganization, organization_id: "org-someone-else", status: "executing", started_at: startedAt },
+      ...orchestratorTree(now, base),
     ],
   };
+}
+
+/**
+ * An orchestrator with a sub-execution that has its own, another running one, a finished one, and
+ * one of another organization. Started just now: nothing heartbeats them, so the cleanup would
+ * stop the running ones as stale after STALE_HEARTBEAT_SECONDS (five minutes).
+ */
+function orchestratorTree(now: Date, base: { agent_id: string; input: unknown; created_at: string; source: string }) {
+  const startedAt = formatTimestamp(now);
+  const running = { ...base, organization_id: DEMO_ORGANIZATION, status: "executing", started_at: startedAt };
+  const child = { ...running, parent_execution: demoExecutions.orchestrator };
+  return [
+    {
+      ...running,
+      id: demoExecutions.orchestrator,
+      agent_id: "agent-orchestrator",
+      is_orchestration: true,
+      worker_id: "worker-orchestrator",
+      title: "Quarterly report",
+      sub_executions: [
+        demoExecutions.orchestratorResearch,
+        demoExecutions.orchestratorWriter,
+        demoExecutions.orchestratorDone,
+        demoExecutions.orchestratorPartner,
+      ],
+    },
+    { ...child, id: demoExecutions.orchestratorResearch, worker_id: "worker-2", sub_executions: [demoExecutions.orchestratorGrandchild] },
+    { ...running, id: demoExecutions.orchestratorGrandchild, status: "pending", started_at: null, parent_execution: demoExecutions.orchestratorResearch },
+    { ...child, id: demoExecutions.orchestratorWriter, status: "paused", worker_id: "worker-3" },
+    { ...child, id: demoExecutions.orchestratorDone, status: "completed", finished_at: startedAt, result: "Sources collected" },
+    { ...child, id: demoExecutions.orchestratorPartner, organization_id: "org-someone-else", worker_id: "worker-partner" },
+  ];
 }

@@ -25,12 +25,13 @@ export function useLocalProcessDefaults(): void {
   process.env.AWS_CONNECTION_TIMEOUT_MS ??= "2000";
 }
 
-export function pointFunctionsAt(stack: Pick<StackFile, "tables" | "signal_channels" | "dynamodb_endpoint" | "sqs_endpoint">): void {
+export function pointFunctionsAt(stack: Pick<StackFile, "tables" | "signal_channels" | "queues" | "dynamodb_endpoint" | "sqs_endpoint">): void {
   Object.assign(process.env, {
     EXECUTIONS_TABLE_NAME: stack.tables.executions,
     API_KEYS_TABLE_NAME: stack.tables.api_keys,
     WORKER_QUEUE_URL_PREFIX: stack.signal_channels.workers.url_prefix,
     ENVIRONMENT_QUEUE_URL_PREFIX: stack.signal_channels.environments.url_prefix,
+    EVENTS_QUEUE_URL: stack.queues.events,
     DYNAMODB_ENDPOINT: stack.dynamodb_endpoint,
     SQS_ENDPOINT: stack.sqs_endpoint,
   });

@@ -5,7 +5,16 @@ import {
   waitUntilTableExists,
 } from "@aws-sdk/client-dynamodb";
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { physicalName, type SignalChannelDefinition, signalChannels, type TableDefinition, tables } from "../../lib/resources.js";
+import {
+  executionStreamProcessing,
+  physicalName,
+  type QueueDefinition,
+  type SignalChannelDefinition,
+  signalChannels,
+  type TableDefinition,
+  tables,
+  taskEventsQueue,
+} from "../../lib/resources.js";
 import { signalQueueNamePrefix } from "../../lib/signals/queue-names.js";
 import type { SignalQueueSettings } from "../../lib/worker/signal-queue.js";
 
@@ -28,6 +37,13 @@ export interface SignalChannelResources {
 export interface ProvisionedResources {
   readonly tables: { readonly executions: string; readonly api_keys: string };
   readonly signal_channels: { readonly workers: SignalChannelResources; readonly environments: SignalChannelResources };
+  readonly queues: {
+    /** Every task event, in EventBridge's envelope (the local stand-in for the bus and a rule targeting a queue). */
+    readonly events: string;
+    /** Stream records the processor gave up on, described as Lambda's on-failure destination would. */
+    readonly execution_stream_failures: string;
+  };
+  readonly deadLetterQueues: { readonly events: string };
 }
 
 /** What an owner (lib/worker) needs to make its queue on this channel. */
@@ -48,6 +64,7 @@ async function createTable(client: DynamoDBClient, name: string, table: TableDef
         BillingMode: "PAY_PER_REQUEST",
         AttributeDefinitions: attributeDefinitions,
         KeySchema: [{ AttributeName: table.partitionKey.name, KeyType: "HASH" }],
+        ...(table.stream ? { StreamSpecification: { StreamEnabled: true, StreamViewType: table.stream } } : {}),
         ...(table.globalSecondaryIndexes.length > 0
           ? {
               GlobalSecondaryIndexes: table.globalSecondaryIndexes.map((index) => ({
@@ -66,6 +83,33 @@ async function createTable(client: DynamoDBClient, name: string, table: TableDef
     if (!(error instanceof ResourceInUseException)) throw error;
   }
   await waitUntilTableExists({ client, maxWaitTime: 30, minDelay: 0.1, maxDelay: 0.5 }, { TableName: name });
+}
+
+async function createQueue(client: SQSClient, prefix: string, queue: QueueDefinition): Promise<{ url: string; deadLetterUrl: string }> {
+  const deadLetter = await client.send(
+    new CreateQueueCommand({
+      QueueName: physicalName(prefix, queue.deadLetter.logicalName),
+      Attributes: { MessageRetentionPeriod: String(queue.deadLetter.retentionSeconds) },
+    }),
+  );
+  const deadLetterUrl = deadLetter.QueueUrl ?? "";
+  const { Attributes } = await client.send(
+    new GetQueueAttributesCommand({ QueueUrl: deadLetterUrl, AttributeNames: ["QueueArn"] }),
+  );
+  const created = await client.send(
+    new CreateQueueCommand({
+      QueueName: physicalName(prefix, queue.logicalName),
+      Attributes: {
+        VisibilityTimeout: String(queue.visibilityTimeoutSeconds),
+        MessageRetentionPeriod: String(queue.retentionSeconds),
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: Attributes?.QueueArn,
+          maxReceiveCount: queue.deadLetter.maxReceiveCount,
+        }),
+      },
+    }),
+  );
+  return { url: created.QueueUrl ?? "", deadLetterUrl };
 }
 
 async function createChannel(client: SQSClient, prefix: string, channel: SignalChannelDefinition): Promise<SignalChannelResources> {
@@ -95,11 +139,23 @@ export async function provisionLocalResources(
     executions: physicalName(prefix, tables.executions.logicalName),
     api_keys: physicalName(prefix, tables.apiKeys.logicalName),
   };
-  const [, , workers, environments] = await Promise.all([
+  const [, , workers, environments, events, streamFailures] = await Promise.all([
     createTable(clients.dynamoDb, names.executions, tables.executions),
     createTable(clients.dynamoDb, names.api_keys, tables.apiKeys),
     createChannel(clients.sqs, prefix, signalChannels.workers),
     createChannel(clients.sqs, prefix, signalChannels.environments),
+    createQueue(clients.sqs, prefix, taskEventsQueue),
+    clients.sqs.send(
+      new CreateQueueCommand({
+        QueueName: physicalName(prefix, executionStreamProcessing.failureQueue.logicalName),
+        Attributes: { MessageRetentionPeriod: String(executionStreamProcessing.failureQueue.retentionSeconds) },
+      }),
+    ),
   ]);
-  return { tables: names, signal_channels: { workers, environments } };
+  return {
+    tables: names,
+    signal_channels: { workers, environments },
+    queues: { events: events.url, execution_stream_failures: streamFailures.QueueUrl ?? "" },
+    deadLetterQueues: { events: events.deadLetterUrl },
+  };
 }

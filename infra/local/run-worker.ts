@@ -3,7 +3,8 @@
  * tasks (executions it creates and runs), heartbeats, and honours stops: try stopping one of
  * the printed ids with curl. It makes its own stop-signal queue first (`local-worker-<worker id>`),
  * as a real worker does. `--environment ENV` runs a self-hosted environment's consumer of the
- * asset-command channel instead, on `local-env-<ENV>`.
+ * asset-command channel instead, on `local-env-<ENV>`. It also prints the task events the stack
+ * emits (queues.events).
  */
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
@@ -18,6 +19,7 @@ import { DEMO_API_KEY, DEMO_ORGANIZATION } from "./demo-data.js";
 import { useLocalProcessDefaults } from "./functions.js";
 import { ownerQueueSettings } from "./provision.js";
 import { readStackFile } from "./stack-file.js";
+import { printTaskEvents } from "./task-event-printer.js";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -82,9 +84,13 @@ async function main(): Promise<void> {
     }
   }
 
+  // Every task event the local stack emits (Task Stopped, ...), as a consumer of the bus sees them.
+  const events = printTaskEvents(sqs, stack.queues.events, log);
+
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.on(signal, () => {
       worker.stopPolling();
+      events.stop();
       process.exit(0);
     });
   }

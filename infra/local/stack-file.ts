@@ -15,6 +15,12 @@ export const stackFileSchema = z.object({
   tables: z.object({ executions: z.string(), api_keys: z.string() }),
   /** Per channel: an owner's queue URL is `url_prefix` + its id; owners make their queue with `name_prefix` and `dead_letter_arn`. */
   signal_channels: z.object({ workers: signalChannel, environments: signalChannel }),
+  queues: z.object({
+    /** Task events in EventBridge's envelope, as a rule targeting a queue delivers them. */
+    events: z.url(),
+    /** Stream records the processor gave up on (Lambda's on-failure destination). */
+    execution_stream_failures: z.url(),
+  }),
 });
 export type StackFile = z.infer<typeof stackFileSchema>;
 

@@ -11,6 +11,8 @@ import { stageSettings } from "../stages.js";
 import { DEMO_API_KEY, demoExecutions, demoSeed } from "./demo-data.js";
 import { loadFunctionHandler, loadRouteHandlers, pointFunctionsAt, useLocalProcessDefaults } from "./functions.js";
 import { createLocalCleanup, type InvokableHandler, inProcessStopInvoker } from "./local-cleanup.js";
+import { startLocalExecutionStream } from "./execution-stream.js";
+import type { StreamHandler } from "./stream-poller.js";
 import { assertPortFree, LOCAL_REGION, LocalStackError, type RunningEmulator, startDynamoDbLocal, startSqsEmulator } from "./emulators.js";
 import { provisionLocalResources } from "./provision.js";
 import { loadSeed, readSeedFile, type SeedFile, SeedFileError, seedFileSchema } from "./seed.js";
@@ -40,13 +42,14 @@ function portOption(value: string | undefined, name: string): number | undefined
   return port;
 }
 
-const running: RunningEmulator[] = [];
+/** Everything started here, stopped in reverse order on the way out (the stream poller before the emulators it reads). */
+const running: Pick<RunningEmulator, "stop">[] = [];
 let stopping = false;
 
 async function shutdown(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
-    await Promise.allSettled(running.map((emulator) => emulator.stop()));
+    for (const started of [...running].reverse()) await Promise.allSettled([started.stop()]);
   }
   process.exit(code);
 }
@@ -108,6 +111,24 @@ async function main(): Promise<void> {
   });
 
   pointFunctionsAt({ ...resources, dynamodb_endpoint: dynamoDb.endpoint, sqs_endpoint: sqs.endpoint });
+  // The executions table's stream processor, as Lambda runs it in AWS: the cascade, and the task
+  // events onto queues.events. A persisted table's stream still holds what an earlier run handled.
+  running.push(
+    await startLocalExecutionStream(
+      {
+        region: process.env.AWS_REGION ?? LOCAL_REGION,
+        dynamodbEndpoint: dynamoDb.endpoint,
+        sqsEndpoint: sqs.endpoint,
+        executionsTable: resources.tables.executions,
+        failureQueueUrl: resources.queues.execution_stream_failures,
+      },
+      await loadFunctionHandler<StreamHandler>("execution-stream"),
+      {
+        startingPosition: options.persist ? "LATEST" : "TRIM_HORIZON",
+        onError: (error) => console.error(`execution stream: ${error instanceof Error ? error.message : String(error)}`),
+      },
+    ),
+  );
   const handlers = await loadRouteHandlers();
   let apiUrl = "";
   const server = createLocalApi({
@@ -132,6 +153,7 @@ async function main(): Promise<void> {
     sqs_endpoint: sqs.endpoint,
     tables: resources.tables,
     signal_channels: resources.signal_channels,
+    queues: resources.queues,
   };
   await writeStackFile(stackFile, stack);
   process.on("exit", () => rmSync(stackFile, { force: true }));
@@ -166,6 +188,12 @@ function scheduleCleanup(stack: StackFile, stopHandler: InvokableHandler): void 
   timer.unref();
 }
 
+/** One curl that lists what is on queues.events (fauxqs takes SQS's JSON protocol unsigned); visibility 0 leaves the events there. */
+function peekEventsCommand(stack: StackFile): string {
+  const body = JSON.stringify({ QueueUrl: stack.queues.events, MaxNumberOfMessages: 10, VisibilityTimeout: 0 });
+  return `curl -s ${stack.sqs_endpoint} -H 'x-amz-target: AmazonSQS.ReceiveMessage' -H 'content-type: application/x-amz-json-1.0' -d '${body}'`;
+}
+
 function printBanner(stack: StackFile, stackFile: string, seeded: boolean, seed: SeedFile, throttling: Throttling): void {
   const lines = [
     "",
@@ -189,6 +217,10 @@ function printBanner(stack: StackFile, stackFile: string, seeded: boolean, seed:
       "  stop the executing one, then confirm:",
       `    curl -s -X POST ${stack.api_url}/v1/tasks/${demoExecutions.executing}/stop -H 'x-api-key: ${DEMO_API_KEY}'`,
       `    curl -s ${stack.api_url}/v1/tasks/${demoExecutions.executing} -H 'x-api-key: ${DEMO_API_KEY}'`,
+      "  stop the orchestrator with a reason: its running sub-executions stop too, one Task Stopped event each on queues.events:",
+      `    curl -s -X POST ${stack.api_url}/v1/tasks/${demoExecutions.orchestrator}/stop -H 'x-api-key: ${DEMO_API_KEY}' -d '{"reason": "Wrong brief"}'`,
+      `    curl -s ${stack.api_url}/v1/tasks/${demoExecutions.orchestratorGrandchild} -H 'x-api-key: ${DEMO_API_KEY}'`,
+      `    ${peekEventsCommand(stack)}`,
       `  API description: ${stack.api_url}/openapi.json`,
     );
   }

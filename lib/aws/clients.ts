@@ -11,7 +11,8 @@ export interface AwsClientOptions {
   readonly requestHandler?: DynamoDBClientConfig["requestHandler"];
 }
 
-function commonOptions(options: AwsClientOptions) {
+/** Settings every client of the service shares (lib/aws/eventbridge-client.ts builds one more, in its own module). */
+export function commonOptions(options: AwsClientOptions) {
   return {
     ...(options.region ? { region: options.region } : {}),
     maxAttempts: options.maxAttempts,

@@ -14,6 +14,8 @@ import { indexAttributes, indexShard } from "./indexes.js";
 
 /** Internal attributes: stored on the item, never part of the public record. */
 export const SIGNAL_PENDING_SINCE = "signal_pending_since";
+/** How many entries of `sub_executions` the cascade has handled since the record was stopped (lib/cascade.ts). */
+export const CASCADE_CURSOR = "cascade_cursor";
 
 export interface StopTransition {
   readonly taskId: string;
@@ -21,6 +23,8 @@ export interface StopTransition {
   readonly organizationId?: string;
   readonly requestedBy: string;
   readonly reason: string;
+  /** The caller's own words, stored as `stop_note`; absent, any note a record carries is removed (it was not this stop's). */
+  readonly note?: string;
   readonly isManuallyStopped: boolean;
   readonly requestedAt: string;
   /**
@@ -139,15 +143,19 @@ export function dynamoExecutionRepository(client: DynamoDBClient, tableName: str
           "SET #status = :stopped, is_manually_stopped = :manual, finished_at = :now, stopped_at = :now, " +
           "stopped_by = :requested_by, stop_reason = :reason, updated_at = :now, " +
           "version = if_not_exists(version, :zero) + :one, #signal_shard = :signal_shard, #signal_due_at = :signal_due_at, " +
-          "stop_request_id = :stop_request_id " +
-          "REMOVE #active_shard",
+          `stop_request_id = :stop_request_id${transition.note === undefined ? "" : ", #stop_note = :stop_note"} ` +
+          // A stop starts its own cascade from the first sub-execution (lib/cascade.ts).
+          `REMOVE #active_shard, #cascade_cursor${transition.note === undefined ? ", #stop_note" : ""}`,
         names: {
           "#status": "status",
           "#signal_shard": indexAttributes.signalShard,
           "#signal_due_at": indexAttributes.signalDueAt,
           "#active_shard": indexAttributes.activeShard,
+          "#stop_note": "stop_note",
+          "#cascade_cursor": CASCADE_CURSOR,
         },
         values: {
+          ...(transition.note === undefined ? {} : { ":stop_note": { S: transition.note } }),
           ":signal_shard": { S: indexShard("signal", transition.taskId) },
           ":signal_due_at": { S: transition.signalDueAt },
           ":stop_request_id": { S: transition.stopRequestId },

@@ -1,6 +1,7 @@
 import * as z from "zod/mini";
 import { agentExecutionSchema, taskIdSchema } from "../execution.js";
 import { type GatewayResponseType, gatewayAnswers, type RouteDefinition, type RouteFunctionName, routes } from "../resources.js";
+import { stopRequestBodySchema } from "./stop-request-body.js";
 import { API_KEY_HEADER } from "./task-request.js";
 import { errorBodySchema, invalidTaskIdIssue, REQUEST_ID_HEADER, RETRY_AFTER_SECONDS, validationErrorBodySchema } from "./responses.js";
 
@@ -67,6 +68,9 @@ interface OperationText {
   readonly summary: string;
   readonly description: string;
   readonly success: string;
+  /** The operation reads an optional JSON body of this schema (components/schemas). */
+  readonly requestBody?: { readonly schema: string; readonly description: string; readonly example: unknown };
+  readonly validationError: string;
 }
 
 const operationText: Record<RouteFunctionName, OperationText> = {
@@ -75,13 +79,27 @@ const operationText: Record<RouteFunctionName, OperationText> = {
     description:
       "Cancel a running task. Sends a stop signal to the worker executing the task, marks the execution as stopped, and sets " +
       "is_manually_stopped: true. Idempotent: a task already completed, failed or stopped is returned unchanged. For agents in a " +
-      "self-hosted environment the stop is routed through the asset-command channel.",
+      "self-hosted environment the stop is routed through the asset-command channel. Every running sub-execution of the task " +
+      "(recursively, within the caller's organization) is then stopped too, asynchronously, with `stop_reason: parent_stopped`; " +
+      "the answer does not wait for them.",
     success: "Stop signal accepted (or task already in a terminal state)",
+    requestBody: {
+      schema: "StopTaskRequest",
+      description:
+        "Optional. `reason`, in the caller's own words, is stored as the record's `stop_note` and carried in the stop message " +
+        "and the Task Stopped event; `stop_reason` stays the machine-readable code. No body, an empty body or `null` stops " +
+        "without a note, whatever the Content-Type.",
+      example: { reason: "Wrong prompt, rerunning with the fixed one" },
+    },
+    validationError: "Validation error (malformed task_id or body); nothing was changed",
   },
   "get-task": {
     summary: "Get Task",
-    description: "The execution as it is now. Poll it after Stop Task until `status` is terminal.",
+    description:
+      "The execution as it is now. Poll it after Stop Task until `status` is terminal. A stop reaches every running " +
+      "sub-execution of the task too (`stop_reason: parent_stopped`); each shows `stopped` here as soon as it is.",
     success: "The Agent Execution",
+    validationError: "Validation error (malformed task_id)",
   },
 };
 
@@ -96,6 +114,15 @@ function operation(route: RouteDefinition) {
       : text.description,
     tags: [compatibility ? "compatibility" : "tasks"],
     parameters: [{ $ref: "#/components/parameters/TaskId" }],
+    ...(text.requestBody
+      ? {
+          requestBody: {
+            required: false,
+            description: text.requestBody.description,
+            content: { "application/json": { schema: ref(text.requestBody.schema), example: text.requestBody.example } },
+          },
+        }
+      : {}),
     responses: {
       "200": {
         description: text.success,
@@ -106,7 +133,7 @@ function operation(route: RouteDefinition) {
       "403": errorResponse("Forbidden (task belongs to a different organization)", "Task belongs to a different organization"),
       "404": errorResponse("Task not found", "Task not found"),
       "422": {
-        description: "Validation error (malformed task_id)",
+        description: text.validationError,
         headers: { [REQUEST_ID_HEADER]: { $ref: "#/components/headers/RequestId" } },
         content: { "application/json": { schema: ref("HTTPValidationError"), example: { detail: [invalidTaskIdIssue] } } },
       },
@@ -159,6 +186,7 @@ export function buildOpenApiDocument(serverUrl = "http://127.0.0.1:3000") {
         AgentExecution: jsonSchema(agentExecutionSchema),
         HTTPError: jsonSchema(errorBodySchema),
         HTTPValidationError: jsonSchema(validationErrorBodySchema),
+        StopTaskRequest: jsonSchema(stopRequestBodySchema, "input"),
       },
     },
   };

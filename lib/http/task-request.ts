@@ -8,6 +8,7 @@ import { type AgentExecution, taskIdSchema } from "../execution.js";
 import { InvalidStoredExecutionError } from "../executions/repository.js";
 import { singleHeader } from "./headers.js";
 import { httpResponses, invalidTaskIdIssue } from "./responses.js";
+import type { RequestBodyRead } from "./stop-request-body.js";
 
 /**
  * The HTTP adapter every task route shares, so that all of them check in the same order and
@@ -21,7 +22,10 @@ export type TaskOperationOutcome =
   | { readonly kind: "not_found" }
   | { readonly kind: "forbidden" };
 
-export type TaskOperation = (taskId: string, principal: Principal) => Promise<TaskOperationOutcome>;
+export type TaskOperation<Body = undefined> = (taskId: string, principal: Principal, body: Body) => Promise<TaskOperationOutcome>;
+
+/** Reads a route's body: its value, or FastAPI-shaped issues (answered 422 with any task id issue, before anything is done). */
+export type TaskBodyReader<Body> = (event: APIGatewayProxyEvent) => RequestBodyRead<Body>;
 
 export interface TaskRequestDependencies {
   readonly authorize: ApiKeyAuthorizer;
@@ -63,7 +67,18 @@ export function recordOutcome(deps: Pick<TaskRequestDependencies, "metrics">, ou
   deps.metrics.addMetric(`Outcome_${outcome}`, MetricUnit.Count, 1);
 }
 
-export function createTaskRequestHandler(deps: TaskRequestDependencies, operation: TaskOperation) {
+export type TaskRequestHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+/** Routes without a body ignore whatever was sent, as they always have. */
+const noBody: TaskBodyReader<undefined> = () => ({ ok: true, body: undefined });
+
+export function createTaskRequestHandler(deps: TaskRequestDependencies, operation: TaskOperation): TaskRequestHandler;
+export function createTaskRequestHandler<Body>(deps: TaskRequestDependencies, operation: TaskOperation<Body>, readBody: TaskBodyReader<Body>): TaskRequestHandler;
+export function createTaskRequestHandler<Body>(
+  deps: TaskRequestDependencies,
+  operation: TaskOperation<Body>,
+  readBody: TaskBodyReader<Body> = noBody as unknown as TaskBodyReader<Body>,
+): TaskRequestHandler {
   return async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
     const requestId = event.requestContext?.requestId ?? context.awsRequestId;
     deps.logger.appendKeys({ request_id: requestId });
@@ -77,15 +92,22 @@ export function createTaskRequestHandler(deps: TaskRequestDependencies, operatio
       }
       deps.logger.appendKeys({ organization_id: principal.organizationId, key_id: principal.keyId });
 
+      // Both are checked before anything is done, and reported together, as FastAPI reports every issue at once.
       const parsedTaskId = taskIdSchema.safeParse(event.pathParameters?.task_id);
-      if (!parsedTaskId.success) {
-        recordOutcome(deps, "invalid_task_id", { request_id: requestId, organization_id: principal.organizationId, key_id: principal.keyId });
-        return httpResponses.validationError([invalidTaskIdIssue], requestId);
+      const body = readBody(event);
+      if (!parsedTaskId.success || !body.ok) {
+        const issues = [...(parsedTaskId.success ? [] : [invalidTaskIdIssue]), ...(body.ok ? [] : body.issues)];
+        recordOutcome(deps, parsedTaskId.success ? "invalid_body" : "invalid_task_id", {
+          request_id: requestId,
+          organization_id: principal.organizationId,
+          key_id: principal.keyId,
+        });
+        return httpResponses.validationError(issues, requestId);
       }
       taskId = parsedTaskId.data;
       deps.logger.appendKeys({ task_id: taskId });
 
-      const outcome = await operation(taskId, principal);
+      const outcome = await operation(taskId, principal, body.body);
       recordOutcome(deps, outcome.kind === "found" ? (outcome.outcome ?? outcome.kind) : outcome.kind, {
         request_id: requestId,
         organization_id: principal.organizationId,

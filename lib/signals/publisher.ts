@@ -23,6 +23,8 @@ export interface StopRequestDetails {
   readonly requestedAt: string;
   readonly requestedBy: string;
   readonly reason: string;
+  /** The caller's own words on why (the record's `stop_note`). */
+  readonly note?: string | null;
 }
 
 /** Everything a stop message is built from: the few routing fields of the stopped record. */
@@ -50,6 +52,7 @@ export function buildStopMessage(execution: StopSignalTarget, request: StopReque
     requested_at: request.requestedAt,
     requested_by: request.requestedBy,
     reason: request.reason,
+    note: request.note ?? null,
   };
 }
 

@@ -19,6 +19,8 @@ export const stopMessageSchema = z.object({
   requested_at: z.iso.datetime(),
   requested_by: z.string(),
   reason: z.string(),
+  /** The caller's own words (the record's `stop_note`), when it gave any; absent from messages sent before it existed. */
+  note: z.optional(z.nullable(z.string())),
 });
 export type StopMessage = z.infer<typeof stopMessageSchema>;
 

@@ -78,6 +78,10 @@ describe("npm start serves the API over HTTP on the seeded stack", () => {
         workers: { name_prefix: "local-worker-", url_prefix: expect.stringMatching(/\/local-worker-$/), dead_letter_url: expect.stringContaining("local-stop-signals-dlq") },
         environments: { name_prefix: "local-env-", url_prefix: expect.stringMatching(/\/local-env-$/), dead_letter_url: expect.stringContaining("local-asset-commands-dlq") },
       },
+      queues: {
+        events: expect.stringContaining("local-task-events"),
+        execution_stream_failures: expect.stringContaining("local-execution-stream-failures"),
+      },
     });
     expect(queues.workerA).toBe(`${local.stack.signal_channels.workers.url_prefix}worker-a`);
   });
@@ -214,6 +218,42 @@ describe("npm run cleanup runs one cleanup against the local stack", () => {
     });
     const received = await Promise.all([queues.workerA, queues.workerPy, queues.envOnprem].map((url) => drainQueue(sqs(), url, { waitSeconds: 1 })));
     expect(received.map((messages) => messages.map((message) => JSON.parse(message.Body ?? "{}").task_id))).toEqual([[EXECUTING], [PYTHON_WRITTEN], [SELF_HOSTED]]);
+  });
+});
+
+describe("npm start runs the stream processor: a stop reaches the whole tree, and each stop is an event", () => {
+  const ORCHESTRATOR = "77777777-7777-4777-8777-777777777770";
+  const reached = [ORCHESTRATOR, "77777777-7777-4777-8777-777777777771", "77777777-7777-4777-8777-777777777772", "77777777-7777-4777-8777-777777777773"];
+  const untouched = ["77777777-7777-4777-8777-777777777774", "77777777-7777-4777-8777-777777777775"];
+
+  it("stops the orchestrator's running descendants within seconds, and queues.events holds one Task Stopped per stopped node", async () => {
+    await drainQueue(sqs(), local.stack.queues.events);
+    const response = await fetch(`${local.stack.api_url}/v1/tasks/${ORCHESTRATOR}/stop`, {
+      method: "POST",
+      headers: { "x-api-key": ALPHA_KEY },
+      body: JSON.stringify({ reason: "The brief was wrong" }),
+    });
+    expect(await response.json()).toMatchObject({ status: "stopped", stop_note: "The brief was wrong" });
+
+    const startedAt = Date.now();
+    const grandchild = async () => (await (await fetch(`${local.stack.api_url}/v1/tasks/${reached[2]}`, { headers: { "x-api-key": ALPHA_KEY } })).json()) as { status: string };
+    while ((await grandchild()).status !== "stopped") {
+      expect(Date.now() - startedAt, "the grandchild was not stopped within 10 s").toBeLessThan(10_000);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(await grandchild()).toMatchObject({ status: "stopped", stop_reason: "parent_stopped", stopped_by: `parent_execution:${reached[1]}`, stop_note: "The brief was wrong" });
+
+    // Give the stream a moment to drain, then every event: one Task Stopped per stopped node, none for the rest.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // (Events of the stops earlier in this file may still be arriving: only this tree's are counted.)
+    const tree = [...reached, ...untouched];
+    const events = (await drainQueue(sqs(), local.stack.queues.events, { waitSeconds: 1 }))
+      .map((message) => JSON.parse(message.Body ?? "{}"))
+      .filter((event) => tree.includes(event.detail?.task_id));
+    expect(events.map((event) => event["detail-type"])).toEqual(reached.map(() => "Task Stopped"));
+    expect(events.map((event) => event.detail.task_id).sort()).toEqual([...reached].sort());
+    expect(events.every((event) => event.source === "stop-task" && event.id && event.time)).toBe(true);
+    expect(await drainQueue(sqs(), local.stack.queues.execution_stream_failures)).toEqual([]);
   });
 });
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { StopTaskStack } from "../../infra/stop-task-stack.js";
 import { stageSettings } from "../../infra/stages.js";
 import { createMetrics, MetricUnit } from "../../lib/observability.js";
-import { functionDefinitions, signalChannels } from "../../lib/resources.js";
+import { executionStreamProcessing, functionDefinitions, signalChannels, taskEventsQueue } from "../../lib/resources.js";
 import { type CfnResource, logicalIdWhere, onlyResource, synthesizeStage } from "./synth.js";
 
 describe("alarms", () => {
@@ -15,8 +15,9 @@ describe("alarms", () => {
   const alarmNamed = (name: string) => alarms.find((alarm) => alarm.Properties?.AlarmName === `stop-task-dev-${name}`)?.Properties;
 
   it("notifies the alarm topic of every alarm and of its recovery", () => {
-    // API 5xx, errors and throttles of each function, each DLQ, undeliverable stop signals.
-    expect(alarms).toHaveLength(1 + 2 * Object.keys(functionDefinitions).length + Object.keys(signalChannels).length + 1);
+    // API 5xx, errors and throttles of each function, each signal DLQ, undeliverable stop signals,
+    // the stream's failure queue and iterator age, and the example task-events queue's DLQ.
+    expect(alarms).toHaveLength(1 + 2 * Object.keys(functionDefinitions).length + Object.keys(signalChannels).length + 1 + 2 + 1);
     for (const alarm of alarms) {
       expect(alarm.Properties?.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(alarm.Properties?.OKActions).toEqual([{ Ref: topicId }]);
@@ -95,6 +96,8 @@ describe("alarms", () => {
   it.each([
     ["stop-signals-dlq-messages", signalChannels.workers.deadLetter.logicalName],
     ["asset-commands-dlq-messages", signalChannels.environments.deadLetter.logicalName],
+    ["execution-stream-failures-messages", executionStreamProcessing.failureQueue.logicalName],
+    ["task-events-dlq-messages", taskEventsQueue.deadLetter.logicalName],
   ])("alarms when %s shows a single visible message", (alarmName, dlqName) => {
     const dlqId = logicalIdWhere(template, "AWS::SQS::Queue", "QueueName", `stop-task-dev-${dlqName}`);
     expect(alarmNamed(alarmName)).toMatchObject({
@@ -104,6 +107,19 @@ describe("alarms", () => {
       Statistic: "Maximum",
       ComparisonOperator: "GreaterThanThreshold",
       Threshold: 0,
+    });
+  });
+
+  it("alarms when the stream processor is more than five minutes behind the executions table's stream", () => {
+    const functionId = logicalIdWhere(template, "AWS::Lambda::Function", "FunctionName", "stop-task-dev-execution-stream");
+    expect(alarmNamed("execution-stream-function-iterator-age")).toMatchObject({
+      Namespace: "AWS/Lambda",
+      MetricName: "IteratorAge",
+      Dimensions: [{ Name: "FunctionName", Value: { Ref: functionId } }],
+      Statistic: "Maximum",
+      Period: 300,
+      ComparisonOperator: "GreaterThanThreshold",
+      Threshold: 5 * 60 * 1000,
     });
   });
 

@@ -10,6 +10,7 @@ const sizing: Record<string, { MemorySize: number; Timeout: number }> = {
   "stop-task": { MemorySize: 512, Timeout: 10 },
   "get-task": { MemorySize: 512, Timeout: 10 },
   cleanup: { MemorySize: 512, Timeout: 60 },
+  "execution-stream": { MemorySize: 512, Timeout: 60 },
 };
 
 /** What each function's config must come out as once deployed (lib/config.ts defaults included). */
@@ -38,6 +39,15 @@ const deployedConfig: Record<string, Record<string, unknown>> = {
     MAX_EXECUTION_SECONDS: 6 * 60 * 60,
     CLEANUP_MAX_ITEMS_PER_RUN: 200,
   },
+  "execution-stream": {
+    EXECUTIONS_TABLE_NAME: "stop-task-dev-executions",
+    WORKER_QUEUE_URL_PREFIX: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-worker-",
+    ENVIRONMENT_QUEUE_URL_PREFIX: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-env-",
+    EVENT_BUS_NAME: "stop-task-dev-task-events",
+    // Shared with the stop function: a cascaded stop is due for re-drive after the same time.
+    SIGNAL_ACK_TIMEOUT_SECONDS: 60,
+    CASCADE_CHILDREN_PER_RECORD: 25,
+  },
 };
 
 /**
@@ -65,7 +75,8 @@ function deployedEnvironment(resources: Record<string, CfnResource>, variables: 
     if (target?.Type === "AWS::DynamoDB::Table") return String(target.Properties?.TableName);
     if (target?.Type === "AWS::SQS::Queue") return `https://sqs.eu-west-1.amazonaws.com/123456789012/${target.Properties?.QueueName}`;
     if (target?.Type === "AWS::Lambda::Function") return String(target.Properties?.FunctionName);
-    throw new Error(`unexpected value ${JSON.stringify(value)}`);
+    if (target?.Type === "AWS::Events::EventBus") return String(target.Properties?.Name);
+    throw new Error(`unexpected reference to ${target?.Type}`);
   };
   return Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, String(evaluate(value))]));
 }
@@ -148,6 +159,20 @@ describe("the functions", () => {
         STOP_FUNCTION_NAME: ref("AWS::Lambda::Function", "FunctionName", "stop-task-dev-stop-task"),
       },
     });
+  });
+
+  it("gives the stream processor its table, both signal channels and the events bus, and nothing of the API keys", () => {
+    expect(functionNamed("execution-stream").Properties?.Environment).toEqual({
+      Variables: {
+        EXECUTIONS_TABLE_NAME: ref("AWS::DynamoDB::Table", "TableName", "stop-task-dev-executions"),
+        ...signalQueueVariables(),
+        EVENT_BUS_NAME: ref("AWS::Events::EventBus", "Name", "stop-task-dev-task-events"),
+      },
+    });
+  });
+
+  it("serves no route with the cleanup nor the stream processor", () => {
+    expect(routeFunctionNames).not.toContain("execution-stream");
   });
 
   it("serves no route with the cleanup: it runs on its schedule only", () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { type StageSettings, stageSettings } from "../../infra/stages.js";
 import { executionIndexes, functionDefinitions, routes } from "../../lib/resources.js";
 import { type CfnResource, logicalIdWhere, synthesizeStage } from "./synth.js";
 
@@ -35,6 +36,7 @@ function literals(value: unknown): string[] {
 }
 
 describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
+  const exampleOrganization = (stageSettings[stage] as StageSettings).taskEventsOrganization;
   const { template } = synthesizeStage(stage);
   const resources = template.toJSON().Resources as Record<string, CfnResource>;
   const arnOf = (type: string, property: string, value: string) => ({
@@ -87,7 +89,33 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
       { Effect: "Allow", Action: "sqs:ListQueues", Resource: "*" },
       allow("lambda:InvokeFunction", "AWS::Lambda::Function", "FunctionName", "stop-task"),
     ],
+    "execution-stream": () => [
+      logWrites("execution-stream"),
+      // The stop core's conditional write and the cascade's cursor; one GetItem of a late child's parent.
+      {
+        Effect: "Allow",
+        Action: ["dynamodb:UpdateItem", "dynamodb:GetItem"],
+        Resource: arnOf("AWS::DynamoDB::Table", "TableName", `stop-task-${stage}-executions`),
+      },
+      onOwners("sqs:SendMessage", "worker"),
+      onOwners("sqs:SendMessage", "env"),
+      allow("events:PutEvents", "AWS::Events::EventBus", "Name", "task-events"),
+      {
+        Effect: "Allow",
+        Action: ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
+        Resource: {
+          "Fn::GetAtt": [logicalIdWhere(template, "AWS::DynamoDB::Table", "TableName", `stop-task-${stage}-executions`), "StreamArn"],
+        },
+      },
+      listStreams,
+      allow("sqs:SendMessage", "AWS::SQS::Queue", "QueueName", "execution-stream-failures"),
+    ],
   };
+  /** The one Allow on "*" in the stack: ListStreams accepts no resource, and returns stream ARNs, no data. */
+  const listStreams = { Effect: "Allow", Action: "dynamodb:ListStreams", Resource: "*" };
+  const isListStreams = (statement: Statement) =>
+    statement.Effect === listStreams.Effect && statement.Action === listStreams.Action && statement.Resource === listStreams.Resource && !statement.Condition;
+
   const roleDescription = (name: string) => `stop-task-${stage}-${name}: writes its own log group; tables and queues grant the rest`;
 
   it.each(Object.keys(functionDefinitions))("allows %s exactly the statements it needs", (name) => {
@@ -123,8 +151,9 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
     });
   });
 
-  it("writes no Allow statement with a wildcard action, and allows a wildcard resource only as the owners' queue patterns and for ListQueues", () => {
-    const allows = allStatements(resources).filter(({ statement }) => statement.Effect === "Allow");
+  it("writes no Allow statement with a wildcard action, and allows a wildcard resource only as the owners' queue patterns, for ListQueues and for the stream processor's ListStreams", () => {
+    expect(allStatements(resources).filter(({ statement }) => isListStreams(statement))).toHaveLength(1);
+    const allows = allStatements(resources).filter(({ statement }) => statement.Effect === "Allow" && !isListStreams(statement));
     expect(allows.length).toBeGreaterThan(0);
     const ownerPatterns = [`:stop-task-${stage}-worker-*`, `:stop-task-${stage}-env-*`];
     for (const { owner, statement } of allows) {
@@ -154,16 +183,17 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
     }
   });
 
-  it("uses a wildcard principal only to deny plain-HTTP requests to the DLQs and the alarm topic", () => {
+  it("uses a wildcard principal only to deny plain-HTTP requests to the queues and the alarm topic", () => {
     const wildcardPrincipals = allStatements(resources).filter(({ statement }) => literals(statement.Principal).some((literal) => literal.includes("*")));
     for (const { owner, statement } of wildcardPrincipals) {
       expect(statement.Effect, owner).toBe("Deny");
       expect(statement.Condition, owner).toEqual({ Bool: { "aws:SecureTransport": "false" } });
     }
+    // The alarm topic, and each queue of the stack's: the two channels' DLQs, the stream's failure
+    // queue, and the example task-events queue and its DLQ where the stage has one.
     expect(wildcardPrincipals.map(({ owner }) => resources[owner]?.Type).sort()).toEqual([
       "AWS::SNS::TopicPolicy",
-      "AWS::SQS::QueuePolicy",
-      "AWS::SQS::QueuePolicy",
+      ...Array.from({ length: exampleOrganization ? 5 : 3 }, () => "AWS::SQS::QueuePolicy"),
     ]);
   });
 
@@ -198,7 +228,39 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
     const dynamoActions = allStatements(resources)
       .flatMap(({ statement }) => literals(statement.Action))
       .filter((action) => action.startsWith("dynamodb:"));
-    expect(new Set(dynamoActions)).toEqual(new Set(["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"]));
+    expect(new Set(dynamoActions)).toEqual(
+      new Set([
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:Query",
+        // The stream processor reads the stream (test/infra/execution-stream.test.ts).
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "dynamodb:ListStreams",
+      ]),
+    );
+  });
+
+  it("lets only EventBridge, only from the example rule, send to the task-events queue and its DLQ", () => {
+    if (!exampleOrganization) {
+      template.resourceCountIs("AWS::Events::Rule", 2); // the cleanup's two schedules only
+      return;
+    }
+    const ruleId = logicalIdWhere(template, "AWS::Events::Rule", "Name", `stop-task-${stage}-${exampleOrganization}-task-events`);
+    const fromEvents = allStatements(resources).filter(({ statement }) => JSON.stringify(statement.Principal ?? "").includes("events.amazonaws.com"));
+    expect(fromEvents.map(({ statement }) => statement.Resource).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual(
+      [arnOf("AWS::SQS::Queue", "QueueName", `stop-task-${stage}-task-events`), arnOf("AWS::SQS::Queue", "QueueName", `stop-task-${stage}-task-events-dlq`)].sort(
+        (a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)),
+      ),
+    );
+    for (const { statement } of fromEvents) {
+      expect(statement).toMatchObject({
+        Effect: "Allow",
+        Action: "sqs:SendMessage",
+        Condition: { ArnEquals: { "aws:SourceArn": { "Fn::GetAtt": [ruleId, "Arn"] } } },
+      });
+    }
   });
 
   it("lets EventBridge invoke only the cleanup, only from its two schedules", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { signalChannels } from "../../lib/resources.js";
+import { executionStreamProcessing, signalChannels, taskEventsQueue } from "../../lib/resources.js";
 import { logicalIdWhere, synthesizeStage } from "./synth.js";
 
 const channels = Object.values(signalChannels);
@@ -12,8 +12,29 @@ describe("the signal channels built from lib/resources.ts", () => {
   const resources = template.toJSON().Resources;
   const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
 
-  it("creates each channel's dead-letter queue, and no queue of the owners': they make their own", () => {
-    template.resourceCountIs("AWS::SQS::Queue", channels.length);
+  it("creates each channel's dead-letter queue and no queue of the owners' (they make their own), the stream's failure queue, and the example task-events queue with its DLQ", () => {
+    template.resourceCountIs("AWS::SQS::Queue", channels.length + 1 + 2);
+  });
+
+  it("keeps the stream's failure queue two weeks, encrypted, and redrives it nowhere", () => {
+    const failureId = logicalIdWhere(template, "AWS::SQS::Queue", "QueueName", `stop-task-dev-${executionStreamProcessing.failureQueue.logicalName}`);
+    expect(resources[failureId].Properties).toEqual({
+      QueueName: `stop-task-dev-${executionStreamProcessing.failureQueue.logicalName}`,
+      MessageRetentionPeriod: executionStreamProcessing.failureQueue.retentionSeconds,
+      SqsManagedSseEnabled: true,
+    });
+  });
+
+  it("builds the example task-events queue with its retention, visibility timeout, SSE and redrive to its DLQ", () => {
+    const queueId = logicalIdWhere(template, "AWS::SQS::Queue", "QueueName", `stop-task-dev-${taskEventsQueue.logicalName}`);
+    const dlqId = logicalIdWhere(template, "AWS::SQS::Queue", "QueueName", `stop-task-dev-${taskEventsQueue.deadLetter.logicalName}`);
+    expect(resources[queueId].Properties).toEqual({
+      QueueName: `stop-task-dev-${taskEventsQueue.logicalName}`,
+      MessageRetentionPeriod: taskEventsQueue.retentionSeconds,
+      VisibilityTimeout: taskEventsQueue.visibilityTimeoutSeconds,
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: { deadLetterTargetArn: { "Fn::GetAtt": [dlqId, "Arn"] }, maxReceiveCount: taskEventsQueue.deadLetter.maxReceiveCount },
+    });
   });
 
   it.each(channels.map((channel) => [channel.deadLetter.logicalName, channel] as const))(
@@ -36,7 +57,7 @@ describe("the signal channels built from lib/resources.ts", () => {
   it("denies every request that is not made over TLS, on each DLQ", () => {
     const policies = Object.values(template.findResources("AWS::SQS::QueuePolicy"));
     const guarded = policies.flatMap((policy) => {
-      expect(policy.Properties.PolicyDocument.Statement).toEqual([
+      expect(policy.Properties.PolicyDocument.Statement[0]).toEqual(
         {
           Effect: "Deny",
           Principal: { AWS: "*" },
@@ -44,7 +65,11 @@ describe("the signal channels built from lib/resources.ts", () => {
           Resource: { "Fn::GetAtt": [expect.any(String), "Arn"] },
           Condition: { Bool: { "aws:SecureTransport": "false" } },
         },
-      ]);
+      );
+      // Anything else a queue policy allows is EventBridge delivering the example rule's events (test/infra/task-events.test.ts).
+      for (const statement of policy.Properties.PolicyDocument.Statement.slice(1)) {
+        expect(statement).toMatchObject({ Effect: "Allow", Principal: { Service: "events.amazonaws.com" }, Action: "sqs:SendMessage" });
+      }
       return policy.Properties.Queues.map((queue: { Ref: string }) => queue.Ref);
     });
     expect(guarded.sort()).toEqual(Object.keys(template.findResources("AWS::SQS::Queue")).sort());

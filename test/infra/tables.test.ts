@@ -30,7 +30,7 @@ describe("DynamoDB tables built from lib/resources.ts", () => {
   });
 
   it.each(definitions.map((definition) => [definition.logicalName, definition] as const))(
-    "builds the %s table with its keys, indexes, on-demand capacity and encryption",
+    "builds the %s table with its keys, indexes, stream, on-demand capacity and encryption",
     (logicalName, definition) => {
       template.hasResourceProperties("AWS::DynamoDB::Table", {
         TableName: `stop-task-dev-${logicalName}`,
@@ -48,6 +48,10 @@ describe("DynamoDB tables built from lib/resources.ts", () => {
                   Projection: { ProjectionType: "ALL" },
                 })),
               ),
+      });
+      template.hasResourceProperties("AWS::DynamoDB::Table", {
+        TableName: `stop-task-dev-${logicalName}`,
+        StreamSpecification: "stream" in definition ? { StreamViewType: definition.stream } : Match.absent(),
       });
       const table = Object.values(template.findResources("AWS::DynamoDB::Table")).find(
         (resource) => resource.Properties.TableName === `stop-task-dev-${logicalName}`,

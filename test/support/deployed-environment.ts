@@ -11,5 +11,6 @@ export const sampleDeployedEnvironment = {
   WORKER_QUEUE_URL_PREFIX: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-worker-",
   ENVIRONMENT_QUEUE_URL_PREFIX: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-env-",
   STOP_FUNCTION_NAME: "stop-task-dev-stop-task",
+  EVENT_BUS_NAME: "stop-task-dev-task-events",
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
 } as const;

@@ -26,17 +26,23 @@ export function anExecution(overrides: Partial<Record<keyof AgentExecutionInput,
   } as StoredExecution;
 }
 
-export function aStopRequest(taskId: string, apiKey?: string, extraHeaders: [string, string][] = []) {
+export function aStopRequest(
+  taskId: string,
+  apiKey?: string,
+  extraHeaders: [string, string][] = [],
+  options: { body?: string | null; contentType?: string | null } = {},
+) {
   rememberSecret(apiKey);
   for (const [name, value] of extraHeaders) if (name.toLowerCase() === "x-api-key") rememberSecret(value);
   const headers: [string, string][] = apiKey === undefined ? [] : [["x-api-key", apiKey]];
+  const contentType = options.contentType === undefined ? "application/json" : options.contentType;
   return toApiGatewayProxyEvent({
     method: "POST",
     path: `/v1/tasks/${encodeURIComponent(taskId)}/stop`,
     resource: "/v1/tasks/{task_id}/stop",
     pathParameters: { task_id: taskId },
-    rawHeaders: [...headers, ["content-type", "application/json"], ...extraHeaders],
-    body: null,
+    rawHeaders: [...headers, ...(contentType === null ? [] : [["content-type", contentType] as [string, string]]), ...extraHeaders],
+    body: options.body ?? null,
     stage: "test",
   });
 }

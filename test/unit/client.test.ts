@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   createTaskClient,
+  type StopAndWaitOptions,
   GatewayError,
   RouteNotFoundError,
   ServerError,
@@ -25,6 +26,103 @@ function scriptedFetch(...responses: (() => Response)[]) {
   }) as typeof fetch;
   return { fetchImpl, calls };
 }
+
+/** A fetch that answers each URL from its own script (the last answer repeats), recording every call and body. */
+function routedFetch(routes: Record<string, (() => Response)[]>) {
+  const calls: { method: string; url: string; body?: string; contentType?: string }[] = [];
+  const fetchImpl = (async (input: string | URL | Request, init?: RequestInit) => {
+    const url = String(input);
+    const contentType = (init?.headers as Record<string, string> | undefined)?.["content-type"];
+    calls.push({
+      method: init?.method ?? "GET",
+      url,
+      ...(init?.body ? { body: String(init.body) } : {}),
+      ...(contentType ? { contentType } : {}),
+    });
+    const script = routes[url];
+    if (!script || script.length === 0) throw new Error(`nothing scripted for ${url}`);
+    return (script.length > 1 ? script.shift() : script[0])?.() as Response;
+  }) as typeof fetch;
+  return { fetchImpl, calls };
+}
+
+describe("stop with a reason", () => {
+  it("sends {reason} as a JSON body, and no body at all without one", async () => {
+    const { fetchImpl, calls } = routedFetch({ [`http://api/v1/tasks/${TASK}/stop`]: [() => json(200, record("stopped"))] });
+    const client = createTaskClient({ baseUrl: "http://api", apiKey: "k", fetch: fetchImpl });
+
+    await client.stopTask(TASK, { reason: "budget spent" });
+    await client.stopTask(TASK);
+
+    expect(calls).toEqual([
+      { method: "POST", url: `http://api/v1/tasks/${TASK}/stop`, body: '{"reason":"budget spent"}', contentType: "application/json" },
+      { method: "POST", url: `http://api/v1/tasks/${TASK}/stop` },
+    ]);
+  });
+});
+
+describe("stopAndWait with includeSubExecutions", () => {
+  const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
+  const node = (n: number, status: string, subExecutions: number[] = []) => ({ ...record(status), id: id(n), sub_executions: subExecutions.map(id) });
+  const url = (n: number) => `http://api/v1/tasks/${id(n)}`;
+  const options: StopAndWaitOptions = { intervalMs: 1, includeSubExecutions: true, timeoutMs: 2_000 };
+
+  it("waits for the stopped task's sub-executions, and theirs, until each is terminal", async () => {
+    const { fetchImpl, calls } = routedFetch({
+      [`${url(1)}/stop`]: [() => json(200, node(1, "stopped", [2, 3, 4, 5]))],
+      // Stopped by the cascade after two polls; its own sub-execution joins the wait.
+      [url(2)]: [() => json(200, node(2, "executing", [6])), () => json(200, node(2, "executing", [6])), () => json(200, node(2, "stopped", [6]))],
+      [url(6)]: [() => json(200, node(6, "pending")), () => json(200, node(6, "stopped"))],
+      // Completed before the stop: its branch ends there, as the cascade's does.
+      [url(3)]: [() => json(200, node(3, "completed", [7]))],
+      // Another organization's: never touched, never waited for.
+      [url(4)]: [() => json(403, { detail: "Task belongs to a different organization" })],
+      // Listed but never written.
+      [url(5)]: [() => json(404, { detail: "Task not found" })],
+    });
+    const client = createTaskClient({ baseUrl: "http://api", apiKey: "k", fetch: fetchImpl });
+
+    const root = await client.stopAndWait(id(1), options);
+
+    expect(root.id).toBe(id(1));
+    const polled = calls.filter((call) => call.method === "GET").map((call) => call.url);
+    expect(polled.filter((polledUrl) => polledUrl === url(2))).toHaveLength(3);
+    expect(polled.filter((polledUrl) => polledUrl === url(6))).toHaveLength(2);
+    expect(new Set(polled)).toEqual(new Set([url(2), url(3), url(4), url(5), url(6)]));
+  });
+
+  it("does not wait for sub-executions of a task that was already completed: the stop reached none", async () => {
+    const { fetchImpl, calls } = routedFetch({ [`${url(1)}/stop`]: [() => json(200, node(1, "completed", [2]))] });
+    const client = createTaskClient({ baseUrl: "http://api", apiKey: "k", fetch: fetchImpl });
+
+    expect((await client.stopAndWait(id(1), options)).status).toBe("completed");
+    expect(calls).toHaveLength(1);
+  });
+
+  it("gives up naming the sub-executions still running when the time runs out", async () => {
+    const { fetchImpl } = routedFetch({
+      [`${url(1)}/stop`]: [() => json(200, node(1, "stopped", [2, 3]))],
+      [url(2)]: [() => json(200, node(2, "executing"))],
+      [url(3)]: [() => json(200, node(3, "stopped"))],
+    });
+    const client = createTaskClient({ baseUrl: "http://api", apiKey: "k", fetch: fetchImpl });
+
+    const error = await client.stopAndWait(id(1), { ...options, timeoutMs: 30, intervalMs: 5 }).catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(StopTimeoutError);
+    expect((error as StopTimeoutError).pending).toEqual([id(2)]);
+    expect((error as StopTimeoutError).last.id).toBe(id(1));
+  });
+
+  it("waits out a 429 on a sub-execution", async () => {
+    const { fetchImpl } = routedFetch({
+      [`${url(1)}/stop`]: [() => json(200, node(1, "stopped", [2]))],
+      [url(2)]: [() => json(429, { detail: "Too many requests, please retry" }, { "retry-after": "0.02" }), () => json(200, node(2, "stopped"))],
+    });
+    const client = createTaskClient({ baseUrl: "http://api", apiKey: "k", fetch: fetchImpl });
+    expect((await client.stopAndWait(id(1), options)).status).toBe("stopped");
+  });
+});
 
 describe("stopAndWait", () => {
   it("polls Get Task until the task is terminal", async () => {

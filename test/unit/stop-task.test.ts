@@ -7,7 +7,7 @@ import {
   type StopTransitionResult,
 } from "../../lib/executions/repository.js";
 import type { StopRequestDetails, StopSignalTarget } from "../../lib/signals/publisher.js";
-import { stopTask, type StopTaskDependencies } from "../../lib/stop-task.js";
+import { CASCADE_STOP_REASON, stopTask, type StopTaskDependencies } from "../../lib/stop-task.js";
 
 const NOW = new Date("2026-11-25T12:00:00.000Z");
 
@@ -90,7 +90,40 @@ describe("stopTask", () => {
     expect(transitions).toEqual([
       { taskId: stopped.id, organizationId: "org-a", requestedBy: "key-a", reason: "user_requested", isManuallyStopped: true, requestedAt: "2026-11-25T12:00:00.000000Z", signalDueAt: "2026-11-25T12:01:00.000000Z", stopRequestId: expect.any(String) },
     ]);
-    expect(published).toEqual([{ execution: stopTargetSchema.parse(stopped), request: { requestedAt: "2026-11-25T12:00:00.000000Z", requestedBy: "key-a", reason: "user_requested" } }]);
+    expect(published).toEqual([{ execution: stopTargetSchema.parse(stopped), request: { requestedAt: "2026-11-25T12:00:00.000000Z", requestedBy: "key-a", reason: "user_requested", note: null } }]);
+  });
+
+  it("stores the caller's own words as the stop's note and carries them in the signal", async () => {
+    const stopped = execution({ stop_note: "wrong prompt, rerunning" });
+    const { deps, transitions, published } = fakes(stoppedNow(stopped));
+
+    await stopTask({ ...userStop(), note: "wrong prompt, rerunning" }, deps);
+
+    expect(transitions[0]).toMatchObject({ reason: "user_requested", note: "wrong prompt, rerunning" });
+    expect(published[0]?.request).toMatchObject({ reason: "user_requested", note: "wrong prompt, rerunning" });
+  });
+
+  it("stops a sub-execution for the cascade: parent_stopped, by the parent, in the parent's organization, with the parent's manual flag", async () => {
+    const parentId = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
+    const { deps, transitions } = fakes(stoppedNow(execution({ stopped_by: `parent_execution:${parentId}`, stop_reason: "parent_stopped" })));
+
+    await stopTask(
+      {
+        taskId: execution().id,
+        requester: { kind: "cascade", organizationId: "org-a", parentTaskId: parentId, isManuallyStopped: true },
+        reason: CASCADE_STOP_REASON,
+        note: "the whole run was wrong",
+      },
+      deps,
+    );
+
+    expect(transitions[0]).toMatchObject({
+      organizationId: "org-a",
+      requestedBy: `parent_execution:${parentId}`,
+      reason: "parent_stopped",
+      note: "the whole run was wrong",
+      isManuallyStopped: true,
+    });
   });
 
   it("stops for a system caller without an organization scope and without the manual flag", async () => {
@@ -130,7 +163,7 @@ describe("stopTask", () => {
     const outcome = await stopTask(userStop(), deps);
 
     expect(outcome).toEqual({ kind: "unchanged", execution: stopped, signal: "resent" });
-    expect(published[0]?.request).toEqual({ requestedAt: "2026-11-25T11:30:00.000000Z", requestedBy: "key-a", reason: "user_requested" });
+    expect(published[0]?.request).toEqual({ requestedAt: "2026-11-25T11:30:00.000000Z", requestedBy: "key-a", reason: "user_requested", note: null });
     expect(cleared).toEqual([`${stopped.id}@${since}`]);
   });
 

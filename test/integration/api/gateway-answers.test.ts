@@ -90,7 +90,11 @@ describe("the local server answers as the deployed API's gateway responses do", 
     expect(await storedStatus(running.id)).toBe("executing");
     expect(await drainQueue(local.aws.sqs, workerQueueUrl(local.aws))).toEqual([]);
 
-    const atTheLimit = await call(api, "POST", `/v1/tasks/${randomUUID()}/stop`, Buffer.alloc(MAX_REQUEST_BODY_BYTES, 0x61));
+    // A JSON body (the stop reads one) of exactly the limit: `{"pad":"aaa...a"}`.
+    const padded = Buffer.alloc(MAX_REQUEST_BODY_BYTES, 0x61);
+    padded.write('{"pad":"', 0);
+    padded.write('"}', MAX_REQUEST_BODY_BYTES - 2);
+    const atTheLimit = await call(api, "POST", `/v1/tasks/${randomUUID()}/stop`, padded);
     expect(atTheLimit.status).toBe(404);
     expect(await atTheLimit.json()).toEqual({ detail: "Task not found" });
   });

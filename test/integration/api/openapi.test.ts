@@ -42,6 +42,25 @@ describe("the OpenAPI document", () => {
     }
   });
 
+  it("describes the stop routes' optional body, {reason} of 1 to 500 characters, and no body on the others", () => {
+    const document = buildOpenApiDocument();
+    for (const route of routes) {
+      const operation = (document.paths[route.path] as Record<string, { requestBody?: unknown }>)[route.method.toLowerCase()];
+      if (route.functionName === "stop-task") {
+        expect(operation?.requestBody, route.operationId).toMatchObject({
+          required: false,
+          content: { "application/json": { schema: { $ref: "#/components/schemas/StopTaskRequest" } } },
+        });
+      } else {
+        expect(operation?.requestBody, route.operationId).toBeUndefined();
+      }
+    }
+    expect(document.components.schemas.StopTaskRequest).toMatchObject({
+      type: "object",
+      properties: { reason: { anyOf: [{ type: "string", minLength: 1, maxLength: 500 }, { type: "null" }] } },
+    });
+  });
+
   it("is what npm run openapi last wrote (openapi.json is generated, never edited)", () => {
     expect(JSON.parse(readFileSync("openapi.json", "utf8"))).toEqual(JSON.parse(JSON.stringify(buildOpenApiDocument())));
   });

@@ -28,7 +28,8 @@ describe("the sweep of vanished owners' queues", () => {
 
     expect(report).toEqual({ examined: 5, deleted: 2, failures: 0, truncated: false });
     const { QueueUrls = [] } = await aws.sqs.send(new ListQueuesCommand({ QueueNamePrefix: aws.resources.tables.executions.replace(/-executions$/, "") }));
-    expect(QueueUrls.sort()).toEqual([alive, quietLately, untagged, workers.dead_letter_url, environments.dead_letter_url].sort());
+    const stackQueues = [workers.dead_letter_url, environments.dead_letter_url, ...Object.values(aws.resources.queues), ...Object.values(aws.resources.deadLetterQueues)];
+    expect(QueueUrls.sort()).toEqual([alive, quietLately, untagged, ...stackQueues].sort());
     expect(QueueUrls).not.toContain(gone);
     expect(QueueUrls).not.toContain(environmentGone);
   });

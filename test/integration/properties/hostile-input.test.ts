@@ -25,12 +25,28 @@ const DOCUMENTED_STATUSES = [200, 401, 403, 404, 422] as const;
 const EDGE_STATUSES = [400, 431] as const;
 
 /** The only bodies a refusal may carry. */
+/**
+ * Every 422 the API gives: a malformed task id, a malformed stop body (the stop routes read one,
+ * lib/http/stop-request-body.ts), or both at once, task id first.
+ */
+function validationErrorBodies(): unknown[] {
+  const taskId = { loc: ["path", "task_id"], msg: "Input should be a valid UUID", type: "uuid_parsing" };
+  const body = [
+    { loc: ["body"], msg: "JSON decode error", type: "json_invalid" },
+    { loc: ["body"], msg: "Input should be a valid dictionary or object to extract fields from", type: "model_attributes_type" },
+    { loc: ["body", "reason"], msg: "Input should be a valid string", type: "string_type" },
+    { loc: ["body", "reason"], msg: "String should have at least 1 character", type: "string_too_short" },
+    { loc: ["body", "reason"], msg: "String should have at most 500 characters", type: "string_too_long" },
+  ];
+  return [{ detail: [taskId] }, ...body.flatMap((issue) => [{ detail: [issue] }, { detail: [taskId, issue] }])];
+}
+
 const ERROR_BODIES: Readonly<Record<number, readonly unknown[]>> = {
   400: [{ detail: "Bad Request" }],
   401: [{ detail: "Invalid or missing API key" }],
   403: [{ detail: "Task belongs to a different organization" }],
   404: [{ detail: "Task not found" }, { detail: "Not Found" }],
-  422: [{ detail: [{ loc: ["path", "task_id"], msg: "Input should be a valid UUID", type: "uuid_parsing" }] }],
+  422: validationErrorBodies(),
   431: [{ detail: "Request Header Fields Too Large" }],
 };
 
@@ -278,15 +294,17 @@ const nastyCases: NastyCase[] = [
   { name: "prototype keys in the query", request: { method: "POST", target: `/v1/tasks/${completed.id}/stop?__proto__=1&constructor=2&hasOwnProperty=3`, headers: withKey(keys.orgA) }, status: 200 },
   { name: "a query that tries to pick the task", request: { method: "POST", target: `/v1/tasks/not-a-uuid/stop?task_id=${running.id}`, headers: withKey(keys.orgA) }, status: 422 },
   { name: "a forged request id and method override", request: { method: "GET", target: `/v1/tasks/${running.id}/stop`, headers: [["x-request-id", "attacker"], ["x-http-method-override", "POST"], ...withKey(keys.orgA)] }, status: 404 },
-  // Bodies and content types no route reads
+  // Bodies and content types: only the stop routes read a body (an optional {"reason"}, whatever the content type)
   { name: "a JSON body asking for another state", request: { method: "POST", target: `/v1/tasks/${completed.id}/stop`, headers: [["content-type", "application/json"], ...withKey(keys.orgA)], body: Buffer.from('{"status":"executing","organization_id":"org-b"}') }, status: 200 },
   { name: "a JSON body with prototype keys", request: { method: "POST", target: `/v1/tasks/${otherOrganization.id}/stop`, headers: [["content-type", "application/json"], ...withKey(keys.orgA)], body: Buffer.from('{"__proto__":{"organization_id":"org-a"},"constructor":{"prototype":{}}}') }, status: 403 },
-  { name: "1 MB of binary", request: { method: "POST", target: `/v1/tasks/${randomUUID()}/stop`, headers: [["content-type", "application/octet-stream"], ...withKey(keys.orgA)], body: Buffer.alloc(1 << 20, 0xfe) }, status: 404 },
+  { name: "1 MB of binary", request: { method: "POST", target: `/v1/tasks/${randomUUID()}/stop`, headers: [["content-type", "application/octet-stream"], ...withKey(keys.orgA)], body: Buffer.alloc(1 << 20, 0xfe) }, status: 422 },
   { name: "1 MB of JSON without a key", request: { method: "POST", target: `/v1/tasks/${running.id}/stop`, headers: [["content-type", "application/json"]], body: Buffer.from(JSON.stringify({ pad: "x".repeat(1 << 20) })) }, status: 401 },
-  { name: "a form body", request: { method: "DELETE", target: `/agent-execution/${randomUUID()}`, headers: [["content-type", "application/x-www-form-urlencoded"], ...withKey(keys.orgA)], body: Buffer.from("status=stopped&task_id=x") }, status: 404 },
+  { name: "a form body", request: { method: "DELETE", target: `/agent-execution/${randomUUID()}`, headers: [["content-type", "application/x-www-form-urlencoded"], ...withKey(keys.orgA)], body: Buffer.from("status=stopped&task_id=x") }, status: 422 },
   { name: "a multipart body", request: { method: "POST", target: "/v1/tasks/x/stop", headers: [["content-type", "multipart/form-data; boundary=zz"], ...withKey(keys.orgA)], body: Buffer.from("--zz\r\ncontent-disposition: form-data; name=a\r\n\r\nb\r\n--zz--\r\n") }, status: 422 },
   { name: "a nonsense content type", request: { method: "GET", target: `/v1/tasks/${completed.id}`, headers: [["content-type", "\u00ff/\u00fe; charset=utf-99"], ...withKey(keys.orgA)], body: Buffer.from([0, 1, 2, 3]) }, status: 200 },
-  { name: "a chunked body", request: { method: "POST", target: `/v1/tasks/${randomUUID()}/stop`, headers: [["transfer-encoding", "chunked"], ...withKey(keys.orgA)], body: Buffer.from("5\r\nhello\r\n0\r\n\r\n"), omitContentLength: true }, status: 404 },
+  { name: "a chunked body", request: { method: "POST", target: `/v1/tasks/${randomUUID()}/stop`, headers: [["transfer-encoding", "chunked"], ...withKey(keys.orgA)], body: Buffer.from('7\r\n{"a":1}\r\n0\r\n\r\n'), omitContentLength: true }, status: 404 },
+  { name: "a chunked body that is not JSON", request: { method: "POST", target: `/v1/tasks/${randomUUID()}/stop`, headers: [["transfer-encoding", "chunked"], ...withKey(keys.orgA)], body: Buffer.from("5\r\nhello\r\n0\r\n\r\n"), omitContentLength: true }, status: 422 },
+  { name: "a reason over 500 characters for a running task", request: { method: "POST", target: `/v1/tasks/${running.id}/stop`, headers: [["content-type", "application/json"], ...withKey(keys.orgA)], body: Buffer.from(JSON.stringify({ reason: "r".repeat(501) })) }, status: 422 },
   { name: "conflicting framing headers", request: { method: "POST", target: `/v1/tasks/${running.id}/stop`, headers: [["transfer-encoding", "chunked"], ["content-length", "3"], ...withKey(keys.orgA)], body: Buffer.from("0\r\n\r\n"), omitContentLength: true }, status: 400 },
   { name: "a method HTTP does not know", request: { method: "FROB", target: `/v1/tasks/${running.id}/stop`, headers: withKey(keys.orgA) }, status: 400 },
   ...injectionStrings.flatMap((injection): NastyCase[] => [

@@ -108,6 +108,7 @@ describe("200: stops a running task", () => {
       requested_at: body.stopped_at,
       requested_by: "key-a",
       reason: "user_requested",
+      note: null,
     });
     expect(messages[0]?.MessageAttributes?.worker_id?.StringValue).toBe("worker-7");
     expect(messages[0]?.MessageAttributes?.type?.StringValue).toBe("task.stop");

@@ -61,6 +61,17 @@ describe("buildStopMessage", () => {
       requested_at: "2026-11-25T12:00:00.000Z",
       requested_by: "key-a",
       reason: "user_requested",
+      note: null,
     });
+  });
+
+  it("carries the caller's own words when the stop has them", () => {
+    const message = buildStopMessage(execution, { requestedAt: "2026-11-25T12:00:00.000Z", requestedBy: "key-a", reason: "user_requested", note: "budget spent" });
+    expect(stopMessageSchema.parse(message)).toMatchObject({ reason: "user_requested", note: "budget spent" });
+  });
+
+  it("is still read by workers when it predates the note", () => {
+    const { note: _note, ...older } = buildStopMessage(execution, { requestedAt: "2026-11-25T12:00:00.000Z", requestedBy: "key-a", reason: "user_requested" });
+    expect(stopMessageSchema.safeParse(older).success).toBe(true);
   });
 });

@@ -1,0 +1,131 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import type { Metrics } from "@aws-lambda-powertools/metrics";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
+import middy from "@middy/core";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
+import { awsStopDependencies } from "../../lib/aws/stop-dependencies.js";
+import type { ExecutionStreamConfig } from "../../lib/config.js";
+import { eventBridgeTaskEventPublisher, sqsEnvelopeTaskEventPublisher } from "../../lib/events/publishers.js";
+import { type ChangeResult, type ExecutionStreamDependencies, processExecutionStreamBatch } from "../../lib/execution-stream.js";
+import { dynamoCascadeStore } from "../../lib/executions/cascade-store.js";
+import { createLogger, createMetrics, MetricUnit } from "../../lib/observability.js";
+
+export interface ExecutionStreamHandlerDependencies extends ExecutionStreamDependencies {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+/** Where the local stack's events queue says it is: EventBridge's envelope needs an account and a region. */
+const LOCAL_ACCOUNT = "000000000000";
+
+/**
+ * The stream processor's dependencies from its config and clients: the stop core wired exactly as
+ * the stop function's (lib/aws/stop-dependencies.ts), the cascade's reads and cursor, and the
+ * event publisher, which is PutEvents on the bus in AWS and the events queue on the local stack.
+ */
+export function executionStreamDependencies(
+  config: ExecutionStreamConfig,
+  clients: { dynamoDb: DynamoDBClient; sqs: SQSClient; eventBridge?: EventBridgeClient; region?: string },
+): ExecutionStreamHandlerDependencies {
+  const publishEvents = config.EVENT_BUS_NAME
+    ? eventBridgeTaskEventPublisher(requireClient(clients.eventBridge), config.EVENT_BUS_NAME)
+    : sqsEnvelopeTaskEventPublisher(clients.sqs, config.EVENTS_QUEUE_URL ?? "", {
+        account: LOCAL_ACCOUNT,
+        region: clients.region ?? process.env.AWS_REGION ?? "us-east-1",
+      });
+  return {
+    cascade: {
+      stop: awsStopDependencies(config, clients),
+      store: dynamoCascadeStore(clients.dynamoDb, config.EXECUTIONS_TABLE_NAME),
+    },
+    publishEvents,
+    settings: { childrenPerRecord: config.CASCADE_CHILDREN_PER_RECORD },
+    logger: createLogger("execution-stream"),
+    metrics: createMetrics("execution-stream"),
+  };
+}
+
+function requireClient(client: EventBridgeClient | undefined): EventBridgeClient {
+  if (!client) throw new Error("EVENT_BUS_NAME is set but no EventBridge client was given");
+  return client;
+}
+
+/** Counts of one invocation, published as one EMF line. */
+interface Tally {
+  records: number;
+  childrenStopped: number;
+  foreignChildrenSkipped: number;
+  childrenNotFound: number;
+  cascadesContinued: number;
+  eventsPublished: number;
+  recordsFailed: number;
+}
+
+/**
+ * The executions table's stream processor (DynamoDB Streams event source in AWS; the local stack's
+ * poller locally, with the same event shape): the cascade and the task events, partial batch
+ * failures reported so that a retry resumes at the record that failed.
+ */
+export function createExecutionStreamHandler(deps: ExecutionStreamHandlerDependencies) {
+  const { logger, metrics } = deps;
+
+  function observe(tally: Tally, result: ChangeResult): void {
+    tally.records += 1;
+    tally.eventsPublished += result.events.length;
+    const report = result.cascade;
+    if (!report) return;
+    tally.childrenStopped += report.stopped.length;
+    tally.childrenNotFound += report.notFound.length;
+    tally.cascadesContinued += report.continues ? 1 : 0;
+    for (const childId of report.foreign) {
+      tally.foreignChildrenSkipped += 1;
+      logger.warn("sub-execution of another organization left untouched", { parent_id: report.parentId, task_id: childId });
+    }
+    for (const childId of report.unreadable) logger.error("stored execution does not satisfy the schema", { parent_id: report.parentId, task_id: childId });
+    for (const childId of report.signalsNotDelivered) logger.warn("stop signal not delivered; left to the re-drive", { parent_id: report.parentId, task_id: childId });
+    if (report.notFound.length > 0) logger.info("listed sub-executions not found", { parent_id: report.parentId, count: report.notFound.length });
+    if (report.stopped.length > 0) {
+      logger.info("cascade stopped sub-executions", { parent_id: report.parentId, stopped: report.stopped.length, continues: report.continues });
+    }
+  }
+
+  return middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics))
+    .handler(async (event) => {
+      const tally: Tally = {
+        records: 0,
+        childrenStopped: 0,
+        foreignChildrenSkipped: 0,
+        childrenNotFound: 0,
+        cascadesContinued: 0,
+        eventsPublished: 0,
+        recordsFailed: 0,
+      };
+      const response = await processExecutionStreamBatch(event.Records, deps, {
+        onHandled: (result) => observe(tally, result),
+        onFailed: (record, error) => {
+          tally.recordsFailed += 1;
+          logger.error("stream record failed; the shard resumes from it", {
+            event_id: record.eventID,
+            sequence_number: record.dynamodb?.SequenceNumber,
+            task_id: record.dynamodb?.Keys?.id?.S,
+            error: error instanceof Error ? error.name : "unknown",
+          });
+        },
+      });
+      metrics.addMetric("StreamRecordsHandled", MetricUnit.Count, tally.records);
+      metrics.addMetric("CascadeChildrenStopped", MetricUnit.Count, tally.childrenStopped);
+      metrics.addMetric("CascadeForeignChildrenSkipped", MetricUnit.Count, tally.foreignChildrenSkipped);
+      metrics.addMetric("CascadeChildrenNotFound", MetricUnit.Count, tally.childrenNotFound);
+      metrics.addMetric("CascadeContinued", MetricUnit.Count, tally.cascadesContinued);
+      metrics.addMetric("TaskEventsPublished", MetricUnit.Count, tally.eventsPublished);
+      // The alarm watches this one (with the function's errors and the failure queue).
+      metrics.addMetric("StreamRecordsFailed", MetricUnit.Count, tally.recordsFailed);
+      return response;
+    });
+}

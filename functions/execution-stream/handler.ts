@@ -1,0 +1,17 @@
+/**
+ * Composition root of the executions table's stream processor: config read once, clients built
+ * once per container, everything handed to the core.
+ */
+import { createDynamoDbClient, createSqsClient } from "../../lib/aws/clients.js";
+import { createEventBridgeClient } from "../../lib/aws/eventbridge-client.js";
+import { awsClientOptions, readExecutionStreamConfig } from "../../lib/config.js";
+import { createExecutionStreamHandler, executionStreamDependencies } from "./app.js";
+
+const config = readExecutionStreamConfig();
+const clientOptions = awsClientOptions(config);
+const dynamoDb = createDynamoDbClient({ ...clientOptions, endpoint: config.DYNAMODB_ENDPOINT });
+const sqs = createSqsClient({ ...clientOptions, endpoint: config.SQS_ENDPOINT });
+// Only AWS has a bus: the local stack delivers the events to a queue instead.
+const eventBridge = config.EVENT_BUS_NAME ? createEventBridgeClient(clientOptions) : undefined;
+
+export const handler = createExecutionStreamHandler(executionStreamDependencies(config, { dynamoDb, sqs, ...(eventBridge ? { eventBridge } : {}) }));

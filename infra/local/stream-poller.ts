@@ -1,0 +1,360 @@
+import { randomUUID } from "node:crypto";
+import { DescribeTableCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import {
+  type AttributeValue as StreamAttributeValue,
+  DescribeStreamCommand,
+  type DynamoDBStreamsClient,
+  ExpiredIteratorException,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type _Record as StreamSdkRecord,
+  type Shard,
+  type ShardIteratorType,
+} from "@aws-sdk/client-dynamodb-streams";
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
+import { executionStreamProcessing } from "../../lib/resources.js";
+import { matchesAnyFilter } from "./event-filter.js";
+import { localLambdaContext } from "./lambda-context.js";
+
+/**
+ * What Lambda's DynamoDB Streams event source mapping does in AWS, for the local stack: reads
+ * every shard of DynamoDB Local's stream (a child shard only after its parent), keeps the records
+ * that match the mapping's filters, and invokes the same handler with Lambda's event shape, one
+ * batch per shard at a time. Partial batch failures resume the shard at the failed record; a
+ * thrown error splits the batch (bisect); a record that fails `maxRetryAttempts` times is skipped
+ * and described on the failure queue, as Lambda's on-failure destination would receive it.
+ */
+
+export type StreamHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse | undefined>;
+
+export interface StreamProcessingSettings {
+  readonly batchSize: number;
+  readonly maxRetryAttempts: number;
+  readonly bisectBatchOnError: boolean;
+  readonly filterPatterns: readonly unknown[];
+}
+
+/** Lambda's on-failure record for a stream batch: where the skipped records are, not the records themselves. */
+export interface StreamFailureRecord {
+  readonly requestContext: { readonly requestId: string; readonly functionArn: string; readonly condition: "RetryAttemptsExhausted"; readonly approximateInvokeCount: number };
+  readonly responseContext: { readonly statusCode: number; readonly executedVersion: string; readonly functionError?: string };
+  readonly version: "1.0";
+  readonly timestamp: string;
+  readonly DDBStreamBatchInfo: {
+    readonly shardId: string;
+    readonly startSequenceNumber: string;
+    readonly endSequenceNumber: string;
+    readonly approximateArrivalOfFirstRecord: string;
+    readonly approximateArrivalOfLastRecord: string;
+    readonly batchSize: number;
+    readonly streamArn: string;
+  };
+}
+
+export interface StreamPollerOptions {
+  readonly streams: DynamoDBStreamsClient;
+  readonly streamArn: string;
+  readonly handler: StreamHandler;
+  /** Where an exhausted record is described. */
+  readonly reportFailure: (failure: StreamFailureRecord) => Promise<void>;
+  readonly settings?: Partial<StreamProcessingSettings>;
+  /** Where the shards open at start are read from: everything the stream holds, or only what comes next. */
+  readonly startingPosition?: "TRIM_HORIZON" | "LATEST";
+  /** Pause when no shard had anything (Lambda polls a shard four times a second; locally a little faster). */
+  readonly pollIntervalMs?: number;
+  /** How often new shards are looked for. */
+  readonly describeIntervalMs?: number;
+  readonly functionName?: string;
+  readonly onError?: (error: unknown) => void;
+}
+
+export interface StreamPoller {
+  /**
+   * Resolves once a full pass over every shard, begun after this call, found nothing left to do:
+   * everything written before the call has been handled (and whatever that wrote, too).
+   */
+  settled(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface ShardState {
+  readonly shardId: string;
+  readonly parentShardId?: string;
+  readonly startAt: ShardIteratorType;
+  iterator?: string;
+  /** The last sequence number read from the shard, to resume after an iterator expires. */
+  lastReadSequence?: string;
+  /** Read, not yet handled (in order). */
+  pending: DynamoDBRecord[];
+  exhausted: boolean;
+  /** Attempts at the first pending record, and how many records the next invocation takes (halved by bisect). */
+  attempts: number;
+  limit: number;
+  retryAt: number;
+}
+
+const defaultSettings: StreamProcessingSettings = {
+  batchSize: executionStreamProcessing.batchSize,
+  maxRetryAttempts: executionStreamProcessing.maxRetryAttempts,
+  bisectBatchOnError: executionStreamProcessing.bisectBatchOnError,
+  filterPatterns: executionStreamProcessing.filterPatterns,
+};
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Binary values as Lambda's JSON event carries them: base64. */
+function toLambdaAttribute(value: StreamAttributeValue): unknown {
+  if (value.B !== undefined) return { B: Buffer.from(value.B).toString("base64") };
+  if (value.BS !== undefined) return { BS: value.BS.map((entry) => Buffer.from(entry).toString("base64")) };
+  if (value.L !== undefined) return { L: value.L.map(toLambdaAttribute) };
+  if (value.M !== undefined) return { M: toLambdaImage(value.M) };
+  return value;
+}
+
+function toLambdaImage(image: Record<string, StreamAttributeValue> | undefined): Record<string, never> | undefined {
+  return image && (Object.fromEntries(Object.entries(image).map(([name, value]) => [name, toLambdaAttribute(value)])) as Record<string, never>);
+}
+
+/** A record as the Lambda event carries it (the SDK gives dates and bytes where the event has seconds and base64). */
+export function toLambdaRecord(record: StreamSdkRecord, streamArn: string): DynamoDBRecord {
+  const stream = record.dynamodb;
+  const created = stream?.ApproximateCreationDateTime;
+  return {
+    eventID: record.eventID,
+    eventName: record.eventName,
+    eventVersion: record.eventVersion,
+    eventSource: record.eventSource,
+    awsRegion: record.awsRegion,
+    eventSourceARN: streamArn,
+    dynamodb: {
+      ...(created ? { ApproximateCreationDateTime: Math.floor(new Date(created).getTime() / 1000) } : {}),
+      Keys: toLambdaImage(stream?.Keys),
+      ...(stream?.NewImage ? { NewImage: toLambdaImage(stream.NewImage) } : {}),
+      ...(stream?.OldImage ? { OldImage: toLambdaImage(stream.OldImage) } : {}),
+      SequenceNumber: stream?.SequenceNumber,
+      SizeBytes: stream?.SizeBytes,
+      StreamViewType: stream?.StreamViewType,
+    },
+  };
+}
+
+const sequenceOf = (record: DynamoDBRecord) => record.dynamodb?.SequenceNumber ?? "";
+const compareSequences = (left: string, right: string) => (BigInt(left) < BigInt(right) ? -1 : BigInt(left) > BigInt(right) ? 1 : 0);
+
+export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
+  const settings = { ...defaultSettings, ...options.settings };
+  const pollIntervalMs = options.pollIntervalMs ?? 100;
+  const describeIntervalMs = options.describeIntervalMs ?? 1_000;
+  const functionName = options.functionName ?? executionStreamProcessing.functionName;
+  const reportError = options.onError ?? ((error: unknown) => console.error("stream poller:", error));
+  const shards = new Map<string, ShardState>();
+  let discoveredOnce = false;
+  let nextDescribeAt = 0;
+  let stopped = false;
+  let round = 0;
+  let lastIdleRound = -1;
+
+  async function discoverShards(): Promise<void> {
+    let exclusiveStartShardId: string | undefined;
+    do {
+      const { StreamDescription } = await options.streams.send(
+        new DescribeStreamCommand({ StreamArn: options.streamArn, ...(exclusiveStartShardId ? { ExclusiveStartShardId: exclusiveStartShardId } : {}) }),
+      );
+      for (const shard of StreamDescription?.Shards ?? []) addShard(shard);
+      exclusiveStartShardId = StreamDescription?.LastEvaluatedShardId;
+    } while (exclusiveStartShardId);
+    discoveredOnce = true;
+  }
+
+  function addShard(shard: Shard): void {
+    if (!shard.ShardId || shards.has(shard.ShardId)) return;
+    // Shards open when the poller starts begin where it was told; any shard found later is new, and read whole.
+    const startAt: ShardIteratorType = discoveredOnce ? "TRIM_HORIZON" : (options.startingPosition ?? "TRIM_HORIZON");
+    shards.set(shard.ShardId, {
+      shardId: shard.ShardId,
+      ...(shard.ParentShardId ? { parentShardId: shard.ParentShardId } : {}),
+      startAt,
+      pending: [],
+      exhausted: false,
+      attempts: 0,
+      limit: settings.batchSize,
+      retryAt: 0,
+    });
+  }
+
+  /** A child shard waits for its parent, so each item's changes are handled in the order they happened. */
+  function ready(shard: ShardState): boolean {
+    const parent = shard.parentShardId ? shards.get(shard.parentShardId) : undefined;
+    return !shard.exhausted && (parent === undefined || parent.exhausted);
+  }
+
+  async function iteratorFor(shard: ShardState): Promise<string | undefined> {
+    const { ShardIterator } = await options.streams.send(
+      new GetShardIteratorCommand({
+        StreamArn: options.streamArn,
+        ShardId: shard.shardId,
+        ...(shard.lastReadSequence
+          ? { ShardIteratorType: "AFTER_SEQUENCE_NUMBER", SequenceNumber: shard.lastReadSequence }
+          : { ShardIteratorType: shard.startAt }),
+      }),
+    );
+    return ShardIterator;
+  }
+
+  /** Reads the shard's next records into `pending`; false when there was nothing new. */
+  async function read(shard: ShardState): Promise<boolean> {
+    shard.iterator ??= await iteratorFor(shard);
+    if (!shard.iterator) {
+      shard.exhausted = true;
+      return false;
+    }
+    try {
+      const { Records = [], NextShardIterator } = await options.streams.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: settings.batchSize }));
+      shard.iterator = NextShardIterator;
+      const records = Records.map((record) => toLambdaRecord(record, options.streamArn));
+      shard.pending.push(...records);
+      const last = records.at(-1);
+      if (last) shard.lastReadSequence = sequenceOf(last);
+      // A closed shard ends once read to its end (and its pending records are handled).
+      if (!NextShardIterator && shard.pending.length === 0) shard.exhausted = true;
+      return records.length > 0;
+    } catch (error) {
+      if (!(error instanceof ExpiredIteratorException)) throw error;
+      shard.iterator = undefined;
+      return true;
+    }
+  }
+
+  async function invoke(records: DynamoDBRecord[]): Promise<{ failedAt?: string; thrown?: unknown }> {
+    try {
+      const response = await options.handler({ Records: records }, localLambdaContext(functionName));
+      const failures = response?.batchItemFailures ?? [];
+      if (failures.length === 0) return {};
+      // Lambda resumes from the lowest sequence number reported; one it cannot place fails the batch.
+      const reported = failures.map((failure) => failure.itemIdentifier).filter((id) => records.some((record) => sequenceOf(record) === id));
+      if (reported.length !== failures.length || reported.length === 0) return { thrown: new Error("batchItemFailures names no record of the batch") };
+      return { failedAt: reported.sort(compareSequences)[0] };
+    } catch (error) {
+      return { thrown: error };
+    }
+  }
+
+  async function giveUp(shard: ShardState, records: DynamoDBRecord[], functionError: boolean): Promise<void> {
+    const first = records[0];
+    const last = records.at(-1);
+    const arrival = (record: DynamoDBRecord | undefined) => new Date((record?.dynamodb?.ApproximateCreationDateTime ?? 0) * 1000).toISOString();
+    await options.reportFailure({
+      requestContext: {
+        requestId: randomUUID(),
+        functionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
+        condition: "RetryAttemptsExhausted",
+        approximateInvokeCount: shard.attempts,
+      },
+      responseContext: { statusCode: 200, executedVersion: "$LATEST", ...(functionError ? { functionError: "Unhandled" } : {}) },
+      version: "1.0",
+      timestamp: new Date().toISOString(),
+      DDBStreamBatchInfo: {
+        shardId: shard.shardId,
+        startSequenceNumber: first ? sequenceOf(first) : "",
+        endSequenceNumber: last ? sequenceOf(last) : "",
+        approximateArrivalOfFirstRecord: arrival(first),
+        approximateArrivalOfLastRecord: arrival(last),
+        batchSize: records.length,
+        streamArn: options.streamArn,
+      },
+    });
+  }
+
+  function succeeded(shard: ShardState, handled: number): void {
+    shard.pending.splice(0, handled);
+    shard.attempts = 0;
+    shard.limit = settings.batchSize;
+    shard.retryAt = 0;
+  }
+
+  /** One step for one shard; true when it did something (read records or handled them). */
+  async function step(shard: ShardState): Promise<boolean> {
+    if (shard.pending.length === 0 && !(await read(shard))) return false;
+    if (shard.pending.length === 0) return true;
+    if (Date.now() < shard.retryAt) return true;
+
+    const batch = shard.pending.slice(0, shard.limit);
+    // Records no filter matches are dropped without an invocation, as Lambda drops them.
+    const matching = batch.filter((record) => matchesAnyFilter(record, settings.filterPatterns));
+    if (matching.length === 0) {
+      succeeded(shard, batch.length);
+      return true;
+    }
+    const outcome = await invoke(matching);
+    if (!outcome.thrown && outcome.failedAt === undefined) {
+      succeeded(shard, batch.length);
+      return true;
+    }
+
+    shard.attempts += 1;
+    if (outcome.failedAt !== undefined) {
+      // Everything before the failed record is done (the checkpoint moves to it).
+      const failedIndex = shard.pending.findIndex((record) => sequenceOf(record) === outcome.failedAt);
+      shard.pending.splice(0, failedIndex);
+    } else if (settings.bisectBatchOnError && batch.length > 1) {
+      shard.limit = Math.ceil(batch.length / 2);
+    }
+    if (shard.attempts > settings.maxRetryAttempts) {
+      // The first record is the one that keeps failing: skip it, and say where it was.
+      const skipped = shard.pending.splice(0, outcome.failedAt !== undefined ? 1 : Math.min(shard.limit, shard.pending.length));
+      await giveUp(shard, skipped, outcome.thrown !== undefined);
+      shard.attempts = 0;
+      shard.limit = settings.batchSize;
+      return true;
+    }
+    shard.retryAt = Date.now() + Math.min(100 * 2 ** (shard.attempts - 1), 2_000);
+    return true;
+  }
+
+  const loop = (async () => {
+    while (!stopped) {
+      round += 1;
+      const thisRound = round;
+      let busy = false;
+      try {
+        if (Date.now() >= nextDescribeAt) {
+          await discoverShards();
+          nextDescribeAt = Date.now() + describeIntervalMs;
+        }
+        const results = await Promise.all([...shards.values()].filter(ready).map(step));
+        busy = results.some(Boolean) || [...shards.values()].some((shard) => shard.pending.length > 0);
+      } catch (error) {
+        busy = true;
+        if (!stopped) reportError(error);
+        await sleep(500);
+      }
+      if (!busy) {
+        lastIdleRound = thisRound;
+        await sleep(pollIntervalMs);
+      }
+    }
+  })();
+
+  return {
+    async settled(timeoutMs = 30_000) {
+      const after = round;
+      const deadline = Date.now() + timeoutMs;
+      while (lastIdleRound <= after) {
+        if (stopped) throw new Error("stream poller stopped");
+        if (Date.now() > deadline) throw new Error(`stream not drained within ${timeoutMs} ms`);
+        await sleep(10);
+      }
+    },
+    async stop() {
+      stopped = true;
+      await loop;
+    },
+  };
+}
+
+/** The stream ARN of a table (its latest stream): what an event source mapping is given in AWS. */
+export async function latestStreamArn(dynamoDb: DynamoDBClient, tableName: string): Promise<string> {
+  const { Table } = await dynamoDb.send(new DescribeTableCommand({ TableName: tableName }));
+  if (!Table?.LatestStreamArn) throw new Error(`table ${tableName} has no stream: create it with its StreamSpecification (lib/resources.ts)`);
+  return Table.LatestStreamArn;
+}

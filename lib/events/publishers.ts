@@ -1,0 +1,76 @@
+import { type EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
+import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { randomUUID } from "node:crypto";
+import { TASK_EVENT_SOURCE, type TaskEvent, type TaskEventEnvelope, type TaskEventPublisher } from "../task-events.js";
+
+/** Some events of a batch were refused: the record is retried (its consumers drop a repeat by its idempotency key). */
+export class TaskEventsNotDeliveredError extends Error {
+  override name = "TaskEventsNotDeliveredError";
+  constructor(
+    readonly failed: number,
+    readonly codes: readonly string[],
+  ) {
+    super(`${failed} task event(s) not delivered: ${codes.join(", ") || "unknown"}`);
+  }
+}
+
+/** In AWS: PutEvents on the service's bus, one call for a record's events. */
+export function eventBridgeTaskEventPublisher(client: EventBridgeClient, eventBusName: string): TaskEventPublisher {
+  return async (events) => {
+    if (events.length === 0) return;
+    const response = await client.send(
+      new PutEventsCommand({
+        Entries: events.map((event) => ({
+          EventBusName: eventBusName,
+          Source: TASK_EVENT_SOURCE,
+          DetailType: event.detailType,
+          Detail: JSON.stringify(event.detail),
+          ...(event.time ? { Time: new Date(event.time) } : {}),
+        })),
+      }),
+    );
+    if (response.FailedEntryCount) {
+      const codes = (response.Entries ?? []).flatMap((entry) => (entry.ErrorCode ? [entry.ErrorCode] : []));
+      throw new TaskEventsNotDeliveredError(response.FailedEntryCount, codes);
+    }
+  };
+}
+
+/** EventBridge's `time`: UTC to the second. */
+function eventTime(time: string | null): string {
+  const date = time ? new Date(time) : new Date();
+  return `${(Number.isNaN(date.getTime()) ? new Date() : date).toISOString().slice(0, 19)}Z`;
+}
+
+/** The envelope a rule's queue target receives, with the id EventBridge would give the event. */
+export function taskEventEnvelope(event: TaskEvent, where: { account: string; region: string }): TaskEventEnvelope {
+  return {
+    version: "0",
+    id: randomUUID(),
+    "detail-type": event.detailType,
+    source: TASK_EVENT_SOURCE,
+    account: where.account,
+    time: eventTime(event.time),
+    region: where.region,
+    resources: [],
+    detail: event.detail,
+  };
+}
+
+/**
+ * On the local stack: each event in EventBridge's envelope straight onto a queue, as a rule that
+ * matches every event of the service and targets that queue would deliver it.
+ */
+export function sqsEnvelopeTaskEventPublisher(client: SQSClient, queueUrl: string, where: { account: string; region: string }): TaskEventPublisher {
+  return async (events) => {
+    if (events.length === 0) return;
+    const response = await client.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: events.map((event, index) => ({ Id: String(index), MessageBody: JSON.stringify(taskEventEnvelope(event, where)) })),
+      }),
+    );
+    const failed = response.Failed ?? [];
+    if (failed.length > 0) throw new TaskEventsNotDeliveredError(failed.length, failed.map((entry) => entry.Code ?? "unknown"));
+  };
+}

@@ -1,0 +1,64 @@
+import type { DynamoDBBatchResponse, DynamoDBRecord } from "aws-lambda";
+import { type CascadeDependencies, type CascadeReport, type CascadeSettings, planCascade, runCascade } from "./cascade.js";
+import { type ExecutionChange, readExecutionChange } from "./stream/execution-change.js";
+import { type TaskEvent, type TaskEventPublisher, taskEventsOf } from "./task-events.js";
+
+/**
+ * The executions table's stream processor: for each record, in order, the cascade's share of it,
+ * then the record's events. Events go last, so that a record whose events were published is never
+ * handled again because of something that failed after them.
+ */
+
+export interface ExecutionStreamDependencies {
+  readonly cascade: CascadeDependencies;
+  readonly publishEvents: TaskEventPublisher;
+  readonly settings: CascadeSettings;
+}
+
+export interface ChangeResult {
+  readonly change: ExecutionChange;
+  readonly cascade?: CascadeReport;
+  readonly events: readonly TaskEvent[];
+}
+
+export async function handleExecutionChange(change: ExecutionChange, deps: ExecutionStreamDependencies): Promise<ChangeResult> {
+  const cascade = await runCascade(planCascade(change, deps.settings), deps.cascade, deps.settings);
+  const events = taskEventsOf(change);
+  await deps.publishEvents(events);
+  return { change, events, ...(cascade ? { cascade } : {}) };
+}
+
+export interface StreamBatchObserver {
+  readonly onHandled?: (result: ChangeResult) => void;
+  readonly onSkipped?: (record: DynamoDBRecord) => void;
+  readonly onFailed?: (record: DynamoDBRecord, error: unknown) => void;
+}
+
+/**
+ * A batch, one record after the other, stopping at the first failure: that record is reported
+ * (ReportBatchItemFailures), and Lambda resumes the shard from it. Records after it are not tried
+ * now; had they been, a retry from the failed one would handle them (and publish their events)
+ * twice. Records before it are done and are not seen again.
+ */
+export async function processExecutionStreamBatch(
+  records: readonly DynamoDBRecord[],
+  deps: ExecutionStreamDependencies,
+  observer: StreamBatchObserver = {},
+): Promise<DynamoDBBatchResponse> {
+  for (const record of records) {
+    const change = readExecutionChange(record);
+    if (!change) {
+      observer.onSkipped?.(record);
+      continue;
+    }
+    let result: ChangeResult;
+    try {
+      result = await handleExecutionChange(change, deps);
+    } catch (error) {
+      observer.onFailed?.(record, error);
+      return { batchItemFailures: [{ itemIdentifier: change.sequenceNumber }] };
+    }
+    observer.onHandled?.(result);
+  }
+  return { batchItemFailures: [] };
+}

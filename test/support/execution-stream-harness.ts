@@ -1,0 +1,61 @@
+import { inject } from "vitest";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import {
+  createExecutionStreamHandler,
+  type ExecutionStreamHandlerDependencies,
+  executionStreamDependencies,
+} from "../../functions/execution-stream/app.js";
+import { startLocalExecutionStream } from "../../infra/local/execution-stream.js";
+import type { StreamHandler, StreamPoller, StreamPollerOptions } from "../../infra/local/stream-poller.js";
+import { readExecutionStreamConfig } from "../../lib/config.js";
+import { type LocalAws, localDynamoDbClient, localSqsClient } from "./local-aws.js";
+
+export interface ExecutionStreamHarness {
+  readonly poller: StreamPoller;
+  readonly deps: ExecutionStreamHandlerDependencies;
+  /** Every record written so far (and whatever the processor wrote in turn) has been handled. */
+  settled(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The stream processor of `npm start` for this test's table: the real handler, wired by its
+ * composition root's own wiring from a config naming this test's table and queues, fed by the
+ * local poller over DynamoDB Local's stream. `dynamoDb`, `sqs` or any dependency may be swapped
+ * for one that fails, to inject a fault.
+ */
+export async function startExecutionStream(
+  aws: LocalAws,
+  options: {
+    dynamoDb?: DynamoDBClient;
+    sqs?: SQSClient;
+    childrenPerRecord?: number;
+    override?: (deps: ExecutionStreamHandlerDependencies) => Partial<ExecutionStreamHandlerDependencies>;
+    poller?: Pick<StreamPollerOptions, "settings" | "pollIntervalMs">;
+    /** Wraps the real handler, e.g. to make an invocation fail after its work (a timeout, a crash). */
+    wrapHandler?: (handler: StreamHandler) => StreamHandler;
+  } = {},
+): Promise<ExecutionStreamHarness> {
+  const config = readExecutionStreamConfig({
+    EXECUTIONS_TABLE_NAME: aws.resources.tables.executions,
+    WORKER_QUEUE_URL_PREFIX: aws.resources.signal_channels.workers.url_prefix,
+    ENVIRONMENT_QUEUE_URL_PREFIX: aws.resources.signal_channels.environments.url_prefix,
+    EVENTS_QUEUE_URL: aws.resources.queues.events,
+    ...(options.childrenPerRecord ? { CASCADE_CHILDREN_PER_RECORD: String(options.childrenPerRecord) } : {}),
+  });
+  const wired = executionStreamDependencies(config, { dynamoDb: options.dynamoDb ?? localDynamoDbClient(), sqs: options.sqs ?? localSqsClient() });
+  const deps = { ...wired, ...options.override?.(wired) };
+  const poller = await startLocalExecutionStream(
+    {
+      region: "us-east-1",
+      dynamodbEndpoint: inject("dynamoDbEndpoint"),
+      sqsEndpoint: inject("sqsEndpoint"),
+      executionsTable: aws.resources.tables.executions,
+      failureQueueUrl: aws.resources.queues.execution_stream_failures,
+    },
+    (options.wrapHandler ?? ((handler) => handler))(createExecutionStreamHandler(deps) as StreamHandler),
+    { pollIntervalMs: 20, ...options.poller },
+  );
+  return { poller, deps, settled: (timeoutMs) => poller.settled(timeoutMs), stop: () => poller.stop() };
+}

@@ -1,0 +1,33 @@
+import { describe, expect, it } from "vitest";
+import { matchesAnyFilter } from "../../../infra/local/event-filter.js";
+import { executionStreamProcessing } from "../../../lib/resources.js";
+import { aStreamRecord } from "../../support/stream-records.js";
+
+const base = { id: "5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e", organization_id: "org-a", status: "executing" };
+const passes = (change: Parameters<typeof aStreamRecord>[0]) => matchesAnyFilter(aStreamRecord(change), executionStreamProcessing.filterPatterns);
+
+describe("the stream's filters, as the local poller applies them (Lambda event filtering's semantics)", () => {
+  it.each([
+    ["the stop of a record", { old: base, new: { ...base, status: "stopped" } }],
+    ["any later write to a stopped record", { old: { ...base, status: "stopped" }, new: { ...base, status: "stopped", stop_acknowledged_at: "x" } }],
+    ["a record written already stopped", { new: { ...base, status: "stopped" } }],
+    ["a new record naming a parent", { new: { ...base, parent_execution: "p" } }],
+  ])("pass %s", (_case, change) => {
+    expect(passes(change)).toBe(true);
+  });
+
+  it.each([
+    ["a heartbeat", { old: base, new: { ...base, idx_heartbeat_at: "x" } }],
+    ["a completion", { old: base, new: { ...base, status: "completed" } }],
+    ["a new record naming no parent", { new: base }],
+    ["a new record whose parent is a stored null", { new: { ...base, parent_execution: null } }],
+    ["a change naming a parent on a running record", { old: base, new: { ...base, parent_execution: "p" } }],
+    ["the deletion of a stopped record", { old: { ...base, status: "stopped" } }],
+  ])("drop %s", (_case, change) => {
+    expect(passes(change)).toBe(false);
+  });
+
+  it("refuses an operator it does not implement, rather than filter differently from AWS", () => {
+    expect(() => matchesAnyFilter({ a: 1 }, [{ a: [{ numeric: [">", 0] }] }])).toThrow(/unsupported filter operator/);
+  });
+});
