@@ -10,6 +10,7 @@ import { ApiKeysTable } from "./constructs/api-keys-table.js";
 import { ExecutionStreamProcessing } from "./constructs/execution-stream-processing.js";
 import { ExecutionsTable } from "./constructs/executions-table.js";
 import { HttpApi } from "./constructs/http-api.js";
+import { LimitsTable } from "./constructs/limits-table.js";
 import { QueueWithDeadLetter } from "./constructs/queue-with-dead-letter.js";
 import { ScheduledRun } from "./constructs/scheduled-run.js";
 import { SignalChannel } from "./constructs/signal-queue.js";
@@ -49,6 +50,7 @@ export class StopTaskStack extends Stack {
 
     const executions = new ExecutionsTable(this, "ExecutionsTable", { prefix, retainData });
     const apiKeys = new ApiKeysTable(this, "ApiKeysTable", { prefix, retainData });
+    const limits = new LimitsTable(this, "LimitsTable", { prefix, retainData });
     const workerSignals = new SignalChannel(this, "StopSignals", { prefix, retainData, definition: signalChannels.workers, owners: "workers" });
     const environmentCommands = new SignalChannel(this, "AssetCommands", {
       prefix,
@@ -118,6 +120,8 @@ export class StopTaskStack extends Stack {
         workerSignals.grantSend(fn, "WORKER_QUEUE_URL_PREFIX");
         environmentCommands.grantSend(fn, "ENVIRONMENT_QUEUE_URL_PREFIX");
         taskEvents.grantPut(fn);
+        // The runaway guards read an organization's default limits (lib/guards.ts).
+        limits.grantLimitsRead(fn);
       },
     };
     for (const fn of Object.values(functions)) {
@@ -180,6 +184,7 @@ export class StopTaskStack extends Stack {
 
     new CfnOutput(this, "ApiUrl", { value: api.url, description: "Base URL of the API stage" });
     new CfnOutput(this, "ExecutionsTableName", { value: executions.tableName });
+    new CfnOutput(this, "LimitsTableName", { value: limits.tableName, description: "Pass to `npm run limits -- set --table`" });
     new CfnOutput(this, "ApiKeysTableName", { value: apiKeys.tableName, description: "Pass to `npm run keys -- create --table`" });
     // What a worker (or an environment's agent) needs to make its own queue: lib/worker/signal-queue.ts.
     new CfnOutput(this, "WorkerQueueNamePrefix", { value: workerSignals.namePrefix, description: "A worker's queue: this + its worker_id" });

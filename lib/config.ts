@@ -58,6 +58,8 @@ const executionStreamConfigSchema = z
     ...awsClientSettings,
     ...signalQueues,
     EXECUTIONS_TABLE_NAME: z.string().check(z.minLength(1)),
+    /** Organizations' default limits, read by the runaway guards. */
+    LIMITS_TABLE_NAME: z.string().check(z.minLength(1)),
     /** In AWS: the EventBridge bus the task events go to. */
     EVENT_BUS_NAME: z.optional(z.string().check(z.minLength(1))),
     /** On the local stack instead: the queue that receives them in EventBridge's envelope, as a rule's queue target would. */

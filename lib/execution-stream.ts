@@ -1,11 +1,12 @@
 import type { DynamoDBBatchResponse, DynamoDBRecord } from "aws-lambda";
 import { type CascadeDependencies, type CascadeReport, type CascadeSettings, planCascade, runCascade } from "./cascade.js";
+import { type GuardReport, type GuardDependencies, runGuards } from "./guards.js";
 import { type ExecutionChange, readExecutionChange } from "./stream/execution-change.js";
 import { type TaskEvent, type TaskEventPublisher, taskEventsOf } from "./task-events.js";
 
 /**
- * The executions table's stream processor: for each record, in order, the cascade's share of it,
- * then the record's events. Events go last, so that a record whose events were published is never
+ * The executions table's stream processor: for each record, in order, the runaway guards (a
+ * running task over its limits is stopped), the cascade's share of it, then the record's events. Events go last, so that a record whose events were published is never
  * handled again because of something that failed after them.
  */
 
@@ -13,19 +14,24 @@ export interface ExecutionStreamDependencies {
   readonly cascade: CascadeDependencies;
   readonly publishEvents: TaskEventPublisher;
   readonly settings: CascadeSettings;
+  /** The runaway guards' reads (the stop itself goes through `cascade.stop`, the same core). */
+  readonly guards: Pick<GuardDependencies, "organizationLimits">;
 }
 
 export interface ChangeResult {
   readonly change: ExecutionChange;
   readonly cascade?: CascadeReport;
+  readonly guard?: GuardReport;
   readonly events: readonly TaskEvent[];
 }
 
 export async function handleExecutionChange(change: ExecutionChange, deps: ExecutionStreamDependencies): Promise<ChangeResult> {
+  // The guard's stop is itself a write to `stopped`, whose own record runs the cascade and the events.
+  const guard = await runGuards(change, { stop: deps.cascade.stop, organizationLimits: deps.guards.organizationLimits });
   const cascade = await runCascade(planCascade(change, deps.settings), deps.cascade, deps.settings);
   const events = taskEventsOf(change);
   await deps.publishEvents(events);
-  return { change, events, ...(cascade ? { cascade } : {}) };
+  return { change, events, ...(cascade ? { cascade } : {}), ...(guard ? { guard } : {}) };
 }
 
 export interface StreamBatchObserver {

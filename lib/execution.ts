@@ -131,6 +131,17 @@ export const agentExecutionSchema = z.object({
   stop_note: optional(z.string()),
   /** When the worker (or self-hosted environment) confirmed it halted the task. */
   stop_acknowledged_at: optional(timestamp),
+  /**
+   * This task's own limits (`PUT /v1/tasks/{task_id}/limits`), each beating its organization's
+   * default; null when it has none (the organization's defaults, if any, apply).
+   */
+  limits: optional(
+    z.object({
+      max_tokens: z._default(z.nullable(z.int()), null),
+      max_duration_seconds: z._default(z.nullable(z.int()), null),
+      max_tool_calls: z._default(z.nullable(z.int()), null),
+    }),
+  ),
 });
 
 export type AgentExecution = z.output<typeof agentExecutionSchema>;

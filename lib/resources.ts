@@ -113,7 +113,17 @@ export const apiKeysTable = {
   globalSecondaryIndexes: [{ indexName: "by-key-id", partitionKey: { name: "key_id", type: "S" } }],
 } as const satisfies TableDefinition;
 
-export const tables = { executions: executionsTable, apiKeys: apiKeysTable } as const;
+/**
+ * Organizations' default limits for the runaway guards (lib/limits.ts): one item per
+ * organization, written by `npm run limits` only, read by the stream processor and the cleanup.
+ */
+export const limitsTable = {
+  logicalName: "limits",
+  partitionKey: { name: "organization_id", type: "S" },
+  globalSecondaryIndexes: [],
+} as const satisfies TableDefinition;
+
+export const tables = { executions: executionsTable, apiKeys: apiKeysTable, limits: limitsTable } as const;
 
 // A stop is only useful while the task still runs: four days covers any outage a worker
 // fleet could sit out, and the DLQ keeps undeliverable signals two weeks for an operator.
@@ -178,12 +188,21 @@ export const executionStreamProcessing = {
   /**
    * Only records the processor acts on reach it (Lambda event filtering; the local poller applies
    * the same patterns): any change to a stopped record (the stop itself, its acknowledgement, a
-   * failed delivery, the cascade's cursor, sub-executions appended after the stop) and a new
-   * record that names a parent. Heartbeats and every other write of a running task never invoke it.
+   * failed delivery, the cascade's cursor, sub-executions appended after the stop), a new
+   * record that names a parent, and a running record that reports usage or carries limits of its
+   * own (the runaway guards, lib/guards.ts). The usage patterns match leaf attributes only (Lambda's
+   * `exists` works on leaves): `tokens.prompt_tokens`, `tokens.completion_tokens`, `duration` and
+   * the task's own `limits_set_at`. `used_tools` is a list, which a filter cannot test for
+   * existence; a task that uses tools also reports tokens or duration, so its records arrive
+   * through those. A running task that reports no usage (its heartbeats) never invokes it.
    */
   filterPatterns: [
     { dynamodb: { NewImage: { status: { S: ["stopped"] } } } },
     { eventName: ["INSERT"], dynamodb: { NewImage: { parent_execution: { S: [{ exists: true }] } } } },
+    { dynamodb: { NewImage: { status: { S: ["pending", "executing", "paused", "error"] }, tokens: { M: { prompt_tokens: { N: [{ exists: true }] } } } } } },
+    { dynamodb: { NewImage: { status: { S: ["pending", "executing", "paused", "error"] }, tokens: { M: { completion_tokens: { N: [{ exists: true }] } } } } } },
+    { dynamodb: { NewImage: { status: { S: ["pending", "executing", "paused", "error"] }, duration: { N: [{ exists: true }] } } } },
+    { dynamodb: { NewImage: { status: { S: ["pending", "executing", "paused", "error"] }, limits_set_at: { S: [{ exists: true }] } } } },
   ],
   /** Where a record that exhausted its retries is described (shard and sequence numbers): the on-failure destination. */
   failureQueue: { logicalName: "execution-stream-failures", retentionSeconds: 14 * DAY_SECONDS },

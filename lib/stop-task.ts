@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { AgentExecution } from "./execution.js";
 import type { ExecutionRead, ExecutionRepository, InvalidStoredExecutionError } from "./executions/repository.js";
 import type { StopSignalPublisher } from "./signals/publisher.js";
+import type { LimitCrossing } from "./limits.js";
 import { formatTimestamp } from "./timestamp.js";
 
 /**
@@ -13,7 +14,9 @@ import { formatTimestamp } from "./timestamp.js";
 export type StopRequester =
   | { readonly kind: "api_key"; readonly organizationId: string; readonly keyId: string }
   | { readonly kind: "system"; readonly requestedBy: string }
-  | { readonly kind: "cascade"; readonly organizationId: string; readonly parentTaskId: string; readonly isManuallyStopped: boolean };
+  | { readonly kind: "cascade"; readonly organizationId: string; readonly parentTaskId: string; readonly isManuallyStopped: boolean }
+  /** A runaway guard (lib/guards.ts): the task's own organization, and the guard's name as `stopped_by`. */
+  | { readonly kind: "guard"; readonly organizationId: string; readonly guard: string };
 
 export interface StopTaskCommand {
   readonly taskId: string;
@@ -22,6 +25,8 @@ export interface StopTaskCommand {
   readonly reason: string;
   /** The caller's own words, stored as `stop_note` and carried in the stop message. */
   readonly note?: string;
+  /** A guard's stop: the limit crossed and the usage that crossed it, stored and carried in the message. */
+  readonly limit?: LimitCrossing;
 }
 
 /**
@@ -83,6 +88,8 @@ function requestedByOf(requester: StopRequester): string {
       return requester.requestedBy;
     case "cascade":
       return cascadeStoppedBy(requester.parentTaskId);
+    case "guard":
+      return requester.guard;
   }
 }
 
@@ -94,6 +101,8 @@ function isManualStop(requester: StopRequester): boolean {
       return false;
     case "cascade":
       return requester.isManuallyStopped;
+    case "guard":
+      return false;
   }
 }
 
@@ -113,6 +122,7 @@ export async function stopTask(command: StopTaskCommand, deps: StopTaskDependenc
     requestedBy: requestedByOf(requester),
     reason: command.reason,
     ...(command.note === undefined ? {} : { note: command.note }),
+    ...(command.limit === undefined ? {} : { limit: command.limit }),
     isManuallyStopped: isManualStop(requester),
     requestedAt,
     signalDueAt,
@@ -125,7 +135,13 @@ export async function stopTask(command: StopTaskCommand, deps: StopTaskDependenc
       return result;
     case "stopped": {
       const { target, record } = result;
-      const request = { requestedAt, requestedBy: target.stopped_by ?? "", reason: command.reason, note: command.note ?? null };
+      const request = {
+        requestedAt,
+        requestedBy: target.stopped_by ?? "",
+        reason: command.reason,
+        note: command.note ?? null,
+        ...(command.limit === undefined ? {} : { limit: command.limit }),
+      };
       try {
         const published = await deps.publishStopSignal(target, request);
         return outcome("stopped", record, { signal: published });

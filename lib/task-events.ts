@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { limitCrossingSchema, readLimitCrossing } from "./limits.js";
 import type { ExecutionChange, ExecutionImage } from "./stream/execution-change.js";
 
 /**
@@ -37,6 +38,8 @@ export const taskEventDetailSchema = z.object({
    * other two append what happened to it.
    */
   idempotency_key: z.string(),
+  /** A runaway guard's stop (`*_limit_exceeded`): the limit crossed and the usage that crossed it. */
+  limit: z.optional(limitCrossingSchema),
   /** Task Stop Acknowledged only. */
   stop_acknowledged_at: z.optional(z.string()),
   /** Task Stop Delivery Failed only. */
@@ -76,6 +79,7 @@ export function taskEventsOf(change: ExecutionChange): TaskEvent[] {
   if (!newImage) return [];
   // Without the stop's own request id (a record some other writer stopped), the stream record's id is as stable.
   const stopKey = newImage.stop_request_id ?? `stream:${change.eventId}`;
+  const limit = readLimitCrossing(newImage.stop_limit);
   const detail = (idempotencyKey: string, extra: Partial<TaskEventDetail> = {}): TaskEventDetail => ({
     task_id: newImage.id,
     organization_id: newImage.organization_id,
@@ -87,6 +91,7 @@ export function taskEventsOf(change: ExecutionChange): TaskEvent[] {
     stopped_at: newImage.stopped_at,
     stop_note: newImage.stop_note,
     idempotency_key: idempotencyKey,
+    ...(limit ? { limit } : {}),
     ...extra,
   });
 

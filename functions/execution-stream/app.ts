@@ -12,6 +12,7 @@ import type { ExecutionStreamConfig } from "../../lib/config.js";
 import { eventBridgeTaskEventPublisher, sqsEnvelopeTaskEventPublisher } from "../../lib/events/publishers.js";
 import { type ChangeResult, type ExecutionStreamDependencies, processExecutionStreamBatch } from "../../lib/execution-stream.js";
 import { dynamoCascadeStore } from "../../lib/executions/cascade-store.js";
+import { dynamoOrganizationLimits } from "../../lib/executions/limits-store.js";
 import { createLogger, createMetrics, MetricUnit } from "../../lib/observability.js";
 
 export interface ExecutionStreamHandlerDependencies extends ExecutionStreamDependencies {
@@ -43,6 +44,7 @@ export function executionStreamDependencies(
       store: dynamoCascadeStore(clients.dynamoDb, config.EXECUTIONS_TABLE_NAME),
     },
     publishEvents,
+    guards: { organizationLimits: dynamoOrganizationLimits(clients.dynamoDb, config.LIMITS_TABLE_NAME) },
     settings: { childrenPerRecord: config.CASCADE_CHILDREN_PER_RECORD },
     logger: createLogger("execution-stream"),
     metrics: createMetrics("execution-stream"),
@@ -62,6 +64,7 @@ interface Tally {
   childrenNotFound: number;
   cascadesContinued: number;
   eventsPublished: number;
+  guardStops: number;
   recordsFailed: number;
 }
 
@@ -76,6 +79,16 @@ export function createExecutionStreamHandler(deps: ExecutionStreamHandlerDepende
   function observe(tally: Tally, result: ChangeResult): void {
     tally.records += 1;
     tally.eventsPublished += result.events.length;
+    if (result.guard) {
+      if (result.guard.outcome === "stopped") tally.guardStops += 1;
+      logger.info("runaway guard stopped a task over its limit", {
+        task_id: result.guard.taskId,
+        limit_name: result.guard.crossing.limit_name,
+        limit: result.guard.crossing.limit,
+        usage: result.guard.crossing.usage,
+        outcome: result.guard.outcome,
+      });
+    }
     const report = result.cascade;
     if (!report) return;
     tally.childrenStopped += report.stopped.length;
@@ -104,6 +117,7 @@ export function createExecutionStreamHandler(deps: ExecutionStreamHandlerDepende
         childrenNotFound: 0,
         cascadesContinued: 0,
         eventsPublished: 0,
+        guardStops: 0,
         recordsFailed: 0,
       };
       const response = await processExecutionStreamBatch(event.Records, deps, {
@@ -124,6 +138,7 @@ export function createExecutionStreamHandler(deps: ExecutionStreamHandlerDepende
       metrics.addMetric("CascadeChildrenNotFound", MetricUnit.Count, tally.childrenNotFound);
       metrics.addMetric("CascadeContinued", MetricUnit.Count, tally.cascadesContinued);
       metrics.addMetric("TaskEventsPublished", MetricUnit.Count, tally.eventsPublished);
+      metrics.addMetric("GuardStops", MetricUnit.Count, tally.guardStops);
       // The alarm watches this one (with the function's errors and the failure queue).
       metrics.addMetric("StreamRecordsFailed", MetricUnit.Count, tally.recordsFailed);
       return response;

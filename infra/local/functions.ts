@@ -29,6 +29,7 @@ export function pointFunctionsAt(stack: Pick<StackFile, "tables" | "signal_chann
   Object.assign(process.env, {
     EXECUTIONS_TABLE_NAME: stack.tables.executions,
     API_KEYS_TABLE_NAME: stack.tables.api_keys,
+    LIMITS_TABLE_NAME: stack.tables.limits,
     WORKER_QUEUE_URL_PREFIX: stack.signal_channels.workers.url_prefix,
     ENVIRONMENT_QUEUE_URL_PREFIX: stack.signal_channels.environments.url_prefix,
     EVENTS_QUEUE_URL: stack.queues.events,

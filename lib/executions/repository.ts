@@ -10,6 +10,7 @@ import {
   stillHolds,
 } from "../conditional-writes.js";
 import { type AgentExecution, agentExecutionSchema, isActive, isTerminal, type StopTarget, stopTargetSchema } from "../execution.js";
+import type { LimitCrossing } from "../limits.js";
 import { indexAttributes, indexShard } from "./indexes.js";
 
 /** Internal attributes: stored on the item, never part of the public record. */
@@ -26,6 +27,8 @@ export interface StopTransition {
   /** The caller's own words, stored as `stop_note`; absent, any note a record carries is removed (it was not this stop's). */
   readonly note?: string;
   readonly isManuallyStopped: boolean;
+  /** A guard's stop: stored as `stop_limit` (bookkeeping), which the Task Stopped event carries. */
+  readonly limit?: LimitCrossing;
   readonly requestedAt: string;
   /**
    * Unique per stop request and stored with the stop: when the SDK retries an UpdateItem whose
@@ -143,7 +146,8 @@ export function dynamoExecutionRepository(client: DynamoDBClient, tableName: str
           "SET #status = :stopped, is_manually_stopped = :manual, finished_at = :now, stopped_at = :now, " +
           "stopped_by = :requested_by, stop_reason = :reason, updated_at = :now, " +
           "version = if_not_exists(version, :zero) + :one, #signal_shard = :signal_shard, #signal_due_at = :signal_due_at, " +
-          `stop_request_id = :stop_request_id${transition.note === undefined ? "" : ", #stop_note = :stop_note"} ` +
+          `stop_request_id = :stop_request_id${transition.note === undefined ? "" : ", #stop_note = :stop_note"}` +
+          `${transition.limit === undefined ? "" : ", stop_limit = :stop_limit"} ` +
           // A stop starts its own cascade from the first sub-execution (lib/cascade.ts).
           `REMOVE #active_shard, #cascade_cursor${transition.note === undefined ? ", #stop_note" : ""}`,
         names: {
@@ -156,6 +160,17 @@ export function dynamoExecutionRepository(client: DynamoDBClient, tableName: str
         },
         values: {
           ...(transition.note === undefined ? {} : { ":stop_note": { S: transition.note } }),
+          ...(transition.limit === undefined
+            ? {}
+            : {
+                ":stop_limit": {
+                  M: {
+                    limit_name: { S: transition.limit.limit_name },
+                    limit: { N: String(transition.limit.limit) },
+                    usage: { N: String(transition.limit.usage) },
+                  },
+                },
+              }),
           ":signal_shard": { S: indexShard("signal", transition.taskId) },
           ":signal_due_at": { S: transition.signalDueAt },
           ":stop_request_id": { S: transition.stopRequestId },

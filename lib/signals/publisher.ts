@@ -1,5 +1,6 @@
 import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { StopTarget } from "../execution.js";
+import type { LimitCrossing } from "../limits.js";
 import { signalQueueUrl } from "./queue-names.js";
 import {
   STOP_MESSAGE_TYPE,
@@ -25,6 +26,8 @@ export interface StopRequestDetails {
   readonly reason: string;
   /** The caller's own words on why (the record's `stop_note`). */
   readonly note?: string | null;
+  /** A guard's stop: the limit crossed and the usage that crossed it. */
+  readonly limit?: LimitCrossing;
 }
 
 /** Everything a stop message is built from: the few routing fields of the stopped record. */
@@ -53,6 +56,7 @@ export function buildStopMessage(execution: StopSignalTarget, request: StopReque
     requested_by: request.requestedBy,
     reason: request.reason,
     note: request.note ?? null,
+    ...(request.limit === undefined ? {} : { limit: request.limit }),
   };
 }
 

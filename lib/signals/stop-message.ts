@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { limitCrossingSchema } from "../limits.js";
 
 /**
  * The stop signal, as workers and self-hosted environments receive it. Workers import this
@@ -21,6 +22,8 @@ export const stopMessageSchema = z.object({
   reason: z.string(),
   /** The caller's own words (the record's `stop_note`), when it gave any; absent from messages sent before it existed. */
   note: z.optional(z.nullable(z.string())),
+  /** A runaway guard's stop only: the limit crossed and the usage that crossed it (lib/limits.ts). */
+  limit: z.optional(limitCrossingSchema),
 });
 export type StopMessage = z.infer<typeof stopMessageSchema>;
 

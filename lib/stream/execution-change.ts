@@ -32,6 +32,13 @@ export const executionImageSchema = z.extend(stopTargetSchema, {
   stop_acknowledged_at: lenientTimestamp,
   signal_delivery_failed_at: lenientTimestamp,
   [CASCADE_CURSOR]: z.catch(z.int().check(z.nonnegative()), 0),
+  // The runaway guards' inputs (lib/guards.ts), kept raw: lib/limits.ts reads them leniently.
+  tokens: z.optional(z.unknown()),
+  used_tools: z.optional(z.unknown()),
+  duration: z.optional(z.unknown()),
+  limits: z.optional(z.unknown()),
+  limits_set_at: lenientString,
+  stop_limit: z.optional(z.unknown()),
 });
 export type ExecutionImage = z.output<typeof executionImageSchema>;
 

@@ -161,10 +161,11 @@ describe("the functions", () => {
     });
   });
 
-  it("gives the stream processor its table, both signal channels and the events bus, and nothing of the API keys", () => {
+  it("gives the stream processor its table, the limits table, both signal channels and the events bus, and nothing of the API keys", () => {
     expect(functionNamed("execution-stream").Properties?.Environment).toEqual({
       Variables: {
         EXECUTIONS_TABLE_NAME: ref("AWS::DynamoDB::Table", "TableName", "stop-task-dev-executions"),
+        LIMITS_TABLE_NAME: ref("AWS::DynamoDB::Table", "TableName", "stop-task-dev-limits"),
         ...signalQueueVariables(),
         EVENT_BUS_NAME: ref("AWS::Events::EventBus", "Name", "stop-task-dev-task-events"),
       },

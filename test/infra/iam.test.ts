@@ -100,6 +100,8 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
       onOwners("sqs:SendMessage", "worker"),
       onOwners("sqs:SendMessage", "env"),
       allow("events:PutEvents", "AWS::Events::EventBus", "Name", "task-events"),
+      // The runaway guards: one GetItem of an organization's default limits.
+      { Effect: "Allow", Action: "dynamodb:GetItem", Resource: arnOf("AWS::DynamoDB::Table", "TableName", `stop-task-${stage}-limits`) },
       {
         Effect: "Allow",
         Action: ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],

@@ -8,6 +8,7 @@ export const sampleDeployedEnvironment = {
   AWS_LAMBDA_FUNCTION_NAME: "stop-task-dev-stop-task",
   EXECUTIONS_TABLE_NAME: "stop-task-dev-executions",
   API_KEYS_TABLE_NAME: "stop-task-dev-api-keys",
+  LIMITS_TABLE_NAME: "stop-task-dev-limits",
   WORKER_QUEUE_URL_PREFIX: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-worker-",
   ENVIRONMENT_QUEUE_URL_PREFIX: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-env-",
   STOP_FUNCTION_NAME: "stop-task-dev-stop-task",

@@ -39,6 +39,7 @@ export async function startExecutionStream(
 ): Promise<ExecutionStreamHarness> {
   const config = readExecutionStreamConfig({
     EXECUTIONS_TABLE_NAME: aws.resources.tables.executions,
+    LIMITS_TABLE_NAME: aws.resources.tables.limits,
     WORKER_QUEUE_URL_PREFIX: aws.resources.signal_channels.workers.url_prefix,
     ENVIRONMENT_QUEUE_URL_PREFIX: aws.resources.signal_channels.environments.url_prefix,
     EVENTS_QUEUE_URL: aws.resources.queues.events,

@@ -21,7 +21,7 @@ describe("readStopTaskConfig", () => {
 });
 
 describe("readExecutionStreamConfig", () => {
-  const stream = { EXECUTIONS_TABLE_NAME: "executions", WORKER_QUEUE_URL_PREFIX: valid.WORKER_QUEUE_URL_PREFIX, ENVIRONMENT_QUEUE_URL_PREFIX: valid.ENVIRONMENT_QUEUE_URL_PREFIX };
+  const stream = { EXECUTIONS_TABLE_NAME: "executions", LIMITS_TABLE_NAME: "limits", WORKER_QUEUE_URL_PREFIX: valid.WORKER_QUEUE_URL_PREFIX, ENVIRONMENT_QUEUE_URL_PREFIX: valid.ENVIRONMENT_QUEUE_URL_PREFIX };
 
   it("publishes to the bus in AWS, or to the events queue on the local stack, with the cascade's bound", () => {
     expect(readExecutionStreamConfig({ ...stream, EVENT_BUS_NAME: "bus" })).toMatchObject({ EVENT_BUS_NAME: "bus", CASCADE_CHILDREN_PER_RECORD: 25 });

@@ -28,6 +28,7 @@ function deps(publish: (events: readonly TaskEvent[]) => Promise<void>) {
     },
     publishEvents: publish,
     settings: { childrenPerRecord: 25 },
+    guards: { organizationLimits: async () => ({}) },
   };
 }
 

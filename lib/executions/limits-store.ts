@@ -1,0 +1,89 @@
+import { type AttributeValue, type DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
+import { allOf, belongsToOrganization, conditionalUpdate, executionExists } from "../conditional-writes.js";
+import { formatTimestamp } from "../timestamp.js";
+import { type LimitName, type Limits, limitNames, readStoredLimits } from "../limits.js";
+
+/**
+ * Organizations' default limits: one item per organization in this service's own `limits` table
+ * (lib/resources.ts), keyed by `organization_id`. Written by the operator command only
+ * (`npm run limits`); read by the stream processor and the cleanup.
+ */
+
+export type OrganizationLimitsReader = (organizationId: string) => Promise<Limits>;
+
+/**
+ * One GetItem per organization, remembered for `ttlMs` (default 5 s): the stream reads the limits
+ * of every record with usage, and a burst of records of one organization costs one read. A
+ * changed default is in force within the TTL.
+ */
+export function dynamoOrganizationLimits(
+  client: DynamoDBClient,
+  tableName: string,
+  options: { readonly ttlMs?: number; readonly now?: () => number } = {},
+): OrganizationLimitsReader {
+  const ttlMs = options.ttlMs ?? 5_000;
+  const now = options.now ?? Date.now;
+  const cache = new Map<string, { readonly limits: Limits; readonly expiresAt: number }>();
+  return async (organizationId) => {
+    const cached = cache.get(organizationId);
+    if (cached && cached.expiresAt > now()) return cached.limits;
+    const { Item } = await client.send(new GetItemCommand({ TableName: tableName, Key: { organization_id: { S: organizationId } } }));
+    const limits = Item ? readStoredLimits(unmarshall(Item, { wrapNumbers: (text: string) => Number(text) })) : {};
+    if (cache.size > 10_000) cache.clear();
+    cache.set(organizationId, { limits, expiresAt: now() + ttlMs });
+    return limits;
+  };
+}
+
+/** Replaces an organization's defaults (an unset limit is removed). */
+export async function putOrganizationLimits(client: DynamoDBClient, tableName: string, organizationId: string, limits: Limits, updatedAt = new Date()): Promise<void> {
+  const set = limitNames.filter((name): name is LimitName => typeof limits[name] === "number");
+  await client.send(
+    new PutItemCommand({
+      TableName: tableName,
+      Item: {
+        organization_id: { S: organizationId },
+        updated_at: { S: formatTimestamp(updatedAt) },
+        ...Object.fromEntries(set.map((name) => [name, { N: String(limits[name]) }])),
+      },
+    }),
+  );
+}
+
+export async function getOrganizationLimits(client: DynamoDBClient, tableName: string, organizationId: string): Promise<Limits> {
+  const { Item } = await client.send(new GetItemCommand({ TableName: tableName, Key: { organization_id: { S: organizationId } }, ConsistentRead: true }));
+  return Item ? readStoredLimits(unmarshall(Item, { wrapNumbers: (text: string) => Number(text) })) : {};
+}
+
+export type SetTaskLimitsResult = { readonly kind: "set"; readonly item: Record<string, AttributeValue> } | { readonly kind: "not_found" } | { readonly kind: "forbidden" };
+
+/**
+ * A task's own limits: the `limits` map on its execution item (public: Get Task returns it) and
+ * `limits_set_at` (bookkeeping: the stream's filter and the guards see a new limit by it), in one
+ * conditional write that only the task's organization can make and that never creates a stub.
+ * Unset limits are stored as null. A finished task may still be given limits: they do nothing.
+ */
+export async function setTaskLimits(
+  client: DynamoDBClient,
+  tableName: string,
+  command: { readonly taskId: string; readonly organizationId: string; readonly limits: Limits; readonly now?: Date },
+): Promise<SetTaskLimitsResult> {
+  const stored = Object.fromEntries(
+    limitNames.map((name) => {
+      const value = command.limits[name];
+      return [name, typeof value === "number" ? { N: String(value) } : { NULL: true }];
+    }),
+  ) as Record<string, AttributeValue>;
+  const result = await conditionalUpdate(client, {
+    tableName,
+    key: { id: { S: command.taskId } },
+    condition: allOf(executionExists, belongsToOrganization(command.organizationId)),
+    update: "SET #limits = :limits, limits_set_at = :limits_set_at",
+    names: { "#limits": "limits" },
+    values: { ":limits": { M: stored }, ":limits_set_at": { S: formatTimestamp(command.now ?? new Date()) } },
+    returnNew: true,
+  });
+  if (result.applied) return { kind: "set", item: result.item ?? {} };
+  return result.old ? { kind: "forbidden" } : { kind: "not_found" };
+}
