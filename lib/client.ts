@@ -1,3 +1,4 @@
+import type { Limits } from "./limits.js";
 import { type AgentExecution, agentExecutionSchema, isTerminal } from "./execution.js";
 import { errorBodySchema, REQUEST_ID_HEADER, type ValidationIssue, validationErrorBodySchema } from "./http/responses.js";
 import { gatewayAnswers } from "./resources.js";
@@ -156,7 +157,7 @@ export function createTaskClient(options: TaskClientOptions) {
   const fetchImpl = options.fetch ?? fetch;
   const baseUrl = options.baseUrl.replace(/\/+$/, "");
 
-  async function call(method: "GET" | "POST", path: string, signal?: AbortSignal, body?: unknown): Promise<AgentExecution> {
+  async function call(method: "GET" | "POST" | "PUT", path: string, signal?: AbortSignal, body?: unknown): Promise<AgentExecution> {
     const response = await fetchImpl(`${baseUrl}${path}`, {
       method,
       headers: {
@@ -179,6 +180,14 @@ export function createTaskClient(options: TaskClientOptions) {
 
   async function stopTask(taskId: string, stopOptions: StopOptions = {}): Promise<AgentExecution> {
     return call("POST", `${taskPath(taskId)}/stop`, stopOptions.signal, stopOptions.reason === undefined ? undefined : { reason: stopOptions.reason });
+  }
+
+  /**
+   * Sets the task's own limits (`PUT /v1/tasks/{task_id}/limits`), replacing any it had: a limit
+   * left out or null is unset, and the organization's default applies to it.
+   */
+  async function setTaskLimits(taskId: string, limits: Limits, requestOptions: RequestOptions = {}): Promise<AgentExecution> {
+    return call("PUT", `${taskPath(taskId)}/limits`, requestOptions.signal, limits);
   }
 
   /** A busy, throttled or briefly unavailable service is worth waiting out; anything else is the caller's to see. */
@@ -250,7 +259,7 @@ export function createTaskClient(options: TaskClientOptions) {
     }
   }
 
-  return { getTask, stopTask, stopAndWait };
+  return { getTask, stopTask, stopAndWait, setTaskLimits };
 }
 
 export type TaskClient = ReturnType<typeof createTaskClient>;

@@ -14,7 +14,7 @@ export type LimitName = (typeof limitNames)[number];
 const limitValue = z.int().check(z.nonnegative(), z.maximum(Number.MAX_SAFE_INTEGER));
 
 /** Limits as a caller sets them (`PUT .../limits`) and Get Task returns them: each may be unset (null). */
-export const limitsSchema = z.strictObject({
+export const limitsSchema = z.object({
   max_tokens: z.optional(z.nullable(limitValue)),
   max_duration_seconds: z.optional(z.nullable(limitValue)),
   max_tool_calls: z.optional(z.nullable(limitValue)),

@@ -238,6 +238,8 @@ export interface RouteDefinition {
 export const routes = [
   { method: "POST", path: "/v1/tasks/{task_id}/stop", functionName: "stop-task", operationId: "stopTask" },
   { method: "GET", path: "/v1/tasks/{task_id}", functionName: "get-task", operationId: "getTask" },
+  // Served by the stop function: the same key check and tenancy, and its write grant on the executions table.
+  { method: "PUT", path: "/v1/tasks/{task_id}/limits", functionName: "stop-task", operationId: "setTaskLimits" },
   // The platform's Python SDK stops with DELETE and polls a /status path.
   {
     method: "DELETE",

@@ -10,6 +10,10 @@ import { type ApiKeyAuthorizer, createApiKeyAuthorizer, dynamoApiKeyLookup, type
 import type { StopTaskConfig } from "../../lib/config.js";
 import { awsStopDependencies } from "../../lib/aws/stop-dependencies.js";
 import { taskIdSchema } from "../../lib/execution.js";
+import { type SetTaskLimitsResult, setTaskLimits } from "../../lib/executions/limits-store.js";
+import { toExecution } from "../../lib/executions/repository.js";
+import { readLimitsRequestBody } from "../../lib/http/limits-request-body.js";
+import type { Limits } from "../../lib/limits.js";
 import { readStopRequestBody, type StopRequestBody } from "../../lib/http/stop-request-body.js";
 import {
   createTaskRequestHandler,
@@ -22,8 +26,12 @@ import { createLogger, createMetrics, MetricUnit } from "../../lib/observability
 import { type StopTaskInvocationResult, stopTaskInvocationSchema } from "../../lib/stop-task-invocation.js";
 import { type StopTaskDependencies, type StopTaskOutcome, stopTask, USER_STOP_REASON } from "../../lib/stop-task.js";
 
+const TASK_LIMITS_PATH = "/v1/tasks/{task_id}/limits";
+
 export interface StopTaskHandlerDependencies extends StopTaskDependencies {
   readonly authorize: ApiKeyAuthorizer;
+  /** `PUT .../limits`: the task's own limits, one conditional write in the caller's organization. */
+  readonly setTaskLimits: (command: { readonly taskId: string; readonly organizationId: string; readonly limits: Limits }) => Promise<SetTaskLimitsResult>;
   readonly logger: Logger;
   readonly metrics: Metrics;
 }
@@ -36,6 +44,7 @@ export function stopTaskDependencies(config: StopTaskConfig, clients: { dynamoDb
       cacheTtlMs: config.API_KEY_CACHE_TTL_SECONDS * 1000,
     }),
     ...awsStopDependencies(config, clients),
+    setTaskLimits: (command) => setTaskLimits(clients.dynamoDb, config.EXECUTIONS_TABLE_NAME, command),
     logger: createLogger(),
     metrics: createMetrics(),
   };
@@ -84,7 +93,21 @@ export function createStopTaskHandler(deps: StopTaskHandlerDependencies) {
       : outcome;
   }
 
-  const handleHttp = createTaskRequestHandler(deps, stopForCaller, readStopRequestBody);
+  const handleStopHttp = createTaskRequestHandler(deps, stopForCaller, readStopRequestBody);
+
+  /**
+   * A task's own limits. The write is the whole operation: a limit below what the task already
+   * spent is enforced by the runaway guards from the write's own stream record (lib/guards.ts),
+   * within a second or two, so this answer never waits on, nor is slowed by, a stop.
+   */
+  async function setLimitsForCaller(taskId: string, principal: Principal, limits: Limits): Promise<TaskOperationOutcome> {
+    const result = await deps.setTaskLimits({ taskId, organizationId: principal.organizationId, limits });
+    return result.kind === "set" ? { kind: "found", execution: toExecution(taskId, result.item), outcome: "limits_set" } : result;
+  }
+
+  const handleLimitsHttp = createTaskRequestHandler(deps, setLimitsForCaller, readLimitsRequestBody);
+  const handleHttp = (event: APIGatewayProxyEvent, context: Context) =>
+    event.resource === TASK_LIMITS_PATH ? handleLimitsHttp(event, context) : handleStopHttp(event, context);
 
   async function handleInvocation(event: Record<string, unknown>, context: Context): Promise<StopTaskInvocationResult> {
     logger.appendKeys({ request_id: context.awsRequestId });

@@ -108,7 +108,8 @@ function readExecution(taskId: string, item: Record<string, unknown>): Execution
   return parsed.success ? { readable: true, execution: parsed.data } : { readable: false, error: new InvalidStoredExecutionError(taskId) };
 }
 
-function toExecution(taskId: string, item: Record<string, AttributeValue>): AgentExecution {
+/** A stored item as the public record; throws InvalidStoredExecutionError when it breaks the schema. */
+export function toExecution(taskId: string, item: Record<string, AttributeValue>): AgentExecution {
   const read = readExecution(taskId, unmarshall(item));
   if (!read.readable) throw read.error;
   return read.execution;

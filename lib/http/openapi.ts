@@ -1,6 +1,7 @@
 import * as z from "zod/mini";
 import { agentExecutionSchema, taskIdSchema } from "../execution.js";
 import { type GatewayResponseType, gatewayAnswers, type RouteDefinition, type RouteFunctionName, routes } from "../resources.js";
+import { limitsRequestBodySchema } from "./limits-request-body.js";
 import { stopRequestBodySchema } from "./stop-request-body.js";
 import { API_KEY_HEADER } from "./task-request.js";
 import { errorBodySchema, invalidTaskIdIssue, REQUEST_ID_HEADER, RETRY_AFTER_SECONDS, validationErrorBodySchema } from "./responses.js";
@@ -69,7 +70,7 @@ interface OperationText {
   readonly description: string;
   readonly success: string;
   /** The operation reads an optional JSON body of this schema (components/schemas). */
-  readonly requestBody?: { readonly schema: string; readonly description: string; readonly example: unknown };
+  readonly requestBody?: { readonly schema: string; readonly description: string; readonly example: unknown; readonly required?: boolean };
   readonly validationError: string;
 }
 
@@ -103,8 +104,30 @@ const operationText: Record<RouteFunctionName, OperationText> = {
   },
 };
 
+/** Operations that share a function with another but are not the same operation (by operationId). */
+const operationTextById: Readonly<Record<string, OperationText>> = {
+  setTaskLimits: {
+    summary: "Set Task Limits",
+    description:
+      "Set the task's own runaway limits: `max_tokens` (prompt + completion), `max_duration_seconds` and `max_tool_calls`. " +
+      "Each replaces the organization's default for this task, lower or higher; a limit left out or null is unset (the " +
+      "default applies). When the task's usage goes over a limit in force it is stopped, with `stop_reason` " +
+      "`token_limit_exceeded`, `tool_call_limit_exceeded` or `duration_limit_exceeded`, `is_manually_stopped: false` and " +
+      "`stopped_by` naming the guard; a limit below what the task already spent stops it within a second or two. Returns " +
+      "the execution with its `limits`.",
+    success: "The Agent Execution, with its new limits",
+    requestBody: {
+      schema: "TaskLimitsRequest",
+      description: "Required. Each limit a non-negative integer, or null for none of its own.",
+      example: { max_tokens: 200000, max_tool_calls: 50 },
+      required: true,
+    },
+    validationError: "Validation error (malformed task_id or body); nothing was changed",
+  },
+};
+
 function operation(route: RouteDefinition) {
-  const text = operationText[route.functionName as RouteFunctionName];
+  const text = operationTextById[route.operationId] ?? operationText[route.functionName as RouteFunctionName];
   const compatibility = route.compatibility === true;
   return {
     operationId: route.operationId,
@@ -117,7 +140,7 @@ function operation(route: RouteDefinition) {
     ...(text.requestBody
       ? {
           requestBody: {
-            required: false,
+            required: text.requestBody.required ?? false,
             description: text.requestBody.description,
             content: { "application/json": { schema: ref(text.requestBody.schema), example: text.requestBody.example } },
           },
@@ -187,6 +210,7 @@ export function buildOpenApiDocument(serverUrl = "http://127.0.0.1:3000") {
         HTTPError: jsonSchema(errorBodySchema),
         HTTPValidationError: jsonSchema(validationErrorBodySchema),
         StopTaskRequest: jsonSchema(stopRequestBodySchema, "input"),
+        TaskLimitsRequest: jsonSchema(limitsRequestBodySchema, "input"),
       },
     },
   };
