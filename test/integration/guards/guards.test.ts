@@ -12,8 +12,28 @@ import { drainEvents, drainStopMessages, storedExecution } from "../../support/t
 let aws: LocalAws;
 let stream: ExecutionStreamHarness;
 
+/**
+ * Every organization's defaults, written before the stream poller starts: on DynamoDB Local, a
+ * write to the limits table while the poller holds an iterator on the executions table's stream
+ * has been seen to make that iterator fail with TrimmedDataAccessException (an emulator quirk;
+ * the guards read the limits table, they never write it).
+ */
+const organizationDefaults = {
+  tokens: { max_tokens: 1000 },
+  tools: { max_tool_calls: 2 },
+  duration: { max_duration_seconds: 60 },
+  limited: { max_tokens: 100, max_tool_calls: 1, max_duration_seconds: 10 },
+  lowered: { max_tokens: 1000 },
+  raised: { max_tokens: 100 },
+  strict: { max_tokens: 1, max_tool_calls: 0, max_duration_seconds: 1 },
+} as const satisfies Record<string, Limits>;
+const organizations = Object.fromEntries(Object.keys(organizationDefaults).map((name) => [name, `org-${name}-${randomUUID().slice(0, 8)}`])) as Record<keyof typeof organizationDefaults, string>;
+
 beforeAll(async () => {
   aws = await provisionIsolatedStack();
+  for (const [name, defaults] of Object.entries(organizationDefaults)) {
+    await putOrganizationLimits(aws.dynamoDb, aws.resources.tables.limits, organizations[name as keyof typeof organizationDefaults], defaults);
+  }
   stream = await startExecutionStream(aws);
 });
 
@@ -21,11 +41,9 @@ afterAll(async () => {
   await stream?.stop();
 });
 
-/** A fresh organization per test: the guards' short cache of an organization's limits never leaks between tests. */
-async function anOrganization(defaults?: Limits): Promise<string> {
-  const organizationId = `org-${randomUUID().slice(0, 8)}`;
-  if (defaults) await putOrganizationLimits(aws.dynamoDb, aws.resources.tables.limits, organizationId, defaults);
-  return organizationId;
+/** An organization per test: the guards' short cache of an organization's limits never leaks between tests. */
+function anOrganization(name?: keyof typeof organizationDefaults): string {
+  return name ? organizations[name] : `org-${randomUUID().slice(0, 8)}`;
 }
 
 async function aRunningTask(organizationId: string, fields: Record<string, unknown> = {}): Promise<string> {
@@ -64,7 +82,7 @@ describe("a task over a limit is stopped once, by its guard", () => {
       limit: "max_tokens",
       reason: "token_limit_exceeded",
       guard: "guard:token_limit",
-      defaults: { max_tokens: 1000 },
+      organization: "tokens",
       under: { tokens: tokens(600, 400) },
       over: { tokens: tokens(600, 401) },
       crossing: { limit_name: "max_tokens", limit: 1000, usage: 1001 },
@@ -73,7 +91,7 @@ describe("a task over a limit is stopped once, by its guard", () => {
       limit: "max_tool_calls",
       reason: "tool_call_limit_exceeded",
       guard: "guard:tool_call_limit",
-      defaults: { max_tool_calls: 2 },
+      organization: "tools",
       under: { used_tools: ["search", "fetch"], tokens: tokens(1, 1) },
       over: { used_tools: ["search", "fetch", "search"], tokens: tokens(2, 2) },
       crossing: { limit_name: "max_tool_calls", limit: 2, usage: 3 },
@@ -82,7 +100,7 @@ describe("a task over a limit is stopped once, by its guard", () => {
       limit: "max_duration_seconds",
       reason: "duration_limit_exceeded",
       guard: "guard:duration_limit",
-      defaults: { max_duration_seconds: 60 },
+      organization: "duration",
       under: { duration: 60 },
       over: { duration: 60.5 },
       crossing: { limit_name: "max_duration_seconds", limit: 60, usage: 60.5 },
@@ -91,7 +109,7 @@ describe("a task over a limit is stopped once, by its guard", () => {
 
   for (const example of cases) {
     it(`${example.limit}: at the limit it runs on; past it, it is stopped with ${example.reason}, one message and one Task Stopped carrying the limit`, async () => {
-      const organizationId = await anOrganization(example.defaults);
+      const organizationId = anOrganization(example.organization);
       const taskId = await aRunningTask(organizationId);
 
       await reportUsage(taskId, example.under);
@@ -115,8 +133,8 @@ describe("a task over a limit is stopped once, by its guard", () => {
 
 describe("usage at or under the limits in force never stops a task", () => {
   it("leaves a task at every limit, with usage stored as floats and nulls, and a task of an organization without limits, untouched", async () => {
-    const limited = await anOrganization({ max_tokens: 100, max_tool_calls: 1, max_duration_seconds: 10 });
-    const unlimited = await anOrganization();
+    const limited = anOrganization("limited");
+    const unlimited = anOrganization();
     const atLimits = await aRunningTask(limited);
     const noLimits = await aRunningTask(unlimited);
     await reportUsage(atLimits, { tokens: { prompt_tokens: 100.0, completion_tokens: null }, used_tools: ["search"], duration: 10.0 });
@@ -133,7 +151,7 @@ describe("usage at or under the limits in force never stops a task", () => {
 
 describe("a task's own limit beats its organization's default", () => {
   it("a lower override stops a task the default would let run", async () => {
-    const organizationId = await anOrganization({ max_tokens: 1000 });
+    const organizationId = anOrganization("lowered");
     const taskId = await aRunningTask(organizationId);
     await setTaskLimits(aws.dynamoDb, aws.resources.tables.executions, { taskId, organizationId, limits: { max_tokens: 100 } });
     await reportUsage(taskId, { tokens: tokens(100, 1) });
@@ -144,7 +162,7 @@ describe("a task's own limit beats its organization's default", () => {
   });
 
   it("a higher override lets a task run past the default", async () => {
-    const organizationId = await anOrganization({ max_tokens: 100 });
+    const organizationId = anOrganization("raised");
     const taskId = await aRunningTask(organizationId);
     await setTaskLimits(aws.dynamoDb, aws.resources.tables.executions, { taskId, organizationId, limits: { max_tokens: 10_000 } });
     await reportUsage(taskId, { tokens: tokens(5000, 5000) });
@@ -156,8 +174,8 @@ describe("a task's own limit beats its organization's default", () => {
 
 describe("limits of another organization never apply", () => {
   it("leaves a task alone whatever another organization's defaults say", async () => {
-    const strict = await anOrganization({ max_tokens: 1, max_tool_calls: 0, max_duration_seconds: 1 });
-    const lenient = await anOrganization();
+    const strict = anOrganization("strict");
+    const lenient = anOrganization();
     const taskId = await aRunningTask(lenient);
     await reportUsage(taskId, { tokens: tokens(500, 500), used_tools: ["search"], duration: 100 });
     const { record, messages } = await outcomeOf(taskId);
@@ -167,8 +185,8 @@ describe("limits of another organization never apply", () => {
   });
 
   it("refuses to set limits on another organization's task, and changes nothing", async () => {
-    const owner = await anOrganization();
-    const other = await anOrganization();
+    const owner = anOrganization();
+    const other = anOrganization();
     const taskId = await aRunningTask(owner, { tokens: tokens(500, 500) });
     await stream.settled();
     const before = await storedExecution(aws, taskId);
@@ -184,7 +202,7 @@ describe("limits of another organization never apply", () => {
 
 describe("a limit lowered below what a task already spent", () => {
   it("stops the task at once", async () => {
-    const organizationId = await anOrganization();
+    const organizationId = anOrganization();
     const taskId = await aRunningTask(organizationId);
     await reportUsage(taskId, { tokens: tokens(400, 100), used_tools: ["search", "fetch"] });
     expect((await outcomeOf(taskId)).record).toMatchObject({ status: "executing" });
