@@ -46,18 +46,10 @@ export interface QueueDefinition {
  * reads an owner's queue, so nothing is ever released for another consumer: a message comes back
  * only when its owner failed to finish with it.
  */
-export interface SignalChannelDefinition {
-  /** The queue names' middle part; also the IAM pattern `<prefix>-<ownerQueuePart>-*`. */
+export interface SignalChannelDefinition extends Omit<QueueDefinition, "logicalName"> {
+  /** The queue names' middle part; also the IAM pattern `<prefix>-<ownerQueuePart>-*`. The DLQ's
+   *  name never starts with `<ownerQueuePart>-`: the owners' IAM pattern and the sweep must not reach it. */
   readonly ownerQueuePart: string;
-  readonly visibilityTimeoutSeconds: number;
-  readonly retentionSeconds: number;
-  readonly deadLetter: {
-    /** Never starts with `<ownerQueuePart>-`: the owners' IAM pattern and the sweep must not reach it. */
-    readonly logicalName: string;
-    /** Deliveries its owner may fail before the message is parked for an operator. */
-    readonly maxReceiveCount: number;
-    readonly retentionSeconds: number;
-  };
   /** An owner's queue not refreshed by its owner for this long is deleted by the cleanup's sweep. */
   readonly idleBeforeDeleteSeconds: number;
 }

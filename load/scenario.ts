@@ -1,5 +1,6 @@
 import { isTerminal, type ExecutionStatus } from "../lib/execution.js";
 import type { SeedFileInput } from "../infra/local/seed.js";
+import { seededRandom } from "../bench/seeded-random.js";
 
 /**
  * What `npm run load` seeds and sends: executions of several organizations in every status,
@@ -78,20 +79,9 @@ export function activeKeyFor(organizationId: string): string {
   return `sk_load_${organizationId}_active`;
 }
 
-/** mulberry32: small, fast and good enough to spread requests; not for anything secret. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function buildScenario({ executionCount, randomSeed, now = new Date() }: { executionCount: number; randomSeed: number; now?: Date }): Scenario {
-  const random = generator(randomSeed);
+  const random = seededRandom(randomSeed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
   const weighted = <T>(weights: readonly (readonly [T, number])[]): T => {
     const total = weights.reduce((sum, [, weight]) => sum + weight, 0);

@@ -31,6 +31,7 @@ import { startLocalStack } from "../../test/support/local-stack-process.js";
 import { median, percentile, round } from "../stats.js";
 import { createSharedQueue, SHARED_QUEUE_RECEIVES_BEFORE_DEAD_LETTER, sharedQueueConsumer } from "./shared-queue.js";
 import { createStopTopic, subscribeWorkerQueue } from "./sns-filter.js";
+import { seededRandom } from "../seeded-random.js";
 
 export type FleetDesign = "per-worker" | "sns" | "shared";
 
@@ -137,17 +138,6 @@ function post(agent: Agent, url: string): Promise<number> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** mulberry32, seeded: the same spread of starts and order of stops on every run. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** An SQS client for a whole simulated fleet: a socket per long poll (the SDK's default is 50), and a timeout past the poll's 20 s. */
 function fleetSqsClient(stack: StackFile): { sqs: SQSClient; receipts: { messages: number; calls: number } } {
