@@ -6,6 +6,7 @@ import {
   type DynamoDBStreamsClient,
   ExpiredIteratorException,
   GetRecordsCommand,
+  TrimmedDataAccessException,
   GetShardIteratorCommand,
   type _Record as StreamSdkRecord,
   type Shard,
@@ -80,10 +81,12 @@ export interface StreamPoller {
 interface ShardState {
   readonly shardId: string;
   readonly parentShardId?: string;
-  readonly startAt: ShardIteratorType;
+  startAt: ShardIteratorType;
   iterator?: string;
   /** The last sequence number read from the shard, to resume after an iterator expires. */
   lastReadSequence?: string;
+  /** TrimmedDataAccessException answers in a row. */
+  trimmedRefusals: number;
   /** Read, not yet handled (in order). */
   pending: DynamoDBRecord[];
   exhausted: boolean;
@@ -174,6 +177,7 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
       shardId: shard.ShardId,
       ...(shard.ParentShardId ? { parentShardId: shard.ParentShardId } : {}),
       startAt,
+      trimmedRefusals: 0,
       pending: [],
       exhausted: false,
       attempts: 0,
@@ -211,6 +215,7 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     try {
       const { Records = [], NextShardIterator } = await options.streams.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: settings.batchSize }));
       shard.iterator = NextShardIterator;
+      shard.trimmedRefusals = 0;
       const records = Records.map((record) => toLambdaRecord(record, options.streamArn));
       shard.pending.push(...records);
       const last = records.at(-1);
@@ -219,8 +224,21 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
       if (!NextShardIterator && shard.pending.length === 0) shard.exhausted = true;
       return records.length > 0;
     } catch (error) {
-      if (!(error instanceof ExpiredIteratorException)) throw error;
+      if (error instanceof ExpiredIteratorException) {
+        shard.iterator = undefined;
+        return true;
+      }
+      if (!(error instanceof TrimmedDataAccessException)) throw error;
+      // DynamoDB Local answers this for an iterator taken where its shard ended, once anything is
+      // written anywhere; in AWS it means the records behind the iterator aged out. Retrying the same
+      // iterator never ends: take a fresh one after the last record read, and if that is refused too,
+      // go on from the oldest record the shard still holds.
       shard.iterator = undefined;
+      if (shard.trimmedRefusals > 0 || shard.lastReadSequence === undefined) {
+        shard.lastReadSequence = undefined;
+        shard.startAt = "TRIM_HORIZON";
+      }
+      shard.trimmedRefusals += 1;
       return true;
     }
   }

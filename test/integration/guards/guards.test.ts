@@ -12,12 +12,7 @@ import { drainEvents, drainStopMessages, storedExecution } from "../../support/t
 let aws: LocalAws;
 let stream: ExecutionStreamHarness;
 
-/**
- * Every organization's defaults, written before the stream poller starts: on DynamoDB Local, a
- * write to the limits table while the poller holds an iterator on the executions table's stream
- * has been seen to make that iterator fail with TrimmedDataAccessException (an emulator quirk;
- * the guards read the limits table, they never write it).
- */
+/** Every organization's defaults, written once before the stream processor starts. */
 const organizationDefaults = {
   tokens: { max_tokens: 1000 },
   tools: { max_tool_calls: 2 },
