@@ -7,7 +7,7 @@ import { type DynamoDBClient, UpdateItemCommand, type UpdateItemCommandInput } f
 import { SendMessageCommand, type SendMessageCommandInput } from "@aws-sdk/client-sqs";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
-import { createStopTaskHandler, stopTaskDependencies } from "../functions/stop-task/app.js";
+import { composeStopTask } from "../functions/stop-task/compose.js";
 import { hashApiKey } from "../lib/auth/api-keys.js";
 import { createDynamoDbClient, createSqsClient } from "../lib/aws/clients.js";
 import { awsClientOptions, readStopTaskConfig } from "../lib/config.js";
@@ -124,7 +124,7 @@ function stubbedStopHandler(transport: StubTransport) {
   const dynamoDb = createDynamoDbClient(clientOptions);
   const sqs = createSqsClient(clientOptions);
   const counter = countAwsCalls(dynamoDb, sqs);
-  const handler = createStopTaskHandler(stopTaskDependencies(config, { dynamoDb, sqs }));
+  const handler = composeStopTask(config, { dynamoDb, sqs });
   const context = aLambdaContext();
   return { counter, dynamoDb, sqs, invoke: async (event: APIGatewayProxyEvent) => (await handler(event, context)) as APIGatewayProxyResult };
 }

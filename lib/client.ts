@@ -1,5 +1,6 @@
 import type { Limits } from "./limits.js";
 import { type AgentExecution, agentExecutionSchema, isTerminal } from "./execution.js";
+import { API_KEY_HEADER } from "./http/headers.js";
 import { errorBodySchema, REQUEST_ID_HEADER, type ValidationIssue, validationErrorBodySchema } from "./http/responses.js";
 import { gatewayAnswers } from "./resources.js";
 
@@ -161,7 +162,7 @@ export function createTaskClient(options: TaskClientOptions) {
     const response = await fetchImpl(`${baseUrl}${path}`, {
       method,
       headers: {
-        "x-api-key": options.apiKey,
+        [API_KEY_HEADER]: options.apiKey,
         accept: "application/json",
         ...(body === undefined ? {} : { "content-type": "application/json" }),
       },

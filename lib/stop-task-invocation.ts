@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import type { AgentExecution } from "./execution.js";
+import type { TaskResultKind } from "./outcomes.js";
 
 /**
  * The stop function's second contract: trusted internal callers (the scheduled cleanup) invoke

@@ -3,6 +3,7 @@ import type { AgentExecution } from "./execution.js";
 import type { ExecutionRead, ExecutionRepository, InvalidStoredExecutionError } from "./executions/repository.js";
 import type { StopSignalPublisher } from "./signals/publisher.js";
 import type { LimitCrossing } from "./limits.js";
+import type { TaskRefusal } from "./outcomes.js";
 import { formatTimestamp } from "./timestamp.js";
 
 /**
@@ -54,8 +55,7 @@ export type StopTaskOutcome =
       readonly signal: SignalDelivery;
       readonly signalError?: unknown;
     }
-  | { readonly kind: "not_found" }
-  | { readonly kind: "forbidden" };
+  | TaskRefusal;
 
 export interface StopTaskDependencies {
   readonly executions: ExecutionRepository;

@@ -1,6 +1,6 @@
 /**
  * The fleet bench's stop function over HTTP, in a process of its own: the real stop handler
- * (`createStopTaskHandler` with `stopTaskDependencies`, as functions/stop-task/handler.ts wires
+ * (`composeStopTask`, as functions/stop-task/handler.ts wires
  * it), served by the local server `npm start` uses (API Gateway's REST proxy events), against
  * the emulators of a running local stack. `--design shared` swaps only the publisher for the old
  * shared-queue one (bench/fleet/shared-queue.ts), `--design sns` for a topic with a filter policy
@@ -15,7 +15,7 @@ import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { SNSClient } from "@aws-sdk/client-sns";
 import type { SQSClient } from "@aws-sdk/client-sqs";
-import { createStopTaskHandler, stopTaskDependencies } from "../../functions/stop-task/app.js";
+import { composeStopTask } from "../../functions/stop-task/compose.js";
 import { pointFunctionsAt, useLocalProcessDefaults } from "../../infra/local/functions.js";
 import { createLocalApi, type ProxyHandler } from "../../infra/local/server.js";
 import { readStackFile } from "../../infra/local/stack-file.js";
@@ -61,16 +61,16 @@ for (const client of [dynamoDb, sqs, sns] as unknown as SQSClient[]) {
   );
 }
 
-const deps = stopTaskDependencies(config, { dynamoDb, sqs });
 const sharedQueueUrl = values["shared-queue-url"];
 const topicArn = values["topic-arn"];
-function publisherOf(design: string | undefined): StopSignalPublisher {
-  if (design === "shared" && sharedQueueUrl) return sharedQueuePublisher(sqs, sharedQueueUrl);
-  if (design === "sns" && topicArn) return snsFilterPublisher(sns, topicArn);
-  if (design === "per-worker") return deps.publishStopSignal;
+/** The design's publisher in place of the service's own; none for the service's design (a queue per worker). */
+function publisherOf(design: string | undefined): { publishStopSignal?: StopSignalPublisher } {
+  if (design === "shared" && sharedQueueUrl) return { publishStopSignal: sharedQueuePublisher(sqs, sharedQueueUrl) };
+  if (design === "sns" && topicArn) return { publishStopSignal: snsFilterPublisher(sns, topicArn) };
+  if (design === "per-worker") return {};
   throw new Error(`unknown design ${design}, or its queue or topic missing`);
 }
-const handler = createStopTaskHandler({ ...deps, publishStopSignal: publisherOf(values.design) }) as ProxyHandler;
+const handler = composeStopTask(config, { dynamoDb, sqs }, publisherOf(values.design)) as ProxyHandler;
 
 // No throttling: the bench sets the request rate itself.
 const server = createLocalApi({

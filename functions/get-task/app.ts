@@ -1,18 +1,15 @@
-import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import type { Metrics } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import type { ApiKeyAuthorizer } from "../../lib/auth/api-keys.js";
 import type { ExecutionReader } from "../../lib/executions/repository.js";
 import { createTaskRequestHandler } from "../../lib/http/task-request.js";
+import type { OutcomeRecorder } from "../../lib/outcome-metrics.js";
 
-export interface GetTaskHandlerDependencies {
+export interface GetTaskHandlerDependencies extends OutcomeRecorder {
   readonly authorize: ApiKeyAuthorizer;
   readonly executions: ExecutionReader;
-  readonly logger: Logger;
-  readonly metrics: Metrics;
 }
 
 /** Get Task: the record a caller polls until `status` is terminal. One GetItem, no write, no message. */

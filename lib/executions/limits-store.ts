@@ -1,8 +1,11 @@
 import { type AttributeValue, type DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { allOf, belongsToOrganization, conditionalUpdate, executionExists } from "../conditional-writes.js";
-import { formatTimestamp } from "../timestamp.js";
+import type { AgentExecution } from "../execution.js";
 import { type LimitName, type Limits, limitNames, readStoredLimits } from "../limits.js";
+import type { TaskRefusal } from "../outcomes.js";
+import { formatTimestamp } from "../timestamp.js";
+import { toExecution } from "./repository.js";
 
 /**
  * Organizations' default limits: one item per organization in this service's own `limits` table
@@ -56,7 +59,7 @@ export async function getOrganizationLimits(client: DynamoDBClient, tableName: s
   return Item ? readStoredLimits(unmarshall(Item, { wrapNumbers: (text: string) => Number(text) })) : {};
 }
 
-export type SetTaskLimitsResult = { readonly kind: "set"; readonly item: Record<string, AttributeValue> } | { readonly kind: "not_found" } | { readonly kind: "forbidden" };
+export type SetTaskLimitsResult = { readonly kind: "limits_set"; readonly execution: AgentExecution } | TaskRefusal;
 
 /**
  * A task's own limits: the `limits` map on its execution item (public: Get Task returns it) and
@@ -84,6 +87,6 @@ export async function setTaskLimits(
     values: { ":limits": { M: stored }, ":limits_set_at": { S: formatTimestamp(command.now ?? new Date()) } },
     returnNew: true,
   });
-  if (result.applied) return { kind: "set", item: result.item ?? {} };
+  if (result.applied) return { kind: "limits_set", execution: toExecution(command.taskId, result.item ?? {}) };
   return result.old ? { kind: "forbidden" } : { kind: "not_found" };
 }

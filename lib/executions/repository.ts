@@ -11,6 +11,7 @@ import {
 } from "../conditional-writes.js";
 import { type AgentExecution, agentExecutionSchema, isActive, isTerminal, type StopTarget, stopTargetSchema } from "../execution.js";
 import type { LimitCrossing } from "../limits.js";
+import type { TaskRefusal } from "../outcomes.js";
 import { indexAttributes, indexShard } from "./indexes.js";
 
 /** Internal attributes: stored on the item, never part of the public record. */
@@ -59,8 +60,7 @@ export type StopTransitionResult =
       readonly stopped: boolean;
       readonly signalPendingSince?: string;
     }
-  | { readonly kind: "not_found" }
-  | { readonly kind: "forbidden" };
+  | TaskRefusal;
 
 export interface ExecutionRepository {
   /** One conditional write; a refused condition is classified from the old item, never re-read. */
@@ -71,10 +71,7 @@ export interface ExecutionRepository {
   clearSignalPending(taskId: string, since: string): Promise<void>;
 }
 
-export type FindExecutionResult =
-  | { readonly kind: "found"; readonly execution: AgentExecution }
-  | { readonly kind: "not_found" }
-  | { readonly kind: "forbidden" };
+export type FindExecutionResult = { readonly kind: "found"; readonly execution: AgentExecution } | TaskRefusal;
 
 export interface ExecutionReader {
   /** One strongly consistent GetItem: a poll right after a stop must see the stop. */

@@ -1,5 +1,8 @@
 import type { APIGatewayProxyEvent } from "aws-lambda";
 
+/** Where a caller sends its API key (the gateway, the OpenAPI document and the typed client all name it). */
+export const API_KEY_HEADER = "x-api-key";
+
 /**
  * A header's value, matched case-insensitively, or undefined when it is absent or sent more than
  * once with different values (an ambiguous credential is treated as no credential).

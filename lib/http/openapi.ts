@@ -3,7 +3,7 @@ import { agentExecutionSchema, taskIdSchema } from "../execution.js";
 import { type GatewayResponseType, gatewayAnswers, type RouteDefinition, type RouteFunctionName, routes } from "../resources.js";
 import { limitsRequestBodySchema } from "./limits-request-body.js";
 import { stopRequestBodySchema } from "./stop-request-body.js";
-import { API_KEY_HEADER } from "./task-request.js";
+import { API_KEY_HEADER } from "./headers.js";
 import { errorBodySchema, invalidTaskIdIssue, REQUEST_ID_HEADER, RETRY_AFTER_SECONDS, validationErrorBodySchema } from "./responses.js";
 
 /**

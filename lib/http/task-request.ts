@@ -1,12 +1,9 @@
-import type { Logger } from "@aws-lambda-powertools/logger";
-import type { Metrics } from "@aws-lambda-powertools/metrics";
-import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import type { ApiKeyAuthorizer, Principal } from "../auth/api-keys.js";
-import { isDependencyUnavailable } from "../aws/errors.js";
-import { type AgentExecution, taskIdSchema } from "../execution.js";
-import { InvalidStoredExecutionError } from "../executions/repository.js";
-import { singleHeader } from "./headers.js";
+import { taskIdSchema } from "../execution.js";
+import { type OutcomeRecorder, recordFailure, recordOutcome } from "../outcome-metrics.js";
+import type { TaskAnswer } from "../outcomes.js";
+import { API_KEY_HEADER, singleHeader } from "./headers.js";
 import { httpResponses, invalidTaskIdIssue } from "./responses.js";
 import type { RequestBodyRead } from "./stop-request-body.js";
 
@@ -16,55 +13,13 @@ import type { RequestBodyRead } from "./stop-request-body.js";
  * (200 / 403 / 404), with dependency failures as 503 and anything unexpected as 500.
  */
 
-export type TaskOperationOutcome =
-  /** `outcome` names what happened for the request's record and metric (e.g. stopped vs unchanged); default "found". */
-  | { readonly kind: "found"; readonly execution: AgentExecution; readonly outcome?: string }
-  | { readonly kind: "not_found" }
-  | { readonly kind: "forbidden" };
-
-export type TaskOperation<Body = undefined> = (taskId: string, principal: Principal, body: Body) => Promise<TaskOperationOutcome>;
+export type TaskOperation<Body = undefined> = (taskId: string, principal: Principal, body: Body) => Promise<TaskAnswer>;
 
 /** Reads a route's body: its value, or FastAPI-shaped issues (answered 422 with any task id issue, before anything is done). */
 export type TaskBodyReader<Body> = (event: APIGatewayProxyEvent) => RequestBodyRead<Body>;
 
-export interface TaskRequestDependencies {
+export interface TaskRequestDependencies extends OutcomeRecorder {
   readonly authorize: ApiKeyAuthorizer;
-  readonly logger: Logger;
-  readonly metrics: Metrics;
-}
-
-export const API_KEY_HEADER = "x-api-key";
-
-export type FailureKind = "unavailable" | "internal_error";
-
-/** Logs and counts a failure by its kind; the task id is the only request detail logged with it. */
-export function recordFailure(deps: Pick<TaskRequestDependencies, "logger" | "metrics">, taskId: string | undefined, error: unknown): FailureKind {
-  const errorName = error instanceof Error ? error.name : "unknown";
-  if (error instanceof InvalidStoredExecutionError) {
-    deps.logger.error("stored execution does not satisfy the schema", { task_id: error.taskId });
-    deps.metrics.addMetric("InvalidStoredExecution", MetricUnit.Count, 1);
-    return "internal_error";
-  }
-  if (isDependencyUnavailable(error)) {
-    deps.logger.warn("dependency unavailable", { task_id: taskId, error: errorName });
-    deps.metrics.addMetric("DependencyUnavailable", MetricUnit.Count, 1);
-    return "unavailable";
-  }
-  deps.logger.error("unexpected failure", { task_id: taskId, error: errorName });
-  deps.metrics.addMetric("UnexpectedError", MetricUnit.Count, 1);
-  return "internal_error";
-}
-
-/**
- * The outcome of one request: one EMF line that is both the metric and the request's structured
- * record (request id, organization, key id, task id and outcome ride along as metadata), instead
- * of a log line and a metrics line per request. Measured: the second line per request was a
- * sizeable part of the handler's own CPU on the hot path.
- */
-export function recordOutcome(deps: Pick<TaskRequestDependencies, "metrics">, outcome: string, context: Record<string, string | undefined> = {}): void {
-  for (const [key, value] of Object.entries(context)) if (value !== undefined) deps.metrics.addMetadata(key, value);
-  deps.metrics.addMetadata("outcome", outcome);
-  deps.metrics.addMetric(`Outcome_${outcome}`, MetricUnit.Count, 1);
 }
 
 export type TaskRequestHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
@@ -108,19 +63,19 @@ export function createTaskRequestHandler<Body>(
       deps.logger.appendKeys({ task_id: taskId });
 
       const outcome = await operation(taskId, principal, body.body);
-      recordOutcome(deps, outcome.kind === "found" ? (outcome.outcome ?? outcome.kind) : outcome.kind, {
+      recordOutcome(deps, outcome.kind, {
         request_id: requestId,
         organization_id: principal.organizationId,
         key_id: principal.keyId,
         task_id: taskId,
       });
       switch (outcome.kind) {
-        case "found":
-          return httpResponses.ok(outcome.execution, requestId);
         case "not_found":
           return httpResponses.notFound(requestId);
         case "forbidden":
           return httpResponses.forbidden(requestId);
+        default:
+          return httpResponses.ok(outcome.execution, requestId);
       }
     } catch (error) {
       return recordFailure(deps, taskId, error) === "unavailable"

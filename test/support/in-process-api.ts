@@ -1,12 +1,9 @@
 import type { AddressInfo } from "node:net";
-import { createGetTaskHandler } from "../../functions/get-task/app.js";
-import { createApiKeyAuthorizer, dynamoApiKeyLookup } from "../../lib/auth/api-keys.js";
-import { dynamoExecutionRepository } from "../../lib/executions/repository.js";
 import { buildOpenApiDocument } from "../../lib/http/openapi.js";
-import { createLogger, createMetrics } from "../../lib/observability.js";
 import { createLocalApi, type LocalApiOptions, type ProxyHandler } from "../../infra/local/server.js";
 import { afterAll, beforeAll } from "vitest";
-import { type LocalAws, localDynamoDbClient, provisionIsolatedStack, type StackOwners, storeApiKey } from "./local-aws.js";
+import { getTaskHandler } from "./get-task-harness.js";
+import { type LocalAws, provisionIsolatedStack, type StackOwners, storeApiKey } from "./local-aws.js";
 import { stopTaskHarness } from "./stop-task-harness.js";
 
 export interface InProcessApi {
@@ -23,14 +20,8 @@ export async function startInProcessApi(
   aws: LocalAws,
   overrides: Omit<Partial<LocalApiOptions>, "handlers"> & { handlers?: Partial<LocalApiOptions["handlers"]> } = {},
 ): Promise<InProcessApi> {
-  const dynamoDb = localDynamoDbClient();
   const stopTask = stopTaskHarness(aws).handler;
-  const getTask = createGetTaskHandler({
-    authorize: createApiKeyAuthorizer({ lookup: dynamoApiKeyLookup(dynamoDb, aws.resources.tables.api_keys), cacheTtlMs: 60_000 }),
-    executions: dynamoExecutionRepository(dynamoDb, aws.resources.tables.executions),
-    logger: createLogger("get-task"),
-    metrics: createMetrics("get-task"),
-  });
+  const getTask = getTaskHandler(aws);
   const { handlers, ...options } = overrides;
   const server = createLocalApi({
     staticRoutes: { "/openapi.json": () => ({ statusCode: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(buildOpenApiDocument()) }) },

@@ -1,7 +1,8 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyResult } from "aws-lambda";
-import { createStopTaskHandler, type StopTaskEvent, stopTaskDependencies } from "../../functions/stop-task/app.js";
+import type { StopTaskEvent } from "../../functions/stop-task/app.js";
+import { composeStopTask } from "../../functions/stop-task/compose.js";
 import { readStopTaskConfig } from "../../lib/config.js";
 import type { StopTaskInvocationResult } from "../../lib/stop-task-invocation.js";
 import { type AwsCallCounter, countAwsCalls } from "./aws-call-counter.js";
@@ -10,14 +11,14 @@ import { type LocalAws, localDynamoDbClient, localSqsClient } from "./local-aws.
 
 export interface StopTaskHarness {
   readonly counter: AwsCallCounter;
-  readonly handler: ReturnType<typeof createStopTaskHandler>;
+  readonly handler: ReturnType<typeof composeStopTask>;
   http(event: StopTaskEvent): Promise<APIGatewayProxyResult>;
   invoke(event: Record<string, unknown>): Promise<StopTaskInvocationResult>;
 }
 
 /**
- * The real stop handler wired to the emulators by the composition root's own wiring
- * (`stopTaskDependencies`, from a config naming this test's tables and queues), with clients of
+ * The real stop handler wired to the emulators by the function's own wiring
+ * (`composeStopTask`, from a config naming this test's tables and queues), with clients of
  * its own (so the counter sees only the handler's calls). `sqs` or `dynamoDb` may be swapped for
  * a client that fails; `now` and the acknowledgement timeout for fixed values.
  */
@@ -34,11 +35,14 @@ export function stopTaskHarness(
     WORKER_QUEUE_URL_PREFIX: aws.resources.signal_channels.workers.url_prefix,
     ENVIRONMENT_QUEUE_URL_PREFIX: aws.resources.signal_channels.environments.url_prefix,
   });
-  const handler = createStopTaskHandler({
-    ...stopTaskDependencies(config, { dynamoDb, sqs }),
-    ...(options.now ? { now: options.now } : {}),
-    ...(options.signalAckTimeoutMs !== undefined ? { signalAckTimeoutMs: options.signalAckTimeoutMs } : {}),
-  });
+  const handler = composeStopTask(
+    config,
+    { dynamoDb, sqs },
+    {
+      ...(options.now ? { now: options.now } : {}),
+      ...(options.signalAckTimeoutMs !== undefined ? { signalAckTimeoutMs: options.signalAckTimeoutMs } : {}),
+    },
+  );
   return {
     counter,
     handler,

@@ -1,13 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyResult } from "aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createGetTaskHandler } from "../../../functions/get-task/app.js";
 import { toApiGatewayProxyEvent } from "../../../infra/local/api-gateway-event.js";
-import { createApiKeyAuthorizer, dynamoApiKeyLookup } from "../../../lib/auth/api-keys.js";
-import { dynamoExecutionRepository } from "../../../lib/executions/repository.js";
-import { createLogger, createMetrics } from "../../../lib/observability.js";
 import { countAwsCalls } from "../../support/aws-call-counter.js";
 import { aLambdaContext, anExecution } from "../../support/factories.js";
+import { getTaskHandler } from "../../support/get-task-harness.js";
 import { drainQueue, getStoredItem, type LocalAws, localDynamoDbClient, provisionIsolatedStack, putItem, storeApiKey, workerQueueUrl } from "../../support/local-aws.js";
 
 const KEY = `sk-get-${randomUUID()}`;
@@ -21,12 +18,7 @@ beforeAll(async () => {
 function getTaskService() {
   const dynamoDb = localDynamoDbClient();
   const counter = countAwsCalls(dynamoDb);
-  const handler = createGetTaskHandler({
-    authorize: createApiKeyAuthorizer({ lookup: dynamoApiKeyLookup(dynamoDb, aws.resources.tables.api_keys), cacheTtlMs: 60_000 }),
-    executions: dynamoExecutionRepository(dynamoDb, aws.resources.tables.executions),
-    logger: createLogger("get-task"),
-    metrics: createMetrics("get-task"),
-  });
+  const handler = getTaskHandler(aws, dynamoDb);
   const get = async (taskId: string, apiKey?: string) =>
     (await handler(
       toApiGatewayProxyEvent({
