@@ -14,7 +14,7 @@ import { LimitsTable } from "./constructs/limits-table.js";
 import { QueueWithDeadLetter } from "./constructs/queue-with-dead-letter.js";
 import { ScheduledRun } from "./constructs/scheduled-run.js";
 import { SignalChannel } from "./constructs/signal-queue.js";
-import { ServiceFunction, type ServiceFunctionProps } from "./constructs/service-function.js";
+import { ServiceFunction } from "./constructs/service-function.js";
 import { TaskEventsBus } from "./constructs/task-events-bus.js";
 import { resourcePrefix, type StageName } from "./stages.js";
 
@@ -64,19 +64,10 @@ export class StopTaskStack extends Stack {
       channel.ownerPolicy.addStatements(new iam.PolicyStatement({ actions: ["dynamodb:UpdateItem"], resources: [executions.tableArn] }));
     }
 
-    // Sizing that differs from ServiceFunction's API defaults (512 MB, 10 s).
-    const sizing: Partial<Record<FunctionName, Pick<ServiceFunctionProps, "memorySize" | "timeout">>> = {
-      // One bounded run a minute: the cleanup stops taking work a margin before the timeout
-      // (functions/cleanup/app.ts) and the next run continues the backlog. Runs may overlap safely.
-      cleanup: { memorySize: 512, timeout: Duration.seconds(60) },
-      // A batch of 10 records, each stopping at most 25 sub-executions (two calls each, 8 at a
-      // time) and publishing its events: seconds at most. The margin keeps a slow dependency's
-      // retries from timing the whole batch out.
-      "execution-stream": { memorySize: 512, timeout: Duration.seconds(60) },
-    };
+    // Each function's timeout is its definition's (lib/resources.ts); all run at 512 MB.
     const functions = {} as Record<FunctionName, ServiceFunction>;
     for (const name of Object.keys(functionDefinitions) as FunctionName[]) {
-      functions[name] = new ServiceFunction(this, constructId(name), { prefix, name, logRetention, retainData, ...sizing[name] });
+      functions[name] = new ServiceFunction(this, constructId(name), { prefix, name, logRetention, retainData });
     }
 
     const taskEvents = new TaskEventsBus(this, "TaskEvents", { prefix });

@@ -206,11 +206,20 @@ export function physicalName(prefix: string, logicalName: string): string {
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 /** Each Lambda's entry file (relative to the repository root) and exported handler. */
+/**
+ * Every Lambda function: its entry and its timeout (the deployed function's, and the remaining
+ * time the local stack's in-process invocations report).
+ * - The API functions' AWS clients (attempts, timeouts and backoff in lib/config.ts) fit well inside 10 s.
+ * - The cleanup does one bounded run a minute, and stops taking work a margin before its timeout.
+ * - The stream processor's batch (10 records, each stopping at most 25 sub-executions, 8 at a
+ *   time, then publishing its events) takes seconds; the margin keeps a slow dependency's
+ *   retries from timing the whole batch out.
+ */
 export const functionDefinitions = {
-  "stop-task": { entry: "functions/stop-task/handler.ts", handlerExport: "handler" },
-  "get-task": { entry: "functions/get-task/handler.ts", handlerExport: "handler" },
-  cleanup: { entry: "functions/cleanup/handler.ts", handlerExport: "handler" },
-  "execution-stream": { entry: "functions/execution-stream/handler.ts", handlerExport: "handler" },
+  "stop-task": { entry: "functions/stop-task/handler.ts", handlerExport: "handler", timeoutSeconds: 10 },
+  "get-task": { entry: "functions/get-task/handler.ts", handlerExport: "handler", timeoutSeconds: 10 },
+  cleanup: { entry: "functions/cleanup/handler.ts", handlerExport: "handler", timeoutSeconds: 60 },
+  "execution-stream": { entry: "functions/execution-stream/handler.ts", handlerExport: "handler", timeoutSeconds: 60 },
 } as const;
 
 export type FunctionName = keyof typeof functionDefinitions;

@@ -6,7 +6,7 @@ import middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { type CleanupDependencies, type CleanupReport, type CleanupSettings, runCleanup } from "../../lib/cleanup.js";
 import { MetricUnit } from "../../lib/observability.js";
-import { signalChannels } from "../../lib/resources.js";
+import { functionDefinitions } from "../../lib/resources.js";
 import {
   SWEEP_SIGNAL_QUEUES_JOB,
   type SweepDependencies,
@@ -28,9 +28,9 @@ function isSweepEvent(event: unknown): boolean {
 
 /**
  * Stop taking new work this long before the Lambda's timeout: more than one direct invoke of the
- * stop function can take (its own 10 s timeout), so an item already in progress still finishes.
+ * stop function can take (its own timeout, and 5 s to spare), so an item in progress still finishes.
  */
-const TIME_MARGIN_MS = 15_000;
+const TIME_MARGIN_MS = (functionDefinitions["stop-task"].timeoutSeconds + 5) * 1000;
 
 /**
  * The scheduled cleanup: one bounded run of the re-drive and the stuck-execution stops, whatever
@@ -79,27 +79,4 @@ export function createCleanupHandler(deps: CleanupHandlerDependencies) {
       logger.info("cleanup run finished", { ...report });
       return report;
     });
-}
-
-export function sweepSettingsFromConfig(config: { SIGNAL_QUEUE_IDLE_SECONDS?: number | undefined }): Omit<SweepSettings, "timeBudgetMs"> {
-  return {
-    idleMs: (config.SIGNAL_QUEUE_IDLE_SECONDS ?? signalChannels.workers.idleBeforeDeleteSeconds) * 1000,
-    maxQueuesPerRun: 5_000,
-  };
-}
-
-export function cleanupSettingsFromConfig(config: {
-  SIGNAL_ACK_TIMEOUT_SECONDS: number;
-  SIGNAL_MAX_ATTEMPTS: number;
-  STALE_HEARTBEAT_SECONDS: number;
-  MAX_EXECUTION_SECONDS: number;
-  CLEANUP_MAX_ITEMS_PER_RUN: number;
-}): Omit<CleanupSettings, "timeBudgetMs"> {
-  return {
-    signalAckTimeoutMs: config.SIGNAL_ACK_TIMEOUT_SECONDS * 1000,
-    signalMaxAttempts: config.SIGNAL_MAX_ATTEMPTS,
-    staleHeartbeatMs: config.STALE_HEARTBEAT_SECONDS * 1000,
-    maxExecutionMs: config.MAX_EXECUTION_SECONDS * 1000,
-    maxItemsPerRun: config.CLEANUP_MAX_ITEMS_PER_RUN,
-  };
 }

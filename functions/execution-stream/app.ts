@@ -1,60 +1,12 @@
-import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import type { Metrics } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import type { EventBridgeClient } from "@aws-sdk/client-eventbridge";
-import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
-import { awsStopDependencies } from "../../lib/aws/stop-dependencies.js";
-import type { ExecutionStreamConfig } from "../../lib/config.js";
-import { eventBridgeTaskEventPublisher, sqsEnvelopeTaskEventPublisher } from "../../lib/events/publishers.js";
 import { type ChangeResult, type ExecutionStreamDependencies, processExecutionStreamBatch } from "../../lib/execution-stream.js";
-import { dynamoCascadeStore } from "../../lib/executions/cascade-store.js";
-import { dynamoOrganizationLimits } from "../../lib/executions/limits-store.js";
-import { createLogger, createMetrics, MetricUnit } from "../../lib/observability.js";
+import { MetricUnit } from "../../lib/observability.js";
+import type { OutcomeRecorder } from "../../lib/outcome-metrics.js";
 
-export interface ExecutionStreamHandlerDependencies extends ExecutionStreamDependencies {
-  readonly logger: Logger;
-  readonly metrics: Metrics;
-}
-
-/** Where the local stack's events queue says it is: EventBridge's envelope needs an account and a region. */
-const LOCAL_ACCOUNT = "000000000000";
-
-/**
- * The stream processor's dependencies from its config and clients: the stop core wired exactly as
- * the stop function's (lib/aws/stop-dependencies.ts), the cascade's reads and cursor, and the
- * event publisher, which is PutEvents on the bus in AWS and the events queue on the local stack.
- */
-export function executionStreamDependencies(
-  config: ExecutionStreamConfig,
-  clients: { dynamoDb: DynamoDBClient; sqs: SQSClient; eventBridge?: EventBridgeClient; region?: string },
-): ExecutionStreamHandlerDependencies {
-  const publishEvents = config.EVENT_BUS_NAME
-    ? eventBridgeTaskEventPublisher(requireClient(clients.eventBridge), config.EVENT_BUS_NAME)
-    : sqsEnvelopeTaskEventPublisher(clients.sqs, config.EVENTS_QUEUE_URL ?? "", {
-        account: LOCAL_ACCOUNT,
-        region: clients.region ?? process.env.AWS_REGION ?? "us-east-1",
-      });
-  return {
-    cascade: {
-      stop: awsStopDependencies(config, clients),
-      store: dynamoCascadeStore(clients.dynamoDb, config.EXECUTIONS_TABLE_NAME),
-    },
-    publishEvents,
-    guards: { organizationLimits: dynamoOrganizationLimits(clients.dynamoDb, config.LIMITS_TABLE_NAME) },
-    settings: { childrenPerRecord: config.CASCADE_CHILDREN_PER_RECORD },
-    logger: createLogger("execution-stream"),
-    metrics: createMetrics("execution-stream"),
-  };
-}
-
-function requireClient(client: EventBridgeClient | undefined): EventBridgeClient {
-  if (!client) throw new Error("EVENT_BUS_NAME is set but no EventBridge client was given");
-  return client;
-}
+export interface ExecutionStreamHandlerDependencies extends ExecutionStreamDependencies, OutcomeRecorder {}
 
 /** Counts of one invocation, published as one EMF line. */
 interface Tally {

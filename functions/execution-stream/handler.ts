@@ -1,11 +1,8 @@
-/**
- * Composition root of the executions table's stream processor: config read once, clients built
- * once per container, everything handed to the core.
- */
+/** Composition root of the executions table's stream processor: config once, clients once per container, handed to compose.ts. */
 import { createDynamoDbClient, createSqsClient } from "../../lib/aws/clients.js";
 import { createEventBridgeClient } from "../../lib/aws/eventbridge-client.js";
 import { awsClientOptions, readExecutionStreamConfig } from "../../lib/config.js";
-import { createExecutionStreamHandler, executionStreamDependencies } from "./app.js";
+import { composeExecutionStream } from "./compose.js";
 
 const config = readExecutionStreamConfig();
 const clientOptions = awsClientOptions(config);
@@ -14,4 +11,4 @@ const sqs = createSqsClient({ ...clientOptions, endpoint: config.SQS_ENDPOINT })
 // Only AWS has a bus: the local stack delivers the events to a queue instead.
 const eventBridge = config.EVENT_BUS_NAME ? createEventBridgeClient(clientOptions) : undefined;
 
-export const handler = createExecutionStreamHandler(executionStreamDependencies(config, { dynamoDb, sqs, ...(eventBridge ? { eventBridge } : {}) }));
+export const handler = composeExecutionStream(config, { dynamoDb, sqs, ...(eventBridge ? { eventBridge } : {}) });

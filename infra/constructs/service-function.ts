@@ -14,13 +14,11 @@ export type FunctionEnvironmentName = Extract<keyof StopTaskConfig | keyof GetTa
 
 export interface ServiceFunctionProps {
   readonly prefix: string;
-  /** Which function of lib/resources.ts `functionDefinitions`: its entry file and handler export. */
+  /** Which function of lib/resources.ts `functionDefinitions`: its entry file, handler export and timeout. */
   readonly name: FunctionName;
   readonly logRetention: logs.RetentionDays;
   readonly retainData: boolean;
   readonly memorySize?: number;
-  /** 10 s when absent: the budget of an API request (lib/config.ts sizes its AWS retries for it). */
-  readonly timeout?: Duration;
 }
 
 const repoFile = (relative: string) => fileURLToPath(new URL(`../../${relative}`, import.meta.url));
@@ -63,8 +61,7 @@ export class ServiceFunction extends Construct {
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
-      // The AWS clients' attempts, timeouts and backoff (lib/config.ts) fit well inside it.
-      timeout: props.timeout ?? Duration.seconds(10),
+      timeout: Duration.seconds(definition.timeoutSeconds),
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,

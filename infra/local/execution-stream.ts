@@ -1,7 +1,7 @@
 import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { createDynamoDbClient, createSqsClient } from "../../lib/aws/clients.js";
-import { LOCAL_CREDENTIALS } from "./emulators.js";
+import { emulatorClientOptions, LOCAL_CREDENTIALS } from "./emulators.js";
 import { latestStreamArn, type StreamHandler, type StreamPoller, type StreamPollerOptions, startStreamPoller } from "./stream-poller.js";
 
 /** Where the local stack's executions table, its stream and the failure queue are. */
@@ -23,15 +23,19 @@ export async function startLocalExecutionStream(
   handler: StreamHandler,
   options: Pick<StreamPollerOptions, "startingPosition" | "settings" | "pollIntervalMs" | "onError"> = {},
 ): Promise<StreamPoller> {
-  const clientOptions = { requestTimeoutMs: 5000, connectionTimeoutMs: 2000, maxAttempts: 3, region: target.region };
+  const clientOptions = { ...emulatorClientOptions, region: target.region };
   const dynamoDb = createDynamoDbClient({ ...clientOptions, endpoint: target.dynamodbEndpoint });
   const sqs = createSqsClient({ ...clientOptions, endpoint: target.sqsEndpoint });
   const streams = new DynamoDBStreamsClient({
     region: target.region,
     endpoint: target.dynamodbEndpoint,
     credentials: LOCAL_CREDENTIALS,
-    maxAttempts: 3,
-    requestHandler: { requestTimeout: 5000, connectionTimeout: 2000, throwOnRequestTimeout: true },
+    maxAttempts: emulatorClientOptions.maxAttempts,
+    requestHandler: {
+      requestTimeout: emulatorClientOptions.requestTimeoutMs,
+      connectionTimeout: emulatorClientOptions.connectionTimeoutMs,
+      throwOnRequestTimeout: true,
+    },
   });
   return startStreamPoller({
     ...options,

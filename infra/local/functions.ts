@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type FunctionName, functionDefinitions, type RouteFunctionName, routeFunctionNames } from "../../lib/resources.js";
-import { LOCAL_REGION, LocalStackError } from "./emulators.js";
+import { emulatorClientOptions, LOCAL_REGION, LocalStackError } from "./emulators.js";
 import type { ProxyHandler } from "./server.js";
 import type { StackFile } from "./stack-file.js";
 
@@ -19,10 +19,8 @@ export function useLocalProcessDefaults(): void {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
   process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
-  // The emulators on a laptop answer in tens of milliseconds under load, not DynamoDB's few: the
-  // cloud's sub-second budgets would turn a busy laptop into 503s. No Lambda timeout applies here.
-  process.env.AWS_REQUEST_TIMEOUT_MS ??= "5000";
-  process.env.AWS_CONNECTION_TIMEOUT_MS ??= "2000";
+  process.env.AWS_REQUEST_TIMEOUT_MS ??= String(emulatorClientOptions.requestTimeoutMs);
+  process.env.AWS_CONNECTION_TIMEOUT_MS ??= String(emulatorClientOptions.connectionTimeoutMs);
 }
 
 export function pointFunctionsAt(stack: Pick<StackFile, "tables" | "signal_channels" | "queues" | "dynamodb_endpoint" | "sqs_endpoint">): void {

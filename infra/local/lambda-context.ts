@@ -1,8 +1,14 @@
 import { randomUUID } from "node:crypto";
 import type { Context } from "aws-lambda";
+import { type FunctionName, functionDefinitions } from "../../lib/resources.js";
 
-/** The Lambda context a handler sees when the local stack (or a test) invokes it in-process. */
-export function localLambdaContext(functionName: string): Context {
+/**
+ * The Lambda context a handler sees when the local stack (or a test) invokes it in-process: its
+ * remaining time counts down from the function's own timeout, as in AWS, so that a handler that
+ * budgets its work by it (the cleanup) budgets the same way locally.
+ */
+export function localLambdaContext(functionName: FunctionName): Context {
+  const deadline = Date.now() + functionDefinitions[functionName].timeoutSeconds * 1000;
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName,
@@ -12,7 +18,7 @@ export function localLambdaContext(functionName: string): Context {
     awsRequestId: randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: "local",
-    getRemainingTimeInMillis: () => 10_000,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,

@@ -13,7 +13,7 @@ import { loadFunctionHandler, loadRouteHandlers, pointFunctionsAt, useLocalProce
 import { createLocalCleanup, type InvokableHandler, inProcessStopInvoker } from "./local-cleanup.js";
 import { startLocalExecutionStream } from "./execution-stream.js";
 import type { StreamHandler } from "./stream-poller.js";
-import { assertPortFree, LOCAL_REGION, LocalStackError, type RunningEmulator, startDynamoDbLocal, startSqsEmulator } from "./emulators.js";
+import { assertPortFree, emulatorClientOptions, LOCAL_REGION, LocalStackError, type RunningEmulator, startDynamoDbLocal, startSqsEmulator } from "./emulators.js";
 import { provisionLocalResources } from "./provision.js";
 import { loadSeed, readSeedFile, type SeedFile, SeedFileError, seedFileSchema } from "./seed.js";
 import { createLocalApi } from "./server.js";
@@ -99,9 +99,8 @@ async function main(): Promise<void> {
 
   useLocalProcessDefaults();
 
-  const clientOptions = { requestTimeoutMs: 5000, connectionTimeoutMs: 2000, maxAttempts: 3 };
-  const dynamoDbClient = createDynamoDbClient({ ...clientOptions, endpoint: dynamoDb.endpoint });
-  const sqsClient = createSqsClient({ ...clientOptions, endpoint: sqs.endpoint });
+  const dynamoDbClient = createDynamoDbClient({ ...emulatorClientOptions, endpoint: dynamoDb.endpoint });
+  const sqsClient = createSqsClient({ ...emulatorClientOptions, endpoint: sqs.endpoint });
   const resources = await provisionLocalResources({ dynamoDb: dynamoDbClient, sqs: sqsClient }, RESOURCE_PREFIX);
   await loadSeed(seed, {
     dynamoDb: dynamoDbClient,

@@ -13,7 +13,7 @@ import {
   type ShardIteratorType,
 } from "@aws-sdk/client-dynamodb-streams";
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
-import { executionStreamProcessing } from "../../lib/resources.js";
+import { executionStreamProcessing, type FunctionName } from "../../lib/resources.js";
 import { matchesAnyFilter } from "./event-filter.js";
 import { localLambdaContext } from "./lambda-context.js";
 
@@ -65,7 +65,7 @@ export interface StreamPollerOptions {
   readonly pollIntervalMs?: number;
   /** How often new shards are looked for. */
   readonly describeIntervalMs?: number;
-  readonly functionName?: string;
+  readonly functionName?: FunctionName;
   readonly onError?: (error: unknown) => void;
 }
 

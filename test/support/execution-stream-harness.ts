@@ -1,11 +1,8 @@
 import { inject } from "vitest";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SQSClient } from "@aws-sdk/client-sqs";
-import {
-  createExecutionStreamHandler,
-  type ExecutionStreamHandlerDependencies,
-  executionStreamDependencies,
-} from "../../functions/execution-stream/app.js";
+import type { ExecutionStreamHandlerDependencies } from "../../functions/execution-stream/app.js";
+import { composeExecutionStream } from "../../functions/execution-stream/compose.js";
 import { startLocalExecutionStream } from "../../infra/local/execution-stream.js";
 import type { StreamHandler, StreamPoller, StreamPollerOptions } from "../../infra/local/stream-poller.js";
 import { readExecutionStreamConfig } from "../../lib/config.js";
@@ -13,7 +10,6 @@ import { type LocalAws, localDynamoDbClient, localSqsClient } from "./local-aws.
 
 export interface ExecutionStreamHarness {
   readonly poller: StreamPoller;
-  readonly deps: ExecutionStreamHandlerDependencies;
   /** Every record written so far (and whatever the processor wrote in turn) has been handled. */
   settled(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -21,7 +17,7 @@ export interface ExecutionStreamHarness {
 
 /**
  * The stream processor of `npm start` for this test's table: the real handler, wired by its
- * composition root's own wiring from a config naming this test's table and queues, fed by the
+ * own `composeExecutionStream` from a config naming this test's table and queues, fed by the
  * local poller over DynamoDB Local's stream. `dynamoDb`, `sqs` or any dependency may be swapped
  * for one that fails, to inject a fault.
  */
@@ -45,8 +41,7 @@ export async function startExecutionStream(
     EVENTS_QUEUE_URL: aws.resources.queues.events,
     ...(options.childrenPerRecord ? { CASCADE_CHILDREN_PER_RECORD: String(options.childrenPerRecord) } : {}),
   });
-  const wired = executionStreamDependencies(config, { dynamoDb: options.dynamoDb ?? localDynamoDbClient(), sqs: options.sqs ?? localSqsClient() });
-  const deps = { ...wired, ...options.override?.(wired) };
+  const handler = composeExecutionStream(config, { dynamoDb: options.dynamoDb ?? localDynamoDbClient(), sqs: options.sqs ?? localSqsClient() }, options.override);
   const poller = await startLocalExecutionStream(
     {
       region: "us-east-1",
@@ -55,8 +50,8 @@ export async function startExecutionStream(
       executionsTable: aws.resources.tables.executions,
       failureQueueUrl: aws.resources.queues.execution_stream_failures,
     },
-    (options.wrapHandler ?? ((handler) => handler))(createExecutionStreamHandler(deps) as StreamHandler),
+    (options.wrapHandler ?? ((unwrapped) => unwrapped))(handler as StreamHandler),
     { pollIntervalMs: 20, ...options.poller },
   );
-  return { poller, deps, settled: (timeoutMs) => poller.settled(timeoutMs), stop: () => poller.stop() };
+  return { poller, settled: (timeoutMs) => poller.settled(timeoutMs), stop: () => poller.stop() };
 }

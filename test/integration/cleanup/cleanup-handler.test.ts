@@ -1,12 +1,9 @@
 import { ListQueuesCommand } from "@aws-sdk/client-sqs";
 import { describe, expect, it } from "vitest";
-import { cleanupSettingsFromConfig, createCleanupHandler, sweepSettingsFromConfig } from "../../../functions/cleanup/app.js";
+import { composeCleanup } from "../../../functions/cleanup/compose.js";
 import { ownerQueueSettings } from "../../../infra/local/provision.js";
 import { readCleanupConfig } from "../../../lib/config.js";
-import { dynamoCleanupQueries } from "../../../lib/executions/cleanup-queries.js";
-import { createLogger, createMetrics } from "../../../lib/observability.js";
-import { sqsStopSignalPublisher } from "../../../lib/signals/publisher.js";
-import { SWEEP_SIGNAL_QUEUES_JOB, sqsSignalQueueInventory } from "../../../lib/signals/queue-sweep.js";
+import { SWEEP_SIGNAL_QUEUES_JOB } from "../../../lib/signals/queue-sweep.js";
 import { ensureSignalQueue } from "../../../lib/worker/signal-queue.js";
 import { capturedLogLines } from "../../support/capture-logs.js";
 import { aLambdaContext } from "../../support/factories.js";
@@ -22,19 +19,7 @@ function cleanupFunction(aws: LocalAws, now: Date) {
     ENVIRONMENT_QUEUE_URL_PREFIX: environments.url_prefix,
     STOP_FUNCTION_NAME: "stop-task (in this test)",
   });
-  return createCleanupHandler({
-    queries: dynamoCleanupQueries(aws.dynamoDb, aws.resources.tables.executions),
-    publishStopSignal: sqsStopSignalPublisher(aws.sqs, {
-      workerQueueUrlPrefix: config.WORKER_QUEUE_URL_PREFIX,
-      environmentQueueUrlPrefix: config.ENVIRONMENT_QUEUE_URL_PREFIX,
-    }),
-    invokeStop: stopTaskHarness(aws).invoke,
-    now: () => now,
-    settings: cleanupSettingsFromConfig(config),
-    sweep: { inventory: sqsSignalQueueInventory(aws.sqs), namePrefixes: [workers.name_prefix, environments.name_prefix], settings: sweepSettingsFromConfig(config) },
-    logger: createLogger("cleanup"),
-    metrics: createMetrics("cleanup"),
-  });
+  return composeCleanup(config, { dynamoDb: aws.dynamoDb, sqs: aws.sqs, invokeStop: stopTaskHarness(aws).invoke }, { now: () => now });
 }
 
 const inRemainingTime = () => ({ ...aLambdaContext(), getRemainingTimeInMillis: () => 60_000 });

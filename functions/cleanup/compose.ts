@@ -1,0 +1,62 @@
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import type { CleanupDependencies, CleanupSettings } from "../../lib/cleanup.js";
+import type { CleanupConfig } from "../../lib/config.js";
+import { dynamoCleanupQueries } from "../../lib/executions/cleanup-queries.js";
+import { createLogger, createMetrics } from "../../lib/observability.js";
+import { signalChannels } from "../../lib/resources.js";
+import { sqsStopSignalPublisher } from "../../lib/signals/publisher.js";
+import { namePrefixOfUrlPrefix } from "../../lib/signals/queue-names.js";
+import { type SweepSettings, sqsSignalQueueInventory } from "../../lib/signals/queue-sweep.js";
+import { type CleanupHandlerDependencies, createCleanupHandler } from "./app.js";
+
+export interface CleanupClients {
+  readonly dynamoDb: DynamoDBClient;
+  readonly sqs: SQSClient;
+  /** The stop function's direct-invoke contract: Lambda's Invoke in AWS, its handler in-process locally. */
+  readonly invokeStop: CleanupDependencies["invokeStop"];
+}
+
+/**
+ * The cleanup function, wired: the one place its dependencies are built from a config and its
+ * clients. handler.ts calls it; so do the local stack's timer and the tests, each with its own
+ * config (settings come from the same variables) and clients. `overrides` replaces single
+ * dependencies, such as the clock.
+ */
+export function composeCleanup(config: CleanupConfig, clients: CleanupClients, overrides: Partial<CleanupHandlerDependencies> = {}) {
+  return createCleanupHandler({
+    queries: dynamoCleanupQueries(clients.dynamoDb, config.EXECUTIONS_TABLE_NAME),
+    publishStopSignal: sqsStopSignalPublisher(clients.sqs, {
+      workerQueueUrlPrefix: config.WORKER_QUEUE_URL_PREFIX,
+      environmentQueueUrlPrefix: config.ENVIRONMENT_QUEUE_URL_PREFIX,
+    }),
+    invokeStop: clients.invokeStop,
+    now: () => new Date(),
+    settings: cleanupSettings(config),
+    sweep: {
+      inventory: sqsSignalQueueInventory(clients.sqs),
+      namePrefixes: [config.WORKER_QUEUE_URL_PREFIX, config.ENVIRONMENT_QUEUE_URL_PREFIX].map(namePrefixOfUrlPrefix),
+      settings: sweepSettings(config),
+    },
+    logger: createLogger("cleanup"),
+    metrics: createMetrics("cleanup"),
+    ...overrides,
+  });
+}
+
+function cleanupSettings(config: CleanupConfig): Omit<CleanupSettings, "timeBudgetMs"> {
+  return {
+    signalAckTimeoutMs: config.SIGNAL_ACK_TIMEOUT_SECONDS * 1000,
+    signalMaxAttempts: config.SIGNAL_MAX_ATTEMPTS,
+    staleHeartbeatMs: config.STALE_HEARTBEAT_SECONDS * 1000,
+    maxExecutionMs: config.MAX_EXECUTION_SECONDS * 1000,
+    maxItemsPerRun: config.CLEANUP_MAX_ITEMS_PER_RUN,
+  };
+}
+
+function sweepSettings(config: CleanupConfig): Omit<SweepSettings, "timeBudgetMs"> {
+  return {
+    idleMs: (config.SIGNAL_QUEUE_IDLE_SECONDS ?? signalChannels.workers.idleBeforeDeleteSeconds) * 1000,
+    maxQueuesPerRun: 5_000,
+  };
+}
