@@ -11,7 +11,7 @@ z.config(en());
 const awsClientSettings = {
   // Per-attempt budget for one AWS call, so that a hung dependency cannot eat the Lambda timeout:
   // the two calls that can hold up a 503 (key GetItem, UpdateItem), each 3 x (0.3 s + 0.7 s) plus
-  // backoff, stay inside the function's 10 s. DynamoDB and SQS answer in milliseconds when healthy.
+  // backoff, stay inside the API functions' timeout (lib/resources.ts). DynamoDB and SQS answer in milliseconds when healthy.
   AWS_REQUEST_TIMEOUT_MS: z._default(z.coerce.number().check(z.int(), z.positive()), 700),
   AWS_CONNECTION_TIMEOUT_MS: z._default(z.coerce.number().check(z.int(), z.positive()), 300),
   AWS_MAX_ATTEMPTS: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(10)), 3),

@@ -269,7 +269,7 @@ export const MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024;
 
 /**
  * How long API Gateway waits for a route's function (the REST API's default and maximum without
- * a quota raise). The functions' own 10 s timeout comes first in AWS: a function that runs out of
+ * a quota raise). The route functions' own, shorter timeout (`functionDefinitions`) comes first in AWS: a function that runs out of
  * it fails, and that is an integration failure (502), not this timeout.
  */
 export const INTEGRATION_TIMEOUT_SECONDS = 29;
