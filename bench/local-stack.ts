@@ -10,7 +10,7 @@ import { GetItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { createDynamoDbClient, createSqsClient } from "../lib/aws/clients.js";
 import { DEMO_API_KEY, DEMO_ORGANIZATION, demoSeed } from "../infra/local/demo-data.js";
-import { emulatorClientOptions, LOCAL_CREDENTIALS, LOCAL_REGION } from "../infra/local/emulators.js";
+import { localClientOptions, LOCAL_CREDENTIALS, LOCAL_REGION } from "../infra/local/emulators.js";
 import { ownerQueueSettings } from "../infra/local/provision.js";
 import { loadSeed, seedFileSchema } from "../infra/local/seed.js";
 import { ensureSignalQueue } from "../lib/worker/signal-queue.js";
@@ -125,7 +125,7 @@ export async function measureLocalStack(workDirectory: string, plan: readonly { 
     process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
     process.env.POWERTOOLS_METRICS_DISABLED = "true";
     const successCalls = await recordSuccessCalls();
-    const clientOptions = { ...emulatorClientOptions, region: LOCAL_REGION };
+    const clientOptions = { ...localClientOptions, region: LOCAL_REGION };
     const dynamoDb = createDynamoDbClient({ ...clientOptions, endpoint: stack.dynamodb_endpoint });
     const sqs = createSqsClient({ ...clientOptions, endpoint: stack.sqs_endpoint });
     // The bench's worker makes its queue, as a worker does at start, so every stop sends there.

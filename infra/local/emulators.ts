@@ -13,11 +13,12 @@ import { startFauxqs } from "fauxqs";
 export const LOCAL_REGION = "us-east-1";
 
 /**
- * SDK client settings for everything that talks to the emulators (the local stack, its tools, the
- * tests and the bench): on a busy laptop they answer in tens of milliseconds, not DynamoDB's few,
- * and the cloud's sub-second budgets (lib/config.ts) would turn that into 503s.
+ * SDK client settings for everything that runs on a developer's machine rather than in Lambda (the
+ * local stack, its tools, the operator commands, the tests and the bench): the emulators on a busy
+ * laptop answer in tens of milliseconds, not DynamoDB's few, and a laptop's path to AWS is slower
+ * than a function's, so the cloud's sub-second budgets (lib/config.ts) would turn both into errors.
  */
-export const emulatorClientOptions = { requestTimeoutMs: 5_000, connectionTimeoutMs: 2_000, maxAttempts: 3 } as const;
+export const localClientOptions = { requestTimeoutMs: 5_000, connectionTimeoutMs: 2_000, maxAttempts: 3 } as const;
 /** DynamoDB Local and fauxqs accept any credentials; these keep the SDK from looking for real ones. */
 export const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" } as const;
 

@@ -1,7 +1,7 @@
 import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { createDynamoDbClient, createSqsClient } from "../../lib/aws/clients.js";
-import { emulatorClientOptions, LOCAL_CREDENTIALS } from "./emulators.js";
+import { localClientOptions, LOCAL_CREDENTIALS } from "./emulators.js";
 import { latestStreamArn, type StreamHandler, type StreamPoller, type StreamPollerOptions, startStreamPoller } from "./stream-poller.js";
 
 /** Where the local stack's executions table, its stream and the failure queue are. */
@@ -23,17 +23,17 @@ export async function startLocalExecutionStream(
   handler: StreamHandler,
   options: Pick<StreamPollerOptions, "startingPosition" | "settings" | "pollIntervalMs" | "onError"> = {},
 ): Promise<StreamPoller> {
-  const clientOptions = { ...emulatorClientOptions, region: target.region };
+  const clientOptions = { ...localClientOptions, region: target.region };
   const dynamoDb = createDynamoDbClient({ ...clientOptions, endpoint: target.dynamodbEndpoint });
   const sqs = createSqsClient({ ...clientOptions, endpoint: target.sqsEndpoint });
   const streams = new DynamoDBStreamsClient({
     region: target.region,
     endpoint: target.dynamodbEndpoint,
     credentials: LOCAL_CREDENTIALS,
-    maxAttempts: emulatorClientOptions.maxAttempts,
+    maxAttempts: localClientOptions.maxAttempts,
     requestHandler: {
-      requestTimeout: emulatorClientOptions.requestTimeoutMs,
-      connectionTimeout: emulatorClientOptions.connectionTimeoutMs,
+      requestTimeout: localClientOptions.requestTimeoutMs,
+      connectionTimeout: localClientOptions.connectionTimeoutMs,
       throwOnRequestTimeout: true,
     },
   });

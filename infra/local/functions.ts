@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type FunctionName, functionDefinitions, type RouteFunctionName, routeFunctionNames } from "../../lib/resources.js";
-import { emulatorClientOptions, LOCAL_REGION, LocalStackError } from "./emulators.js";
+import { localClientOptions, LOCAL_REGION, LocalStackError } from "./emulators.js";
 import type { ProxyHandler } from "./server.js";
 import type { StackFile } from "./stack-file.js";
 
@@ -19,8 +19,8 @@ export function useLocalProcessDefaults(): void {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
   process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
-  process.env.AWS_REQUEST_TIMEOUT_MS ??= String(emulatorClientOptions.requestTimeoutMs);
-  process.env.AWS_CONNECTION_TIMEOUT_MS ??= String(emulatorClientOptions.connectionTimeoutMs);
+  process.env.AWS_REQUEST_TIMEOUT_MS ??= String(localClientOptions.requestTimeoutMs);
+  process.env.AWS_CONNECTION_TIMEOUT_MS ??= String(localClientOptions.connectionTimeoutMs);
 }
 
 export function pointFunctionsAt(stack: Pick<StackFile, "tables" | "signal_channels" | "queues" | "dynamodb_endpoint" | "sqs_endpoint">): void {

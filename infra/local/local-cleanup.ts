@@ -5,7 +5,7 @@ import type { CleanupReport } from "../../lib/cleanup.js";
 import { readCleanupConfig } from "../../lib/config.js";
 import { SWEEP_SIGNAL_QUEUES_JOB, type SweepReport } from "../../lib/signals/queue-sweep.js";
 import type { StopTaskInvocation, StopTaskInvocationResult } from "../../lib/stop-task-invocation.js";
-import { emulatorClientOptions } from "./emulators.js";
+import { localClientOptions } from "./emulators.js";
 import { localLambdaContext } from "./lambda-context.js";
 import type { StackFile } from "./stack-file.js";
 
@@ -24,7 +24,7 @@ export function createLocalCleanup(stack: StackFile, invokeStop: StopInvoker, en
     ENVIRONMENT_QUEUE_URL_PREFIX: stack.signal_channels.environments.url_prefix,
     STOP_FUNCTION_NAME: "stop-task (in-process)",
   });
-  const clientOptions = { ...emulatorClientOptions, region: stack.region };
+  const clientOptions = { ...localClientOptions, region: stack.region };
   const handler = composeCleanup(config, {
     dynamoDb: createDynamoDbClient({ ...clientOptions, endpoint: stack.dynamodb_endpoint }),
     sqs: createSqsClient({ ...clientOptions, endpoint: stack.sqs_endpoint }),

@@ -16,7 +16,7 @@ import { formatTimestamp } from "../../lib/timestamp.js";
 import { dynamoWorkerExecutionUpdates } from "../../lib/worker/execution-updates.js";
 import { createReferenceWorker, fakeTask } from "../../lib/worker/reference-worker.js";
 import { DEMO_API_KEY, DEMO_ORGANIZATION } from "./demo-data.js";
-import { emulatorClientOptions } from "./emulators.js";
+import { localClientOptions } from "./emulators.js";
 import { useLocalProcessDefaults } from "./functions.js";
 import { ownerQueueSettings } from "./provision.js";
 import { readStackFile } from "./stack-file.js";
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
     throw new Error("no local stack found (.local/stack.json): run npm start first");
   });
   useLocalProcessDefaults();
-  const clientOptions = { ...emulatorClientOptions, region: stack.region };
+  const clientOptions = { ...localClientOptions, region: stack.region };
   const dynamoDb = createDynamoDbClient({ ...clientOptions, endpoint: stack.dynamodb_endpoint });
   // A long poll holds its request open up to 20 s: the SQS client must wait longer than that.
   const sqs = createSqsClient({ ...clientOptions, requestTimeoutMs: 30_000, endpoint: stack.sqs_endpoint });

@@ -13,7 +13,7 @@ import { loadFunctionHandler, loadRouteHandlers, pointFunctionsAt, useLocalProce
 import { createLocalCleanup, type InvokableHandler, inProcessStopInvoker } from "./local-cleanup.js";
 import { startLocalExecutionStream } from "./execution-stream.js";
 import type { StreamHandler } from "./stream-poller.js";
-import { assertPortFree, emulatorClientOptions, LOCAL_REGION, LocalStackError, type RunningEmulator, startDynamoDbLocal, startSqsEmulator } from "./emulators.js";
+import { assertPortFree, localClientOptions, LOCAL_REGION, LocalStackError, type RunningEmulator, startDynamoDbLocal, startSqsEmulator } from "./emulators.js";
 import { provisionLocalResources } from "./provision.js";
 import { loadSeed, readSeedFile, type SeedFile, SeedFileError, seedFileSchema } from "./seed.js";
 import { createLocalApi } from "./server.js";
@@ -99,8 +99,8 @@ async function main(): Promise<void> {
 
   useLocalProcessDefaults();
 
-  const dynamoDbClient = createDynamoDbClient({ ...emulatorClientOptions, endpoint: dynamoDb.endpoint });
-  const sqsClient = createSqsClient({ ...emulatorClientOptions, endpoint: sqs.endpoint });
+  const dynamoDbClient = createDynamoDbClient({ ...localClientOptions, endpoint: dynamoDb.endpoint });
+  const sqsClient = createSqsClient({ ...localClientOptions, endpoint: sqs.endpoint });
   const resources = await provisionLocalResources({ dynamoDb: dynamoDbClient, sqs: sqsClient }, RESOURCE_PREFIX);
   await loadSeed(seed, {
     dynamoDb: dynamoDbClient,

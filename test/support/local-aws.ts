@@ -3,7 +3,7 @@ import { type DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/cl
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from "@aws-sdk/client-sqs";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { inject } from "vitest";
-import { emulatorClientOptions } from "../../infra/local/emulators.js";
+import { localClientOptions } from "../../infra/local/emulators.js";
 import { storeApiKey as storeApiKeyItem } from "../../lib/auth/api-key-admin.js";
 import { rememberSecret } from "./secret-registry.js";
 import { createDynamoDbClient, createSqsClient } from "../../lib/aws/clients.js";
@@ -20,11 +20,11 @@ export interface LocalAws {
 
 
 export function localDynamoDbClient(): DynamoDBClient {
-  return createDynamoDbClient({ ...emulatorClientOptions, endpoint: inject("dynamoDbEndpoint") });
+  return createDynamoDbClient({ ...localClientOptions, endpoint: inject("dynamoDbEndpoint") });
 }
 
 export function localSqsClient(): SQSClient {
-  return createSqsClient({ ...emulatorClientOptions, endpoint: inject("sqsEndpoint") });
+  return createSqsClient({ ...localClientOptions, endpoint: inject("sqsEndpoint") });
 }
 
 /** Client options for an endpoint nothing listens on (the discard port): every call fails fast, as in an outage. */
