@@ -3,7 +3,7 @@ import { mkdtempSync, realpathSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { canConnect } from "../../infra/local/emulators.js";
+import { canConnect, localClientOptions } from "../../infra/local/emulators.js";
 import { hashApiKey } from "../../lib/auth/api-keys.js";
 import { createSqsClient } from "../../lib/aws/clients.js";
 import { ownerQueueSettings } from "../../infra/local/provision.js";
@@ -60,7 +60,7 @@ function stop(taskId: string, apiKey?: string, method = "POST") {
 }
 
 function sqs() {
-  return createSqsClient({ endpoint: local.stack.sqs_endpoint, requestTimeoutMs: 5000, connectionTimeoutMs: 2000, maxAttempts: 2 });
+  return createSqsClient({ ...localClientOptions, endpoint: local.stack.sqs_endpoint });
 }
 
 function runKeys(...args: string[]) {
