@@ -1,9 +1,11 @@
 /** Composition root of the cleanup function: config once, clients once per container. */
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { createDynamoDbClient, createSqsClient } from "../../lib/aws/clients.js";
+import { awsStopDependencies } from "../../lib/aws/stop-dependencies.js";
 import { lambdaStopInvoker } from "../../lib/aws/stop-invoker.js";
 import { awsClientOptions, readCleanupConfig } from "../../lib/config.js";
 import { dynamoCleanupQueries } from "../../lib/executions/cleanup-queries.js";
+import { dynamoOrganizationLimitsDirectory } from "../../lib/executions/limits-store.js";
 import { createLogger, createMetrics } from "../../lib/observability.js";
 import { sqsStopSignalPublisher } from "../../lib/signals/publisher.js";
 import { namePrefixOfUrlPrefix } from "../../lib/signals/queue-names.js";
@@ -26,6 +28,7 @@ export const handler = createCleanupHandler({
   }),
   invokeStop: lambdaStopInvoker(lambda, config.STOP_FUNCTION_NAME),
   now: () => new Date(),
+  guards: { stop: awsStopDependencies(config, { dynamoDb, sqs }), organizationLimits: dynamoOrganizationLimitsDirectory(dynamoDb, config.LIMITS_TABLE_NAME) },
   settings: cleanupSettingsFromConfig(config),
   sweep: {
     inventory: sqsSignalQueueInventory(sqs),

@@ -1,8 +1,10 @@
 import type { Context } from "aws-lambda";
 import { createDynamoDbClient, createSqsClient } from "../../lib/aws/clients.js";
+import { awsStopDependencies } from "../../lib/aws/stop-dependencies.js";
 import { type CleanupReport, runCleanup } from "../../lib/cleanup.js";
 import { readCleanupConfig } from "../../lib/config.js";
 import { dynamoCleanupQueries } from "../../lib/executions/cleanup-queries.js";
+import { dynamoOrganizationLimitsDirectory } from "../../lib/executions/limits-store.js";
 import { sqsStopSignalPublisher } from "../../lib/signals/publisher.js";
 import { type SweepReport, sqsSignalQueueInventory, sweepIdleSignalQueues } from "../../lib/signals/queue-sweep.js";
 import type { StopTaskInvocation, StopTaskInvocationResult } from "../../lib/stop-task-invocation.js";
@@ -24,6 +26,7 @@ export function createLocalCleanup(stack: StackFile, invokeStop: StopInvoker, en
     WORKER_QUEUE_URL_PREFIX: stack.signal_channels.workers.url_prefix,
     ENVIRONMENT_QUEUE_URL_PREFIX: stack.signal_channels.environments.url_prefix,
     STOP_FUNCTION_NAME: "stop-task (in-process)",
+    LIMITS_TABLE_NAME: stack.tables.limits,
   });
   const clientOptions = { requestTimeoutMs: 5000, connectionTimeoutMs: 2000, maxAttempts: 3, region: stack.region };
   const dynamoDb = createDynamoDbClient({ ...clientOptions, endpoint: stack.dynamodb_endpoint });
@@ -36,6 +39,7 @@ export function createLocalCleanup(stack: StackFile, invokeStop: StopInvoker, en
     }),
     invokeStop,
     now: () => new Date(),
+    guards: { stop: awsStopDependencies(config, { dynamoDb, sqs }), organizationLimits: dynamoOrganizationLimitsDirectory(dynamoDb, config.LIMITS_TABLE_NAME) },
     onItemFailure: (taskId: string, job: string, error: unknown) =>
       console.error(`cleanup: ${job} of ${taskId} failed: ${error instanceof Error ? error.message : String(error)}`),
   };

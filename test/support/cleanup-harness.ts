@@ -1,6 +1,8 @@
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { type CleanupReport, type CleanupSettings, runCleanup } from "../../lib/cleanup.js";
+import { awsStopDependencies } from "../../lib/aws/stop-dependencies.js";
 import { dynamoCleanupQueries } from "../../lib/executions/cleanup-queries.js";
+import { dynamoOrganizationLimitsDirectory } from "../../lib/executions/limits-store.js";
 import { sqsStopSignalPublisher } from "../../lib/signals/publisher.js";
 import { dynamoWorkerExecutionUpdates } from "../../lib/worker/execution-updates.js";
 import { createReferenceWorker, type ReferenceWorker } from "../../lib/worker/reference-worker.js";
@@ -32,8 +34,16 @@ export function cleanupHarness(
     }),
     invokeStop: stopFunction.invoke,
     now: options.now ?? (() => new Date()),
+    guards: { stop: stopCore(aws, options.sqs), organizationLimits: dynamoOrganizationLimitsDirectory(dynamoDb, aws.resources.tables.limits) },
   };
   return (): Promise<CleanupReport> => runCleanup(deps, { ...fastCleanupSettings, ...options.settings });
+}
+
+/** The stop core on this stack, wired as the functions wire it (lib/aws/stop-dependencies.ts). */
+function stopCore(aws: LocalAws, sqs?: SQSClient) {
+  const { workers, environments } = aws.resources.signal_channels;
+  const config = { EXECUTIONS_TABLE_NAME: aws.resources.tables.executions, WORKER_QUEUE_URL_PREFIX: workers.url_prefix, ENVIRONMENT_QUEUE_URL_PREFIX: environments.url_prefix, SIGNAL_ACK_TIMEOUT_SECONDS: 60 };
+  return awsStopDependencies(config, { dynamoDb: localDynamoDbClient(), sqs: sqs ?? localSqsClient() });
 }
 
 /** The reference worker on this stack; `openQueue()` it (or poll once) before stopping its tasks, as a worker does at start. */

@@ -2,8 +2,10 @@ import { ListQueuesCommand } from "@aws-sdk/client-sqs";
 import { describe, expect, it } from "vitest";
 import { cleanupSettingsFromConfig, createCleanupHandler, sweepSettingsFromConfig } from "../../../functions/cleanup/app.js";
 import { ownerQueueSettings } from "../../../infra/local/provision.js";
+import { awsStopDependencies } from "../../../lib/aws/stop-dependencies.js";
 import { readCleanupConfig } from "../../../lib/config.js";
 import { dynamoCleanupQueries } from "../../../lib/executions/cleanup-queries.js";
+import { dynamoOrganizationLimitsDirectory } from "../../../lib/executions/limits-store.js";
 import { createLogger, createMetrics } from "../../../lib/observability.js";
 import { sqsStopSignalPublisher } from "../../../lib/signals/publisher.js";
 import { SWEEP_SIGNAL_QUEUES_JOB, sqsSignalQueueInventory } from "../../../lib/signals/queue-sweep.js";
@@ -21,6 +23,7 @@ function cleanupFunction(aws: LocalAws, now: Date) {
     WORKER_QUEUE_URL_PREFIX: workers.url_prefix,
     ENVIRONMENT_QUEUE_URL_PREFIX: environments.url_prefix,
     STOP_FUNCTION_NAME: "stop-task (in this test)",
+    LIMITS_TABLE_NAME: aws.resources.tables.limits,
   });
   return createCleanupHandler({
     queries: dynamoCleanupQueries(aws.dynamoDb, aws.resources.tables.executions),
@@ -30,6 +33,7 @@ function cleanupFunction(aws: LocalAws, now: Date) {
     }),
     invokeStop: stopTaskHarness(aws).invoke,
     now: () => now,
+    guards: { stop: awsStopDependencies(config, aws), organizationLimits: dynamoOrganizationLimitsDirectory(aws.dynamoDb, config.LIMITS_TABLE_NAME) },
     settings: cleanupSettingsFromConfig(config),
     sweep: { inventory: sqsSignalQueueInventory(aws.sqs), namePrefixes: [workers.name_prefix, environments.name_prefix], settings: sweepSettingsFromConfig(config) },
     logger: createLogger("cleanup"),
