@@ -50,7 +50,7 @@ function stopCore(aws: LocalAws, sqs?: SQSClient) {
 export function referenceWorker(
   aws: LocalAws,
   workerId: string,
-  options: { environmentId?: string; now?: () => Date; sqs?: SQSClient; heartbeatIntervalMs?: number } = {},
+  options: { environmentId?: string; now?: () => Date; sqs?: SQSClient; heartbeatIntervalMs?: number; log?: (event: string, fields: Record<string, unknown>) => void } = {},
 ): ReferenceWorker {
   const { workers, environments } = aws.resources.signal_channels;
   return createReferenceWorker({
@@ -60,5 +60,6 @@ export function referenceWorker(
     environmentId: options.environmentId,
     updates: dynamoWorkerExecutionUpdates(localDynamoDbClient(), aws.resources.tables.executions, options.now),
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? 50,
+    ...(options.log ? { log: options.log } : {}),
   });
 }
