@@ -4,8 +4,8 @@
  *
  * On the local stack (`npm start` in a process of its own: DynamoDB Local, fauxqs, and the local
  * stream poller feeding the real execution-stream handler), N tasks of one organization whose
- * default `max_tokens` is `limit` run in one reference worker in this process (its own queue, long
- * polls, heartbeats every 5 s). Each task reports its cumulative tokens every `intervalMs` as the
+ * default `max_tokens` is `limit` run in reference workers in this process, `tasksPerWorker` each
+ * (each with its own queue, long polls, heartbeats every 5 s, as in a fleet). Each task reports its cumulative tokens every `intervalMs` as the
  * platform does (lib/worker/spend-tokens.ts), at a rate of its own, until its stop arrives.
  * Times, all on this machine's clock:
  * - crossing to stopped record: from the moment the UpdateItem that put usage over the limit
@@ -35,6 +35,7 @@ import { median, percentile, round } from "./stats.js";
 
 export interface GuardsPlan {
   readonly tasks: number;
+  readonly tasksPerWorker: number;
   readonly limit: number;
   readonly intervalMs: number;
   /** Each task spends a steady number of tokens per report, drawn from this range. */
@@ -61,7 +62,7 @@ export interface GuardsResults extends GuardsPlan {
   readonly seconds: number;
 }
 
-const WORKER_ID = "worker-bench-guards";
+const WORKER_ID_PREFIX = "worker-bench-guards-";
 const HEARTBEAT_INTERVAL_MS = 5_000;
 
 interface TaskTrace {
@@ -90,8 +91,8 @@ export async function measureGuards(workDirectory: string, plan: GuardsPlan): Pr
     await putOrganizationLimits(dynamoDb, stack.tables.limits, organizationId, { max_tokens: plan.limit });
 
     const traces = new Map<string, TaskTrace>();
-    const worker = createReferenceWorker({
-      workerId: WORKER_ID,
+    const workers = Array.from({ length: Math.ceil(plan.tasks / plan.tasksPerWorker) }, (_, index) => createReferenceWorker({
+      workerId: `${WORKER_ID_PREFIX}${index}`,
       sqs,
       signalQueue: ownerQueueSettings(stack.signal_channels.workers),
       updates: dynamoWorkerExecutionUpdates(dynamoDb, stack.tables.executions),
@@ -105,15 +106,17 @@ export async function measureGuards(workDirectory: string, plan: GuardsPlan): Pr
           trace.byHeartbeat = true;
         }
       },
-    });
-    await worker.openQueue();
-    const polling = worker.startPolling();
+    }));
+    await Promise.all(workers.map((worker) => worker.openQueue()));
+    for (const worker of workers) void worker.startPolling();
 
     const random = seededRandom(20);
     const started = Date.now();
     const runs = Array.from({ length: plan.tasks }, async (_, index) => {
       // Spread over one interval, so that the reports of the N tasks do not all land together.
       await new Promise((resolve) => setTimeout(resolve, Math.floor((index / plan.tasks) * plan.intervalMs)));
+      const workerIndex = index % workers.length;
+      const worker = workers[workerIndex] as (typeof workers)[number];
       const now = formatTimestamp(new Date());
       const execution = {
         id: randomUUID(),
@@ -123,7 +126,7 @@ export async function measureGuards(workDirectory: string, plan: GuardsPlan): Pr
         status: "executing",
         created_at: now,
         started_at: now,
-        worker_id: WORKER_ID,
+        worker_id: `${WORKER_ID_PREFIX}${workerIndex}`,
         source: "api",
       };
       await dynamoDb.send(new PutItemCommand({ TableName: stack.tables.executions, Item: marshall({ ...execution, ...livenessIndexKeys(execution) }) }));
@@ -151,8 +154,7 @@ export async function measureGuards(workDirectory: string, plan: GuardsPlan): Pr
     });
     const outcomes = await Promise.all(runs);
     const seconds = round((Date.now() - started) / 1000, 1);
-    worker.stopPolling();
-    void polling;
+    for (const worker of workers) worker.stopPolling();
 
     const stopped = outcomes.filter((outcome) => outcome.stoppedAt !== undefined && outcome.trace.crossingWrittenAt !== undefined);
     const toStopped = stopped.map((outcome) => (outcome.stoppedAt as number) - (outcome.trace.crossingWrittenAt as number));

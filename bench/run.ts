@@ -343,13 +343,14 @@ if (selected.has("fleet")) {
 if (selected.has("guards")) {
   const guards: GuardsResults = await measureGuards(workDirectory, {
     tasks: Number(options["guard-tasks"]),
+    tasksPerWorker: 10,
     limit: 1000,
     intervalMs: 500,
     tokensPerReport: [50, 400],
   });
   results.guards = guards;
   print(
-    `Runaway guards (\`npm start\` stack, its stream poller and the real stream handler; ${guards.tasks} tasks in one reference worker, each reporting its tokens every ${guards.intervalMs} ms, ` +
+    `Runaway guards (\`npm start\` stack, its stream poller and the real stream handler; ${guards.tasks} tasks, ${guards.tasksPerWorker} per reference worker, each reporting its tokens every ${guards.intervalMs} ms, ` +
       `${guards.tokensPerReport[0]}-${guards.tokensPerReport[1]} tokens a report, against an organization default max_tokens of ${guards.limit}). Startup: ${round(guards.startupMs / 1000, 1)} s, run: ${guards.seconds} s`,
   );
   print();
