@@ -110,7 +110,7 @@ async function main(): Promise<void> {
       // A moment for the worker's acknowledgement of the stop to land, then out.
       setTimeout(() => process.kill(process.pid, "SIGTERM"), 500);
     });
-    if (index === 0 && values.organization === DEMO_ORGANIZATION) {
+    if (index === 0 && values.organization === DEMO_ORGANIZATION && !spendTokens) {
       console.log(`\n  stop it:  curl -s -X POST ${stack.api_url}/v1/tasks/${execution.id}/stop -H 'x-api-key: ${DEMO_API_KEY}'\n`);
     }
   }
