@@ -6,6 +6,7 @@
  *   npm run bench                       everything (about 5-6 minutes)
  *   npm run bench -- --only hot,cold    some sections: bundle, cold, hot, local, fleet
  *   npm run bench -- --only fleet --fleet-sizes 1,10   the fleet section for some fleet sizes only
+ *   npm run bench -- --only guards --guard-tasks 100   the runaway guards over 100 tasks (default 50)
  */
 import { fork } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -17,13 +18,14 @@ import { esbuildOptions } from "../infra/bundling.js";
 import { buildAllBundles, type ColdInit, coldInitParts, coldInitVariants, measureColdInit } from "./bundles.js";
 import type { HotPath, HotPathResults } from "./hot-path.js";
 import { type FleetRun, type FleetStep, measureFleet } from "./fleet/measure.js";
+import { type GuardsResults, measureGuards } from "./guards.js";
 import { type LocalStackResults, measureLocalStack } from "./local-stack.js";
 import { median, round } from "./stats.js";
 
 // The SDK warns once per process that Node 20 support ends; the table is no place for it.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
-const sections = ["bundle", "cold", "hot", "local", "fleet"] as const;
+const sections = ["bundle", "cold", "hot", "local", "fleet", "guards"] as const;
 type Section = (typeof sections)[number];
 
 const { values: options } = parseArgs({
@@ -33,6 +35,7 @@ const { values: options } = parseArgs({
     "hot-calls": { type: "string", default: "10000" },
     "fleet-sizes": { type: "string", default: "1,10,100,1000" },
     "fleet-designs": { type: "string", default: "per-worker,sns,shared" },
+    "guard-tasks": { type: "string", default: "50" },
   },
   strict: true,
 });
@@ -55,6 +58,7 @@ interface Budgets {
     /** Regression gates per fleet size, set from measurement where a target cannot be met locally (see README). */
     readonly gateP99Ms?: Record<string, number>;
   };
+  readonly guards: { readonly crossingToStoppedP99Ms: number };
 }
 const budgets = JSON.parse(readFileSync(new URL("./budgets.json", import.meta.url), "utf8")) as Budgets;
 
@@ -332,6 +336,42 @@ if (selected.has("fleet")) {
     `The shared queue dead-letters after ${fleet.sharedQueueMaxReceives} receives; its stops at 1,000 workers are a sample (fewer, slower), since ` +
       "each costs the emulator some 20,000 empty receives there (fauxqs answers every waiting long poll at each new or released message). A stop whose message was lost halts at its task's next heartbeat. " +
       "\"API answer\" is the stop request's own time (the stop function's UpdateItem and SendMessage on the emulators); the rest of a stop-to-abort is delivery.",
+  );
+  print();
+}
+
+if (selected.has("guards")) {
+  const guards: GuardsResults = await measureGuards(workDirectory, {
+    tasks: Number(options["guard-tasks"]),
+    tasksPerWorker: 10,
+    limit: 1000,
+    intervalMs: 500,
+    tokensPerReport: [50, 400],
+  });
+  results.guards = guards;
+  print(
+    `Runaway guards (\`npm start\` stack, its stream poller and the real stream handler; ${guards.tasks} tasks, ${guards.tasksPerWorker} per reference worker, each reporting its tokens every ${guards.intervalMs} ms, ` +
+      `${guards.tokensPerReport[0]}-${guards.tokensPerReport[1]} tokens a report, against an organization default max_tokens of ${guards.limit}). Startup: ${round(guards.startupMs / 1000, 1)} s, run: ${guards.seconds} s`,
+  );
+  print();
+  table(
+    ["measure", "p50", "p99", "max", "budget"],
+    [
+      [
+        "crossing write to stopped record, ms",
+        guards.crossingToStoppedP50Ms,
+        guards.crossingToStoppedP99Ms,
+        guards.crossingToStoppedMaxMs,
+        check("guards crossing to stopped record p99 ms", guards.crossingToStoppedP99Ms, budgets.guards.crossingToStoppedP99Ms),
+      ],
+      ["crossing write to the worker's receipt of the stop, ms", guards.crossingToAbortP50Ms, guards.crossingToAbortP99Ms, guards.crossingToAbortMaxMs, ""],
+      ["overshoot past the limit, tokens", guards.overshootP50Tokens, "", guards.overshootMaxTokens, ""],
+      ["usage reports written after the crossing one", guards.reportsAfterCrossingP50, "", guards.reportsAfterCrossingMax, ""],
+    ],
+  );
+  print(
+    `Stopped: ${guards.stopped} of ${guards.tasks} (${guards.notStopped} not); the worker heard by its stop message ${guards.abortedByMessage}, by its heartbeat ${guards.abortedByHeartbeat}. ` +
+      "Overshoot is the last total a task reported minus the limit: the crossing report's own excess, plus any report written before the stop reached the worker.",
   );
   print();
 }

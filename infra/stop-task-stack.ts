@@ -102,6 +102,9 @@ export class StopTaskStack extends Stack {
         });
         // Stuck executions are stopped through the stop function, the users' path: no API key, IAM decides.
         functions["stop-task"].grantDirectInvoke(fn, "STOP_FUNCTION_NAME");
+        // The duration guard stops through the stop core in-process (its UpdateItem and sends are
+        // granted above) and reads every organization's defaults.
+        limits.grantLimitsList(fn);
       },
       "execution-stream": (fn) => {
         // The cascade stops sub-executions through the stop core in-process: the stop's own write and

@@ -2,7 +2,10 @@ import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { stopTargetSchema } from "./execution.js";
 import type { CleanupQueries, IndexPage } from "./executions/cleanup-queries.js";
 import { allShards, indexAttributes } from "./executions/indexes.js";
+import type { OrganizationLimitsDirectory } from "./executions/limits-store.js";
+import { runDurationGuard } from "./guards.js";
 import { isQueueGone, type StopSignalPublisher } from "./signals/publisher.js";
+import type { StopTaskDependencies } from "./stop-task.js";
 import type { StopTaskInvocation, StopTaskInvocationResult } from "./stop-task-invocation.js";
 import { formatTimestamp } from "./timestamp.js";
 
@@ -14,7 +17,10 @@ import { formatTimestamp } from "./timestamp.js";
  *    attempts, in case it comes back under its id, then the same flag; one that no worker or
  *    environment runs is closed without a signal, since nothing runs it;
  * 2. stuck executions: a stale heartbeat or an over-long run is stopped through the stop
- *    function's direct-invoke contract, so cleanup and users share one path.
+ *    function's direct-invoke contract, so cleanup and users share one path;
+ * 3. the duration guard: a task active longer than its `max_duration_seconds` is stopped through
+ *    the stop core in-process, as the stream's guards stop (lib/guards.ts), since the limit and
+ *    the usage travel in the stop message and the direct-invoke contract carries neither.
  * Each run is bounded (items and time) and safe to overlap with another run.
  */
 
@@ -38,6 +44,8 @@ export interface CleanupDependencies {
   readonly publishStopSignal: StopSignalPublisher;
   readonly invokeStop: (invocation: StopTaskInvocation) => Promise<StopTaskInvocationResult>;
   readonly now: () => Date;
+  /** The duration guard's stop core and every organization's default limits (one read a run). */
+  readonly guards: { readonly stop: StopTaskDependencies; readonly organizationLimits: OrganizationLimitsDirectory };
   /** Where failures of single items are told; the run goes on with the next item. */
   readonly onItemFailure?: (taskId: string, job: string, error: unknown) => void;
 }
@@ -51,6 +59,8 @@ export interface CleanupReport {
   flagged: number;
   stoppedStale: number;
   stoppedOverlong: number;
+  /** Tasks stopped by the duration guard: active longer than their `max_duration_seconds`. */
+  stoppedOverDurationLimit: number;
   failures: number;
   /** True when the run stopped early on its item or time budget; the next run continues. */
   truncated: boolean;
@@ -67,6 +77,7 @@ export async function runCleanup(deps: CleanupDependencies, settings: CleanupSet
     flagged: 0,
     stoppedStale: 0,
     stoppedOverlong: 0,
+    stoppedOverDurationLimit: 0,
     failures: 0,
     truncated: false,
   };
@@ -169,6 +180,27 @@ export async function runCleanup(deps: CleanupDependencies, settings: CleanupSet
     // A paused execution waits for a person, not a worker: silence there is not staleness.
     async (item) => (item.status === "executing" ? stopStuck(item, "stale_heartbeat") : undefined),
     "stale_heartbeat",
+  );
+  // The duration guard, before the over-long stop so that a task over its limit is stopped with
+  // its guard's reason. No scan: on each shard of the index, (1) the tasks active since before now
+  // minus the shortest organization default in force (the limits table is small and read whole,
+  // once a run): only they can be over a default; (2) the younger ones that carry a limit of their
+  // own, which may be any length: a filter on the same index returns only those.
+  const organizationDefaults = await deps.guards.organizationLimits();
+  const shortestDefaultSeconds = Math.min(...[...organizationDefaults.values()].map((limits) => limits.max_duration_seconds ?? Number.POSITIVE_INFINITY));
+  const defaultsBound = Number.isFinite(shortestDefaultSeconds) ? formatTimestamp(new Date(now.getTime() - shortestDefaultSeconds * 1000)) : undefined;
+  const guardDuration = async (item: Record<string, unknown>) => {
+    const stopped = await runDurationGuard(item, { now, organizationDefaults, stop: deps.guards.stop });
+    if (stopped?.outcome === "stopped") report.stoppedOverDurationLimit += 1;
+  };
+  if (defaultsBound !== undefined) {
+    await forEachItem(allShards("active"), (shard, page) => deps.queries.startedBefore(shard, defaultsBound, PAGE_SIZE, page), guardDuration, "duration_limit");
+  }
+  await forEachItem(
+    allShards("active"),
+    (shard, page) => deps.queries.withOwnDurationLimit(shard, defaultsBound, dueBy, PAGE_SIZE, page),
+    guardDuration,
+    "duration_limit",
   );
   await forEachItem(
     allShards("active"),

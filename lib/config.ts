@@ -44,6 +44,8 @@ const cleanupConfigSchema = z.object({
   EXECUTIONS_TABLE_NAME: z.string().check(z.minLength(1)),
   /** The stop function, invoked directly so that system stops take the users' path. */
   STOP_FUNCTION_NAME: z.string().check(z.minLength(1)),
+  /** Organizations' default limits, read whole once a run by the duration guard. */
+  LIMITS_TABLE_NAME: z.string().check(z.minLength(1)),
   SIGNAL_MAX_ATTEMPTS: z._default(z.coerce.number().check(z.int(), z.minimum(1)), 5),
   STALE_HEARTBEAT_SECONDS: z._default(z.coerce.number().check(z.positive()), 300),
   MAX_EXECUTION_SECONDS: z._default(z.coerce.number().check(z.positive()), 6 * 60 * 60),

@@ -1,8 +1,10 @@
 import { isActive } from "./execution.js";
 import type { OrganizationLimitsReader } from "./executions/limits-store.js";
-import { crossedLimit, effectiveLimits, guards, hasAnyLimit, type LimitCrossing, readStoredLimits, readUsage } from "./limits.js";
+import { indexAttributes } from "./executions/indexes.js";
+import { crossedLimit, effectiveLimits, guards, hasAnyLimit, type LimitCrossing, type Limits, readStoredLimits, readUsage } from "./limits.js";
 import type { ExecutionChange, ExecutionImage } from "./stream/execution-change.js";
 import { type StopTaskDependencies, type StopTaskOutcome, stopTask } from "./stop-task.js";
+import { timestampMillis } from "./timestamp.js";
 
 /**
  * The runaway guards on the executions table's stream: when a write to a running execution puts
@@ -63,4 +65,35 @@ export async function runGuards(change: ExecutionChange, deps: GuardDependencies
     deps.stop,
   );
   return { taskId: newImage.id, crossing, outcome: outcome.kind };
+}
+
+/** The time a running execution has been active, in whole seconds, from its `active-by-start` index key. */
+function activeSeconds(item: Record<string, unknown>, now: Date): number | undefined {
+  const since = timestampMillis(item[indexAttributes.activeSince]);
+  return since === undefined ? undefined : Math.floor((now.getTime() - since) / 1000);
+}
+
+/**
+ * The duration guard, run by the cleanup on an item of the `active-by-start` index: when the time
+ * the task has been active is above its `max_duration_seconds` in force (its own, else its
+ * organization's), it is stopped through the stop core exactly as the stream's guards stop, with
+ * the limit and the time as the usage. Under its limit, or without one, the task is not touched.
+ */
+export async function runDurationGuard(
+  item: Record<string, unknown>,
+  context: { readonly now: Date; readonly organizationDefaults: ReadonlyMap<string, Limits>; readonly stop: StopTaskDependencies },
+): Promise<GuardReport | undefined> {
+  const taskId = String(item.id);
+  const organizationId = typeof item.organization_id === "string" ? item.organization_id : "";
+  const limits = effectiveLimits(readStoredLimits(item.limits), context.organizationDefaults.get(organizationId));
+  const durationSeconds = activeSeconds(item, context.now);
+  if (durationSeconds === undefined) return undefined;
+  const crossing = crossedLimit({ tokens: 0, toolCalls: 0, durationSeconds }, limits, ["max_duration_seconds"]);
+  if (!crossing) return undefined;
+  const guard = guards[crossing.limit_name];
+  const outcome = await stopTask(
+    { taskId, requester: { kind: "guard", organizationId, guard: guard.stoppedBy }, reason: guard.reason, limit: crossing },
+    context.stop,
+  );
+  return { taskId, crossing, outcome: outcome.kind };
 }

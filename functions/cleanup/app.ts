@@ -75,6 +75,7 @@ export function createCleanupHandler(deps: CleanupHandlerDependencies) {
       metrics.addMetric("SignalDeliveryFailed", MetricUnit.Count, report.flagged);
       metrics.addMetric("StaleExecutionsStopped", MetricUnit.Count, report.stoppedStale);
       metrics.addMetric("OverlongExecutionsStopped", MetricUnit.Count, report.stoppedOverlong);
+      metrics.addMetric("DurationLimitStops", MetricUnit.Count, report.stoppedOverDurationLimit);
       metrics.addMetric("CleanupItemFailures", MetricUnit.Count, report.failures);
       logger.info("cleanup run finished", { ...report });
       return report;

@@ -1,8 +1,10 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SQSClient } from "@aws-sdk/client-sqs";
+import { awsStopDependencies } from "../../lib/aws/stop-dependencies.js";
 import type { CleanupDependencies, CleanupSettings } from "../../lib/cleanup.js";
 import type { CleanupConfig } from "../../lib/config.js";
 import { dynamoCleanupQueries } from "../../lib/executions/cleanup-queries.js";
+import { dynamoOrganizationLimitsDirectory } from "../../lib/executions/limits-store.js";
 import { createLogger, createMetrics } from "../../lib/observability.js";
 import { signalChannels } from "../../lib/resources.js";
 import { sqsStopSignalPublisher } from "../../lib/signals/publisher.js";
@@ -32,6 +34,11 @@ export function composeCleanup(config: CleanupConfig, clients: CleanupClients, o
     }),
     invokeStop: clients.invokeStop,
     now: () => new Date(),
+    // The duration guard stops through the core in-process, as the stream's guards do (lib/cleanup.ts says why).
+    guards: {
+      stop: awsStopDependencies(config, clients),
+      organizationLimits: dynamoOrganizationLimitsDirectory(clients.dynamoDb, config.LIMITS_TABLE_NAME),
+    },
     settings: cleanupSettings(config),
     sweep: {
       inventory: sqsSignalQueueInventory(clients.sqs),

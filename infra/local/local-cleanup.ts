@@ -23,6 +23,7 @@ export function createLocalCleanup(stack: StackFile, invokeStop: StopInvoker, en
     WORKER_QUEUE_URL_PREFIX: stack.signal_channels.workers.url_prefix,
     ENVIRONMENT_QUEUE_URL_PREFIX: stack.signal_channels.environments.url_prefix,
     STOP_FUNCTION_NAME: "stop-task (in-process)",
+    LIMITS_TABLE_NAME: stack.tables.limits,
   });
   const clientOptions = { ...localClientOptions, region: stack.region };
   const handler = composeCleanup(config, {

@@ -5,16 +5,22 @@
  * as a real worker does. `--environment ENV` runs a self-hosted environment's consumer of the
  * asset-command channel instead, on `local-env-<ENV>`. It also prints the task events the stack
  * emits (queues.events).
+ *
+ * `--spend-tokens` runs one task that spends tokens instead, reporting its usage every 500 ms as
+ * the platform does, under a task limit of `--max-tokens` (set as PUT .../limits sets it): the
+ * token guard stops it, and the worker prints the stop it received and the stopped record.
  */
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
-import { PutItemCommand } from "@aws-sdk/client-dynamodb";
-import { marshall } from "@aws-sdk/util-dynamodb";
+import { GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { createDynamoDbClient, createSqsClient } from "../../lib/aws/clients.js";
 import { livenessIndexKeys } from "../../lib/executions/indexes.js";
+import { setTaskLimits } from "../../lib/executions/limits-store.js";
 import { formatTimestamp } from "../../lib/timestamp.js";
 import { dynamoWorkerExecutionUpdates } from "../../lib/worker/execution-updates.js";
-import { createReferenceWorker, fakeTask } from "../../lib/worker/reference-worker.js";
+import { createReferenceWorker, fakeTask, type TaskBody } from "../../lib/worker/reference-worker.js";
+import { dynamoTokenUsageReporter, spendTokensTask } from "../../lib/worker/spend-tokens.js";
 import { DEMO_API_KEY, DEMO_ORGANIZATION } from "./demo-data.js";
 import { localClientOptions } from "./emulators.js";
 import { useLocalProcessDefaults } from "./functions.js";
@@ -32,8 +38,13 @@ async function main(): Promise<void> {
       steps: { type: "string", default: "600" },
       organization: { type: "string", default: DEMO_ORGANIZATION },
       "stack-file": { type: "string" },
+      "spend-tokens": { type: "boolean", default: false },
+      "max-tokens": { type: "string", default: "1000" },
+      "tokens-per-report": { type: "string", default: "150" },
+      "report-ms": { type: "string", default: "500" },
     },
   });
+  const spendTokens = values["spend-tokens"];
   const stack = await readStackFile(values["stack-file"]).catch(() => {
     throw new Error("no local stack found (.local/stack.json): run npm start first");
   });
@@ -60,7 +71,7 @@ async function main(): Promise<void> {
   const queueUrl = await worker.openQueue();
   log("own stop-signal queue ready", { queue_url: queueUrl });
 
-  const taskCount = Number(values.tasks);
+  const taskCount = spendTokens ? 1 : Number(values.tasks);
   for (let index = 0; index < taskCount; index += 1) {
     const now = formatTimestamp(new Date());
     const execution = {
@@ -79,8 +90,28 @@ async function main(): Promise<void> {
       new PutItemCommand({ TableName: stack.tables.executions, Item: marshall({ ...execution, ...livenessIndexKeys(execution) }) }),
     );
     log("task started", { task_id: execution.id });
-    worker.run(execution.id, fakeTask(Number(values.steps), Number(values["step-ms"]))).then((end) => log("task ended", { task_id: execution.id, end }));
-    if (index === 0 && values.organization === DEMO_ORGANIZATION) {
+    let body: TaskBody = fakeTask(Number(values.steps), Number(values["step-ms"]));
+    if (spendTokens) {
+      const limits = { max_tokens: Number(values["max-tokens"]) };
+      await setTaskLimits(dynamoDb, stack.tables.executions, { taskId: execution.id, organizationId: values.organization, limits });
+      log("task limit set", { task_id: execution.id, limits });
+      body = spendTokensTask(dynamoTokenUsageReporter(dynamoDb, stack.tables.executions, execution.id), {
+        tokensPerReport: Number(values["tokens-per-report"]),
+        intervalMs: Number(values["report-ms"]),
+        maxReports: 1_000,
+        onReported: (total) => log("tokens reported", { task_id: execution.id, tokens: total }),
+      });
+    }
+    worker.run(execution.id, body).then(async (end) => {
+      log("task ended", { task_id: execution.id, end });
+      if (!spendTokens) return;
+      const { Item } = await dynamoDb.send(new GetItemCommand({ TableName: stack.tables.executions, Key: { id: { S: execution.id } }, ConsistentRead: true }));
+      const record = Item ? unmarshall(Item) : {};
+      log("stopped record", { task_id: execution.id, status: record.status, stop_reason: record.stop_reason, stopped_by: record.stopped_by, is_manually_stopped: record.is_manually_stopped, limit: record.stop_limit ?? null });
+      // A moment for the worker's acknowledgement of the stop to land, then out.
+      setTimeout(() => process.kill(process.pid, "SIGTERM"), 500);
+    });
+    if (index === 0 && values.organization === DEMO_ORGANIZATION && !spendTokens) {
       console.log(`\n  stop it:  curl -s -X POST ${stack.api_url}/v1/tasks/${execution.id}/stop -H 'x-api-key: ${DEMO_API_KEY}'\n`);
     }
   }

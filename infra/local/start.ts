@@ -175,7 +175,7 @@ function scheduleCleanup(stack: StackFile, stopHandler: InvokableHandler): void 
     const sweep = runs % 60 === 0 ? cleanup.sweep() : Promise.resolve({ deleted: 0 });
     Promise.all([cleanup.run(), sweep])
       .then(([report, swept]) => {
-        const worked = report.redriven + report.ownerQueueGone + report.closedUnassigned + report.flagged + report.stoppedStale + report.stoppedOverlong + report.failures;
+        const worked = report.redriven + report.ownerQueueGone + report.closedUnassigned + report.flagged + report.stoppedStale + report.stoppedOverlong + report.stoppedOverDurationLimit + report.failures;
         if (worked > 0) console.log(`cleanup: ${JSON.stringify(report)}`);
         if (swept.deleted > 0) console.log(`cleanup: deleted ${swept.deleted} idle signal queue(s)`);
       })

@@ -26,6 +26,11 @@ export interface CleanupQueries {
   staleHeartbeats(shard: string, before: string, limit: number, page?: Record<string, AttributeValue>): Promise<IndexPage>;
   /** Running executions that started before `before`. */
   startedBefore(shard: string, before: string, limit: number, page?: Record<string, AttributeValue>): Promise<IndexPage>;
+  /**
+   * Running executions active since `from` (inclusive; from the index's start when undefined)
+   * until before `before` that carry a duration limit of their own.
+   */
+  withOwnDurationLimit(shard: string, from: string | undefined, before: string, limit: number, page?: Record<string, AttributeValue>): Promise<IndexPage>;
   /** Takes a due re-send for this run: false when another run took it first. */
   claimRedrive(taskId: string, seenDueAt: string, attempt: number, nextDueAt: string): Promise<boolean>;
   /** Gives up on a signal after the last attempt: the execution leaves the index, flagged for an operator. */
@@ -44,14 +49,23 @@ export function dynamoCleanupQueries(client: DynamoDBClient, tableName: string):
     inclusive: boolean,
     limit: number,
     page?: Record<string, AttributeValue>,
+    filter?: { from?: string; expression: string; names: Record<string, string>; values: Record<string, AttributeValue> },
   ): Promise<IndexPage> {
+    // `from` turns the bound into a range, inclusive at both ends (DynamoDB's BETWEEN): only the filtered query uses it.
+    const sortCondition = filter?.from === undefined ? `#sort ${inclusive ? "<=" : "<"} :bound` : "#sort BETWEEN :from AND :bound";
     const { Items = [], LastEvaluatedKey } = await client.send(
       new QueryCommand({
         TableName: tableName,
         IndexName: index.indexName,
-        KeyConditionExpression: `#shard = :shard AND #sort ${inclusive ? "<=" : "<"} :bound`,
-        ExpressionAttributeNames: { "#shard": index.partitionKey.name, "#sort": index.sortKey.name },
-        ExpressionAttributeValues: { ":shard": { S: shard }, ":bound": { S: bound } },
+        KeyConditionExpression: `#shard = :shard AND ${sortCondition}`,
+        ExpressionAttributeNames: { "#shard": index.partitionKey.name, "#sort": index.sortKey.name, ...filter?.names },
+        ExpressionAttributeValues: {
+          ":shard": { S: shard },
+          ":bound": { S: bound },
+          ...(filter?.from === undefined ? {} : { ":from": { S: filter.from } }),
+          ...filter?.values,
+        },
+        ...(filter ? { FilterExpression: filter.expression } : {}),
         Limit: limit,
         ...(page ? { ExclusiveStartKey: page } : {}),
       }),
@@ -65,6 +79,15 @@ export function dynamoCleanupQueries(client: DynamoDBClient, tableName: string):
     dueSignals: (shard, dueBy, limit, page) => queryBelow(executionIndexes.signalRedrive, shard, dueBy, true, limit, page),
     staleHeartbeats: (shard, before, limit, page) => queryBelow(executionIndexes.activeByHeartbeat, shard, before, false, limit, page),
     startedBefore: (shard, before, limit, page) => queryBelow(executionIndexes.activeByStart, shard, before, false, limit, page),
+    // A task's own limit is on its item (the index projects all attributes), not in the key: the
+    // filter returns only the items that carry one (few: an override is set task by task).
+    withOwnDurationLimit: (shard, from, before, limit, page) =>
+      queryBelow(executionIndexes.activeByStart, shard, before, false, limit, page, {
+        ...(from === undefined ? {} : { from }),
+        expression: "attribute_type(#limits.#maxDuration, :number)",
+        names: { "#limits": "limits", "#maxDuration": "max_duration_seconds" },
+        values: { ":number": { S: "N" } },
+      }),
 
     claimRedrive: (taskId, seenDueAt, attempt, nextDueAt) =>
       applied(

@@ -1,4 +1,4 @@
-import { type AttributeValue, type DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { type AttributeValue, type DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { allOf, belongsToOrganization, conditionalUpdate, executionExists } from "../conditional-writes.js";
 import type { AgentExecution } from "../execution.js";
@@ -36,6 +36,31 @@ export function dynamoOrganizationLimits(
     if (cache.size > 10_000) cache.clear();
     cache.set(organizationId, { limits, expiresAt: now() + ttlMs });
     return limits;
+  };
+}
+
+/** Every organization's defaults, by organization id: what the cleanup's duration guard reads once a run. */
+export type OrganizationLimitsDirectory = () => Promise<ReadonlyMap<string, Limits>>;
+
+/**
+ * The whole limits table, read page by page. A Scan, and meant to be one: the table holds one
+ * small item per organization that set defaults (this service's own bookkeeping, written by the
+ * operator only), so a run of the cleanup reads it whole, once, to know the shortest duration
+ * limit in force. The executions table is never scanned.
+ */
+export function dynamoOrganizationLimitsDirectory(client: DynamoDBClient, tableName: string): OrganizationLimitsDirectory {
+  return async () => {
+    const directory = new Map<string, Limits>();
+    let page: Record<string, AttributeValue> | undefined;
+    do {
+      const { Items = [], LastEvaluatedKey } = await client.send(new ScanCommand({ TableName: tableName, ...(page ? { ExclusiveStartKey: page } : {}) }));
+      for (const item of Items) {
+        const organizationId = item.organization_id?.S;
+        if (organizationId) directory.set(organizationId, readStoredLimits(unmarshall(item, { wrapNumbers: (text: string) => Number(text) })));
+      }
+      page = LastEvaluatedKey;
+    } while (page);
+    return directory;
   };
 }
 

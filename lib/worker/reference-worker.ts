@@ -94,6 +94,7 @@ export function createReferenceWorker(options: ReferenceWorkerOptions) {
   /** Halts the task the stop names and acknowledges it; `not_mine` for a stop this worker must leave alone. */
   async function honourStop(stop: StopMessage): Promise<"handled" | "not_mine"> {
     if (!isMine(stop)) return "not_mine";
+    log("stop received", { task_id: stop.task_id, reason: stop.reason, requested_by: stop.requested_by, ...(stop.limit ? { limit: stop.limit } : {}) });
     await halt(stop.task_id, stop.reason);
     await acknowledge(stop.task_id);
     return "handled";

@@ -151,12 +151,13 @@ describe("the functions", () => {
     });
   });
 
-  it("gives the cleanup its table, both URL prefixes and the stop function's name, and nothing of the API keys", () => {
+  it("gives the cleanup its table, both URL prefixes, the stop function's name and the limits table, and nothing of the API keys", () => {
     expect(functionNamed("cleanup").Properties?.Environment).toEqual({
       Variables: {
         EXECUTIONS_TABLE_NAME: ref("AWS::DynamoDB::Table", "TableName", "stop-task-dev-executions"),
         ...signalQueueVariables(),
         STOP_FUNCTION_NAME: ref("AWS::Lambda::Function", "FunctionName", "stop-task-dev-stop-task"),
+        LIMITS_TABLE_NAME: ref("AWS::DynamoDB::Table", "TableName", "stop-task-dev-limits"),
       },
     });
   });

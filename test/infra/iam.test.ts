@@ -88,6 +88,8 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
       onOwners(["sqs:ListQueueTags", "sqs:GetQueueAttributes", "sqs:DeleteQueue"], "env"),
       { Effect: "Allow", Action: "sqs:ListQueues", Resource: "*" },
       allow("lambda:InvokeFunction", "AWS::Lambda::Function", "FunctionName", "stop-task"),
+      // The duration guard: every organization's default limits, read whole once a run.
+      { Effect: "Allow", Action: "dynamodb:Scan", Resource: arnOf("AWS::DynamoDB::Table", "TableName", `stop-task-${stage}-limits`) },
     ],
     "execution-stream": () => [
       logWrites("execution-stream"),
@@ -230,11 +232,15 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
     const dynamoActions = allStatements(resources)
       .flatMap(({ statement }) => literals(statement.Action))
       .filter((action) => action.startsWith("dynamodb:"));
+    // The one Scan is of the small limits table (the cleanup's duration guard), never of the executions table.
+    const scans = allStatements(resources).filter(({ statement }) => literals(statement.Action).includes("dynamodb:Scan"));
+    expect(scans.map(({ statement }) => statement.Resource)).toEqual([arnOf("AWS::DynamoDB::Table", "TableName", `stop-task-${stage}-limits`)]);
     expect(new Set(dynamoActions)).toEqual(
       new Set([
         "dynamodb:GetItem",
         "dynamodb:UpdateItem",
         "dynamodb:Query",
+        "dynamodb:Scan",
         // The stream processor reads the stream (test/infra/execution-stream.test.ts).
         "dynamodb:DescribeStream",
         "dynamodb:GetRecords",

@@ -32,6 +32,7 @@ export function cleanupHarness(
     WORKER_QUEUE_URL_PREFIX: aws.resources.signal_channels.workers.url_prefix,
     ENVIRONMENT_QUEUE_URL_PREFIX: aws.resources.signal_channels.environments.url_prefix,
     STOP_FUNCTION_NAME: "stop-task (in this test)",
+    LIMITS_TABLE_NAME: aws.resources.tables.limits,
     SIGNAL_ACK_TIMEOUT_SECONDS: String(settings.signalAckTimeoutMs / 1000),
     SIGNAL_MAX_ATTEMPTS: String(settings.signalMaxAttempts),
     CLEANUP_MAX_ITEMS_PER_RUN: String(settings.maxItemsPerRun),
@@ -48,7 +49,13 @@ export function cleanupHarness(
 export function referenceWorker(
   aws: LocalAws,
   workerId: string,
-  options: { environmentId?: string; now?: () => Date; sqs?: SQSClient; heartbeatIntervalMs?: number } = {},
+  options: {
+    environmentId?: string;
+    now?: () => Date;
+    sqs?: SQSClient;
+    heartbeatIntervalMs?: number;
+    log?: (event: string, fields: Record<string, unknown>) => void;
+  } = {},
 ): ReferenceWorker {
   const { workers, environments } = aws.resources.signal_channels;
   return createReferenceWorker({
@@ -58,5 +65,6 @@ export function referenceWorker(
     environmentId: options.environmentId,
     updates: dynamoWorkerExecutionUpdates(localDynamoDbClient(), aws.resources.tables.executions, options.now),
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? 50,
+    ...(options.log ? { log: options.log } : {}),
   });
 }

@@ -18,6 +18,7 @@ function cleanupFunction(aws: LocalAws, now: Date) {
     WORKER_QUEUE_URL_PREFIX: workers.url_prefix,
     ENVIRONMENT_QUEUE_URL_PREFIX: environments.url_prefix,
     STOP_FUNCTION_NAME: "stop-task (in this test)",
+    LIMITS_TABLE_NAME: aws.resources.tables.limits,
   });
   return composeCleanup(config, { dynamoDb: aws.dynamoDb, sqs: aws.sqs, invokeStop: stopTaskHarness(aws).invoke }, { now: () => now });
 }
