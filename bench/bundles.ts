@@ -38,7 +38,12 @@ function packageOf(input: string): string {
   return match?.[1] ?? input.split("/")[0] ?? input;
 }
 
-export async function buildBundle(name: string, entry: string, directory: string, format: "esm" | "cjs"): Promise<BuiltBundle> {
+export async function buildBundle(
+  name: string,
+  entry: string,
+  directory: string,
+  format: "esm" | "cjs",
+): Promise<BuiltBundle> {
   const file = resolve(directory, name, format === "esm" ? "index.mjs" : "index.cjs");
   const result = await esbuild.build({ ...esbuildOptions(entry, file, format), metafile: true, logLevel: "error" });
   return describeBundle(name, format, file, result.metafile);
@@ -91,11 +96,15 @@ export async function buildAllBundles(
 ): Promise<{ functions: BuiltBundle[]; stopTaskCjs: BuiltBundle; bare: BuiltBundle; naive: BuiltBundle[] }> {
   mkdirSync(directory, { recursive: true });
   const functions = await Promise.all(
-    Object.entries(functionDefinitions).map(([name, definition]) => buildBundle(name, definition.entry, directory, "esm")),
+    Object.entries(functionDefinitions).map(([name, definition]) =>
+      buildBundle(name, definition.entry, directory, "esm"),
+    ),
   );
   const stopTaskCjs = await buildBundle("stop-task", functionDefinitions["stop-task"].entry, directory, "cjs");
   const bare = await buildBundle("bare-handler", "bench/bare-handler.ts", directory, "esm");
-  const naive = await Promise.all(Object.entries(naiveHandlers).map(([name, entry]) => buildNaiveBundle(name, entry, directory)));
+  const naive = await Promise.all(
+    Object.entries(naiveHandlers).map(([name, entry]) => buildNaiveBundle(name, entry, directory)),
+  );
   return { functions, stopTaskCjs, bare, naive };
 }
 
@@ -107,7 +116,8 @@ const esmLoader =
 const cjsLoader = "const t=performance.now();require(process.argv[1]);console.log(performance.now()-t)";
 
 function loadOnce(bundle: BuiltBundle): { processMs: number; importMs: number } {
-  const [loader, target] = bundle.format === "esm" ? [esmLoader, pathToFileURL(bundle.file).href] : [cjsLoader, bundle.file];
+  const [loader, target] =
+    bundle.format === "esm" ? [esmLoader, pathToFileURL(bundle.file).href] : [cjsLoader, bundle.file];
   const started = process.hrtime.bigint();
   const child = spawnSync(process.execPath, ["-e", loader, target], {
     env: { PATH: process.env.PATH, ...sampleDeployedEnvironment },
@@ -149,7 +159,13 @@ export function coldInitVariants(bundle: BuiltBundle): { builtinsOnly: BuiltBund
   };
 }
 
-export function coldInitParts(name: string, bare: ColdInit, full: ColdInit, builtinsOnly: ColdInit, compileOnly: ColdInit): ColdInitParts {
+export function coldInitParts(
+  name: string,
+  bare: ColdInit,
+  full: ColdInit,
+  builtinsOnly: ColdInit,
+  compileOnly: ColdInit,
+): ColdInitParts {
   return {
     name,
     aboveBareMs: round(full.processMs - bare.processMs),
@@ -160,7 +176,11 @@ export function coldInitParts(name: string, bare: ColdInit, full: ColdInit, buil
 }
 
 /** Rounds over all bundles in turn, so that a busy moment of the machine hits every bundle alike. */
-export function measureColdInit(bundles: readonly BuiltBundle[], bare: BuiltBundle, runs: number): { bare: ColdInit; bundles: ColdInit[] } {
+export function measureColdInit(
+  bundles: readonly BuiltBundle[],
+  bare: BuiltBundle,
+  runs: number,
+): { bare: ColdInit; bundles: ColdInit[] } {
   const all = [bare, ...bundles];
   const samples = all.map(() => ({ processMs: [] as number[], importMs: [] as number[] }));
   // The first load of each file warms the page cache; it is not counted.

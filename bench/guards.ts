@@ -78,7 +78,10 @@ export async function measureGuards(workDirectory: string, plan: GuardsPlan): Pr
   writeFileSync(seedFile, JSON.stringify(demoSeed()));
   const bootStarted = Date.now();
   // The cleanup's timer stays off: this measures the stream's guard alone.
-  const local = await startLocalStack(seedFile, { timeoutMs: 90_000, env: { CLEANUP_INTERVAL_SECONDS: "0", POWERTOOLS_LOG_LEVEL: "SILENT" } });
+  const local = await startLocalStack(seedFile, {
+    timeoutMs: 90_000,
+    env: { CLEANUP_INTERVAL_SECONDS: "0", POWERTOOLS_LOG_LEVEL: "SILENT" },
+  });
   const startupMs = Date.now() - bootStarted;
   try {
     const { stack } = local;
@@ -91,22 +94,24 @@ export async function measureGuards(workDirectory: string, plan: GuardsPlan): Pr
     await putOrganizationLimits(dynamoDb, stack.tables.limits, organizationId, { max_tokens: plan.limit });
 
     const traces = new Map<string, TaskTrace>();
-    const workers = Array.from({ length: Math.ceil(plan.tasks / plan.tasksPerWorker) }, (_, index) => createReferenceWorker({
-      workerId: `${WORKER_ID_PREFIX}${index}`,
-      sqs,
-      signalQueue: ownerQueueSettings(stack.signal_channels.workers),
-      updates: dynamoWorkerExecutionUpdates(dynamoDb, stack.tables.executions),
-      heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
-      log: (event, fields) => {
-        const trace = traces.get(String(fields.task_id));
-        if (!trace || trace.receivedAt !== undefined) return;
-        if (event === "stop received") trace.receivedAt = Date.now();
-        if (event === "aborting task" && fields.why === "heartbeat saw the stop") {
-          trace.receivedAt = Date.now();
-          trace.byHeartbeat = true;
-        }
-      },
-    }));
+    const workers = Array.from({ length: Math.ceil(plan.tasks / plan.tasksPerWorker) }, (_, index) =>
+      createReferenceWorker({
+        workerId: `${WORKER_ID_PREFIX}${index}`,
+        sqs,
+        signalQueue: ownerQueueSettings(stack.signal_channels.workers),
+        updates: dynamoWorkerExecutionUpdates(dynamoDb, stack.tables.executions),
+        heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
+        log: (event, fields) => {
+          const trace = traces.get(String(fields.task_id));
+          if (!trace || trace.receivedAt !== undefined) return;
+          if (event === "stop received") trace.receivedAt = Date.now();
+          if (event === "aborting task" && fields.why === "heartbeat saw the stop") {
+            trace.receivedAt = Date.now();
+            trace.byHeartbeat = true;
+          }
+        },
+      }),
+    );
     await Promise.all(workers.map((worker) => worker.openQueue()));
     for (const worker of workers) void worker.startPolling();
 
@@ -129,7 +134,12 @@ export async function measureGuards(workDirectory: string, plan: GuardsPlan): Pr
         worker_id: `${WORKER_ID_PREFIX}${workerIndex}`,
         source: "api",
       };
-      await dynamoDb.send(new PutItemCommand({ TableName: stack.tables.executions, Item: marshall({ ...execution, ...livenessIndexKeys(execution) }) }));
+      await dynamoDb.send(
+        new PutItemCommand({
+          TableName: stack.tables.executions,
+          Item: marshall({ ...execution, ...livenessIndexKeys(execution) }),
+        }),
+      );
       const trace: TaskTrace = { reportsAfterCrossing: 0, lastTotal: 0, byHeartbeat: false };
       traces.set(execution.id, trace);
       const [low, high] = plan.tokensPerReport;
@@ -148,18 +158,34 @@ export async function measureGuards(workDirectory: string, plan: GuardsPlan): Pr
           },
         }),
       );
-      const { Item } = await dynamoDb.send(new GetItemCommand({ TableName: stack.tables.executions, Key: { id: { S: execution.id } }, ConsistentRead: true }));
+      const { Item } = await dynamoDb.send(
+        new GetItemCommand({
+          TableName: stack.tables.executions,
+          Key: { id: { S: execution.id } },
+          ConsistentRead: true,
+        }),
+      );
       const record = Item ? unmarshall(Item) : {};
-      return { trace, end, stoppedAt: record.stop_reason === "token_limit_exceeded" ? timestampMillis(record.stopped_at) : undefined };
+      return {
+        trace,
+        end,
+        stoppedAt: record.stop_reason === "token_limit_exceeded" ? timestampMillis(record.stopped_at) : undefined,
+      };
     });
     const outcomes = await Promise.all(runs);
     const seconds = round((Date.now() - started) / 1000, 1);
     for (const worker of workers) worker.stopPolling();
 
-    const stopped = outcomes.filter((outcome) => outcome.stoppedAt !== undefined && outcome.trace.crossingWrittenAt !== undefined);
-    const toStopped = stopped.map((outcome) => (outcome.stoppedAt as number) - (outcome.trace.crossingWrittenAt as number));
+    const stopped = outcomes.filter(
+      (outcome) => outcome.stoppedAt !== undefined && outcome.trace.crossingWrittenAt !== undefined,
+    );
+    const toStopped = stopped.map(
+      (outcome) => (outcome.stoppedAt as number) - (outcome.trace.crossingWrittenAt as number),
+    );
     const aborted = stopped.filter((outcome) => outcome.trace.receivedAt !== undefined);
-    const toAbort = aborted.map((outcome) => (outcome.trace.receivedAt as number) - (outcome.trace.crossingWrittenAt as number));
+    const toAbort = aborted.map(
+      (outcome) => (outcome.trace.receivedAt as number) - (outcome.trace.crossingWrittenAt as number),
+    );
     const overshoot = stopped.map((outcome) => outcome.trace.lastTotal - plan.limit);
     const after = stopped.map((outcome) => outcome.trace.reportsAfterCrossing);
     dynamoDb.destroy();

@@ -106,7 +106,11 @@ const scenarios: Record<HotPath, { readonly event: APIGatewayProxyEvent; readonl
   success: { event: aStopRequest(TASK_ID, API_KEY), answers: { UpdateItem: dynamoDbAnswer.updated(stoppedItem) } },
   terminal: {
     event: aStopRequest(TASK_ID, API_KEY),
-    answers: { UpdateItem: dynamoDbAnswer.conditionFailed(storedExecution({ status: "completed", finished_at: "2026-11-25T10:03:00.000Z" })) },
+    answers: {
+      UpdateItem: dynamoDbAnswer.conditionFailed(
+        storedExecution({ status: "completed", finished_at: "2026-11-25T10:03:00.000Z" }),
+      ),
+    },
   },
   // An unknown key: misses are not cached, so every one costs its lookup.
   unauthorized: { event: aStopRequest(TASK_ID, "sk_bench_unknown_key"), answers: { GetItem: dynamoDbAnswer.item() } },
@@ -120,13 +124,22 @@ const scenarios: Record<HotPath, { readonly event: APIGatewayProxyEvent; readonl
 
 /** The stop handler as the composition root builds it, on clients whose transport is the stub. */
 function stubbedStopHandler(transport: StubTransport) {
-  const clientOptions = { ...awsClientOptions(config), region: hotPathEnvironment.AWS_REGION, requestHandler: transport };
+  const clientOptions = {
+    ...awsClientOptions(config),
+    region: hotPathEnvironment.AWS_REGION,
+    requestHandler: transport,
+  };
   const dynamoDb = createDynamoDbClient(clientOptions);
   const sqs = createSqsClient(clientOptions);
   const counter = countAwsCalls(dynamoDb, sqs);
   const handler = composeStopTask(config, { dynamoDb, sqs });
   const context = aLambdaContext();
-  return { counter, dynamoDb, sqs, invoke: async (event: APIGatewayProxyEvent) => (await handler(event, context)) as APIGatewayProxyResult };
+  return {
+    counter,
+    dynamoDb,
+    sqs,
+    invoke: async (event: APIGatewayProxyEvent) => (await handler(event, context)) as APIGatewayProxyResult,
+  };
 }
 
 export interface SuccessCalls {
@@ -152,14 +165,19 @@ export async function recordSuccessCalls(): Promise<SuccessCalls> {
   const { statusCode } = await recorder.invoke(scenarios.success.event);
   const updateItem = sent.get("UpdateItemCommand") as UpdateItemCommandInput | undefined;
   const sendMessage = sent.get("SendMessageCommand") as SendMessageCommandInput | undefined;
-  if (statusCode !== 200 || !updateItem || !sendMessage) throw new Error(`the success path did not send its two calls (${statusCode})`);
+  if (statusCode !== 200 || !updateItem || !sendMessage)
+    throw new Error(`the success path did not send its two calls (${statusCode})`);
   return { updateItem, sendMessage };
 }
 
 /** What the SDK alone costs for the success path's two calls: the handler's own requests, replayed on clients configured alike. */
 async function sdkBaseline(transport: StubTransport) {
   const { updateItem, sendMessage } = await recordSuccessCalls();
-  const clientOptions = { ...awsClientOptions(config), region: hotPathEnvironment.AWS_REGION, requestHandler: transport };
+  const clientOptions = {
+    ...awsClientOptions(config),
+    region: hotPathEnvironment.AWS_REGION,
+    requestHandler: transport,
+  };
   const dynamoDb = createDynamoDbClient(clientOptions);
   const sqs = createSqsClient(clientOptions);
   countAwsCalls(dynamoDb, sqs); // The handler's clients carry the counter too.
@@ -197,7 +215,10 @@ class Timer {
   }
 }
 
-export async function measureHotPath(calls = HOT_PATH_CALLS, only: readonly HotPath[] = hotPaths): Promise<HotPathResults> {
+export async function measureHotPath(
+  calls = HOT_PATH_CALLS,
+  only: readonly HotPath[] = hotPaths,
+): Promise<HotPathResults> {
   const transport = new StubTransport();
   const stop = stubbedStopHandler(transport);
   const baseline = await sdkBaseline(transport);
@@ -232,8 +253,10 @@ export async function measureHotPath(calls = HOT_PATH_CALLS, only: readonly HotP
         for (let done = 0, block = 0; done < perRepetition; done += BLOCK, block++) {
           const size = Math.min(BLOCK, perRepetition - done);
           // ABBA: neither side always runs right after the other.
-          const first = block % 2 === 0 ? () => timer.run(size, () => stop.invoke(event)) : () => baselineTimer.run(size, baseline);
-          const second = block % 2 === 0 ? () => baselineTimer.run(size, baseline) : () => timer.run(size, () => stop.invoke(event));
+          const first =
+            block % 2 === 0 ? () => timer.run(size, () => stop.invoke(event)) : () => baselineTimer.run(size, baseline);
+          const second =
+            block % 2 === 0 ? () => baselineTimer.run(size, baseline) : () => timer.run(size, () => stop.invoke(event));
           const [a, b] = [await first(), await second()];
           const [handlerBlock, baselineBlock] = block % 2 === 0 ? [a, b] : [b, a];
           pairRatios.push(handlerBlock.medianUs / baselineBlock.medianUs);
@@ -243,7 +266,8 @@ export async function measureHotPath(calls = HOT_PATH_CALLS, only: readonly HotP
         successFastRatios.push(round(median(pairFastRatios), 3));
       }
     } else {
-      for (let done = 0; done < calls; done += BLOCK) await timer.run(Math.min(BLOCK, calls - done), () => stop.invoke(event));
+      for (let done = 0; done < calls; done += BLOCK)
+        await timer.run(Math.min(BLOCK, calls - done), () => stop.invoke(event));
     }
     paths[path] = { status: statusCode, awsCalls, ...timer.summary() };
   }

@@ -8,11 +8,11 @@ import { Agent, request } from "node:http";
 import { join } from "node:path";
 import { GetItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
-import { createDynamoDbClient, createSqsClient } from "../lib/aws/clients.js";
 import { DEMO_API_KEY, DEMO_ORGANIZATION, demoSeed } from "../infra/local/demo-data.js";
-import { localClientOptions, LOCAL_CREDENTIALS, LOCAL_REGION } from "../infra/local/emulators.js";
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localClientOptions } from "../infra/local/emulators.js";
 import { ownerQueueSettings } from "../infra/local/provision.js";
 import { loadSeed, seedFileSchema } from "../infra/local/seed.js";
+import { createDynamoDbClient, createSqsClient } from "../lib/aws/clients.js";
 import { ensureSignalQueue } from "../lib/worker/signal-queue.js";
 import { startLocalStack } from "../test/support/local-stack-process.js";
 import { ORGANIZATION, recordSuccessCalls } from "./hot-path.js";
@@ -44,7 +44,12 @@ const BENCH_WORKER = "worker-bench";
 const round2 = (value: number) => round(value, 2);
 
 /** One block of `requests` calls, `concurrency` at a time; latencies are appended to `into`. */
-async function runBlock(concurrency: number, requests: number, call: () => Promise<void>, into: number[]): Promise<number> {
+async function runBlock(
+  concurrency: number,
+  requests: number,
+  call: () => Promise<void>,
+  into: number[],
+): Promise<number> {
   let next = 0;
   const started = process.hrtime.bigint();
   await Promise.all(
@@ -80,7 +85,12 @@ async function runInterleaved<Kind extends string>(
   const seconds = new Map(kinds.map((kind) => [kind, 0]));
   for (let done = 0; done < requests; done += blockSize) {
     for (const kind of kinds) {
-      const elapsed = await runBlock(concurrency, Math.min(blockSize, requests - done), calls[kind], latencies.get(kind) ?? []);
+      const elapsed = await runBlock(
+        concurrency,
+        Math.min(blockSize, requests - done),
+        calls[kind],
+        latencies.get(kind) ?? [],
+      );
       seconds.set(kind, (seconds.get(kind) ?? 0) + elapsed);
     }
   }
@@ -111,7 +121,10 @@ function post(agent: Agent, url: URL, apiKey: string): Promise<number> {
   });
 }
 
-export async function measureLocalStack(workDirectory: string, plan: readonly { concurrency: number; requests: number }[]): Promise<LocalStackResults> {
+export async function measureLocalStack(
+  workDirectory: string,
+  plan: readonly { concurrency: number; requests: number }[],
+): Promise<LocalStackResults> {
   const seedFile = join(workDirectory, "demo-seed.json");
   writeFileSync(seedFile, JSON.stringify(demoSeed()));
   const bootStarted = process.hrtime.bigint();
@@ -129,7 +142,11 @@ export async function measureLocalStack(workDirectory: string, plan: readonly { 
     const dynamoDb = createDynamoDbClient({ ...clientOptions, endpoint: stack.dynamodb_endpoint });
     const sqs = createSqsClient({ ...clientOptions, endpoint: stack.sqs_endpoint });
     // The bench's worker makes its queue, as a worker does at start, so every stop sends there.
-    const workerQueueUrl = await ensureSignalQueue(sqs, ownerQueueSettings(stack.signal_channels.workers), BENCH_WORKER);
+    const workerQueueUrl = await ensureSignalQueue(
+      sqs,
+      ownerQueueSettings(stack.signal_channels.workers),
+      BENCH_WORKER,
+    );
 
     // Running executions of the demo organization: one for each stop, one for each bare update.
     const warmUp = 50;
@@ -162,12 +179,22 @@ export async function measureLocalStack(workDirectory: string, plan: readonly { 
     // The stop's own two requests (its conditions, index attributes and message), on other executions.
     const bareUpdateAndSend = async () => {
       const id = bareIds[bareIndex++] ?? "";
-      await dynamoDb.send(new UpdateItemCommand({ ...successCalls.updateItem, TableName: stack.tables.executions, Key: { id: { S: id } } }));
+      await dynamoDb.send(
+        new UpdateItemCommand({
+          ...successCalls.updateItem,
+          TableName: stack.tables.executions,
+          Key: { id: { S: id } },
+        }),
+      );
       await sqs.send(new SendMessageCommand({ ...successCalls.sendMessage, QueueUrl: workerQueueUrl }));
     };
     const bareGetItem = async () => {
       await dynamoDb.send(
-        new GetItemCommand({ TableName: stack.tables.executions, Key: { id: { S: bareIds[0] ?? "" } }, ConsistentRead: true }),
+        new GetItemCommand({
+          TableName: stack.tables.executions,
+          Key: { id: { S: bareIds[0] ?? "" } },
+          ConsistentRead: true,
+        }),
       );
     };
 

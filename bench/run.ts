@@ -16,9 +16,9 @@ import { parseArgs } from "node:util";
 import * as esbuild from "esbuild";
 import { esbuildOptions } from "../infra/bundling.js";
 import { buildAllBundles, type ColdInit, coldInitParts, coldInitVariants, measureColdInit } from "./bundles.js";
-import type { HotPath, HotPathResults } from "./hot-path.js";
 import { type FleetRun, type FleetStep, measureFleet } from "./fleet/measure.js";
 import { type GuardsResults, measureGuards } from "./guards.js";
+import type { HotPath, HotPathResults } from "./hot-path.js";
 import { type LocalStackResults, measureLocalStack } from "./local-stack.js";
 import { median, round } from "./stats.js";
 
@@ -42,7 +42,8 @@ const { values: options } = parseArgs({
 const selected = new Set<Section>(
   options.only ? (options.only.split(",").map((name) => name.trim()) as Section[]) : sections,
 );
-for (const name of selected) if (!sections.includes(name)) throw new Error(`unknown section ${name}; one of ${sections.join(", ")}`);
+for (const name of selected)
+  if (!sections.includes(name)) throw new Error(`unknown section ${name}; one of ${sections.join(", ")}`);
 const coldRuns = Math.max(20, Number(options["cold-runs"]));
 const hotCalls = Number(options["hot-calls"]);
 
@@ -107,17 +108,27 @@ async function runHotPath(): Promise<HotPathResults> {
       results = message as HotPathResults;
     });
     child.on("error", reject);
-    child.on("exit", (code) => (results && code === 0 ? resolveResults(results) : reject(new Error(`the hot path run exited with ${code}`))));
+    child.on("exit", (code) =>
+      results && code === 0 ? resolveResults(results) : reject(new Error(`the hot path run exited with ${code}`)),
+    );
   });
 }
 
 const results: Record<string, unknown> = {
   date: new Date().toISOString(),
-  machine: { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: round(totalmem() / 2 ** 30) },
+  machine: {
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memoryGiB: round(totalmem() / 2 ** 30),
+  },
   budgets,
 };
 
-print(`stop-task bench, ${results.date as string}: Node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}`);
+print(
+  `stop-task bench, ${results.date as string}: Node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}`,
+);
 print();
 
 let built: Awaited<ReturnType<typeof buildAllBundles>> | undefined;
@@ -157,7 +168,9 @@ if (selected.has("cold") && built) {
   const stopTaskCold = cold.bundles.find((entry) => entry.name === "stop-task (esm)") as ColdInit;
   const parts = coldInitParts("stop-task", cold.bare, stopTaskCold, builtinsOnly, compileOnly);
   results.coldInit = { ...cold, parts };
-  print(`Cold init (median of ${coldRuns} fresh \`node\` processes, importing the bundle as deployed; ratio to the bare handler)`);
+  print(
+    `Cold init (median of ${coldRuns} fresh \`node\` processes, importing the bundle as deployed; ratio to the bare handler)`,
+  );
   print();
   const row = (entry: ColdInit, budget?: number) => [
     entry.name,
@@ -168,12 +181,19 @@ if (selected.has("cold") && built) {
   ];
   table(
     ["bundle", "process ms", "import ms", "x bare", "budget"],
-    [row(cold.bare), ...cold.bundles.map((entry) => row(entry, entry.name.endsWith("(esm)") ? budgets.coldInitRatio[entry.name.replace(" (esm)", "")] : undefined))],
+    [
+      row(cold.bare),
+      ...cold.bundles.map((entry) =>
+        row(entry, entry.name.endsWith("(esm)") ? budgets.coldInitRatio[entry.name.replace(" (esm)", "")] : undefined),
+      ),
+    ],
   );
   const coldOf = (name: string) => cold.bundles.find((entry) => entry.name === `${name} (esm)`) as ColdInit;
   const aboveBare = (entry: ColdInit) => entry.processMs - cold.bare.processMs;
   const naiveShare = round(aboveBare(stopTaskCold) / aboveBare(coldOf("naive, zod/mini")), 2);
-  const naiveSummary = built.naive.map((bundle) => `${bundle.name} ${bundle.kib} KiB, ${coldOf(bundle.name).ratio}x`).join("; ");
+  const naiveSummary = built.naive
+    .map((bundle) => `${bundle.name} ${bundle.kib} KiB, ${coldOf(bundle.name).ratio}x`)
+    .join("; ");
   print(
     `The issue's reference points, measured in this run (bench/naive-handler/): ${naiveSummary}. The issue gave about ` +
       `1,000 KiB, 2.4x and 570 KiB, 2.2x. stop-task's time above the bare handler is ${naiveShare} of the naive zod/mini one's.`,
@@ -218,7 +238,16 @@ if (selected.has("hot")) {
         hot.successColdKeyCache.awsCalls.join(" + ").replaceAll("Command", ""),
         callsBudget("success_cold_key_cache", hot.successColdKeyCache.awsCalls),
       ],
-      ["bare SDK: UpdateItem + SendMessage", "", baseline.medianUs, baseline.p99Us, baseline.cpuUs, 1, "UpdateItem + SendMessage", ""],
+      [
+        "bare SDK: UpdateItem + SendMessage",
+        "",
+        baseline.medianUs,
+        baseline.p99Us,
+        baseline.cpuUs,
+        1,
+        "UpdateItem + SendMessage",
+        "",
+      ],
     ],
   );
   // The median of the repetitions' ratios: one slow stretch of the machine moves one repetition, not the figure.
@@ -230,7 +259,12 @@ if (selected.has("hot")) {
     min: ratios[0],
     max: ratios.at(-1),
     repetitions: hot.successRatios,
-    fastCalls: { median: round(median(fastRatios), 2), min: fastRatios[0], max: fastRatios.at(-1), repetitions: hot.successFastRatios },
+    fastCalls: {
+      median: round(median(fastRatios), 2),
+      min: fastRatios[0],
+      max: fastRatios.at(-1),
+      repetitions: hot.successFastRatios,
+    },
   };
   print(
     `Handler, success path: ${ratio}x the bare SDK calls, median of ${ratios.length} repetitions of neighbouring blocks' ratios ` +
@@ -249,10 +283,22 @@ if (selected.has("local")) {
     { concurrency: 32, requests: 3000 },
   ]);
   results.localStack = local;
-  print(`Local stack (\`npm start\`: DynamoDB Local + fauxqs; stops over HTTP vs the same run's bare SDK calls). Startup: ${round(local.startupMs / 1000, 1)} s`);
+  print(
+    `Local stack (\`npm start\`: DynamoDB Local + fauxqs; stops over HTTP vs the same run's bare SDK calls). Startup: ${round(local.startupMs / 1000, 1)} s`,
+  );
   print();
   table(
-    ["concurrency", "stop p50 ms", "stop p99 ms", "stops/s", "UpdateItem+SendMessage p50 ms", "x that", "GetItem p50 ms", "x GetItem", "budget"],
+    [
+      "concurrency",
+      "stop p50 ms",
+      "stop p99 ms",
+      "stops/s",
+      "UpdateItem+SendMessage p50 ms",
+      "x that",
+      "GetItem p50 ms",
+      "x GetItem",
+      "budget",
+    ],
     local.runs.map((run) => [
       run.concurrency,
       run.stop.p50Ms,
@@ -278,10 +324,17 @@ if (selected.has("fleet")) {
       { design: "sns" as const, workers, stops: Math.max(40, Math.min(400, workers * 2)), stopsPerSecond: 20 },
       workers >= 1000
         ? { design: "shared" as const, workers, stops: 20, stopsPerSecond: 2 }
-        : { design: "shared" as const, workers, stops: Math.max(40, Math.min(200, workers * 2)), stopsPerSecond: workers >= 100 ? 5 : 20 },
+        : {
+            design: "shared" as const,
+            workers,
+            stops: Math.max(40, Math.min(200, workers * 2)),
+            stopsPerSecond: workers >= 100 ? 5 : 20,
+          },
     ].filter((step) => designs.has(step.design));
   const fleet = await measureFleet(workDirectory, sizes.flatMap(plan), (run) =>
-    console.error(`  fleet: ${run.design} x${run.workers}: p99 ${run.p99Ms} ms, ${run.deadLettered} dead-lettered, ${run.seconds} s`),
+    console.error(
+      `  fleet: ${run.design} x${run.workers}: p99 ${run.p99Ms} ms, ${run.deadLettered} dead-lettered, ${run.seconds} s`,
+    ),
   );
   results.fleet = fleet;
   const designNames: Record<FleetRun["design"], string> = {
@@ -296,7 +349,19 @@ if (selected.has("fleet")) {
   print();
   const { target } = budgets.fleet;
   table(
-    ["design", "workers", "stops (rate/s)", "halted by message / heartbeat / not", "dead-lettered", "p50 ms", "p99 ms", "API answer p50 / p99 ms", "receives per stop", "stop fn AWS calls per stop", "budget"],
+    [
+      "design",
+      "workers",
+      "stops (rate/s)",
+      "halted by message / heartbeat / not",
+      "dead-lettered",
+      "p50 ms",
+      "p99 ms",
+      "API answer p50 / p99 ms",
+      "receives per stop",
+      "stop fn AWS calls per stop",
+      "budget",
+    ],
     fleet.runs.map((run) => {
       const gate = budgets.fleet.gateP99Ms?.[String(run.workers)];
       const budget =
@@ -329,7 +394,9 @@ if (selected.has("fleet")) {
     const parts = Object.entries(run.stopFunctionCallMs)
       .map(([name, ms]) => `${name} p50 ${ms.p50} / p99 ${ms.p99} ms`)
       .join(", ");
-    print(`- ${designName(run)}, ${run.workers} workers: the API answered in p50 ${run.answerP50Ms} / p99 ${run.answerP99Ms} ms, of which the stop function's calls: ${parts}`);
+    print(
+      `- ${designName(run)}, ${run.workers} workers: the API answered in p50 ${run.answerP50Ms} / p99 ${run.answerP99Ms} ms, of which the stop function's calls: ${parts}`,
+    );
   }
   print();
   print(
@@ -362,11 +429,27 @@ if (selected.has("guards")) {
         guards.crossingToStoppedP50Ms,
         guards.crossingToStoppedP99Ms,
         guards.crossingToStoppedMaxMs,
-        check("guards crossing to stopped record p99 ms", guards.crossingToStoppedP99Ms, budgets.guards.crossingToStoppedP99Ms),
+        check(
+          "guards crossing to stopped record p99 ms",
+          guards.crossingToStoppedP99Ms,
+          budgets.guards.crossingToStoppedP99Ms,
+        ),
       ],
-      ["crossing write to the worker's receipt of the stop, ms", guards.crossingToAbortP50Ms, guards.crossingToAbortP99Ms, guards.crossingToAbortMaxMs, ""],
+      [
+        "crossing write to the worker's receipt of the stop, ms",
+        guards.crossingToAbortP50Ms,
+        guards.crossingToAbortP99Ms,
+        guards.crossingToAbortMaxMs,
+        "",
+      ],
       ["overshoot past the limit, tokens", guards.overshootP50Tokens, "", guards.overshootMaxTokens, ""],
-      ["usage reports written after the crossing one", guards.reportsAfterCrossingP50, "", guards.reportsAfterCrossingMax, ""],
+      [
+        "usage reports written after the crossing one",
+        guards.reportsAfterCrossingP50,
+        "",
+        guards.reportsAfterCrossingMax,
+        "",
+      ],
     ],
   );
   print(
@@ -378,7 +461,11 @@ if (selected.has("guards")) {
 
 results.checks = checks;
 const missed = checks.filter((entry) => !entry.met);
-print(missed.length === 0 ? `All ${checks.length} budgets met.` : `${missed.length} of ${checks.length} budgets MISSED: ${missed.map((entry) => `${entry.what} ${entry.actual} > ${entry.budget}`).join("; ")}`);
+print(
+  missed.length === 0
+    ? `All ${checks.length} budgets met.`
+    : `${missed.length} of ${checks.length} budgets MISSED: ${missed.map((entry) => `${entry.what} ${entry.actual} > ${entry.budget}`).join("; ")}`,
+);
 writeFileSync(join(workDirectory, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
 writeFileSync(join(workDirectory, "results.md"), `${lines.join("\n")}\n`);
 console.log(`\nwrote ${join(".bench", "results.json")} and ${join(".bench", "results.md")}`);

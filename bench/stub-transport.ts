@@ -30,7 +30,10 @@ function encode(value: unknown): Uint8Array {
 }
 
 export const dynamoDbAnswer = {
-  updated: (attributes: Record<string, AttributeValue>): CannedResponse => ({ statusCode: 200, body: encode({ Attributes: attributes }) }),
+  updated: (attributes: Record<string, AttributeValue>): CannedResponse => ({
+    statusCode: 200,
+    body: encode({ Attributes: attributes }),
+  }),
   /** A refused conditional write; with ALL_OLD the old item comes back, or none for a missing key. */
   conditionFailed: (oldItem?: Record<string, AttributeValue>): CannedResponse => ({
     statusCode: 400,
@@ -40,7 +43,10 @@ export const dynamoDbAnswer = {
       ...(oldItem ? { Item: oldItem } : {}),
     }),
   }),
-  item: (item?: Record<string, AttributeValue>): CannedResponse => ({ statusCode: 200, body: encode(item ? { Item: item } : {}) }),
+  item: (item?: Record<string, AttributeValue>): CannedResponse => ({
+    statusCode: 200,
+    body: encode(item ? { Item: item } : {}),
+  }),
 };
 
 export class StubTransport implements RequestHandler<HttpRequest, HttpResponse, HttpHandlerOptions> {

@@ -43,7 +43,11 @@ export const functionBundling = {
  * The same bundle through esbuild's API, flag for flag what NodejsFunction passes to the esbuild
  * CLI for `functionBundling` (aws-cdk-lib/aws-lambda-nodejs/lib/bundling.js).
  */
-export function esbuildOptions(entry: string, outfile: string, format: "esm" | "cjs" = functionBundling.format): BuildOptions {
+export function esbuildOptions(
+  entry: string,
+  outfile: string,
+  format: "esm" | "cjs" = functionBundling.format,
+): BuildOptions {
   return {
     entryPoints: [entry],
     outfile,

@@ -57,7 +57,9 @@ export function parseStage(value: unknown): StageName {
   const stage = value ?? "dev";
   if (stage === "local") throw new Error('stage "local" is npm start\'s and is never deployed: use -c stage=dev');
   if (!isStageName(stage)) {
-    throw new Error(`unknown stage ${JSON.stringify(stage)}: expected one of ${Object.keys(deployedStages).join(", ")}`);
+    throw new Error(
+      `unknown stage ${JSON.stringify(stage)}: expected one of ${Object.keys(deployedStages).join(", ")}`,
+    );
   }
   return stage;
 }

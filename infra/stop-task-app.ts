@@ -1,8 +1,8 @@
 import type { App } from "aws-cdk-lib";
 import { Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
-import { StopTaskStack } from "./stop-task-stack.js";
 import { parseStage, resourcePrefix, stageSettings } from "./stages.js";
+import { StopTaskStack } from "./stop-task-stack.js";
 
 /**
  * The app's composition: the stage from `-c stage=...`, its stack, and AWS's own rules
@@ -28,6 +28,7 @@ export function defineStopTaskApp(app: App): StopTaskStack {
 
 function taskEventsOrganization(value: unknown): { taskEventsOrganization?: string } {
   if (value === undefined) return {};
-  if (typeof value !== "string" || value === "") throw new Error("-c taskEventsOrganization=... must name an organization");
+  if (typeof value !== "string" || value === "")
+    throw new Error("-c taskEventsOrganization=... must name an organization");
   return { taskEventsOrganization: value };
 }

@@ -13,8 +13,8 @@ import { HttpApi } from "./constructs/http-api.js";
 import { LimitsTable } from "./constructs/limits-table.js";
 import { QueueWithDeadLetter } from "./constructs/queue-with-dead-letter.js";
 import { ScheduledRun } from "./constructs/scheduled-run.js";
-import { SignalChannel } from "./constructs/signal-queue.js";
 import { ServiceFunction } from "./constructs/service-function.js";
+import { SignalChannel } from "./constructs/signal-queue.js";
 import { TaskEventsBus } from "./constructs/task-events-bus.js";
 import { resourcePrefix, type StageName } from "./stages.js";
 
@@ -51,7 +51,12 @@ export class StopTaskStack extends Stack {
     const executions = new ExecutionsTable(this, "ExecutionsTable", { prefix, retainData });
     const apiKeys = new ApiKeysTable(this, "ApiKeysTable", { prefix, retainData });
     const limits = new LimitsTable(this, "LimitsTable", { prefix, retainData });
-    const workerSignals = new SignalChannel(this, "StopSignals", { prefix, retainData, definition: signalChannels.workers, owners: "workers" });
+    const workerSignals = new SignalChannel(this, "StopSignals", {
+      prefix,
+      retainData,
+      definition: signalChannels.workers,
+      owners: "workers",
+    });
     const environmentCommands = new SignalChannel(this, "AssetCommands", {
       prefix,
       retainData,
@@ -61,7 +66,9 @@ export class StopTaskStack extends Stack {
     // The owners' other half of lib/worker/: heartbeat, acknowledge, complete and fail are
     // conditional UpdateItems on the executions table.
     for (const channel of [workerSignals, environmentCommands]) {
-      channel.ownerPolicy.addStatements(new iam.PolicyStatement({ actions: ["dynamodb:UpdateItem"], resources: [executions.tableArn] }));
+      channel.ownerPolicy.addStatements(
+        new iam.PolicyStatement({ actions: ["dynamodb:UpdateItem"], resources: [executions.tableArn] }),
+      );
     }
 
     // Each function's timeout is its definition's (lib/resources.ts); all run at 512 MB.
@@ -98,7 +105,8 @@ export class StopTaskStack extends Stack {
         fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["sqs:ListQueues"], resources: ["*"] }));
         Validations.of(fn.role).acknowledge({
           id: "AwsSolutions-IAM5[Resource::*]",
-          reason: "sqs:ListQueues has no resource type: IAM allows it only on *. It returns queue URLs, nothing of their contents; the sweep lists by its channels' name prefixes only.",
+          reason:
+            "sqs:ListQueues has no resource type: IAM allows it only on *. It returns queue URLs, nothing of their contents; the sweep lists by its channels' name prefixes only.",
         });
         // Stuck executions are stopped through the stop function, the users' path: no API key, IAM decides.
         functions["stop-task"].grantDirectInvoke(fn, "STOP_FUNCTION_NAME");
@@ -120,7 +128,8 @@ export class StopTaskStack extends Stack {
     };
     for (const fn of Object.values(functions)) {
       const grant = grants[fn.name];
-      if (!grant) throw new Error(`function ${fn.name} has no grants: add it to the grants of infra/stop-task-stack.ts`);
+      if (!grant)
+        throw new Error(`function ${fn.name} has no grants: add it to the grants of infra/stop-task-stack.ts`);
       grant(fn);
     }
 
@@ -178,11 +187,23 @@ export class StopTaskStack extends Stack {
 
     new CfnOutput(this, "ApiUrl", { value: api.url, description: "Base URL of the API stage" });
     new CfnOutput(this, "ExecutionsTableName", { value: executions.tableName });
-    new CfnOutput(this, "LimitsTableName", { value: limits.tableName, description: "Pass to `npm run limits -- set --table`" });
-    new CfnOutput(this, "ApiKeysTableName", { value: apiKeys.tableName, description: "Pass to `npm run keys -- create --table`" });
+    new CfnOutput(this, "LimitsTableName", {
+      value: limits.tableName,
+      description: "Pass to `npm run limits -- set --table`",
+    });
+    new CfnOutput(this, "ApiKeysTableName", {
+      value: apiKeys.tableName,
+      description: "Pass to `npm run keys -- create --table`",
+    });
     // What a worker (or an environment's agent) needs to make its own queue: lib/worker/signal-queue.ts.
-    new CfnOutput(this, "WorkerQueueNamePrefix", { value: workerSignals.namePrefix, description: "A worker's queue: this + its worker_id" });
-    new CfnOutput(this, "WorkerPolicyArn", { value: workerSignals.ownerPolicy.managedPolicyArn, description: "Attach to the workers' role" });
+    new CfnOutput(this, "WorkerQueueNamePrefix", {
+      value: workerSignals.namePrefix,
+      description: "A worker's queue: this + its worker_id",
+    });
+    new CfnOutput(this, "WorkerPolicyArn", {
+      value: workerSignals.ownerPolicy.managedPolicyArn,
+      description: "Attach to the workers' role",
+    });
     new CfnOutput(this, "StopSignalDeadLetterQueueArn", { value: workerSignals.deadLetterQueue.queueArn });
     new CfnOutput(this, "StopSignalDeadLetterQueueUrl", { value: workerSignals.deadLetterQueue.queueUrl });
     new CfnOutput(this, "EnvironmentQueueNamePrefix", {
@@ -199,13 +220,19 @@ export class StopTaskStack extends Stack {
       value: functions.cleanup.function.functionName,
       description: "Runs every minute; `aws lambda invoke` it for an extra run",
     });
-    new CfnOutput(this, "TaskEventBusName", { value: taskEvents.bus.eventBusName, description: "Task Stopped and related events; add rules of your own" });
+    new CfnOutput(this, "TaskEventBusName", {
+      value: taskEvents.bus.eventBusName,
+      description: "Task Stopped and related events; add rules of your own",
+    });
     if (taskEventsTarget) {
       new CfnOutput(this, "TaskEventsQueueUrl", {
         value: taskEventsTarget.queue.queueUrl,
         description: `Task events of ${props.taskEventsOrganization}, routed by the example rule`,
       });
     }
-    new CfnOutput(this, "AlarmTopicArn", { value: alarms.topic.topicArn, description: "Subscribe an email or pager to it" });
+    new CfnOutput(this, "AlarmTopicArn", {
+      value: alarms.topic.topicArn,
+      description: "Subscribe an email or pager to it",
+    });
   }
 }

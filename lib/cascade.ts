@@ -1,7 +1,13 @@
 import { isActive, taskIdSchema } from "./execution.js";
 import type { CascadeStore } from "./executions/cascade-store.js";
+import {
+  CASCADE_STOP_REASON,
+  type StopRequester,
+  type StopTaskDependencies,
+  type StopTaskOutcome,
+  stopTask,
+} from "./stop-task.js";
 import type { ExecutionChange, ExecutionImage } from "./stream/execution-change.js";
-import { CASCADE_STOP_REASON, type StopRequester, type StopTaskDependencies, type StopTaskOutcome, stopTask } from "./stop-task.js";
 
 /**
  * The cascade: when an execution becomes `stopped`, by any path, each of its sub-executions that
@@ -69,7 +75,8 @@ export interface CascadeReport {
   readonly continues: boolean;
 }
 
-const sameList = (left: readonly string[], right: readonly string[]) => left.length === right.length && left.every((id, index) => right[index] === id);
+const sameList = (left: readonly string[], right: readonly string[]) =>
+  left.length === right.length && left.every((id, index) => right[index] === id);
 
 /** What the cascade has to do for one change of the executions table, decided from the record alone. */
 export function planCascade(change: ExecutionChange, settings: CascadeSettings): CascadePlan {
@@ -88,7 +95,15 @@ export function planCascade(change: ExecutionChange, settings: CascadeSettings):
     const from = Math.min(becameStopped ? 0 : newImage.cascade_cursor, total);
     const children = newImage.sub_executions.slice(from, from + settings.childrenPerRecord);
     if (children.length === 0) return { kind: "none" };
-    return { kind: "children", parent: newImage, children, from, to: from + children.length, total, cursorSeen: newImage.cascade_cursor };
+    return {
+      kind: "children",
+      parent: newImage,
+      children,
+      from,
+      to: from + children.length,
+      total,
+      cursorSeen: newImage.cascade_cursor,
+    };
   }
 
   const parentId = newImage.parent_execution;
@@ -99,7 +114,12 @@ export function planCascade(change: ExecutionChange, settings: CascadeSettings):
 }
 
 function cascadeRequester(parent: ExecutionImage): StopRequester {
-  return { kind: "cascade", organizationId: parent.organization_id, parentTaskId: parent.id, isManuallyStopped: parent.is_manually_stopped };
+  return {
+    kind: "cascade",
+    organizationId: parent.organization_id,
+    parentTaskId: parent.id,
+    isManuallyStopped: parent.is_manually_stopped,
+  };
 }
 
 /** Runs `work` over `items` with at most `limit` at once; every item is tried, then the first failure is thrown. */
@@ -120,7 +140,16 @@ async function forEachLimited<T>(items: readonly T[], limit: number, work: (item
 }
 
 function emptyReport(parentId: string): CascadeReport {
-  return { parentId, stopped: [], unchanged: [], foreign: [], notFound: [], unreadable: [], signalsNotDelivered: [], continues: false };
+  return {
+    parentId,
+    stopped: [],
+    unchanged: [],
+    foreign: [],
+    notFound: [],
+    unreadable: [],
+    signalsNotDelivered: [],
+    continues: false,
+  };
 }
 
 function tally(report: CascadeReport, childId: string, outcome: StopTaskOutcome): void {
@@ -142,7 +171,12 @@ function tally(report: CascadeReport, childId: string, outcome: StopTaskOutcome)
 }
 
 /** Stops each child through the stop core, as the parent's cascade. A dependency failure is thrown once every child was tried. */
-async function stopChildren(parent: ExecutionImage, childIds: readonly string[], deps: CascadeDependencies, settings: CascadeSettings): Promise<CascadeReport> {
+async function stopChildren(
+  parent: ExecutionImage,
+  childIds: readonly string[],
+  deps: CascadeDependencies,
+  settings: CascadeSettings,
+): Promise<CascadeReport> {
   const report = emptyReport(parent.id);
   await forEachLimited(childIds, settings.concurrency ?? 8, async (listedId) => {
     const childId = taskIdSchema.safeParse(listedId);
@@ -164,7 +198,11 @@ async function stopChildren(parent: ExecutionImage, childIds: readonly string[],
   return report;
 }
 
-export async function runCascade(plan: CascadePlan, deps: CascadeDependencies, settings: CascadeSettings): Promise<CascadeReport | undefined> {
+export async function runCascade(
+  plan: CascadePlan,
+  deps: CascadeDependencies,
+  settings: CascadeSettings,
+): Promise<CascadeReport | undefined> {
   switch (plan.kind) {
     case "none":
       return undefined;

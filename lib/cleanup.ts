@@ -151,12 +151,18 @@ export async function runCleanup(deps: CleanupDependencies, settings: CleanupSet
       report.ownerQueueGone += 1;
       return;
     }
-    if (typeof item.signal_pending_since === "string") await deps.queries.clearSignalPending(taskId, item.signal_pending_since);
+    if (typeof item.signal_pending_since === "string")
+      await deps.queries.clearSignalPending(taskId, item.signal_pending_since);
     report.redriven += 1;
   }
 
   async function stopStuck(item: Record<string, unknown>, reason: StuckReason): Promise<void> {
-    const result = await deps.invokeStop({ action: "stop_task", task_id: String(item.id), reason, requested_by: CLEANUP_REQUESTER });
+    const result = await deps.invokeStop({
+      action: "stop_task",
+      task_id: String(item.id),
+      reason,
+      requested_by: CLEANUP_REQUESTER,
+    });
     if (!result.ok) {
       if (result.error.type === "not_found") return;
       throw new Error(`stop of ${String(item.id)} failed: ${result.error.type}`);
@@ -173,7 +179,12 @@ export async function runCleanup(deps: CleanupDependencies, settings: CleanupSet
   const heartbeatBefore = formatTimestamp(new Date(now.getTime() - settings.staleHeartbeatMs));
   const startedBefore = formatTimestamp(new Date(now.getTime() - settings.maxExecutionMs));
 
-  await forEachItem(allShards("signal"), (shard, page) => deps.queries.dueSignals(shard, dueBy, PAGE_SIZE, page), redrive, "redrive");
+  await forEachItem(
+    allShards("signal"),
+    (shard, page) => deps.queries.dueSignals(shard, dueBy, PAGE_SIZE, page),
+    redrive,
+    "redrive",
+  );
   await forEachItem(
     allShards("active"),
     (shard, page) => deps.queries.staleHeartbeats(shard, heartbeatBefore, PAGE_SIZE, page),
@@ -187,14 +198,23 @@ export async function runCleanup(deps: CleanupDependencies, settings: CleanupSet
   // once a run): only they can be over a default; (2) the younger ones that carry a limit of their
   // own, which may be any length: a filter on the same index returns only those.
   const organizationDefaults = await deps.guards.organizationLimits();
-  const shortestDefaultSeconds = Math.min(...[...organizationDefaults.values()].map((limits) => limits.max_duration_seconds ?? Number.POSITIVE_INFINITY));
-  const defaultsBound = Number.isFinite(shortestDefaultSeconds) ? formatTimestamp(new Date(now.getTime() - shortestDefaultSeconds * 1000)) : undefined;
+  const shortestDefaultSeconds = Math.min(
+    ...[...organizationDefaults.values()].map((limits) => limits.max_duration_seconds ?? Number.POSITIVE_INFINITY),
+  );
+  const defaultsBound = Number.isFinite(shortestDefaultSeconds)
+    ? formatTimestamp(new Date(now.getTime() - shortestDefaultSeconds * 1000))
+    : undefined;
   const guardDuration = async (item: Record<string, unknown>) => {
     const stopped = await runDurationGuard(item, { now, organizationDefaults, stop: deps.guards.stop });
     if (stopped?.outcome === "stopped") report.stoppedOverDurationLimit += 1;
   };
   if (defaultsBound !== undefined) {
-    await forEachItem(allShards("active"), (shard, page) => deps.queries.startedBefore(shard, defaultsBound, PAGE_SIZE, page), guardDuration, "duration_limit");
+    await forEachItem(
+      allShards("active"),
+      (shard, page) => deps.queries.startedBefore(shard, defaultsBound, PAGE_SIZE, page),
+      guardDuration,
+      "duration_limit",
+    );
   }
   await forEachItem(
     allShards("active"),

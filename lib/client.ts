@@ -1,7 +1,12 @@
-import type { Limits } from "./limits.js";
 import { type AgentExecution, agentExecutionSchema, isTerminal } from "./execution.js";
 import { API_KEY_HEADER } from "./http/headers.js";
-import { errorBodySchema, REQUEST_ID_HEADER, type ValidationIssue, validationErrorBodySchema } from "./http/responses.js";
+import {
+  errorBodySchema,
+  REQUEST_ID_HEADER,
+  type ValidationIssue,
+  validationErrorBodySchema,
+} from "./http/responses.js";
+import type { Limits } from "./limits.js";
 import { gatewayAnswers } from "./resources.js";
 
 /**
@@ -111,7 +116,10 @@ function retryAfterSeconds(response: Response): number | undefined {
 }
 
 /** Statuses only API Gateway gives (the service's own failures are 500 and 503). */
-const GATEWAY_FAILURE_STATUSES: ReadonlySet<number> = new Set([gatewayAnswers.INTEGRATION_FAILURE.status, gatewayAnswers.INTEGRATION_TIMEOUT.status]);
+const GATEWAY_FAILURE_STATUSES: ReadonlySet<number> = new Set([
+  gatewayAnswers.INTEGRATION_FAILURE.status,
+  gatewayAnswers.INTEGRATION_TIMEOUT.status,
+]);
 
 async function toError(response: Response): Promise<TaskApiError> {
   const requestId = response.headers.get(REQUEST_ID_HEADER) ?? undefined;
@@ -134,7 +142,8 @@ async function toError(response: Response): Promise<TaskApiError> {
     case 429:
       return new ThrottledError(429, detail, requestId, retryAfterSeconds(response));
   }
-  if (GATEWAY_FAILURE_STATUSES.has(response.status)) return new GatewayError(response.status, detail, requestId, retryAfterSeconds(response));
+  if (GATEWAY_FAILURE_STATUSES.has(response.status))
+    return new GatewayError(response.status, detail, requestId, retryAfterSeconds(response));
   if (response.status >= 500) return new ServerError(response.status, detail, requestId, retryAfterSeconds(response));
   return new TaskApiError(response.status, detail, requestId);
 }
@@ -158,7 +167,12 @@ export function createTaskClient(options: TaskClientOptions) {
   const fetchImpl = options.fetch ?? fetch;
   const baseUrl = options.baseUrl.replace(/\/+$/, "");
 
-  async function call(method: "GET" | "POST" | "PUT", path: string, signal?: AbortSignal, body?: unknown): Promise<AgentExecution> {
+  async function call(
+    method: "GET" | "POST" | "PUT",
+    path: string,
+    signal?: AbortSignal,
+    body?: unknown,
+  ): Promise<AgentExecution> {
     const response = await fetchImpl(`${baseUrl}${path}`, {
       method,
       headers: {
@@ -180,14 +194,23 @@ export function createTaskClient(options: TaskClientOptions) {
   }
 
   async function stopTask(taskId: string, stopOptions: StopOptions = {}): Promise<AgentExecution> {
-    return call("POST", `${taskPath(taskId)}/stop`, stopOptions.signal, stopOptions.reason === undefined ? undefined : { reason: stopOptions.reason });
+    return call(
+      "POST",
+      `${taskPath(taskId)}/stop`,
+      stopOptions.signal,
+      stopOptions.reason === undefined ? undefined : { reason: stopOptions.reason },
+    );
   }
 
   /**
    * Sets the task's own limits (`PUT /v1/tasks/{task_id}/limits`), replacing any it had: a limit
    * left out or null is unset, and the organization's default applies to it.
    */
-  async function setTaskLimits(taskId: string, limits: Limits, requestOptions: RequestOptions = {}): Promise<AgentExecution> {
+  async function setTaskLimits(
+    taskId: string,
+    limits: Limits,
+    requestOptions: RequestOptions = {},
+  ): Promise<AgentExecution> {
     return call("PUT", `${taskPath(taskId)}/limits`, requestOptions.signal, limits);
   }
 
@@ -201,7 +224,10 @@ export function createTaskClient(options: TaskClientOptions) {
     const { signal, timeoutMs = 60_000, intervalMs = 500, maxIntervalMs = 5_000 } = waitOptions;
     const deadline = Date.now() + timeoutMs;
     let interval = intervalMs;
-    let current = await stopTask(taskId, { signal, ...(waitOptions.reason === undefined ? {} : { reason: waitOptions.reason }) });
+    let current = await stopTask(taskId, {
+      signal,
+      ...(waitOptions.reason === undefined ? {} : { reason: waitOptions.reason }),
+    });
     while (!isTerminal(current.status)) {
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw new StopTimeoutError(current);
@@ -223,11 +249,16 @@ export function createTaskClient(options: TaskClientOptions) {
    * a stopped one's own sub-executions join the wait, a 403 (another organization's) or a 404
    * (listed, never written) leaves it.
    */
-  async function waitForSubExecutions(root: AgentExecution, waitOptions: StopAndWaitOptions & { deadline: number }): Promise<void> {
+  async function waitForSubExecutions(
+    root: AgentExecution,
+    waitOptions: StopAndWaitOptions & { deadline: number },
+  ): Promise<void> {
     const { signal, deadline, intervalMs = 500, maxIntervalMs = 5_000, concurrency = 4 } = waitOptions;
     const seen = new Set<string>([root.id]);
     const reachedFrom = (execution: AgentExecution) =>
-      execution.status === "stopped" ? (execution.sub_executions ?? []).filter((id) => !seen.has(id) && seen.add(id)) : [];
+      execution.status === "stopped"
+        ? (execution.sub_executions ?? []).filter((id) => !seen.has(id) && seen.add(id))
+        : [];
     let pending = reachedFrom(root);
     let interval = intervalMs;
     while (pending.length > 0) {

@@ -4,7 +4,12 @@
  * when DynamoDB refuses it. Values always travel as placeholders; a fragment only ever contains
  * attribute and placeholder names.
  */
-import { type AttributeValue, ConditionalCheckFailedException, type DynamoDBClient, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  UpdateItemCommand,
+} from "@aws-sdk/client-dynamodb";
 import { activeStatusList } from "./execution.js";
 
 export interface ExpressionPart {
@@ -23,7 +28,11 @@ export function allOf(...parts: readonly ExpressionPart[]): ExpressionPart {
 
 /** The item must exist: UpdateItem would otherwise create a stub out of an update. */
 export function itemExists(keyAttribute: string): ExpressionPart {
-  return { expression: `attribute_exists(#exists_${keyAttribute})`, names: { [`#exists_${keyAttribute}`]: keyAttribute }, values: {} };
+  return {
+    expression: `attribute_exists(#exists_${keyAttribute})`,
+    names: { [`#exists_${keyAttribute}`]: keyAttribute },
+    values: {},
+  };
 }
 
 /** The execution must exist: a stop or a worker's update never creates a stub execution. */
@@ -119,7 +128,10 @@ export type ConditionalUpdateResult =
   | { readonly applied: false; readonly old?: Record<string, AttributeValue> };
 
 /** One conditional UpdateItem whose refused condition is an answer, not an error. Any other failure throws. */
-export async function conditionalUpdate(client: DynamoDBClient, input: ConditionalUpdate): Promise<ConditionalUpdateResult> {
+export async function conditionalUpdate(
+  client: DynamoDBClient,
+  input: ConditionalUpdate,
+): Promise<ConditionalUpdateResult> {
   const values = { ...input.condition.values, ...input.values };
   try {
     const { Attributes } = await client.send(

@@ -1,5 +1,5 @@
-import * as z from "zod/mini";
 import { en } from "zod/locales";
+import * as z from "zod/mini";
 
 // zod/mini ships without messages; a bad variable should fail the cold start in words.
 z.config(en());
@@ -81,7 +81,11 @@ export type ExecutionStreamConfig = z.infer<typeof executionStreamConfigSchema>;
 export type StopTaskConfig = z.infer<typeof stopTaskConfigSchema>;
 export type CleanupConfig = z.infer<typeof cleanupConfigSchema>;
 
-function readConfig<T extends z.ZodMiniType>(name: string, schema: T, env: Record<string, string | undefined>): z.infer<T> {
+function readConfig<T extends z.ZodMiniType>(
+  name: string,
+  schema: T,
+  env: Record<string, string | undefined>,
+): z.infer<T> {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ");
@@ -102,7 +106,9 @@ export function readCleanupConfig(env: Record<string, string | undefined> = proc
   return readConfig("cleanup", cleanupConfigSchema, env);
 }
 
-export function readExecutionStreamConfig(env: Record<string, string | undefined> = process.env): ExecutionStreamConfig {
+export function readExecutionStreamConfig(
+  env: Record<string, string | undefined> = process.env,
+): ExecutionStreamConfig {
   return readConfig("execution-stream", executionStreamConfigSchema, env);
 }
 

@@ -1,6 +1,12 @@
 import type { DynamoDBBatchResponse, DynamoDBRecord } from "aws-lambda";
-import { type CascadeDependencies, type CascadeReport, type CascadeSettings, planCascade, runCascade } from "./cascade.js";
-import { type GuardReport, type GuardDependencies, runGuards } from "./guards.js";
+import {
+  type CascadeDependencies,
+  type CascadeReport,
+  type CascadeSettings,
+  planCascade,
+  runCascade,
+} from "./cascade.js";
+import { type GuardDependencies, type GuardReport, runGuards } from "./guards.js";
 import { type ExecutionChange, readExecutionChange } from "./stream/execution-change.js";
 import { type TaskEvent, type TaskEventPublisher, taskEventsOf } from "./task-events.js";
 
@@ -25,9 +31,15 @@ export interface ChangeResult {
   readonly events: readonly TaskEvent[];
 }
 
-export async function handleExecutionChange(change: ExecutionChange, deps: ExecutionStreamDependencies): Promise<ChangeResult> {
+export async function handleExecutionChange(
+  change: ExecutionChange,
+  deps: ExecutionStreamDependencies,
+): Promise<ChangeResult> {
   // The guard's stop is itself a write to `stopped`, whose own record runs the cascade and the events.
-  const guard = await runGuards(change, { stop: deps.cascade.stop, organizationLimits: deps.guards.organizationLimits });
+  const guard = await runGuards(change, {
+    stop: deps.cascade.stop,
+    organizationLimits: deps.guards.organizationLimits,
+  });
   const cascade = await runCascade(planCascade(change, deps.settings), deps.cascade, deps.settings);
   const events = taskEventsOf(change);
   await deps.publishEvents(events);

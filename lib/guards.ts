@@ -1,9 +1,18 @@
 import { isActive } from "./execution.js";
-import type { OrganizationLimitsReader } from "./executions/limits-store.js";
 import { indexAttributes } from "./executions/indexes.js";
-import { crossedLimit, effectiveLimits, guards, hasAnyLimit, type LimitCrossing, type Limits, readStoredLimits, readUsage } from "./limits.js";
-import type { ExecutionChange, ExecutionImage } from "./stream/execution-change.js";
+import type { OrganizationLimitsReader } from "./executions/limits-store.js";
+import {
+  crossedLimit,
+  effectiveLimits,
+  guards,
+  hasAnyLimit,
+  type LimitCrossing,
+  type Limits,
+  readStoredLimits,
+  readUsage,
+} from "./limits.js";
 import { type StopTaskDependencies, type StopTaskOutcome, stopTask } from "./stop-task.js";
+import type { ExecutionChange, ExecutionImage } from "./stream/execution-change.js";
 import { timestampMillis } from "./timestamp.js";
 
 /**
@@ -81,7 +90,11 @@ function activeSeconds(item: Record<string, unknown>, now: Date): number | undef
  */
 export async function runDurationGuard(
   item: Record<string, unknown>,
-  context: { readonly now: Date; readonly organizationDefaults: ReadonlyMap<string, Limits>; readonly stop: StopTaskDependencies },
+  context: {
+    readonly now: Date;
+    readonly organizationDefaults: ReadonlyMap<string, Limits>;
+    readonly stop: StopTaskDependencies;
+  },
 ): Promise<GuardReport | undefined> {
   const taskId = String(item.id);
   const organizationId = typeof item.organization_id === "string" ? item.organization_id : "";
@@ -92,7 +105,12 @@ export async function runDurationGuard(
   if (!crossing) return undefined;
   const guard = guards[crossing.limit_name];
   const outcome = await stopTask(
-    { taskId, requester: { kind: "guard", organizationId, guard: guard.stoppedBy }, reason: guard.reason, limit: crossing },
+    {
+      taskId,
+      requester: { kind: "guard", organizationId, guard: guard.stoppedBy },
+      reason: guard.reason,
+      limit: crossing,
+    },
     context.stop,
   );
   return { taskId, crossing, outcome: outcome.kind };

@@ -69,8 +69,13 @@ const finiteOrZero = (value: unknown) => (typeof value === "number" && Number.is
  * Usage read from a record's `tokens` ({prompt_tokens, completion_tokens}), `used_tools` (a list)
  * and `duration` (seconds), leniently: nulls, floats and missing parts count as nothing spent.
  */
-export function readUsage(record: { readonly tokens?: unknown; readonly used_tools?: unknown; readonly duration?: unknown }): Usage {
-  const tokens = typeof record.tokens === "object" && record.tokens !== null ? (record.tokens as Record<string, unknown>) : {};
+export function readUsage(record: {
+  readonly tokens?: unknown;
+  readonly used_tools?: unknown;
+  readonly duration?: unknown;
+}): Usage {
+  const tokens =
+    typeof record.tokens === "object" && record.tokens !== null ? (record.tokens as Record<string, unknown>) : {};
   return {
     tokens: finiteOrZero(tokens.prompt_tokens) + finiteOrZero(tokens.completion_tokens),
     toolCalls: Array.isArray(record.used_tools) ? record.used_tools.length : 0,
@@ -81,8 +86,16 @@ export function readUsage(record: { readonly tokens?: unknown; readonly used_too
 /** A guard: which limit, the `stop_reason` it stops with, and the `stopped_by` it signs with. */
 export const guards = {
   max_tokens: { reason: "token_limit_exceeded", stoppedBy: "guard:token_limit", usage: (usage: Usage) => usage.tokens },
-  max_tool_calls: { reason: "tool_call_limit_exceeded", stoppedBy: "guard:tool_call_limit", usage: (usage: Usage) => usage.toolCalls },
-  max_duration_seconds: { reason: "duration_limit_exceeded", stoppedBy: "guard:duration_limit", usage: (usage: Usage) => usage.durationSeconds },
+  max_tool_calls: {
+    reason: "tool_call_limit_exceeded",
+    stoppedBy: "guard:tool_call_limit",
+    usage: (usage: Usage) => usage.toolCalls,
+  },
+  max_duration_seconds: {
+    reason: "duration_limit_exceeded",
+    stoppedBy: "guard:duration_limit",
+    usage: (usage: Usage) => usage.durationSeconds,
+  },
 } as const satisfies Record<LimitName, { reason: string; stoppedBy: string; usage: (usage: Usage) => number }>;
 
 /** The limit a task crossed and the usage that crossed it: carried by the stop message and the Task Stopped event. */
@@ -99,7 +112,11 @@ export function readLimitCrossing(value: unknown): LimitCrossing | undefined {
  * The first limit (tokens, then tool calls, then duration) that usage is strictly above, or
  * undefined. `only` restricts the check (the stream checks tokens and tool calls; the cleanup, duration).
  */
-export function crossedLimit(usage: Usage, limits: Limits, only: readonly LimitName[] = limitNames): LimitCrossing | undefined {
+export function crossedLimit(
+  usage: Usage,
+  limits: Limits,
+  only: readonly LimitName[] = limitNames,
+): LimitCrossing | undefined {
   for (const name of only) {
     const limit = limits[name];
     if (limit === undefined || limit === null) continue;

@@ -10,7 +10,11 @@ export function createLogger(functionName = "stop-task"): Logger {
 }
 
 export function createMetrics(functionName = "stop-task"): Metrics {
-  return new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME, defaultDimensions: { function: functionName } });
+  return new Metrics({
+    namespace: METRICS_NAMESPACE,
+    serviceName: SERVICE_NAME,
+    defaultDimensions: { function: functionName },
+  });
 }
 
 export { MetricUnit };

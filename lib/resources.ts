@@ -132,7 +132,11 @@ export const workerSignalChannel = {
   ownerQueuePart: "worker",
   visibilityTimeoutSeconds: 30,
   retentionSeconds: 4 * DAY_SECONDS,
-  deadLetter: { logicalName: "stop-signals-dlq", maxReceiveCount: RECEIVES_BEFORE_DEAD_LETTER, retentionSeconds: 14 * DAY_SECONDS },
+  deadLetter: {
+    logicalName: "stop-signals-dlq",
+    maxReceiveCount: RECEIVES_BEFORE_DEAD_LETTER,
+    retentionSeconds: 14 * DAY_SECONDS,
+  },
   idleBeforeDeleteSeconds: IDLE_QUEUE_SECONDS,
 } as const satisfies SignalChannelDefinition;
 
@@ -141,7 +145,11 @@ export const environmentCommandChannel = {
   ownerQueuePart: "env",
   visibilityTimeoutSeconds: 30,
   retentionSeconds: 4 * DAY_SECONDS,
-  deadLetter: { logicalName: "asset-commands-dlq", maxReceiveCount: RECEIVES_BEFORE_DEAD_LETTER, retentionSeconds: 14 * DAY_SECONDS },
+  deadLetter: {
+    logicalName: "asset-commands-dlq",
+    maxReceiveCount: RECEIVES_BEFORE_DEAD_LETTER,
+    retentionSeconds: 14 * DAY_SECONDS,
+  },
   idleBeforeDeleteSeconds: IDLE_QUEUE_SECONDS,
 } as const satisfies SignalChannelDefinition;
 
@@ -191,10 +199,35 @@ export const executionStreamProcessing = {
   filterPatterns: [
     { dynamodb: { NewImage: { status: { S: ["stopped"] } } } },
     { eventName: ["INSERT"], dynamodb: { NewImage: { parent_execution: { S: [{ exists: true }] } } } },
-    { dynamodb: { NewImage: { status: { S: ["pending", "executing", "paused", "error"] }, tokens: { M: { prompt_tokens: { N: [{ exists: true }] } } } } } },
-    { dynamodb: { NewImage: { status: { S: ["pending", "executing", "paused", "error"] }, tokens: { M: { completion_tokens: { N: [{ exists: true }] } } } } } },
-    { dynamodb: { NewImage: { status: { S: ["pending", "executing", "paused", "error"] }, duration: { N: [{ exists: true }] } } } },
-    { dynamodb: { NewImage: { status: { S: ["pending", "executing", "paused", "error"] }, limits_set_at: { S: [{ exists: true }] } } } },
+    {
+      dynamodb: {
+        NewImage: {
+          status: { S: ["pending", "executing", "paused", "error"] },
+          tokens: { M: { prompt_tokens: { N: [{ exists: true }] } } },
+        },
+      },
+    },
+    {
+      dynamodb: {
+        NewImage: {
+          status: { S: ["pending", "executing", "paused", "error"] },
+          tokens: { M: { completion_tokens: { N: [{ exists: true }] } } },
+        },
+      },
+    },
+    {
+      dynamodb: {
+        NewImage: { status: { S: ["pending", "executing", "paused", "error"] }, duration: { N: [{ exists: true }] } },
+      },
+    },
+    {
+      dynamodb: {
+        NewImage: {
+          status: { S: ["pending", "executing", "paused", "error"] },
+          limits_set_at: { S: [{ exists: true }] },
+        },
+      },
+    },
   ],
   /** Where a record that exhausted its retries is described (shard and sequence numbers): the on-failure destination. */
   failureQueue: { logicalName: "execution-stream-failures", retentionSeconds: 14 * DAY_SECONDS },
@@ -352,5 +385,8 @@ export type GatewayResponseType = keyof typeof gatewayAnswers;
 
 /** Every row of `gatewayAnswers`, with its type. */
 export function gatewayAnswerRows(): readonly (GatewayAnswer & { readonly type: GatewayResponseType })[] {
-  return (Object.entries(gatewayAnswers) as [GatewayResponseType, GatewayAnswer][]).map(([type, answer]) => ({ type, ...answer }));
+  return (Object.entries(gatewayAnswers) as [GatewayResponseType, GatewayAnswer][]).map(([type, answer]) => ({
+    type,
+    ...answer,
+  }));
 }

@@ -17,5 +17,9 @@ export type StopTaskInvocation = z.infer<typeof stopTaskInvocationSchema>;
 export type StopTaskInvocationErrorType = "validation_error" | "not_found" | "unavailable" | "internal_error";
 
 export type StopTaskInvocationResult =
-  | { readonly ok: true; readonly outcome: "stopped" | "unchanged"; readonly execution: AgentExecution }
+  | {
+      readonly ok: true;
+      readonly outcome: Extract<TaskResultKind, "stopped" | "unchanged">;
+      readonly execution: AgentExecution;
+    }
   | { readonly ok: false; readonly error: { readonly type: StopTaskInvocationErrorType; readonly message: string } };

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type { AgentExecution } from "./execution.js";
 import type { ExecutionRead, ExecutionRepository, InvalidStoredExecutionError } from "./executions/repository.js";
-import type { StopSignalPublisher } from "./signals/publisher.js";
 import type { LimitCrossing } from "./limits.js";
 import type { TaskRefusal } from "./outcomes.js";
+import type { StopSignalPublisher } from "./signals/publisher.js";
 import { formatTimestamp } from "./timestamp.js";
 
 /**
@@ -15,7 +15,12 @@ import { formatTimestamp } from "./timestamp.js";
 export type StopRequester =
   | { readonly kind: "api_key"; readonly organizationId: string; readonly keyId: string }
   | { readonly kind: "system"; readonly requestedBy: string }
-  | { readonly kind: "cascade"; readonly organizationId: string; readonly parentTaskId: string; readonly isManuallyStopped: boolean }
+  | {
+      readonly kind: "cascade";
+      readonly organizationId: string;
+      readonly parentTaskId: string;
+      readonly isManuallyStopped: boolean;
+    }
   /** A runaway guard (lib/guards.ts): the task's own organization, and the guard's name as `stopped_by`. */
   | { readonly kind: "guard"; readonly organizationId: string; readonly guard: string };
 
@@ -42,8 +47,18 @@ export interface StopTaskCommand {
 export type SignalDelivery = "sent" | "resent" | "pending" | "unrecorded" | "unassigned" | "none";
 
 export type StopTaskOutcome =
-  | { readonly kind: "stopped"; readonly execution: AgentExecution; readonly signal: SignalDelivery; readonly signalError?: unknown }
-  | { readonly kind: "unchanged"; readonly execution: AgentExecution; readonly signal: SignalDelivery; readonly signalError?: unknown }
+  | {
+      readonly kind: "stopped";
+      readonly execution: AgentExecution;
+      readonly signal: SignalDelivery;
+      readonly signalError?: unknown;
+    }
+  | {
+      readonly kind: "unchanged";
+      readonly execution: AgentExecution;
+      readonly signal: SignalDelivery;
+      readonly signalError?: unknown;
+    }
   /**
    * The record does not satisfy the public schema. The stop (`transition`) and its signal were
    * still carried out, since routing reads only a few fields; the caller answers 500 with `error`.
@@ -114,7 +129,9 @@ function isManualStop(requester: StopRequester): boolean {
 export async function stopTask(command: StopTaskCommand, deps: StopTaskDependencies): Promise<StopTaskOutcome> {
   const now = deps.now();
   const requestedAt = formatTimestamp(now);
-  const signalDueAt = formatTimestamp(new Date(now.getTime() + (deps.signalAckTimeoutMs ?? DEFAULT_SIGNAL_ACK_TIMEOUT_MS)));
+  const signalDueAt = formatTimestamp(
+    new Date(now.getTime() + (deps.signalAckTimeoutMs ?? DEFAULT_SIGNAL_ACK_TIMEOUT_MS)),
+  );
   const { requester } = command;
   const result = await deps.executions.stop({
     taskId: command.taskId,

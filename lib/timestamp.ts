@@ -31,12 +31,43 @@ export function parseTimestamp(value: unknown): number | undefined {
   if (UNIX_PATTERN.test(text)) return unixTimeMicros(Number(text));
   const match = ISO_PATTERN.exec(text);
   if (!match) return undefined;
-  const [, year, month, day, hour = "0", minute = "0", second = "0", fraction = "", , sign, offsetHours, offsetMinutes] = match;
+  const [
+    ,
+    year,
+    month,
+    day,
+    hour = "0",
+    minute = "0",
+    second = "0",
+    fraction = "",
+    ,
+    sign,
+    offsetHours,
+    offsetMinutes,
+  ] = match;
   const fields = [year, month, day, hour, minute, second, offsetHours ?? "0", offsetMinutes ?? "0"].map(Number) as [
-    number, number, number, number, number, number, number, number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
   ];
   const [y, mo, d, h, mi, s, oh, om] = fields;
-  if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || s > 59 || oh > 23 || om > 59) {
+  if (
+    y < 1 ||
+    mo < 1 ||
+    mo > 12 ||
+    d < 1 ||
+    d > daysInMonth(y, mo) ||
+    h > 23 ||
+    mi > 59 ||
+    s > 59 ||
+    oh > 23 ||
+    om > 59
+  ) {
     return undefined;
   }
   // Date.UTC maps years 0-99 to 1900-1999; setUTCFullYear does not.

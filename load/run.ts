@@ -10,17 +10,17 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
-import autocannon from "autocannon";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import autocannon from "autocannon";
 import { useLocalProcessDefaults } from "../infra/local/functions.js";
+import { ownerQueueSettings } from "../infra/local/provision.js";
 import { loadSeed, type SeedFileInput, seedFileSchema } from "../infra/local/seed.js";
 import type { StackFile } from "../infra/local/stack-file.js";
 import { createDynamoDbClient, createSqsClient } from "../lib/aws/clients.js";
-import { ownerQueueSettings } from "../infra/local/provision.js";
 import { ensureSignalQueue } from "../lib/worker/signal-queue.js";
-import { type LoadTally, createLoadTally } from "./tally.js";
-import { type PlannedRequest, buildScenario } from "./scenario.js";
 import { startLocalStackForLoad } from "./local-stack.js";
+import { buildScenario, type PlannedRequest } from "./scenario.js";
+import { createLoadTally, type LoadTally } from "./tally.js";
 import { ownerQueuesOf, type VerificationResult, verifyAfterLoad } from "./verify.js";
 
 const MIN_REQUESTS = 10_000;
@@ -85,15 +85,24 @@ async function main(): Promise<number> {
   let result: autocannon.Result | undefined;
   let verification: VerificationResult | undefined;
   try {
-    const clientOptions = { region: local.stack.region, requestTimeoutMs: 10_000, connectionTimeoutMs: 5_000, maxAttempts: 3 };
+    const clientOptions = {
+      region: local.stack.region,
+      requestTimeoutMs: 10_000,
+      connectionTimeoutMs: 5_000,
+      maxAttempts: 3,
+    };
     const dynamoDb = createDynamoDbClient({ ...clientOptions, endpoint: local.stack.dynamodb_endpoint });
     const sqs = createSqsClient({ ...clientOptions, endpoint: local.stack.sqs_endpoint });
     await seedExecutions(scenario.seed, dynamoDb, local.stack);
     // Every worker and environment the seed names makes its queue, as it would at start.
     const owners = ownerQueuesOf(scenario.executions);
     await Promise.all([
-      ...owners.workers.map((id) => ensureSignalQueue(sqs, ownerQueueSettings(local.stack.signal_channels.workers), id)),
-      ...owners.environments.map((id) => ensureSignalQueue(sqs, ownerQueueSettings(local.stack.signal_channels.environments), id)),
+      ...owners.workers.map((id) =>
+        ensureSignalQueue(sqs, ownerQueueSettings(local.stack.signal_channels.workers), id),
+      ),
+      ...owners.environments.map((id) =>
+        ensureSignalQueue(sqs, ownerQueueSettings(local.stack.signal_channels.environments), id),
+      ),
     ]);
 
     tally = createLoadTally();
@@ -134,28 +143,55 @@ async function main(): Promise<number> {
   }
 
   const loadAverageAfter = loadavg();
-  const handlerFailures = local.output().split("\n").filter((line) => line.startsWith("handler failed:")).length;
+  const handlerFailures = local
+    .output()
+    .split("\n")
+    .filter((line) => line.startsWith("handler failed:")).length;
   const summary = tally.summary();
   const connectionErrors = result.errors;
   const errors = summary.undocumented + summary.serverErrors + connectionErrors + handlerFailures;
-  const passed = errors === 0 && summary.unexpected === 0 && verification.failureCount === 0 && summary.answered === requestCount;
+  const passed =
+    errors === 0 && summary.unexpected === 0 && verification.failureCount === 0 && summary.answered === requestCount;
 
   const report = {
     date: new Date().toISOString(),
-    environment: { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: cpus().length,
+    environment: {
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      cpus: cpus().length,
       stack: "npm start: DynamoDB Local + fauxqs, real handlers",
       // Other work on the machine slows the emulators; the 1-minute load average says how busy it was.
       loadAverage1m: { before: loadAverageBefore[0], after: loadAverageAfter[0] },
     },
-    parameters: { requests: requestCount, connections, executions: executionCount, randomSeed, awsRequestTimeoutMs, fullSize },
+    parameters: {
+      requests: requestCount,
+      connections,
+      executions: executionCount,
+      randomSeed,
+      awsRequestTimeoutMs,
+      fullSize,
+    },
     results: {
       answered: summary.answered,
       durationSeconds: result.duration,
       requestsPerSecond: Math.round((summary.answered / result.duration) * 10) / 10,
-      latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max, mean: result.latency.average },
+      latencyMs: {
+        p50: result.latency.p50,
+        p90: result.latency.p90,
+        p99: result.latency.p99,
+        max: result.latency.max,
+        mean: result.latency.average,
+      },
       statusCodes: summary.statusCodes,
       requestMix: summary.mix,
-      errors: { total: errors, undocumentedStatus: summary.undocumented, serverErrors: summary.serverErrors, connection: connectionErrors, timeouts: result.timeouts, handlerFailures },
+      errors: {
+        total: errors,
+        undocumentedStatus: summary.undocumented,
+        serverErrors: summary.serverErrors,
+        connection: connectionErrors,
+        timeouts: result.timeouts,
+        handlerFailures,
+      },
       unexpectedForRequest: { count: summary.unexpected, examples: summary.unexpectedExamples },
     },
     verification,
@@ -165,14 +201,28 @@ async function main(): Promise<number> {
   await writeFile(options.report, `${JSON.stringify(report, null, 2)}\n`);
 
   printTable([
-    ["requests answered", `${summary.answered} of ${requestCount} (${connections} connections, ${executionCount} executions)`],
+    [
+      "requests answered",
+      `${summary.answered} of ${requestCount} (${connections} connections, ${executionCount} executions)`,
+    ],
     ["handler AWS timeout", `${awsRequestTimeoutMs} ms per attempt`],
-    ["load average (1 min)", `${loadAverageBefore[0]?.toFixed(1)} before, ${loadAverageAfter[0]?.toFixed(1)} after, ${cpus().length} CPUs`],
+    [
+      "load average (1 min)",
+      `${loadAverageBefore[0]?.toFixed(1)} before, ${loadAverageAfter[0]?.toFixed(1)} after, ${cpus().length} CPUs`,
+    ],
     ["duration", `${result.duration.toFixed(1)} s`],
     ["throughput", `${report.results.requestsPerSecond} req/s`],
     ["latency p50 / p99 / max", `${result.latency.p50} / ${result.latency.p99} / ${result.latency.max} ms`],
-    ["status codes", Object.entries(summary.statusCodes).map(([status, count]) => `${status}: ${count}`).join(", ")],
-    ["errors", `${errors} (undocumented ${summary.undocumented}, 5xx ${summary.serverErrors}, connection ${connectionErrors}, handler ${handlerFailures})`],
+    [
+      "status codes",
+      Object.entries(summary.statusCodes)
+        .map(([status, count]) => `${status}: ${count}`)
+        .join(", "),
+    ],
+    [
+      "errors",
+      `${errors} (undocumented ${summary.undocumented}, 5xx ${summary.serverErrors}, connection ${connectionErrors}, handler ${handlerFailures})`,
+    ],
     ["wrong status for request", String(summary.unexpected)],
     [
       "executions stopped",

@@ -1,6 +1,6 @@
-import { isTerminal, type ExecutionStatus } from "../lib/execution.js";
-import type { SeedFileInput } from "../infra/local/seed.js";
 import { seededRandom } from "../bench/seeded-random.js";
+import type { SeedFileInput } from "../infra/local/seed.js";
+import { type ExecutionStatus, isTerminal } from "../lib/execution.js";
 
 /**
  * What `npm run load` seeds and sends: executions of several organizations in every status,
@@ -79,8 +79,15 @@ export function activeKeyFor(organizationId: string): string {
   return `sk_load_${organizationId}_active`;
 }
 
-
-export function buildScenario({ executionCount, randomSeed, now = new Date() }: { executionCount: number; randomSeed: number; now?: Date }): Scenario {
+export function buildScenario({
+  executionCount,
+  randomSeed,
+  now = new Date(),
+}: {
+  executionCount: number;
+  randomSeed: number;
+  now?: Date;
+}): Scenario {
   const random = seededRandom(randomSeed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
   const weighted = <T>(weights: readonly (readonly [T, number])[]): T => {
@@ -109,7 +116,14 @@ export function buildScenario({ executionCount, randomSeed, now = new Date() }: 
     const environmentId = random() < 0.25 ? pick(ENVIRONMENTS) : null;
     const started = status !== "pending";
     const workerId = started ? `${environmentId ? "onprem-" : ""}worker-${Math.floor(random() * 40)}` : null;
-    const execution: LoadExecution = { id: uuid(), organizationId, status, environmentId, workerId, guarded: random() < 0.25 };
+    const execution: LoadExecution = {
+      id: uuid(),
+      organizationId,
+      status,
+      environmentId,
+      workerId,
+      guarded: random() < 0.25,
+    };
     executions.push(execution);
     records.push({
       id: execution.id,
@@ -127,14 +141,24 @@ export function buildScenario({ executionCount, randomSeed, now = new Date() }: 
       ...(status === "completed" ? { finished_at: minutesAgo(5), result: "done" } : {}),
       ...(status === "failed" ? { finished_at: minutesAgo(5), result: "tool call failed" } : {}),
       ...(status === "stopped"
-        ? { finished_at: minutesAgo(5), stopped_at: minutesAgo(5), stopped_by: "key_earlier", stop_reason: "Stopped by user", is_manually_stopped: true }
+        ? {
+            finished_at: minutesAgo(5),
+            stopped_at: minutesAgo(5),
+            stopped_by: "key_earlier",
+            stop_reason: "Stopped by user",
+            is_manually_stopped: true,
+          }
         : {}),
     });
   }
 
   const seed: SeedFileInput = {
     api_keys: [
-      ...ORGANIZATIONS.map((organizationId) => ({ key: activeKeyFor(organizationId), organization_id: organizationId, key_id: `key_${organizationId}` })),
+      ...ORGANIZATIONS.map((organizationId) => ({
+        key: activeKeyFor(organizationId),
+        organization_id: organizationId,
+        key_id: `key_${organizationId}`,
+      })),
       { key: REVOKED_KEY, organization_id: ORGANIZATIONS[0], key_id: "key_revoked", status: "revoked" as const },
       { key: EXPIRED_KEY, organization_id: ORGANIZATIONS[1], key_id: "key_expired", expires_at: minutesAgo(60) },
     ],
@@ -160,14 +184,21 @@ export function buildScenario({ executionCount, randomSeed, now = new Date() }: 
 
   const nextRequest = (): PlannedRequest => {
     const targetRoll = random();
-    const targetKind: TargetKind = targetRoll < 0.08 ? "malformed_id" : targetRoll < 0.12 ? "unknown_task" : "execution";
+    const targetKind: TargetKind =
+      targetRoll < 0.08 ? "malformed_id" : targetRoll < 0.12 ? "unknown_task" : "execution";
     const execution = targetKind === "execution" ? pick(executions) : undefined;
     let keyKind = weighted(keyWeights);
     if (execution?.guarded && keyKind === "same_org") keyKind = "other_org";
     const organizationId = execution?.organizationId ?? pick(ORGANIZATIONS);
     // Ids are case-insensitive in paths: some requests name the execution in upper case.
     const taskId =
-      targetKind === "malformed_id" ? pick(MALFORMED_IDS) : targetKind === "unknown_task" ? uuid() : random() < 0.05 ? execution?.id.toUpperCase() : execution?.id;
+      targetKind === "malformed_id"
+        ? pick(MALFORMED_IDS)
+        : targetKind === "unknown_task"
+          ? uuid()
+          : random() < 0.05
+            ? execution?.id.toUpperCase()
+            : execution?.id;
     // The platform's SDK stops through the compatibility route; same handler, same answers.
     const method = random() < 0.1 ? "DELETE" : "POST";
     const path = method === "POST" ? `/v1/tasks/${taskId}/stop` : `/agent-execution/${taskId}`;

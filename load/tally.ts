@@ -65,15 +65,35 @@ export function createLoadTally(): LoadTally {
       if (status >= 500) serverErrors++;
       if (plan.keyKind === "same_org" && plan.execution) stopRequested.add(plan.execution.id);
       const problem =
-        status !== plan.expectedStatus ? `status ${status}, expected ${plan.expectedStatus}` : status === 200 ? okBodyProblem(plan, body) : undefined;
+        status !== plan.expectedStatus
+          ? `status ${status}, expected ${plan.expectedStatus}`
+          : status === 200
+            ? okBodyProblem(plan, body)
+            : undefined;
       if (problem) {
         unexpected++;
-        if (unexpectedExamples.length < MAX_EXAMPLES) unexpectedExamples.push(`${plan.method} ${plan.path} (key ${plan.keyKind}): ${problem}: ${body.slice(0, 200)}`);
+        if (unexpectedExamples.length < MAX_EXAMPLES)
+          unexpectedExamples.push(
+            `${plan.method} ${plan.path} (key ${plan.keyKind}): ${problem}: ${body.slice(0, 200)}`,
+          );
       }
     },
     summary() {
-      const sortedEntries = <K>(map: Map<K, number>) => Object.fromEntries([...map.entries()].sort(([a], [b]) => String(a).localeCompare(String(b))).map(([key, count]) => [String(key), count]));
-      return { answered, statusCodes: sortedEntries(statusCodes), mix: sortedEntries(mix), undocumented, serverErrors, unexpected, unexpectedExamples };
+      const sortedEntries = <K>(map: Map<K, number>) =>
+        Object.fromEntries(
+          [...map.entries()]
+            .sort(([a], [b]) => String(a).localeCompare(String(b)))
+            .map(([key, count]) => [String(key), count]),
+        );
+      return {
+        answered,
+        statusCodes: sortedEntries(statusCodes),
+        mix: sortedEntries(mix),
+        undocumented,
+        serverErrors,
+        unexpected,
+        unexpectedExamples,
+      };
     },
   };
 }

@@ -1,13 +1,18 @@
 import { isDeepStrictEqual } from "node:util";
-import { type AttributeValue, BatchGetItemCommand, type BatchGetItemCommandOutput, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import {
+  type AttributeValue,
+  BatchGetItemCommand,
+  type BatchGetItemCommandOutput,
+  type DynamoDBClient,
+} from "@aws-sdk/client-dynamodb";
 import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { marshall } from "@aws-sdk/util-dynamodb";
-import { seedFileSchema, type SeedFileInput } from "../infra/local/seed.js";
+import { type SeedFileInput, seedFileSchema } from "../infra/local/seed.js";
 import type { StackFile } from "../infra/local/stack-file.js";
 import { indexAttributes, livenessIndexKeys } from "../lib/executions/indexes.js";
 import { SIGNAL_PENDING_SINCE } from "../lib/executions/repository.js";
-import { stopMessageSchema, type StopMessage } from "../lib/signals/stop-message.js";
 import { signalQueueUrl } from "../lib/signals/queue-names.js";
+import { type StopMessage, stopMessageSchema } from "../lib/signals/stop-message.js";
 import { isStoppable, type LoadExecution } from "./scenario.js";
 
 /**
@@ -52,7 +57,13 @@ async function drainQueue(sqs: SQSClient, queueUrl: string): Promise<Message[]> 
   // Two empty receives in a row: fauxqs answers from memory, so nothing is still in flight.
   while (emptyReceives < 2) {
     const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 300, MessageAttributeNames: ["All"] }),
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 0,
+        VisibilityTimeout: 300,
+        MessageAttributeNames: ["All"],
+      }),
     );
     if (Messages.length === 0) {
       emptyReceives++;
@@ -70,12 +81,20 @@ async function drainQueue(sqs: SQSClient, queueUrl: string): Promise<Message[]> 
   return received;
 }
 
-async function readItems(dynamoDb: DynamoDBClient, tableName: string, ids: readonly string[]): Promise<Map<string, Record<string, AttributeValue>>> {
+async function readItems(
+  dynamoDb: DynamoDBClient,
+  tableName: string,
+  ids: readonly string[],
+): Promise<Map<string, Record<string, AttributeValue>>> {
   const items = new Map<string, Record<string, AttributeValue>>();
   for (let start = 0; start < ids.length; start += 100) {
-    let keys: Record<string, AttributeValue>[] | undefined = ids.slice(start, start + 100).map((id) => ({ id: { S: id } }));
+    let keys: Record<string, AttributeValue>[] | undefined = ids
+      .slice(start, start + 100)
+      .map((id) => ({ id: { S: id } }));
     while (keys && keys.length > 0) {
-      const response: BatchGetItemCommandOutput = await dynamoDb.send(new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } } }));
+      const response: BatchGetItemCommandOutput = await dynamoDb.send(
+        new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } } }),
+      );
       for (const item of response.Responses?.[tableName] ?? []) {
         const id = item.id?.S;
         if (id) items.set(id, item);
@@ -92,7 +111,10 @@ function seededItems(seed: SeedFileInput): Map<string, Record<string, AttributeV
   return new Map(
     parsed.executions.map((execution) => [
       execution.id,
-      marshall({ ...execution, ...livenessIndexKeys(execution) }, { removeUndefinedValues: true, convertClassInstanceToMap: true }),
+      marshall(
+        { ...execution, ...livenessIndexKeys(execution) },
+        { removeUndefinedValues: true, convertClassInstanceToMap: true },
+      ),
     ]),
   );
 }
@@ -106,7 +128,10 @@ function parseJson(text: string | undefined): unknown {
 }
 
 /** The owners' queues the seed names: each worker's (of fleet executions) and each environment's, as `worker:<id>` / `env:<id>`. */
-export function ownerQueuesOf(executions: readonly LoadExecution[]): { readonly workers: string[]; readonly environments: string[] } {
+export function ownerQueuesOf(executions: readonly LoadExecution[]): {
+  readonly workers: string[];
+  readonly environments: string[];
+} {
   const workers = new Set<string>();
   const environments = new Set<string>();
   for (const execution of executions) {
@@ -121,7 +146,11 @@ function expectedQueueOf(execution: LoadExecution): string | undefined {
   return execution.workerId ? `worker:${execution.workerId}` : undefined;
 }
 
-function parseMessages(messages: readonly Message[], queue: string, failures: string[]): (StopMessage & { queue: string })[] {
+function parseMessages(
+  messages: readonly Message[],
+  queue: string,
+  failures: string[],
+): (StopMessage & { queue: string })[] {
   return messages.flatMap((message) => {
     const parsed = stopMessageSchema.safeParse(parseJson(message.Body));
     if (!parsed.success) {
@@ -129,7 +158,9 @@ function parseMessages(messages: readonly Message[], queue: string, failures: st
       return [];
     }
     if (message.MessageAttributes?.task_id?.StringValue !== parsed.data.task_id) {
-      failures.push(`${queue}: message for ${parsed.data.task_id} carries task_id attribute ${message.MessageAttributes?.task_id?.StringValue}`);
+      failures.push(
+        `${queue}: message for ${parsed.data.task_id} carries task_id attribute ${message.MessageAttributes?.task_id?.StringValue}`,
+      );
     }
     return [{ ...parsed.data, queue }];
   });
@@ -154,17 +185,33 @@ export async function verifyAfterLoad({
   const failures: string[] = [];
   const owners = ownerQueuesOf(executions);
   const queues = [
-    ...owners.workers.map((id) => ({ queue: `worker:${id}`, url: signalQueueUrl(stack.signal_channels.workers.url_prefix, id), kind: "worker" })),
-    ...owners.environments.map((id) => ({ queue: `env:${id}`, url: signalQueueUrl(stack.signal_channels.environments.url_prefix, id), kind: "env" })),
+    ...owners.workers.map((id) => ({
+      queue: `worker:${id}`,
+      url: signalQueueUrl(stack.signal_channels.workers.url_prefix, id),
+      kind: "worker",
+    })),
+    ...owners.environments.map((id) => ({
+      queue: `env:${id}`,
+      url: signalQueueUrl(stack.signal_channels.environments.url_prefix, id),
+      kind: "env",
+    })),
   ];
-  const drained = await Promise.all(queues.map(async (queue) => ({ ...queue, messages: await drainQueue(sqs, queue.url) })));
+  const drained = await Promise.all(
+    queues.map(async (queue) => ({ ...queue, messages: await drainQueue(sqs, queue.url) })),
+  );
   const messages = drained.flatMap((queue) => parseMessages(queue.messages, queue.queue, failures));
-  const countOf = (kind: string) => drained.filter((queue) => queue.kind === kind).reduce((sum, queue) => sum + queue.messages.length, 0);
+  const countOf = (kind: string) =>
+    drained.filter((queue) => queue.kind === kind).reduce((sum, queue) => sum + queue.messages.length, 0);
   const messagesByTask = new Map<string, (StopMessage & { queue: string })[]>();
-  for (const message of messages) messagesByTask.set(message.task_id, [...(messagesByTask.get(message.task_id) ?? []), message]);
+  for (const message of messages)
+    messagesByTask.set(message.task_id, [...(messagesByTask.get(message.task_id) ?? []), message]);
 
   const seeded = seededItems(seed);
-  const stored = await readItems(dynamoDb, stack.tables.executions, executions.map((execution) => execution.id));
+  const stored = await readItems(
+    dynamoDb,
+    stack.tables.executions,
+    executions.map((execution) => execution.id),
+  );
   const known = new Set(executions.map((execution) => execution.id));
   for (const taskId of messagesByTask.keys()) {
     if (!known.has(taskId)) failures.push(`${taskId}: a stop message for a task that was never seeded`);
@@ -185,8 +232,12 @@ export async function verifyAfterLoad({
     const shouldStop = isStoppable(execution) && stopRequestedBySameOrganization.has(execution.id);
     if (!shouldStop) {
       untouchedChecked++;
-      if (!isDeepStrictEqual(item, seededItem)) failures.push(`${execution.id} (${execution.status}): changed although no stop applied to it`);
-      if (sent.length > 0) failures.push(`${execution.id} (${execution.status}): ${sent.length} stop message(s) although no stop applied to it`);
+      if (!isDeepStrictEqual(item, seededItem))
+        failures.push(`${execution.id} (${execution.status}): changed although no stop applied to it`);
+      if (sent.length > 0)
+        failures.push(
+          `${execution.id} (${execution.status}): ${sent.length} stop message(s) although no stop applied to it`,
+        );
       continue;
     }
     expectedStopped++;
@@ -203,19 +254,22 @@ export async function verifyAfterLoad({
     const expectedQueue = expectedQueueOf(execution);
     // No worker and no environment runs it yet: there is no one to tell (docs/stop-delivery.md).
     const expectedMessages = expectedQueue ? 1 : 0;
-    if (sent.length !== expectedMessages) problems.push(`${sent.length} stop messages, expected exactly ${expectedMessages}`);
+    if (sent.length !== expectedMessages)
+      problems.push(`${sent.length} stop messages, expected exactly ${expectedMessages}`);
     for (const message of sent) {
       if (message.queue !== expectedQueue) problems.push(`message on ${message.queue}, expected ${expectedQueue}`);
-      if (message.organization_id !== execution.organizationId) problems.push(`message names organization ${message.organization_id}`);
-      if (message.environment_id !== execution.environmentId) problems.push(`message names environment ${message.environment_id}`);
+      if (message.organization_id !== execution.organizationId)
+        problems.push(`message names organization ${message.organization_id}`);
+      if (message.environment_id !== execution.environmentId)
+        problems.push(`message names environment ${message.environment_id}`);
       if (message.worker_id !== execution.workerId) problems.push(`message names worker ${message.worker_id}`);
-      if (message.requested_at !== item.stopped_at?.S) problems.push("message requested_at differs from the stored stopped_at");
+      if (message.requested_at !== item.stopped_at?.S)
+        problems.push("message requested_at differs from the stored stopped_at");
     }
     if (problems.length === 0) {
       stopped++;
       if (!expectedQueue) stoppedUnassigned++;
-    }
-    else failures.push(`${execution.id} (${execution.status}, stop requested): ${problems.join("; ")}`);
+    } else failures.push(`${execution.id} (${execution.status}, stop requested): ${problems.join("; ")}`);
   }
 
   return {

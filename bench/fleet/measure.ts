@@ -28,10 +28,10 @@ import { formatTimestamp } from "../../lib/timestamp.js";
 import { dynamoWorkerExecutionUpdates } from "../../lib/worker/execution-updates.js";
 import { createReferenceWorker, type ReferenceWorker } from "../../lib/worker/reference-worker.js";
 import { startLocalStack } from "../../test/support/local-stack-process.js";
+import { seededRandom } from "../seeded-random.js";
 import { median, percentile, round } from "../stats.js";
 import { createSharedQueue, SHARED_QUEUE_RECEIVES_BEFORE_DEAD_LETTER, sharedQueueConsumer } from "./shared-queue.js";
 import { createStopTopic, subscribeWorkerQueue } from "./sns-filter.js";
-import { seededRandom } from "../seeded-random.js";
 
 export type FleetDesign = "per-worker" | "sns" | "shared";
 
@@ -85,7 +85,11 @@ interface StopServer {
   stop(): void;
 }
 
-async function startStopServer(stackFile: string, design: FleetDesign, target: { sharedQueueUrl?: string; topicArn?: string }): Promise<StopServer> {
+async function startStopServer(
+  stackFile: string,
+  design: FleetDesign,
+  target: { sharedQueueUrl?: string; topicArn?: string },
+): Promise<StopServer> {
   const child: ChildProcess = fork(
     "bench/fleet/stop-server.ts",
     [
@@ -138,7 +142,6 @@ function post(agent: Agent, url: string): Promise<number> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-
 /** An SQS client for a whole simulated fleet: a socket per long poll (the SDK's default is 50), and a timeout past the poll's 20 s. */
 function fleetSqsClient(stack: StackFile): { sqs: SQSClient; receipts: { messages: number; calls: number } } {
   const sqs = createSqsClient({
@@ -147,7 +150,11 @@ function fleetSqsClient(stack: StackFile): { sqs: SQSClient; receipts: { message
     requestTimeoutMs: 30_000,
     connectionTimeoutMs: 5_000,
     maxAttempts: 3,
-    requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: 5_000 }), requestTimeout: 30_000, connectionTimeout: 5_000 },
+    requestHandler: {
+      httpAgent: new Agent({ keepAlive: true, maxSockets: 5_000 }),
+      requestTimeout: 30_000,
+      connectionTimeout: 5_000,
+    },
   });
   const receipts = { messages: 0, calls: 0 };
   sqs.middlewareStack.add(
@@ -166,25 +173,48 @@ function fleetSqsClient(stack: StackFile): { sqs: SQSClient; receipts: { message
 
 async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {
   const { Attributes = {} } = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }),
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    }),
   );
-  return Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
+  return (
+    Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0)
+  );
 }
 
 async function measureStep(stack: StackFile, stackFile: string, step: FleetStep): Promise<FleetRun> {
   const runId = randomUUID().slice(0, 6);
   const { sqs, receipts } = fleetSqsClient(stack);
-  const clientOptions = { region: stack.region, endpoint: stack.dynamodb_endpoint, requestTimeoutMs: 10_000, connectionTimeoutMs: 5_000, maxAttempts: 3 };
+  const clientOptions = {
+    region: stack.region,
+    endpoint: stack.dynamodb_endpoint,
+    requestTimeoutMs: 10_000,
+    connectionTimeoutMs: 5_000,
+    maxAttempts: 3,
+  };
   const dynamoDb = createDynamoDbClient({
     ...clientOptions,
-    requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: 256 }), requestTimeout: 10_000, connectionTimeout: 5_000 },
+    requestHandler: {
+      httpAgent: new Agent({ keepAlive: true, maxSockets: 256 }),
+      requestTimeout: 10_000,
+      connectionTimeout: 5_000,
+    },
   });
 
   // A fresh DLQ per run, so what it holds afterwards is this run's; for the old design its shared queue too.
   const shared = step.design === "shared" ? await createSharedQueue(sqs, `local-bench-shared-${runId}`) : undefined;
-  const deadLetterUrl = shared?.deadLetterUrl ?? (await sqs.send(new CreateQueueCommand({ QueueName: `local-bench-dlq-${runId}` }))).QueueUrl ?? "";
-  const { Attributes: dlqAttributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: deadLetterUrl, AttributeNames: ["QueueArn"] }));
-  const signalQueue = { ...ownerQueueSettings(stack.signal_channels.workers), deadLetterQueueArn: dlqAttributes?.QueueArn ?? "" };
+  const deadLetterUrl =
+    shared?.deadLetterUrl ??
+    (await sqs.send(new CreateQueueCommand({ QueueName: `local-bench-dlq-${runId}` }))).QueueUrl ??
+    "";
+  const { Attributes: dlqAttributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: deadLetterUrl, AttributeNames: ["QueueArn"] }),
+  );
+  const signalQueue = {
+    ...ownerQueueSettings(stack.signal_channels.workers),
+    deadLetterQueueArn: dlqAttributes?.QueueArn ?? "",
+  };
 
   const workerIds = Array.from({ length: step.workers }, (_, index) => `bench-${runId}-${index}`);
   const workers: ReferenceWorker[] = workerIds.map((workerId) =>
@@ -205,7 +235,8 @@ async function measureStep(stack: StackFile, stackFile: string, step: FleetStep)
       await Promise.all(
         workers.slice(start, start + 50).map(async (worker, offset) => {
           const queueUrl = await worker.openQueue();
-          if (sns && topicArn) await subscribeWorkerQueue(sns, sqs, topicArn, queueUrl, workerIds[start + offset] ?? "");
+          if (sns && topicArn)
+            await subscribeWorkerQueue(sns, sqs, topicArn, queueUrl, workerIds[start + offset] ?? "");
         }),
       );
     }
@@ -215,7 +246,12 @@ async function measureStep(stack: StackFile, stackFile: string, step: FleetStep)
   const tasksPerWorker = Math.ceil(step.stops / step.workers);
   const startedAt = formatTimestamp(new Date());
   const tasks = workerIds.flatMap((workerId, workerIndex) =>
-    Array.from({ length: tasksPerWorker }, (_, taskIndex) => ({ id: randomUUID(), workerIndex, order: taskIndex * step.workers + workerIndex, workerId })),
+    Array.from({ length: tasksPerWorker }, (_, taskIndex) => ({
+      id: randomUUID(),
+      workerIndex,
+      order: taskIndex * step.workers + workerIndex,
+      workerId,
+    })),
   );
   const seed = seedFileSchema.parse({
     executions: tasks.map((task) => ({
@@ -230,7 +266,10 @@ async function measureStep(stack: StackFile, stackFile: string, step: FleetStep)
     })),
   });
   for (let start = 0; start < seed.executions.length; start += SEED_SLICE) {
-    await loadSeed({ api_keys: [], executions: seed.executions.slice(start, start + SEED_SLICE) }, { dynamoDb, executionsTable: stack.tables.executions, apiKeysTable: stack.tables.api_keys });
+    await loadSeed(
+      { api_keys: [], executions: seed.executions.slice(start, start + SEED_SLICE) },
+      { dynamoDb, executionsTable: stack.tables.executions, apiKeysTable: stack.tables.api_keys },
+    );
   }
 
   // A real fleet's tasks start, and its workers poll, at any moment: spread over one heartbeat
@@ -247,7 +286,10 @@ async function measureStep(stack: StackFile, stackFile: string, step: FleetStep)
           signal.addEventListener(
             "abort",
             () => {
-              aborted.set(task.id, { at: performance.now(), byHeartbeat: String((signal.reason as Error | undefined)?.message).includes("heartbeat") });
+              aborted.set(task.id, {
+                at: performance.now(),
+                byHeartbeat: String((signal.reason as Error | undefined)?.message).includes("heartbeat"),
+              });
               reject(signal.reason);
             },
             { once: true },
@@ -260,7 +302,10 @@ async function measureStep(stack: StackFile, stackFile: string, step: FleetStep)
   const consumers =
     step.design === "shared" && shared
       ? workers.map((worker) => sharedQueueConsumer(worker, sqs, shared.url, LONG_POLL_SECONDS))
-      : workers.map((worker) => ({ startPolling: () => worker.startPolling(), stopPolling: () => worker.stopPolling() }));
+      : workers.map((worker) => ({
+          startPolling: () => worker.startPolling(),
+          stopPolling: () => worker.stopPolling(),
+        }));
   const polling = consumers.map(async (consumer) => {
     await sleep(random() * HEARTBEAT_INTERVAL_MS);
     return consumer.startPolling();
@@ -281,7 +326,10 @@ async function measureStep(stack: StackFile, stackFile: string, step: FleetStep)
   const targets = [...tasks].sort((a, b) => a.order - b.order).slice(0, step.stops);
   for (let index = targets.length - 1; index > 0; index -= 1) {
     const other = Math.floor(random() * (index + 1));
-    [targets[index], targets[other]] = [targets[other] as (typeof targets)[number], targets[index] as (typeof targets)[number]];
+    [targets[index], targets[other]] = [
+      targets[other] as (typeof targets)[number],
+      targets[index] as (typeof targets)[number],
+    ];
   }
   const sentAt = new Map<string, number>();
   const answeredAfter: number[] = [];
@@ -322,7 +370,10 @@ async function measureStep(stack: StackFile, stackFile: string, step: FleetStep)
   agent.destroy();
   sqs.destroy();
   const { sqs: admin } = fleetSqsClient(stack);
-  for (const batch of [...Array.from({ length: Math.ceil(queues.length / 50) }, (_, index) => queues.slice(index * 50, index * 50 + 50)), [deadLetterUrl]]) {
+  for (const batch of [
+    ...Array.from({ length: Math.ceil(queues.length / 50) }, (_, index) => queues.slice(index * 50, index * 50 + 50)),
+    [deadLetterUrl],
+  ]) {
     await Promise.allSettled(batch.map((url) => admin.send(new DeleteQueueCommand({ QueueUrl: url }))));
   }
   await Promise.allSettled(polling);
@@ -336,7 +387,8 @@ async function measureStep(stack: StackFile, stackFile: string, step: FleetStep)
   });
   const byHeartbeat = targets.filter((task) => aborted.get(task.id)?.byHeartbeat).length;
   const callCounts: Record<string, number> = {};
-  for (const call of calls.names) callCounts[call.replace("Command", "")] = (callCounts[call.replace("Command", "")] ?? 0) + 1;
+  for (const call of calls.names)
+    callCounts[call.replace("Command", "")] = (callCounts[call.replace("Command", "")] ?? 0) + 1;
   return {
     ...step,
     answered: statuses.filter((status) => status === 200).length,
@@ -353,7 +405,10 @@ async function measureStep(stack: StackFile, stackFile: string, step: FleetStep)
     stopFunctionCallsPerStop: round(calls.names.length / step.stops, 2),
     stopFunctionCalls: callCounts,
     stopFunctionCallMs: Object.fromEntries(
-      Object.entries(calls.ms).map(([name, samples]) => [name, { p50: round(median(samples)), p99: round(percentile(samples, 0.99)) }]),
+      Object.entries(calls.ms).map(([name, samples]) => [
+        name,
+        { p50: round(median(samples)), p99: round(percentile(samples, 0.99)) },
+      ]),
     ),
     seconds: round(seconds, 1),
   };
@@ -368,7 +423,11 @@ export interface FleetResults {
 }
 
 /** Runs the steps in order (each design in turn per fleet size, so both meet the same machine state) on one local stack. */
-export async function measureFleet(workDirectory: string, steps: readonly FleetStep[], onRun?: (run: FleetRun) => void): Promise<FleetResults> {
+export async function measureFleet(
+  workDirectory: string,
+  steps: readonly FleetStep[],
+  onRun?: (run: FleetRun) => void,
+): Promise<FleetResults> {
   const seedFile = join(workDirectory, "fleet-seed.json");
   writeFileSync(seedFile, JSON.stringify({ ...demoSeed(), executions: [] }));
   const bootStarted = performance.now();
@@ -385,7 +444,12 @@ export async function measureFleet(workDirectory: string, steps: readonly FleetS
       runs.push(run);
       onRun?.(run);
     }
-    return { startupMs: Math.round(startupMs), sharedQueueMaxReceives: SHARED_QUEUE_RECEIVES_BEFORE_DEAD_LETTER, heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS, runs };
+    return {
+      startupMs: Math.round(startupMs),
+      sharedQueueMaxReceives: SHARED_QUEUE_RECEIVES_BEFORE_DEAD_LETTER,
+      heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
+      runs,
+    };
   } finally {
     await local.stop();
   }

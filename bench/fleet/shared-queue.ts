@@ -30,13 +30,18 @@ export interface SharedQueue {
 /** The shared queue and its DLQ, with the old attributes (visibility 30 s, redrive after 20 receives). */
 export async function createSharedQueue(sqs: SQSClient, name: string): Promise<SharedQueue> {
   const { QueueUrl: deadLetterUrl = "" } = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
-  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: deadLetterUrl, AttributeNames: ["QueueArn"] }));
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: deadLetterUrl, AttributeNames: ["QueueArn"] }),
+  );
   const { QueueUrl: url = "" } = await sqs.send(
     new CreateQueueCommand({
       QueueName: name,
       Attributes: {
         VisibilityTimeout: "30",
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes?.QueueArn, maxReceiveCount: SHARED_QUEUE_RECEIVES_BEFORE_DEAD_LETTER }),
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: Attributes?.QueueArn,
+          maxReceiveCount: SHARED_QUEUE_RECEIVES_BEFORE_DEAD_LETTER,
+        }),
       },
     }),
   );
@@ -74,7 +79,13 @@ export function sharedQueueConsumer(worker: ReferenceWorker, sqs: SQSClient, que
   async function handle(message: Message): Promise<void> {
     const parsed = stopMessageSchema.safeParse(JSON.parse(message.Body ?? "null"));
     if (parsed.success && (await worker.honourStop(parsed.data)) === "not_mine") {
-      await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 }));
+      await sqs.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: queueUrl,
+          ReceiptHandle: message.ReceiptHandle,
+          VisibilityTimeout: 0,
+        }),
+      );
       return;
     }
     await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
@@ -86,7 +97,12 @@ export function sharedQueueConsumer(worker: ReferenceWorker, sqs: SQSClient, que
       while (polling) {
         try {
           const { Messages = [] } = await sqs.send(
-            new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: waitSeconds, MessageAttributeNames: ["All"] }),
+            new ReceiveMessageCommand({
+              QueueUrl: queueUrl,
+              MaxNumberOfMessages: 10,
+              WaitTimeSeconds: waitSeconds,
+              MessageAttributeNames: ["All"],
+            }),
           );
           await Promise.all(Messages.map(handle));
         } catch {

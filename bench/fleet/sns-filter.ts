@@ -15,8 +15,16 @@ export async function createStopTopic(sns: SNSClient, name: string): Promise<str
 }
 
 /** The worker's queue takes the topic's stops for this worker only. (In AWS its queue policy must also let the topic send.) */
-export async function subscribeWorkerQueue(sns: SNSClient, sqs: SQSClient, topicArn: string, queueUrl: string, workerId: string): Promise<void> {
-  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }));
+export async function subscribeWorkerQueue(
+  sns: SNSClient,
+  sqs: SQSClient,
+  topicArn: string,
+  queueUrl: string,
+  workerId: string,
+): Promise<void> {
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }),
+  );
   await sns.send(
     new SubscribeCommand({
       TopicArn: topicArn,

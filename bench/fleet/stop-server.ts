@@ -19,15 +19,20 @@ import { composeStopTask } from "../../functions/stop-task/compose.js";
 import { pointFunctionsAt, useLocalProcessDefaults } from "../../infra/local/functions.js";
 import { createLocalApi, type ProxyHandler } from "../../infra/local/server.js";
 import { readStackFile } from "../../infra/local/stack-file.js";
-import { awsClientOptions, readStopTaskConfig } from "../../lib/config.js";
 import { createDynamoDbClient, createSqsClient } from "../../lib/aws/clients.js";
+import { awsClientOptions, readStopTaskConfig } from "../../lib/config.js";
 import type { StopSignalPublisher } from "../../lib/signals/publisher.js";
 import { countAwsCalls } from "../../test/support/aws-call-counter.js";
 import { sharedQueuePublisher } from "./shared-queue.js";
 import { snsFilterPublisher } from "./sns-filter.js";
 
 const { values } = parseArgs({
-  options: { "stack-file": { type: "string" }, design: { type: "string" }, "shared-queue-url": { type: "string" }, "topic-arn": { type: "string" } },
+  options: {
+    "stack-file": { type: "string" },
+    design: { type: "string" },
+    "shared-queue-url": { type: "string" },
+    "topic-arn": { type: "string" },
+  },
 });
 if (!process.send) throw new Error("bench/fleet/stop-server.ts runs as a child of the fleet bench (IPC)");
 
@@ -42,7 +47,15 @@ const clientOptions = { ...awsClientOptions(config), region: stack.region };
 const dynamoDb = createDynamoDbClient({ ...clientOptions, endpoint: stack.dynamodb_endpoint });
 const sqs = createSqsClient({ ...clientOptions, endpoint: stack.sqs_endpoint });
 // SNS speaks on the emulator's one endpoint too; configured as the SQS client is.
-const sns = new SNSClient({ region: stack.region, endpoint: stack.sqs_endpoint, maxAttempts: config.AWS_MAX_ATTEMPTS, requestHandler: { requestTimeout: config.AWS_REQUEST_TIMEOUT_MS, connectionTimeout: config.AWS_CONNECTION_TIMEOUT_MS } });
+const sns = new SNSClient({
+  region: stack.region,
+  endpoint: stack.sqs_endpoint,
+  maxAttempts: config.AWS_MAX_ATTEMPTS,
+  requestHandler: {
+    requestTimeout: config.AWS_REQUEST_TIMEOUT_MS,
+    connectionTimeout: config.AWS_CONNECTION_TIMEOUT_MS,
+  },
+});
 const counter = countAwsCalls(dynamoDb, sqs, sns as unknown as SQSClient);
 // How long each AWS call took, as the handler waited for it: what the API's answer time is made of.
 const callMs: Record<string, number[]> = {};

@@ -26,7 +26,9 @@ export function naiveStopHandler(pathSchema: { parse(value: unknown): { task_id:
         ReturnValues: "ALL_NEW",
       }),
     );
-    await sqs.send(new SendMessageCommand({ QueueUrl: process.env.STOP_SIGNAL_QUEUE_URL, MessageBody: JSON.stringify({ task_id }) }));
+    await sqs.send(
+      new SendMessageCommand({ QueueUrl: process.env.STOP_SIGNAL_QUEUE_URL, MessageBody: JSON.stringify({ task_id }) }),
+    );
     return { statusCode: 200, body: JSON.stringify(Attributes) };
   });
 }

@@ -17,7 +17,9 @@ import {
 
 export interface CleanupHandlerDependencies extends Omit<CleanupDependencies, "onItemFailure"> {
   readonly settings: Omit<CleanupSettings, "timeBudgetMs">;
-  readonly sweep: Omit<SweepDependencies, "onQueueFailure" | "now"> & { readonly settings: Omit<SweepSettings, "timeBudgetMs"> };
+  readonly sweep: Omit<SweepDependencies, "onQueueFailure" | "now"> & {
+    readonly settings: Omit<SweepSettings, "timeBudgetMs">;
+  };
   readonly logger: Logger;
   readonly metrics: Metrics;
 }
@@ -46,7 +48,10 @@ export function createCleanupHandler(deps: CleanupHandlerDependencies) {
         ...deps.sweep,
         now: deps.now,
         onQueueFailure: (queueUrl, error) =>
-          logger.warn("signal queue sweep failed for a queue", { queue_url: queueUrl, error: error instanceof Error ? error.name : "unknown" }),
+          logger.warn("signal queue sweep failed for a queue", {
+            queue_url: queueUrl,
+            error: error instanceof Error ? error.name : "unknown",
+          }),
       },
       { ...deps.sweep.settings, timeBudgetMs: Math.max(0, context.getRemainingTimeInMillis() - TIME_MARGIN_MS) },
     );
@@ -64,7 +69,11 @@ export function createCleanupHandler(deps: CleanupHandlerDependencies) {
         {
           ...deps,
           onItemFailure: (taskId, job, error) =>
-            logger.warn("cleanup item failed", { task_id: taskId, job, error: error instanceof Error ? error.name : "unknown" }),
+            logger.warn("cleanup item failed", {
+              task_id: taskId,
+              job,
+              error: error instanceof Error ? error.name : "unknown",
+            }),
         },
         { ...deps.settings, timeBudgetMs: Math.max(0, context.getRemainingTimeInMillis() - TIME_MARGIN_MS) },
       );

@@ -25,7 +25,11 @@ export interface CleanupClients {
  * config (settings come from the same variables) and clients. `overrides` replaces single
  * dependencies, such as the clock.
  */
-export function composeCleanup(config: CleanupConfig, clients: CleanupClients, overrides: Partial<CleanupHandlerDependencies> = {}) {
+export function composeCleanup(
+  config: CleanupConfig,
+  clients: CleanupClients,
+  overrides: Partial<CleanupHandlerDependencies> = {},
+) {
   return createCleanupHandler({
     queries: dynamoCleanupQueries(clients.dynamoDb, config.EXECUTIONS_TABLE_NAME),
     publishStopSignal: sqsStopSignalPublisher(clients.sqs, {

@@ -14,7 +14,14 @@ const sqs = createSqsClient({ ...clientOptions, endpoint: config.SQS_ENDPOINT })
 // stop would only find the execution stopped, and the next run, a minute later, retries the rest.
 const lambda = new LambdaClient({
   maxAttempts: 1,
-  requestHandler: { requestTimeout: (functionDefinitions["stop-task"].timeoutSeconds + 2) * 1000, throwOnRequestTimeout: true },
+  requestHandler: {
+    requestTimeout: (functionDefinitions["stop-task"].timeoutSeconds + 2) * 1000,
+    throwOnRequestTimeout: true,
+  },
 });
 
-export const handler = composeCleanup(config, { dynamoDb, sqs, invokeStop: lambdaStopInvoker(lambda, config.STOP_FUNCTION_NAME) });
+export const handler = composeCleanup(config, {
+  dynamoDb,
+  sqs,
+  invokeStop: lambdaStopInvoker(lambda, config.STOP_FUNCTION_NAME),
+});

@@ -2,7 +2,11 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
-import { type ChangeResult, type ExecutionStreamDependencies, processExecutionStreamBatch } from "../../lib/execution-stream.js";
+import {
+  type ChangeResult,
+  type ExecutionStreamDependencies,
+  processExecutionStreamBatch,
+} from "../../lib/execution-stream.js";
 import { MetricUnit } from "../../lib/observability.js";
 import type { OutcomeRecorder } from "../../lib/outcome-metrics.js";
 
@@ -48,13 +52,23 @@ export function createExecutionStreamHandler(deps: ExecutionStreamHandlerDepende
     tally.cascadesContinued += report.continues ? 1 : 0;
     for (const childId of report.foreign) {
       tally.foreignChildrenSkipped += 1;
-      logger.warn("sub-execution of another organization left untouched", { parent_id: report.parentId, task_id: childId });
+      logger.warn("sub-execution of another organization left untouched", {
+        parent_id: report.parentId,
+        task_id: childId,
+      });
     }
-    for (const childId of report.unreadable) logger.error("stored execution does not satisfy the schema", { parent_id: report.parentId, task_id: childId });
-    for (const childId of report.signalsNotDelivered) logger.warn("stop signal not delivered; left to the re-drive", { parent_id: report.parentId, task_id: childId });
-    if (report.notFound.length > 0) logger.info("listed sub-executions not found", { parent_id: report.parentId, count: report.notFound.length });
+    for (const childId of report.unreadable)
+      logger.error("stored execution does not satisfy the schema", { parent_id: report.parentId, task_id: childId });
+    for (const childId of report.signalsNotDelivered)
+      logger.warn("stop signal not delivered; left to the re-drive", { parent_id: report.parentId, task_id: childId });
+    if (report.notFound.length > 0)
+      logger.info("listed sub-executions not found", { parent_id: report.parentId, count: report.notFound.length });
     if (report.stopped.length > 0) {
-      logger.info("cascade stopped sub-executions", { parent_id: report.parentId, stopped: report.stopped.length, continues: report.continues });
+      logger.info("cascade stopped sub-executions", {
+        parent_id: report.parentId,
+        stopped: report.stopped.length,
+        continues: report.continues,
+      });
     }
   }
 

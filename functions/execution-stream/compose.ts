@@ -35,7 +35,10 @@ export function composeExecutionStream(
   return createExecutionStreamHandler({ ...wired, ...overrides(wired) });
 }
 
-function executionStreamDependencies(config: ExecutionStreamConfig, clients: ExecutionStreamClients): ExecutionStreamHandlerDependencies {
+function executionStreamDependencies(
+  config: ExecutionStreamConfig,
+  clients: ExecutionStreamClients,
+): ExecutionStreamHandlerDependencies {
   const publishEvents = config.EVENT_BUS_NAME
     ? eventBridgeTaskEventPublisher(requireClient(clients.eventBridge), config.EVENT_BUS_NAME)
     : sqsEnvelopeTaskEventPublisher(clients.sqs, config.EVENTS_QUEUE_URL ?? "", {

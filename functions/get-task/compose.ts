@@ -6,7 +6,11 @@ import { createLogger, createMetrics } from "../../lib/observability.js";
 import { createGetTaskHandler, type GetTaskHandlerDependencies } from "./app.js";
 
 /** The get function, wired from a config and its one client: handler.ts, the local stack and the tests all call this. */
-export function composeGetTask(config: GetTaskConfig, clients: { readonly dynamoDb: DynamoDBClient }, overrides: Partial<GetTaskHandlerDependencies> = {}) {
+export function composeGetTask(
+  config: GetTaskConfig,
+  clients: { readonly dynamoDb: DynamoDBClient },
+  overrides: Partial<GetTaskHandlerDependencies> = {},
+) {
   return createGetTaskHandler({
     authorize: createApiKeyAuthorizer({
       lookup: dynamoApiKeyLookup(clients.dynamoDb, config.API_KEYS_TABLE_NAME),

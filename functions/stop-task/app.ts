@@ -7,15 +7,19 @@ import type { SetTaskLimitsResult } from "../../lib/executions/limits-store.js";
 import { isApiGatewayEvent } from "../../lib/http/task-request.js";
 import type { Limits } from "../../lib/limits.js";
 import type { OutcomeRecorder } from "../../lib/outcome-metrics.js";
-import type { StopTaskInvocationResult } from "../../lib/stop-task-invocation.js";
 import type { StopTaskDependencies } from "../../lib/stop-task.js";
+import type { StopTaskInvocationResult } from "../../lib/stop-task-invocation.js";
 import { createStopTaskHttpHandler } from "./http.js";
 import { createStopTaskInvocationHandler } from "./invocation.js";
 
 export interface StopTaskHandlerDependencies extends StopTaskDependencies, OutcomeRecorder {
   readonly authorize: ApiKeyAuthorizer;
   /** `PUT .../limits`: the task's own limits, one conditional write in the caller's organization. */
-  readonly setTaskLimits: (command: { readonly taskId: string; readonly organizationId: string; readonly limits: Limits }) => Promise<SetTaskLimitsResult>;
+  readonly setTaskLimits: (command: {
+    readonly taskId: string;
+    readonly organizationId: string;
+    readonly limits: Limits;
+  }) => Promise<SetTaskLimitsResult>;
 }
 
 export type StopTaskEvent = APIGatewayProxyEvent | Record<string, unknown>;

@@ -17,7 +17,11 @@ export interface StopTaskClients {
  * clients. handler.ts calls it with the container's; the local stack, the tests and the bench
  * with their own. `overrides` replaces single dependencies (a fixed clock, a failing publisher).
  */
-export function composeStopTask(config: StopTaskConfig, clients: StopTaskClients, overrides: Partial<StopTaskHandlerDependencies> = {}) {
+export function composeStopTask(
+  config: StopTaskConfig,
+  clients: StopTaskClients,
+  overrides: Partial<StopTaskHandlerDependencies> = {},
+) {
   return createStopTaskHandler({ ...stopTaskDependencies(config, clients), ...overrides });
 }
 

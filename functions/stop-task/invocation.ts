@@ -1,8 +1,8 @@
 import type { Context } from "aws-lambda";
 import { taskIdSchema } from "../../lib/execution.js";
 import { recordFailure, recordOutcome, recordSignalDelivery } from "../../lib/outcome-metrics.js";
-import { type StopTaskInvocationResult, stopTaskInvocationSchema } from "../../lib/stop-task-invocation.js";
 import { stopTask } from "../../lib/stop-task.js";
+import { type StopTaskInvocationResult, stopTaskInvocationSchema } from "../../lib/stop-task-invocation.js";
 import type { StopTaskHandlerDependencies } from "./app.js";
 
 /**
@@ -19,18 +19,29 @@ export function createStopTaskInvocationHandler(deps: StopTaskHandlerDependencie
       recordOutcome(deps, "invalid_invocation", { request_id: context.awsRequestId });
       return {
         ok: false,
-        error: { type: "validation_error", message: "expected {action: 'stop_task', task_id: UUID, reason, requested_by}" },
+        error: {
+          type: "validation_error",
+          message: "expected {action: 'stop_task', task_id: UUID, reason, requested_by}",
+        },
       };
     }
     logger.appendKeys({ task_id: taskId.data, requested_by: parsed.data.requested_by });
     try {
       const outcome = await stopTask(
-        { taskId: taskId.data, requester: { kind: "system", requestedBy: parsed.data.requested_by }, reason: parsed.data.reason },
+        {
+          taskId: taskId.data,
+          requester: { kind: "system", requestedBy: parsed.data.requested_by },
+          reason: parsed.data.reason,
+        },
         deps,
       );
       recordSignalDelivery(deps, taskId.data, outcome);
       if (outcome.kind === "unreadable") throw outcome.error;
-      recordOutcome(deps, outcome.kind, { request_id: context.awsRequestId, task_id: taskId.data, requested_by: parsed.data.requested_by });
+      recordOutcome(deps, outcome.kind, {
+        request_id: context.awsRequestId,
+        task_id: taskId.data,
+        requested_by: parsed.data.requested_by,
+      });
       if (outcome.kind === "stopped" || outcome.kind === "unchanged") {
         return { ok: true, outcome: outcome.kind, execution: outcome.execution };
       }

@@ -29,8 +29,12 @@ async function main(): Promise<void> {
   if (command === "create" && values.org) {
     const expiresAt = values["expires-at"];
     const canonicalExpiry = canonicalTimestamp(expiresAt);
-    if (expiresAt !== undefined && canonicalExpiry === undefined) throw new Error(`--expires-at is not a date: ${expiresAt}`);
-    const { client, tableName } = await tableTarget({ table: values.table, region: values.region, stackFile: values["stack-file"] }, (stack) => stack.tables.api_keys);
+    if (expiresAt !== undefined && canonicalExpiry === undefined)
+      throw new Error(`--expires-at is not a date: ${expiresAt}`);
+    const { client, tableName } = await tableTarget(
+      { table: values.table, region: values.region, stackFile: values["stack-file"] },
+      (stack) => stack.tables.api_keys,
+    );
     const issued = await issueApiKey(client, tableName, {
       organizationId: values.org,
       expiresAt: canonicalExpiry,
@@ -40,7 +44,10 @@ async function main(): Promise<void> {
     return;
   }
   if (command === "revoke" && values["key-id"]) {
-    const { client, tableName } = await tableTarget({ table: values.table, region: values.region, stackFile: values["stack-file"] }, (stack) => stack.tables.api_keys);
+    const { client, tableName } = await tableTarget(
+      { table: values.table, region: values.region, stackFile: values["stack-file"] },
+      (stack) => stack.tables.api_keys,
+    );
     const revoked = await revokeApiKey(client, tableName, values["key-id"]);
     if (revoked === 0) throw new Error(`no key with key_id ${values["key-id"]}`);
     console.log(JSON.stringify({ key_id: values["key-id"], status: "revoked" }));

@@ -19,7 +19,8 @@ uses the local stack that npm start is running (.local/stack.json).`;
 
 function limitArgument(option: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new Error(`--${option} is not a non-negative integer: ${value}`);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)))
+    throw new Error(`--${option} is not a non-negative integer: ${value}`);
   return Number(value);
 }
 
@@ -38,19 +39,34 @@ async function main(): Promise<void> {
   });
   const [command] = positionals;
   if (command === "set" && values.org) {
-    const options: Record<LimitName, string> = { max_tokens: "max-tokens", max_duration_seconds: "max-duration-seconds", max_tool_calls: "max-tool-calls" };
+    const options: Record<LimitName, string> = {
+      max_tokens: "max-tokens",
+      max_duration_seconds: "max-duration-seconds",
+      max_tool_calls: "max-tool-calls",
+    };
     const limits: { [name in LimitName]?: number } = {};
     for (const [name, option] of Object.entries(options) as [LimitName, string][]) {
       const value = limitArgument(option, values[option as keyof typeof values] as string | undefined);
       if (value !== undefined) limits[name] = value;
     }
-    const { client, tableName } = await tableTarget({ table: values.table, region: values.region, stackFile: values["stack-file"] }, (stack) => stack.tables.limits);
+    const { client, tableName } = await tableTarget(
+      { table: values.table, region: values.region, stackFile: values["stack-file"] },
+      (stack) => stack.tables.limits,
+    );
     await putOrganizationLimits(client, tableName, values.org, limits);
-    console.log(JSON.stringify({ organization_id: values.org, limits: await getOrganizationLimits(client, tableName, values.org) }));
+    console.log(
+      JSON.stringify({
+        organization_id: values.org,
+        limits: await getOrganizationLimits(client, tableName, values.org),
+      }),
+    );
     return;
   }
   if (command === "show" && values.org) {
-    const { client, tableName } = await tableTarget({ table: values.table, region: values.region, stackFile: values["stack-file"] }, (stack) => stack.tables.limits);
+    const { client, tableName } = await tableTarget(
+      { table: values.table, region: values.region, stackFile: values["stack-file"] },
+      (stack) => stack.tables.limits,
+    );
     const limits: Limits = await getOrganizationLimits(client, tableName, values.org);
     console.log(JSON.stringify({ organization_id: values.org, limits }));
     return;

@@ -15,7 +15,10 @@ export interface TableTargetOptions {
 export async function tableTarget(options: TableTargetOptions, localTable: (stack: StackFile) => string) {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   if (options.table) {
-    return { tableName: options.table, client: createDynamoDbClient({ ...localClientOptions, region: options.region }) };
+    return {
+      tableName: options.table,
+      client: createDynamoDbClient({ ...localClientOptions, region: options.region }),
+    };
   }
   const stack = await readStackFile(options.stackFile).catch(() => {
     throw new Error("no local stack found (.local/stack.json): run npm start first, or pass --table and --region");

@@ -38,7 +38,9 @@ export class Alarms extends Construct {
     super(scope, id);
     this.prefix = props.prefix;
     // enforceSSL: the topic policy denies publishing over plain HTTP.
-    this.topic = props.topic ?? new sns.Topic(this, "Topic", { topicName: physicalName(props.prefix, "alarms"), enforceSSL: true });
+    this.topic =
+      props.topic ??
+      new sns.Topic(this, "Topic", { topicName: physicalName(props.prefix, "alarms"), enforceSSL: true });
     this.action = new cloudwatchActions.SnsAction(this.topic);
     this.serverErrorRateThreshold = props.serverErrorRateThreshold ?? 0.05;
   }
@@ -70,7 +72,10 @@ export class Alarms extends Construct {
 
   watchDeadLetterQueue(name: string, queue: sqs.IQueue): void {
     this.add(`${name}Messages`, {
-      metric: queue.metricApproximateNumberOfMessagesVisible({ statistic: cloudwatch.Stats.MAXIMUM, period: FIVE_MINUTES }),
+      metric: queue.metricApproximateNumberOfMessagesVisible({
+        statistic: cloudwatch.Stats.MAXIMUM,
+        period: FIVE_MINUTES,
+      }),
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       alarmDescription: `A message is parked in ${name}: a signal no worker could take. Inspect, then redrive.`,
@@ -114,7 +119,10 @@ export class Alarms extends Construct {
     });
   }
 
-  private add(id: string, props: Omit<cloudwatch.AlarmProps, "evaluationPeriods" | "treatMissingData" | "alarmName">): void {
+  private add(
+    id: string,
+    props: Omit<cloudwatch.AlarmProps, "evaluationPeriods" | "treatMissingData" | "alarmName">,
+  ): void {
     const alarm = new cloudwatch.Alarm(this, id, {
       ...props,
       alarmName: physicalName(this.prefix, kebabCase(id)),

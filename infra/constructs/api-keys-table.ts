@@ -1,8 +1,8 @@
 import * as iam from "aws-cdk-lib/aws-iam";
 import type { Construct } from "constructs";
 import { apiKeysTable } from "../../lib/resources.js";
-import { ServiceTable } from "./service-table.js";
 import type { ServiceFunction } from "./service-function.js";
+import { ServiceTable } from "./service-table.js";
 
 export interface ApiKeysTableProps {
   readonly prefix: string;

@@ -39,7 +39,8 @@ export class ExecutionStreamProcessing extends Construct {
     });
     Validations.of(this.failureQueue).acknowledge({
       id: "AwsSolutions-SQS3",
-      reason: "It is itself a dead-letter destination: the event source mapping's on-failure queue, watched by an alarm.",
+      reason:
+        "It is itself a dead-letter destination: the event source mapping's on-failure queue, watched by an alarm.",
     });
 
     const streamArn = table.tableStreamArn;
@@ -53,11 +54,14 @@ export class ExecutionStreamProcessing extends Construct {
     // resource (IAM only accepts "*" for it) and returns stream ARNs, never their records.
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["dynamodb:ListStreams"], resources: ["*"] }));
     // Lambda sends the on-failure record with the function's role.
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["sqs:SendMessage"], resources: [this.failureQueue.queueArn] }));
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ["sqs:SendMessage"], resources: [this.failureQueue.queueArn] }),
+    );
     // Only this finding: any other wildcard on the role still fails the synth.
     Validations.of(fn.role).acknowledge({
       id: "AwsSolutions-IAM5[Resource::*]",
-      reason: "dynamodb:ListStreams supports no resource-level permission; every other stream action is on this table's stream ARN only.",
+      reason:
+        "dynamodb:ListStreams supports no resource-level permission; every other stream action is on this table's stream ARN only.",
     });
 
     const failureQueueArn = this.failureQueue.queueArn;

@@ -1,8 +1,8 @@
 import * as iam from "aws-cdk-lib/aws-iam";
 import type { Construct } from "constructs";
 import { executionIndexes, executionsTable } from "../../lib/resources.js";
-import { ServiceTable } from "./service-table.js";
 import type { ServiceFunction } from "./service-function.js";
+import { ServiceTable } from "./service-table.js";
 
 export interface ExecutionsTableProps {
   readonly prefix: string;
@@ -50,7 +50,9 @@ export class ExecutionsTable extends ServiceTable {
    * one GetItem. No index, no Query, no Scan.
    */
   grantCascade(fn: ServiceFunction): void {
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["dynamodb:UpdateItem", "dynamodb:GetItem"], resources: [this.tableArn] }));
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ["dynamodb:UpdateItem", "dynamodb:GetItem"], resources: [this.tableArn] }),
+    );
     fn.setEnvironment("EXECUTIONS_TABLE_NAME", this.tableName);
   }
 }

@@ -29,7 +29,9 @@ export interface HttpApiProps {
 
 /** `{task_id}` in `/v1/tasks/{task_id}/stop` becomes a required `method.request.path.task_id`. */
 function pathParameters(path: string): Record<string, boolean> {
-  return Object.fromEntries([...path.matchAll(/\{([^}]+)\}/g)].map((match) => [`method.request.path.${match[1]}`, true]));
+  return Object.fromEntries(
+    [...path.matchAll(/\{([^}]+)\}/g)].map((match) => [`method.request.path.${match[1]}`, true]),
+  );
 }
 
 /** `MISSING_AUTHENTICATION_TOKEN` -> `MissingAuthenticationTokenResponse`. */
@@ -137,19 +139,23 @@ export class HttpApi extends Construct {
     Validations.of(this.api).acknowledge(
       {
         id: "AwsSolutions-APIG4",
-        reason: "The function authorizes every request by its x-api-key before anything else (401 as the reference defines); an API Gateway authorizer would duplicate that lookup and change the 401 body.",
+        reason:
+          "The function authorizes every request by its x-api-key before anything else (401 as the reference defines); an API Gateway authorizer would duplicate that lookup and change the 401 body.",
       },
       {
         id: "AwsSolutions-COG4",
-        reason: "Callers are machines holding organization API keys, not Cognito users; the function authorizes the key.",
+        reason:
+          "Callers are machines holding organization API keys, not Cognito users; the function authorizes the key.",
       },
       {
         id: "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
-        reason: "API Gateway's account-level logging role: AWS's managed policy is the documented one for it, and it must cover the execution log groups API Gateway names and creates itself.",
+        reason:
+          "API Gateway's account-level logging role: AWS's managed policy is the documented one for it, and it must cover the execution log groups API Gateway names and creates itself.",
       },
       {
         id: "AwsSolutions-APIG3",
-        reason: "No WAF web ACL yet: stage throttling bounds the request rate, and every request costs an API-key lookup before any work.",
+        reason:
+          "No WAF web ACL yet: stage throttling bounds the request rate, and every request costs an API-key lookup before any work.",
       },
     );
   }

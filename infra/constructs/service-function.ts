@@ -10,7 +10,10 @@ import { type FunctionName, functionDefinitions, physicalName } from "../../lib/
 import { functionBundling } from "../bundling.js";
 
 /** Only names lib/config.ts reads can be set: a typo fails the type check, not a cold start. */
-export type FunctionEnvironmentName = Extract<keyof StopTaskConfig | keyof GetTaskConfig | keyof CleanupConfig | keyof ExecutionStreamConfig, string>;
+export type FunctionEnvironmentName = Extract<
+  keyof StopTaskConfig | keyof GetTaskConfig | keyof CleanupConfig | keyof ExecutionStreamConfig,
+  string
+>;
 
 export interface ServiceFunctionProps {
   readonly prefix: string;
@@ -93,7 +96,9 @@ export class ServiceFunction extends Construct {
    * allows `<arn>:*` (every version and alias), which no caller here uses.
    */
   grantDirectInvoke(caller: ServiceFunction, nameVariable: FunctionEnvironmentName): void {
-    caller.addToRolePolicy(new iam.PolicyStatement({ actions: ["lambda:InvokeFunction"], resources: [this.functionArn] }));
+    caller.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ["lambda:InvokeFunction"], resources: [this.functionArn] }),
+    );
     caller.setEnvironment(nameVariable, this.function.functionName);
   }
 

@@ -48,7 +48,8 @@ export class ServiceTable extends Construct {
     if (!retainData) {
       Validations.of(this.table).acknowledge({
         id: "AwsSolutions-DDB3",
-        reason: "Non-production stage: its data is disposable and recreated by seeding; production stages turn point-in-time recovery on.",
+        reason:
+          "Non-production stage: its data is disposable and recreated by seeding; production stages turn point-in-time recovery on.",
       });
     }
     for (const index of definition.globalSecondaryIndexes) {
@@ -72,7 +73,8 @@ export class ServiceTable extends Construct {
   /** The stream's ARN; only a table whose definition has a stream has one. */
   get tableStreamArn(): string {
     const arn = this.table.tableStreamArn;
-    if (!arn) throw new Error(`table ${this.node.path} has no stream: give its definition in lib/resources.ts a stream`);
+    if (!arn)
+      throw new Error(`table ${this.node.path} has no stream: give its definition in lib/resources.ts a stream`);
     return arn;
   }
 }

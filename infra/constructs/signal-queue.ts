@@ -37,7 +37,9 @@ export class SignalChannel extends Construct {
     const { definition, prefix } = props;
     this.namePrefix = signalQueueNamePrefix(prefix, definition);
     if (definition.deadLetter.logicalName.startsWith(`${definition.ownerQueuePart}-`)) {
-      throw new Error(`the DLQ ${definition.deadLetter.logicalName} would fall under its owners' pattern ${this.namePrefix}*`);
+      throw new Error(
+        `the DLQ ${definition.deadLetter.logicalName} would fall under its owners' pattern ${this.namePrefix}*`,
+      );
     }
 
     // SQS-managed SSE: encrypted at rest with no KMS key, so senders need no kms:* grant.
@@ -51,14 +53,19 @@ export class SignalChannel extends Construct {
     });
     Validations.of(this.deadLetterQueue).acknowledge({
       id: "AwsSolutions-SQS3",
-      reason: "This is the dead-letter queue of the owners' queues: each owner makes its queue at start with a RedrivePolicy naming this one (lib/worker/signal-queue.ts), a link CloudFormation never sees.",
+      reason:
+        "This is the dead-letter queue of the owners' queues: each owner makes its queue at start with a RedrivePolicy naming this one (lib/worker/signal-queue.ts), a link CloudFormation never sees.",
     });
 
     // `https:`, ``, `sqs.<region>.<suffix>`, `<account>`, `<name>`: SQS's own URL of the DLQ, so
     // the owners' URLs take whatever form SQS gives queues in this partition and region.
     const dlqUrlPart = (index: number) => Fn.select(index, Fn.split("/", this.deadLetterQueue.queueUrl));
     this.queueUrlPrefix = Fn.join("/", [dlqUrlPart(0), dlqUrlPart(1), dlqUrlPart(2), dlqUrlPart(3), this.namePrefix]);
-    this.queueArnPattern = Stack.of(this).formatArn({ service: "sqs", resource: `${this.namePrefix}*`, arnFormat: ArnFormat.NO_RESOURCE_NAME });
+    this.queueArnPattern = Stack.of(this).formatArn({
+      service: "sqs",
+      resource: `${this.namePrefix}*`,
+      arnFormat: ArnFormat.NO_RESOURCE_NAME,
+    });
 
     this.ownerPolicy = new iam.ManagedPolicy(this, "OwnerPolicy", {
       managedPolicyName: physicalName(prefix, `${definition.ownerQueuePart}-signal-queue-owner`),
@@ -67,19 +74,32 @@ export class SignalChannel extends Construct {
         new iam.PolicyStatement({
           // CreateQueue with tags needs TagQueue too; SetQueueAttributes and GetQueueUrl bring a
           // queue made by an older version to this one's attributes.
-          actions: ["sqs:CreateQueue", "sqs:GetQueueUrl", "sqs:SetQueueAttributes", "sqs:TagQueue", "sqs:ReceiveMessage", "sqs:DeleteMessage"],
+          actions: [
+            "sqs:CreateQueue",
+            "sqs:GetQueueUrl",
+            "sqs:SetQueueAttributes",
+            "sqs:TagQueue",
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+          ],
           resources: [this.queueArnPattern],
         }),
       ],
     });
-    this.acknowledgeOwnerPattern(this.ownerPolicy, `Owners make their own queues at start, named from their id: ${this.namePrefix}* matches exactly those queues and nothing else of the account.`);
+    this.acknowledgeOwnerPattern(
+      this.ownerPolicy,
+      `Owners make their own queues at start, named from their id: ${this.namePrefix}* matches exactly those queues and nothing else of the account.`,
+    );
   }
 
   /** SendMessage to any owner's queue (not the DLQ), and the URL prefix in the function's `variable`. */
   grantSend(fn: ServiceFunction, variable: FunctionEnvironmentName): void {
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["sqs:SendMessage"], resources: [this.queueArnPattern] }));
     fn.setEnvironment(variable, this.queueUrlPrefix);
-    this.acknowledgeOwnerPattern(fn.role, `The stop signal goes to the queue of the execution's worker or environment, derived from its id: ${this.namePrefix}* is exactly those queues.`);
+    this.acknowledgeOwnerPattern(
+      fn.role,
+      `The stop signal goes to the queue of the execution's worker or environment, derived from its id: ${this.namePrefix}* is exactly those queues.`,
+    );
   }
 
   /**
@@ -88,7 +108,10 @@ export class SignalChannel extends Construct {
    */
   grantSweep(fn: ServiceFunction): void {
     fn.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ["sqs:ListQueueTags", "sqs:GetQueueAttributes", "sqs:DeleteQueue"], resources: [this.queueArnPattern] }),
+      new iam.PolicyStatement({
+        actions: ["sqs:ListQueueTags", "sqs:GetQueueAttributes", "sqs:DeleteQueue"],
+        resources: [this.queueArnPattern],
+      }),
     );
   }
 

@@ -4,8 +4,8 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import { Construct } from "constructs";
 import { physicalName } from "../../lib/resources.js";
 import { TASK_EVENT_SOURCE } from "../../lib/task-events.js";
-import type { ServiceFunction } from "./service-function.js";
 import type { QueueWithDeadLetter } from "./queue-with-dead-letter.js";
+import type { ServiceFunction } from "./service-function.js";
 
 export interface TaskEventsBusProps {
   readonly prefix: string;

@@ -22,7 +22,10 @@ export interface HttpRequestShape {
  * multi-value one. Names are the caller's (`__proto__`, `constructor`), so they are collected in
  * Maps: on a plain object they would hit the prototype instead of becoming keys.
  */
-function singleAndMultiValue(pairs: readonly (readonly [string, string])[]): { single: Record<string, string>; multi: Record<string, string[]> } {
+function singleAndMultiValue(pairs: readonly (readonly [string, string])[]): {
+  single: Record<string, string>;
+  multi: Record<string, string[]>;
+} {
   const multi = new Map<string, string[]>();
   for (const [name, value] of pairs) multi.set(name, [...(multi.get(name) ?? []), value]);
   return {
@@ -37,7 +40,9 @@ function singleAndMultiValue(pairs: readonly (readonly [string, string])[]): { s
  */
 export function toApiGatewayProxyEvent(request: HttpRequestShape): APIGatewayProxyEvent {
   const { single: headers, multi: multiValueHeaders } = singleAndMultiValue(request.rawHeaders);
-  const { single: queryStringParameters, multi: multiValueQueryStringParameters } = singleAndMultiValue([...(request.query ?? [])]);
+  const { single: queryStringParameters, multi: multiValueQueryStringParameters } = singleAndMultiValue([
+    ...(request.query ?? []),
+  ]);
   const hasQuery = Object.keys(queryStringParameters).length > 0;
   const stage = request.stage ?? "local";
   const requestId = request.requestId ?? randomUUID();

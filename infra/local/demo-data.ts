@@ -23,15 +23,50 @@ export const demoExecutions = {
 export function demoSeed(now: Date = new Date()): SeedFileInput {
   const startedAt = formatTimestamp(new Date(now.getTime() - 5 * 60_000));
   const createdAt = formatTimestamp(new Date(now.getTime() - 6 * 60_000));
-  const base = { agent_id: "agent-research", input: { text: "Research the market", files: [] }, created_at: createdAt, source: "api" };
+  const base = {
+    agent_id: "agent-research",
+    input: { text: "Research the market", files: [] },
+    created_at: createdAt,
+    source: "api",
+  };
   return {
     api_keys: [{ key: DEMO_API_KEY, organization_id: DEMO_ORGANIZATION, key_id: "key_demo" }],
     executions: [
-      { ...base, id: demoExecutions.executing, organization_id: DEMO_ORGANIZATION, status: "executing", started_at: startedAt, worker_id: "worker-1", title: "Market research" },
+      {
+        ...base,
+        id: demoExecutions.executing,
+        organization_id: DEMO_ORGANIZATION,
+        status: "executing",
+        started_at: startedAt,
+        worker_id: "worker-1",
+        title: "Market research",
+      },
       { ...base, id: demoExecutions.pending, organization_id: DEMO_ORGANIZATION, status: "pending" },
-      { ...base, id: demoExecutions.selfHosted, organization_id: DEMO_ORGANIZATION, status: "executing", started_at: startedAt, worker_id: "onprem-worker-3", environment_id: "env-onprem-eu" },
-      { ...base, id: demoExecutions.completed, organization_id: DEMO_ORGANIZATION, status: "completed", started_at: startedAt, finished_at: formatTimestamp(now), result: "Report ready" },
-      { ...base, id: demoExecutions.otherOrganization, organization_id: "org-someone-else", status: "executing", started_at: startedAt },
+      {
+        ...base,
+        id: demoExecutions.selfHosted,
+        organization_id: DEMO_ORGANIZATION,
+        status: "executing",
+        started_at: startedAt,
+        worker_id: "onprem-worker-3",
+        environment_id: "env-onprem-eu",
+      },
+      {
+        ...base,
+        id: demoExecutions.completed,
+        organization_id: DEMO_ORGANIZATION,
+        status: "completed",
+        started_at: startedAt,
+        finished_at: formatTimestamp(now),
+        result: "Report ready",
+      },
+      {
+        ...base,
+        id: demoExecutions.otherOrganization,
+        organization_id: "org-someone-else",
+        status: "executing",
+        started_at: startedAt,
+      },
       ...orchestratorTree(now, base),
     ],
   };
@@ -61,10 +96,32 @@ function orchestratorTree(now: Date, base: { agent_id: string; input: unknown; c
         demoExecutions.orchestratorPartner,
       ],
     },
-    { ...child, id: demoExecutions.orchestratorResearch, worker_id: "worker-2", sub_executions: [demoExecutions.orchestratorGrandchild] },
-    { ...running, id: demoExecutions.orchestratorGrandchild, status: "pending", started_at: null, parent_execution: demoExecutions.orchestratorResearch },
+    {
+      ...child,
+      id: demoExecutions.orchestratorResearch,
+      worker_id: "worker-2",
+      sub_executions: [demoExecutions.orchestratorGrandchild],
+    },
+    {
+      ...running,
+      id: demoExecutions.orchestratorGrandchild,
+      status: "pending",
+      started_at: null,
+      parent_execution: demoExecutions.orchestratorResearch,
+    },
     { ...child, id: demoExecutions.orchestratorWriter, status: "paused", worker_id: "worker-3" },
-    { ...child, id: demoExecutions.orchestratorDone, status: "completed", finished_at: startedAt, result: "Sources collected" },
-    { ...child, id: demoExecutions.orchestratorPartner, organization_id: "org-someone-else", worker_id: "worker-partner" },
+    {
+      ...child,
+      id: demoExecutions.orchestratorDone,
+      status: "completed",
+      finished_at: startedAt,
+      result: "Sources collected",
+    },
+    {
+      ...child,
+      id: demoExecutions.orchestratorPartner,
+      organization_id: "org-someone-else",
+      worker_id: "worker-partner",
+    },
   ];
 }

@@ -49,7 +49,11 @@ export async function assertPortFree(port: number, what: string): Promise<void> 
   await new Promise<void>((resolve, reject) => {
     const server = createServer();
     server.once("error", () =>
-      reject(new LocalStackError(`port ${port} is already in use (wanted for ${what}): stop whatever holds it, or choose another (e.g. PORT=3001 npm start)`)),
+      reject(
+        new LocalStackError(
+          `port ${port} is already in use (wanted for ${what}): stop whatever holds it, or choose another (e.g. PORT=3001 npm start)`,
+        ),
+      ),
     );
     server.listen(port, "127.0.0.1", () => server.close(() => resolve()));
   });
@@ -116,7 +120,9 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
         ),
       );
     });
-    java.once("exit", (code) => reject(new LocalStackError(`DynamoDB Local exited early (code ${code}): ${stderr.trim()}`)));
+    java.once("exit", (code) =>
+      reject(new LocalStackError(`DynamoDB Local exited early (code ${code}): ${stderr.trim()}`)),
+    );
   });
   exited.catch(() => undefined);
 

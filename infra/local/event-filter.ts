@@ -16,7 +16,8 @@ function matchesValues(present: boolean, value: unknown, accepted: readonly Patt
   return accepted.some((candidate) => {
     if (isOperator(candidate)) {
       const keys = Object.keys(candidate);
-      if (keys.length !== 1 || keys[0] !== "exists") throw new Error(`unsupported filter operator ${JSON.stringify(candidate)}`);
+      if (keys.length !== 1 || keys[0] !== "exists")
+        throw new Error(`unsupported filter operator ${JSON.stringify(candidate)}`);
       return candidate.exists === present;
     }
     return present && (Array.isArray(value) ? value.includes(candidate) : value === candidate);

@@ -1,8 +1,14 @@
 import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { createDynamoDbClient, createSqsClient } from "../../lib/aws/clients.js";
-import { localClientOptions, LOCAL_CREDENTIALS } from "./emulators.js";
-import { latestStreamArn, type StreamHandler, type StreamPoller, type StreamPollerOptions, startStreamPoller } from "./stream-poller.js";
+import { LOCAL_CREDENTIALS, localClientOptions } from "./emulators.js";
+import {
+  latestStreamArn,
+  type StreamHandler,
+  type StreamPoller,
+  type StreamPollerOptions,
+  startStreamPoller,
+} from "./stream-poller.js";
 
 /** Where the local stack's executions table, its stream and the failure queue are. */
 export interface LocalStreamTarget {
@@ -43,7 +49,9 @@ export async function startLocalExecutionStream(
     streamArn: await latestStreamArn(dynamoDb, target.executionsTable),
     handler,
     reportFailure: async (failure) => {
-      await sqs.send(new SendMessageCommand({ QueueUrl: target.failureQueueUrl, MessageBody: JSON.stringify(failure) }));
+      await sqs.send(
+        new SendMessageCommand({ QueueUrl: target.failureQueueUrl, MessageBody: JSON.stringify(failure) }),
+      );
     },
   });
 }

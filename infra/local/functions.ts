@@ -1,7 +1,12 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { type FunctionName, functionDefinitions, type RouteFunctionName, routeFunctionNames } from "../../lib/resources.js";
-import { localClientOptions, LOCAL_REGION, LocalStackError } from "./emulators.js";
+import {
+  type FunctionName,
+  functionDefinitions,
+  type RouteFunctionName,
+  routeFunctionNames,
+} from "../../lib/resources.js";
+import { LOCAL_REGION, LocalStackError, localClientOptions } from "./emulators.js";
 import type { ProxyHandler } from "./server.js";
 import type { StackFile } from "./stack-file.js";
 
@@ -23,7 +28,9 @@ export function useLocalProcessDefaults(): void {
   process.env.AWS_CONNECTION_TIMEOUT_MS ??= String(localClientOptions.connectionTimeoutMs);
 }
 
-export function pointFunctionsAt(stack: Pick<StackFile, "tables" | "signal_channels" | "queues" | "dynamodb_endpoint" | "sqs_endpoint">): void {
+export function pointFunctionsAt(
+  stack: Pick<StackFile, "tables" | "signal_channels" | "queues" | "dynamodb_endpoint" | "sqs_endpoint">,
+): void {
   Object.assign(process.env, {
     EXECUTIONS_TABLE_NAME: stack.tables.executions,
     API_KEYS_TABLE_NAME: stack.tables.api_keys,
@@ -45,6 +52,8 @@ export async function loadFunctionHandler<Handler>(name: FunctionName): Promise<
 }
 
 export async function loadRouteHandlers(): Promise<Record<RouteFunctionName, ProxyHandler>> {
-  const entries = await Promise.all(routeFunctionNames.map(async (name) => [name, await loadFunctionHandler<ProxyHandler>(name)] as const));
+  const entries = await Promise.all(
+    routeFunctionNames.map(async (name) => [name, await loadFunctionHandler<ProxyHandler>(name)] as const),
+  );
   return Object.fromEntries(entries) as Record<RouteFunctionName, ProxyHandler>;
 }

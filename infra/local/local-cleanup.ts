@@ -16,7 +16,11 @@ export type StopInvoker = (invocation: StopTaskInvocation) => Promise<StopTaskIn
  * from the same environment variables as the Lambda, with the stop function invoked in-process
  * instead of through Lambda. `run()` is the minute schedule's invocation, `sweep()` the hourly one's.
  */
-export function createLocalCleanup(stack: StackFile, invokeStop: StopInvoker, env: Record<string, string | undefined> = process.env) {
+export function createLocalCleanup(
+  stack: StackFile,
+  invokeStop: StopInvoker,
+  env: Record<string, string | undefined> = process.env,
+) {
   const config = readCleanupConfig({
     ...env,
     EXECUTIONS_TABLE_NAME: stack.tables.executions,
@@ -41,5 +45,6 @@ export function createLocalCleanup(stack: StackFile, invokeStop: StopInvoker, en
 export type InvokableHandler = (event: Record<string, unknown>, context: Context) => Promise<unknown>;
 
 export function inProcessStopInvoker(handler: InvokableHandler): StopInvoker {
-  return async (invocation) => (await handler({ ...invocation }, localLambdaContext("stop-task"))) as StopTaskInvocationResult;
+  return async (invocation) =>
+    (await handler({ ...invocation }, localLambdaContext("stop-task"))) as StopTaskInvocationResult;
 }

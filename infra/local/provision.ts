@@ -52,7 +52,10 @@ export function ownerQueueSettings(channel: SignalChannelResources): SignalQueue
 }
 
 async function createTable(client: DynamoDBClient, name: string, table: TableDefinition): Promise<void> {
-  const keyAttributes = [table.partitionKey, ...table.globalSecondaryIndexes.flatMap((index) => [index.partitionKey, ...(index.sortKey ? [index.sortKey] : [])])];
+  const keyAttributes = [
+    table.partitionKey,
+    ...table.globalSecondaryIndexes.flatMap((index) => [index.partitionKey, ...(index.sortKey ? [index.sortKey] : [])]),
+  ];
   const attributeDefinitions = [...new Map(keyAttributes.map((key) => [key.name, key])).values()].map((key) => ({
     AttributeName: key.name,
     AttributeType: key.type,
@@ -85,7 +88,11 @@ async function createTable(client: DynamoDBClient, name: string, table: TableDef
   await waitUntilTableExists({ client, maxWaitTime: 30, minDelay: 0.1, maxDelay: 0.5 }, { TableName: name });
 }
 
-async function createQueue(client: SQSClient, prefix: string, queue: QueueDefinition): Promise<{ url: string; deadLetterUrl: string }> {
+async function createQueue(
+  client: SQSClient,
+  prefix: string,
+  queue: QueueDefinition,
+): Promise<{ url: string; deadLetterUrl: string }> {
   const deadLetter = await client.send(
     new CreateQueueCommand({
       QueueName: physicalName(prefix, queue.deadLetter.logicalName),
@@ -112,7 +119,11 @@ async function createQueue(client: SQSClient, prefix: string, queue: QueueDefini
   return { url: created.QueueUrl ?? "", deadLetterUrl };
 }
 
-async function createChannel(client: SQSClient, prefix: string, channel: SignalChannelDefinition): Promise<SignalChannelResources> {
+async function createChannel(
+  client: SQSClient,
+  prefix: string,
+  channel: SignalChannelDefinition,
+): Promise<SignalChannelResources> {
   const deadLetter = await client.send(
     new CreateQueueCommand({
       QueueName: physicalName(prefix, channel.deadLetter.logicalName),
@@ -120,7 +131,9 @@ async function createChannel(client: SQSClient, prefix: string, channel: SignalC
     }),
   );
   const deadLetterUrl = deadLetter.QueueUrl ?? "";
-  const { Attributes } = await client.send(new GetQueueAttributesCommand({ QueueUrl: deadLetterUrl, AttributeNames: ["QueueArn"] }));
+  const { Attributes } = await client.send(
+    new GetQueueAttributesCommand({ QueueUrl: deadLetterUrl, AttributeNames: ["QueueArn"] }),
+  );
   const namePrefix = signalQueueNamePrefix(prefix, channel);
   // The emulator's own URL form, as the stack derives the cloud's from its DLQ's URL.
   return {

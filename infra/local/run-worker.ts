@@ -55,7 +55,8 @@ async function main(): Promise<void> {
   const sqs = createSqsClient({ ...clientOptions, requestTimeoutMs: 30_000, endpoint: stack.sqs_endpoint });
   const workerId = values["worker-id"] ?? `worker-local-${process.pid}`;
   const environmentId = values.environment;
-  const log = (event: string, fields: Record<string, unknown>) => console.log(`${new Date().toISOString()} ${event} ${JSON.stringify(fields)}`);
+  const log = (event: string, fields: Record<string, unknown>) =>
+    console.log(`${new Date().toISOString()} ${event} ${JSON.stringify(fields)}`);
 
   const worker = createReferenceWorker({
     workerId,
@@ -87,13 +88,20 @@ async function main(): Promise<void> {
       ...(environmentId ? { environment_id: environmentId } : {}),
     };
     await dynamoDb.send(
-      new PutItemCommand({ TableName: stack.tables.executions, Item: marshall({ ...execution, ...livenessIndexKeys(execution) }) }),
+      new PutItemCommand({
+        TableName: stack.tables.executions,
+        Item: marshall({ ...execution, ...livenessIndexKeys(execution) }),
+      }),
     );
     log("task started", { task_id: execution.id });
     let body: TaskBody = fakeTask(Number(values.steps), Number(values["step-ms"]));
     if (spendTokens) {
       const limits = { max_tokens: Number(values["max-tokens"]) };
-      await setTaskLimits(dynamoDb, stack.tables.executions, { taskId: execution.id, organizationId: values.organization, limits });
+      await setTaskLimits(dynamoDb, stack.tables.executions, {
+        taskId: execution.id,
+        organizationId: values.organization,
+        limits,
+      });
       log("task limit set", { task_id: execution.id, limits });
       body = spendTokensTask(dynamoTokenUsageReporter(dynamoDb, stack.tables.executions, execution.id), {
         tokensPerReport: Number(values["tokens-per-report"]),
@@ -105,14 +113,29 @@ async function main(): Promise<void> {
     worker.run(execution.id, body).then(async (end) => {
       log("task ended", { task_id: execution.id, end });
       if (!spendTokens) return;
-      const { Item } = await dynamoDb.send(new GetItemCommand({ TableName: stack.tables.executions, Key: { id: { S: execution.id } }, ConsistentRead: true }));
+      const { Item } = await dynamoDb.send(
+        new GetItemCommand({
+          TableName: stack.tables.executions,
+          Key: { id: { S: execution.id } },
+          ConsistentRead: true,
+        }),
+      );
       const record = Item ? unmarshall(Item) : {};
-      log("stopped record", { task_id: execution.id, status: record.status, stop_reason: record.stop_reason, stopped_by: record.stopped_by, is_manually_stopped: record.is_manually_stopped, limit: record.stop_limit ?? null });
+      log("stopped record", {
+        task_id: execution.id,
+        status: record.status,
+        stop_reason: record.stop_reason,
+        stopped_by: record.stopped_by,
+        is_manually_stopped: record.is_manually_stopped,
+        limit: record.stop_limit ?? null,
+      });
       // A moment for the worker's acknowledgement of the stop to land, then out.
       setTimeout(() => process.kill(process.pid, "SIGTERM"), 500);
     });
     if (index === 0 && values.organization === DEMO_ORGANIZATION && !spendTokens) {
-      console.log(`\n  stop it:  curl -s -X POST ${stack.api_url}/v1/tasks/${execution.id}/stop -H 'x-api-key: ${DEMO_API_KEY}'\n`);
+      console.log(
+        `\n  stop it:  curl -s -X POST ${stack.api_url}/v1/tasks/${execution.id}/stop -H 'x-api-key: ${DEMO_API_KEY}'\n`,
+      );
     }
   }
 

@@ -24,7 +24,10 @@ const apiKeyFixtureSchema = z.strictObject({
   status: z.enum(apiKeyStatuses).optional(),
   expires_at: z
     .string()
-    .refine((value) => canonicalTimestamp(value) !== undefined, "Invalid timestamp: expected ISO 8601, e.g. 2026-12-01T09:00:00Z")
+    .refine(
+      (value) => canonicalTimestamp(value) !== undefined,
+      "Invalid timestamp: expected ISO 8601, e.g. 2026-12-01T09:00:00Z",
+    )
     .optional(),
 });
 
@@ -72,7 +75,9 @@ export async function readSeedFile(path: string): Promise<SeedFile> {
   }
   const parsed = seedFileSchema.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${path}: ${describePath(issue.path) || "(top level)"}: ${issue.message}`);
+    const problems = parsed.error.issues.map(
+      (issue) => `${path}: ${describePath(issue.path) || "(top level)"}: ${issue.message}`,
+    );
     throw new SeedFileError(problems.join("\n"));
   }
   return parsed.data;
@@ -111,7 +116,10 @@ export async function loadSeed(seed: SeedFile, targets: SeedTargets): Promise<vo
         new PutItemCommand({
           TableName: targets.executionsTable,
           // Running executions enter the liveness indexes, as the platform's own writer does.
-          Item: marshall({ ...execution, ...livenessIndexKeys(execution) }, { removeUndefinedValues: true, convertClassInstanceToMap: true }),
+          Item: marshall(
+            { ...execution, ...livenessIndexKeys(execution) },
+            { removeUndefinedValues: true, convertClassInstanceToMap: true },
+          ),
           ...(targets.keepExisting ? { ConditionExpression: "attribute_not_exists(id)" } : {}),
         }),
       );

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, STATUS_CODES, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import { type CaughtRefusal, gatewayAnswerResponse } from "../../lib/http/gateway-answers.js";
@@ -68,7 +68,9 @@ function decodeSegment(segment: string): string {
 }
 
 /** The whole body is read (so the connection stays usable), but only up to the limit is kept. */
-async function readBody(request: IncomingMessage): Promise<{ readonly text: string | null; readonly tooLarge: boolean }> {
+async function readBody(
+  request: IncomingMessage,
+): Promise<{ readonly text: string | null; readonly tooLarge: boolean }> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
@@ -90,7 +92,10 @@ function rawHeaderPairs(request: IncomingMessage): [string, string][] {
 
 /** Writes a handler's result; a response without a request id (a static document) gets the server's. */
 function send(response: ServerResponse, result: APIGatewayProxyResult, requestId: string): void {
-  response.writeHead(result.statusCode, { [REQUEST_ID_HEADER]: requestId, ...(result.headers as Record<string, string> | undefined) });
+  response.writeHead(result.statusCode, {
+    [REQUEST_ID_HEADER]: requestId,
+    ...(result.headers as Record<string, string> | undefined),
+  });
   response.end(result.body);
 }
 
@@ -111,14 +116,21 @@ function isProxyResult(value: unknown): value is APIGatewayProxyResult {
   );
 }
 
-type Invocation = { readonly kind: "answered"; readonly result: unknown } | { readonly kind: "failed"; readonly error: unknown } | { readonly kind: "timed_out" };
+type Invocation =
+  | { readonly kind: "answered"; readonly result: unknown }
+  | { readonly kind: "failed"; readonly error: unknown }
+  | { readonly kind: "timed_out" };
 
 /**
  * Runs a function as API Gateway's integration does: its result, its failure, or a timeout once
  * `timeoutMs` has passed. A function that times out keeps running, as a Lambda does; a failure
  * after the timeout is still reported.
  */
-async function invoke(run: () => Promise<unknown>, timeoutMs: number, onLateFailure: (error: unknown) => void): Promise<Invocation> {
+async function invoke(
+  run: () => Promise<unknown>,
+  timeoutMs: number,
+  onLateFailure: (error: unknown) => void,
+): Promise<Invocation> {
   const ran: Promise<Invocation> = Promise.resolve()
     .then(run)
     .then(
@@ -207,7 +219,9 @@ export function createLocalApi(options: LocalApiOptions): Server {
       if (!hit) return answer("MISSING_AUTHENTICATION_TOKEN");
 
       const { candidate, match } = hit;
-      const pathParameters = Object.fromEntries(candidate.parameterNames.map((name, index) => [name, decodeSegment(match[index + 1] ?? "")]));
+      const pathParameters = Object.fromEntries(
+        candidate.parameterNames.map((name, index) => [name, decodeSegment(match[index + 1] ?? "")]),
+      );
       const event = toApiGatewayProxyEvent({
         method,
         path: url.pathname,
@@ -225,7 +239,11 @@ export function createLocalApi(options: LocalApiOptions): Server {
       // Like the Lambda API refusing the invocation: API Gateway's own 500 (the 5XX catch-all, below).
       if (!handler) throw new Error(`no function ${functionName} to invoke`);
 
-      const invocation = await invoke(() => handler(event, localLambdaContext(functionName)), integrationTimeoutMs, reportError);
+      const invocation = await invoke(
+        () => handler(event, localLambdaContext(functionName)),
+        integrationTimeoutMs,
+        reportError,
+      );
       if (invocation.kind === "timed_out") return answer("INTEGRATION_TIMEOUT");
       if (invocation.kind === "failed") {
         reportError(invocation.error);

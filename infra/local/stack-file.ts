@@ -5,7 +5,12 @@ import * as z from "zod";
 /** `.local/stack.json`: where a running local stack is, so other tools (keys, tests, bench) can find it. */
 export const DEFAULT_STACK_FILE = ".local/stack.json";
 
-const signalChannel = z.object({ url_prefix: z.url(), name_prefix: z.string(), dead_letter_url: z.url(), dead_letter_arn: z.string() });
+const signalChannel = z.object({
+  url_prefix: z.url(),
+  name_prefix: z.string(),
+  dead_letter_url: z.url(),
+  dead_letter_arn: z.string(),
+});
 
 export const stackFileSchema = z.object({
   api_url: z.url(),

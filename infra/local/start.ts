@@ -9,15 +9,23 @@ import { createDynamoDbClient, createSqsClient } from "../../lib/aws/clients.js"
 import { buildOpenApiDocument } from "../../lib/http/openapi.js";
 import { stageSettings } from "../stages.js";
 import { DEMO_API_KEY, demoExecutions, demoSeed } from "./demo-data.js";
+import {
+  assertPortFree,
+  LOCAL_REGION,
+  LocalStackError,
+  localClientOptions,
+  type RunningEmulator,
+  startDynamoDbLocal,
+  startSqsEmulator,
+} from "./emulators.js";
+import { startLocalExecutionStream } from "./execution-stream.js";
 import { loadFunctionHandler, loadRouteHandlers, pointFunctionsAt, useLocalProcessDefaults } from "./functions.js";
 import { createLocalCleanup, type InvokableHandler, inProcessStopInvoker } from "./local-cleanup.js";
-import { startLocalExecutionStream } from "./execution-stream.js";
-import type { StreamHandler } from "./stream-poller.js";
-import { assertPortFree, localClientOptions, LOCAL_REGION, LocalStackError, type RunningEmulator, startDynamoDbLocal, startSqsEmulator } from "./emulators.js";
 import { provisionLocalResources } from "./provision.js";
 import { loadSeed, readSeedFile, type SeedFile, SeedFileError, seedFileSchema } from "./seed.js";
 import { createLocalApi } from "./server.js";
 import { DEFAULT_STACK_FILE, type StackFile, writeStackFile } from "./stack-file.js";
+import type { StreamHandler } from "./stream-poller.js";
 import { parseThrottleOption, type Throttling } from "./throttle.js";
 
 const RESOURCE_PREFIX = "local";
@@ -38,7 +46,8 @@ const { values: options } = parseArgs({
 function portOption(value: string | undefined, name: string): number | undefined {
   if (value === undefined || value === "") return undefined;
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new LocalStackError(`${name} must be a port number, got ${value}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new LocalStackError(`${name} must be a port number, got ${value}`);
   return port;
 }
 
@@ -55,7 +64,12 @@ async function shutdown(code: number): Promise<never> {
 }
 
 function fail(error: unknown): Promise<never> {
-  const message = error instanceof LocalStackError || error instanceof SeedFileError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
+  const message =
+    error instanceof LocalStackError || error instanceof SeedFileError
+      ? error.message
+      : error instanceof Error
+        ? (error.stack ?? error.message)
+        : String(error);
   console.error(`npm start: ${message}`);
   return shutdown(1);
 }
@@ -65,7 +79,9 @@ function listen(server: ReturnType<typeof createLocalApi>, port: number): Promis
     server.once("error", (error: NodeJS.ErrnoException) =>
       reject(
         error.code === "EADDRINUSE"
-          ? new LocalStackError(`port ${port} is already in use: stop whatever holds it, or run PORT=<free port> npm start`)
+          ? new LocalStackError(
+              `port ${port} is already in use: stop whatever holds it, or run PORT=<free port> npm start`,
+            )
           : error,
       ),
     );
@@ -81,13 +97,17 @@ async function main(): Promise<void> {
 
   const apiPort = portOption(options.port ?? process.env.PORT ?? "3000", "PORT");
   const stackFile = options["stack-file"] ?? DEFAULT_STACK_FILE;
-  const throttling: Throttling = options.throttle === undefined ? stageSettings.local.throttling : parseThrottleOption(options.throttle);
+  const throttling: Throttling =
+    options.throttle === undefined ? stageSettings.local.throttling : parseThrottleOption(options.throttle);
   // Validate fixtures before starting anything, so a bad file fails in milliseconds.
   const seed: SeedFile = options.seed ? await readSeedFile(options.seed) : seedFileSchema.parse(demoSeed());
   if (apiPort) await assertPortFree(apiPort, "the API (PORT)");
 
   const [dynamoDb, sqs] = await Promise.all([
-    startDynamoDbLocal({ port: portOption(options["dynamodb-port"], "--dynamodb-port"), persistDirectory: options.persist }).then((emulator) => {
+    startDynamoDbLocal({
+      port: portOption(options["dynamodb-port"], "--dynamodb-port"),
+      persistDirectory: options.persist,
+    }).then((emulator) => {
       running.push(emulator);
       return emulator;
     }),
@@ -124,7 +144,8 @@ async function main(): Promise<void> {
       await loadFunctionHandler<StreamHandler>("execution-stream"),
       {
         startingPosition: options.persist ? "LATEST" : "TRIM_HORIZON",
-        onError: (error) => console.error(`execution stream: ${error instanceof Error ? error.message : String(error)}`),
+        onError: (error) =>
+          console.error(`execution stream: ${error instanceof Error ? error.message : String(error)}`),
       },
     ),
   );
@@ -175,11 +196,21 @@ function scheduleCleanup(stack: StackFile, stopHandler: InvokableHandler): void 
     const sweep = runs % 60 === 0 ? cleanup.sweep() : Promise.resolve({ deleted: 0 });
     Promise.all([cleanup.run(), sweep])
       .then(([report, swept]) => {
-        const worked = report.redriven + report.ownerQueueGone + report.closedUnassigned + report.flagged + report.stoppedStale + report.stoppedOverlong + report.stoppedOverDurationLimit + report.failures;
+        const worked =
+          report.redriven +
+          report.ownerQueueGone +
+          report.closedUnassigned +
+          report.flagged +
+          report.stoppedStale +
+          report.stoppedOverlong +
+          report.stoppedOverDurationLimit +
+          report.failures;
         if (worked > 0) console.log(`cleanup: ${JSON.stringify(report)}`);
         if (swept.deleted > 0) console.log(`cleanup: deleted ${swept.deleted} idle signal queue(s)`);
       })
-      .catch((error: unknown) => console.error(`cleanup failed: ${error instanceof Error ? error.message : String(error)}`))
+      .catch((error: unknown) =>
+        console.error(`cleanup failed: ${error instanceof Error ? error.message : String(error)}`),
+      )
       .finally(() => {
         running = false;
       });
@@ -193,7 +224,13 @@ function peekEventsCommand(stack: StackFile): string {
   return `curl -s ${stack.sqs_endpoint} -H 'x-amz-target: AmazonSQS.ReceiveMessage' -H 'content-type: application/x-amz-json-1.0' -d '${body}'`;
 }
 
-function printBanner(stack: StackFile, stackFile: string, seeded: boolean, seed: SeedFile, throttling: Throttling): void {
+function printBanner(
+  stack: StackFile,
+  stackFile: string,
+  seeded: boolean,
+  seed: SeedFile,
+  throttling: Throttling,
+): void {
   const lines = [
     "",
     `stop-task is running at ${stack.api_url}`,
@@ -203,7 +240,9 @@ function printBanner(stack: StackFile, stackFile: string, seeded: boolean, seed:
     "",
   ];
   if (seeded) {
-    lines.push(`  seeded ${seed.api_keys.length} API key(s) and ${seed.executions.length} execution(s) from ${options.seed}`);
+    lines.push(
+      `  seeded ${seed.api_keys.length} API key(s) and ${seed.executions.length} execution(s) from ${options.seed}`,
+    );
   } else {
     lines.push(
       `  demo API key (org-demo): ${DEMO_API_KEY}`,

@@ -1,16 +1,16 @@
 import { randomUUID } from "node:crypto";
 import { DescribeTableCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
-  type AttributeValue as StreamAttributeValue,
   DescribeStreamCommand,
   type DynamoDBStreamsClient,
   ExpiredIteratorException,
   GetRecordsCommand,
-  TrimmedDataAccessException,
   GetShardIteratorCommand,
-  type _Record as StreamSdkRecord,
   type Shard,
   type ShardIteratorType,
+  type AttributeValue as StreamAttributeValue,
+  type _Record as StreamSdkRecord,
+  TrimmedDataAccessException,
 } from "@aws-sdk/client-dynamodb-streams";
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import { executionStreamProcessing, type FunctionName } from "../../lib/resources.js";
@@ -26,7 +26,10 @@ import { localLambdaContext } from "./lambda-context.js";
  * and described on the failure queue, as Lambda's on-failure destination would receive it.
  */
 
-export type StreamHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse | undefined>;
+export type StreamHandler = (
+  event: DynamoDBStreamEvent,
+  context: Context,
+) => Promise<DynamoDBBatchResponse | undefined>;
 
 export interface StreamProcessingSettings {
   readonly batchSize: number;
@@ -37,8 +40,17 @@ export interface StreamProcessingSettings {
 
 /** Lambda's on-failure record for a stream batch: where the skipped records are, not the records themselves. */
 export interface StreamFailureRecord {
-  readonly requestContext: { readonly requestId: string; readonly functionArn: string; readonly condition: "RetryAttemptsExhausted"; readonly approximateInvokeCount: number };
-  readonly responseContext: { readonly statusCode: number; readonly executedVersion: string; readonly functionError?: string };
+  readonly requestContext: {
+    readonly requestId: string;
+    readonly functionArn: string;
+    readonly condition: "RetryAttemptsExhausted";
+    readonly approximateInvokeCount: number;
+  };
+  readonly responseContext: {
+    readonly statusCode: number;
+    readonly executedVersion: string;
+    readonly functionError?: string;
+  };
   readonly version: "1.0";
   readonly timestamp: string;
   readonly DDBStreamBatchInfo: {
@@ -115,7 +127,13 @@ function toLambdaAttribute(value: StreamAttributeValue): unknown {
 }
 
 function toLambdaImage(image: Record<string, StreamAttributeValue> | undefined): Record<string, never> | undefined {
-  return image && (Object.fromEntries(Object.entries(image).map(([name, value]) => [name, toLambdaAttribute(value)])) as Record<string, never>);
+  return (
+    image &&
+    (Object.fromEntries(Object.entries(image).map(([name, value]) => [name, toLambdaAttribute(value)])) as Record<
+      string,
+      never
+    >)
+  );
 }
 
 /** A record as the Lambda event carries it (the SDK gives dates and bytes where the event has seconds and base64). */
@@ -142,7 +160,8 @@ export function toLambdaRecord(record: StreamSdkRecord, streamArn: string): Dyna
 }
 
 const sequenceOf = (record: DynamoDBRecord) => record.dynamodb?.SequenceNumber ?? "";
-const compareSequences = (left: string, right: string) => (BigInt(left) < BigInt(right) ? -1 : BigInt(left) > BigInt(right) ? 1 : 0);
+const compareSequences = (left: string, right: string) =>
+  BigInt(left) < BigInt(right) ? -1 : BigInt(left) > BigInt(right) ? 1 : 0;
 
 export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
   const settings = { ...defaultSettings, ...options.settings };
@@ -161,7 +180,10 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     let exclusiveStartShardId: string | undefined;
     do {
       const { StreamDescription } = await options.streams.send(
-        new DescribeStreamCommand({ StreamArn: options.streamArn, ...(exclusiveStartShardId ? { ExclusiveStartShardId: exclusiveStartShardId } : {}) }),
+        new DescribeStreamCommand({
+          StreamArn: options.streamArn,
+          ...(exclusiveStartShardId ? { ExclusiveStartShardId: exclusiveStartShardId } : {}),
+        }),
       );
       for (const shard of StreamDescription?.Shards ?? []) addShard(shard);
       exclusiveStartShardId = StreamDescription?.LastEvaluatedShardId;
@@ -213,7 +235,9 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
       return false;
     }
     try {
-      const { Records = [], NextShardIterator } = await options.streams.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: settings.batchSize }));
+      const { Records = [], NextShardIterator } = await options.streams.send(
+        new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: settings.batchSize }),
+      );
       shard.iterator = NextShardIterator;
       shard.trimmedRefusals = 0;
       const records = Records.map((record) => toLambdaRecord(record, options.streamArn));
@@ -249,8 +273,11 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
       const failures = response?.batchItemFailures ?? [];
       if (failures.length === 0) return {};
       // Lambda resumes from the lowest sequence number reported; one it cannot place fails the batch.
-      const reported = failures.map((failure) => failure.itemIdentifier).filter((id) => records.some((record) => sequenceOf(record) === id));
-      if (reported.length !== failures.length || reported.length === 0) return { thrown: new Error("batchItemFailures names no record of the batch") };
+      const reported = failures
+        .map((failure) => failure.itemIdentifier)
+        .filter((id) => records.some((record) => sequenceOf(record) === id));
+      if (reported.length !== failures.length || reported.length === 0)
+        return { thrown: new Error("batchItemFailures names no record of the batch") };
       return { failedAt: reported.sort(compareSequences)[0] };
     } catch (error) {
       return { thrown: error };
@@ -260,7 +287,8 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
   async function giveUp(shard: ShardState, records: DynamoDBRecord[], functionError: boolean): Promise<void> {
     const first = records[0];
     const last = records.at(-1);
-    const arrival = (record: DynamoDBRecord | undefined) => new Date((record?.dynamodb?.ApproximateCreationDateTime ?? 0) * 1000).toISOString();
+    const arrival = (record: DynamoDBRecord | undefined) =>
+      new Date((record?.dynamodb?.ApproximateCreationDateTime ?? 0) * 1000).toISOString();
     await options.reportFailure({
       requestContext: {
         requestId: randomUUID(),
@@ -268,7 +296,11 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
         condition: "RetryAttemptsExhausted",
         approximateInvokeCount: shard.attempts,
       },
-      responseContext: { statusCode: 200, executedVersion: "$LATEST", ...(functionError ? { functionError: "Unhandled" } : {}) },
+      responseContext: {
+        statusCode: 200,
+        executedVersion: "$LATEST",
+        ...(functionError ? { functionError: "Unhandled" } : {}),
+      },
       version: "1.0",
       timestamp: new Date().toISOString(),
       DDBStreamBatchInfo: {
@@ -319,7 +351,10 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     }
     if (shard.attempts > settings.maxRetryAttempts) {
       // The first record is the one that keeps failing: skip it, and say where it was.
-      const skipped = shard.pending.splice(0, outcome.failedAt !== undefined ? 1 : Math.min(shard.limit, shard.pending.length));
+      const skipped = shard.pending.splice(
+        0,
+        outcome.failedAt !== undefined ? 1 : Math.min(shard.limit, shard.pending.length),
+      );
       await giveUp(shard, skipped, outcome.thrown !== undefined);
       shard.attempts = 0;
       shard.limit = settings.batchSize;
@@ -373,6 +408,7 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
 /** The stream ARN of a table (its latest stream): what an event source mapping is given in AWS. */
 export async function latestStreamArn(dynamoDb: DynamoDBClient, tableName: string): Promise<string> {
   const { Table } = await dynamoDb.send(new DescribeTableCommand({ TableName: tableName }));
-  if (!Table?.LatestStreamArn) throw new Error(`table ${tableName} has no stream: create it with its StreamSpecification (lib/resources.ts)`);
+  if (!Table?.LatestStreamArn)
+    throw new Error(`table ${tableName} has no stream: create it with its StreamSpecification (lib/resources.ts)`);
   return Table.LatestStreamArn;
 }

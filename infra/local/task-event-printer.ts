@@ -15,7 +15,9 @@ export function printTaskEvents(
   const done = (async () => {
     while (polling) {
       try {
-        const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 5 }));
+        const { Messages = [] } = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 5 }),
+        );
         for (const message of Messages) {
           const parsed = taskEventEnvelopeSchema.safeParse(JSON.parse(message.Body ?? "null"));
           if (!parsed.success) {
@@ -37,7 +39,10 @@ export function printTaskEvents(
           await sqs.send(
             new DeleteMessageBatchCommand({
               QueueUrl: queueUrl,
-              Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle ?? "" })),
+              Entries: Messages.map((message, index) => ({
+                Id: String(index),
+                ReceiptHandle: message.ReceiptHandle ?? "",
+              })),
             }),
           );
         }

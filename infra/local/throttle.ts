@@ -28,7 +28,9 @@ export function createTokenBucket(throttling: Throttling, now: () => number = ()
 export function parseThrottleOption(value: string): Throttling {
   const match = /^\s*(\d+(?:\.\d+)?)\s*,\s*(\d+)\s*$/.exec(value);
   if (!match) {
-    throw new LocalStackError(`--throttle takes RATE,BURST (requests per second, and the burst), e.g. --throttle 10,20; got ${JSON.stringify(value)}`);
+    throw new LocalStackError(
+      `--throttle takes RATE,BURST (requests per second, and the burst), e.g. --throttle 10,20; got ${JSON.stringify(value)}`,
+    );
   }
   return { rateLimit: Number(match[1]), burstLimit: Number(match[2]) };
 }

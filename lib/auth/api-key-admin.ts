@@ -34,7 +34,11 @@ export interface StoreApiKeyInput {
   readonly now?: Date;
 }
 
-export async function storeApiKey(client: DynamoDBClient, tableName: string, input: StoreApiKeyInput): Promise<IssuedApiKey> {
+export async function storeApiKey(
+  client: DynamoDBClient,
+  tableName: string,
+  input: StoreApiKeyInput,
+): Promise<IssuedApiKey> {
   const keyId = input.keyId ?? generateKeyId();
   const item: StoredApiKey = {
     key_hash: hashApiKey(input.key),

@@ -63,7 +63,11 @@ export type ApiKeyAuthorizer = (presentedKey: string | undefined) => Promise<Pri
  * Resolves a presented key to its principal. Only valid keys are cached: caching misses would
  * let a freshly issued key stay rejected for a whole TTL, and misses are cheap to repeat.
  */
-export function createApiKeyAuthorizer({ lookup, cacheTtlMs, now = Date.now }: ApiKeyAuthorizerOptions): ApiKeyAuthorizer {
+export function createApiKeyAuthorizer({
+  lookup,
+  cacheTtlMs,
+  now = Date.now,
+}: ApiKeyAuthorizerOptions): ApiKeyAuthorizer {
   const cache = new Map<string, { principal: Principal; validUntil: number }>();
 
   return async (presentedKey) => {

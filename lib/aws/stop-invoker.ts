@@ -5,10 +5,17 @@ import type { StopTaskInvocation, StopTaskInvocationResult } from "../stop-task-
 export function lambdaStopInvoker(client: LambdaClient, functionName: string) {
   return async (invocation: StopTaskInvocation): Promise<StopTaskInvocationResult> => {
     const response = await client.send(
-      new InvokeCommand({ FunctionName: functionName, InvocationType: "RequestResponse", Payload: JSON.stringify(invocation) }),
+      new InvokeCommand({
+        FunctionName: functionName,
+        InvocationType: "RequestResponse",
+        Payload: JSON.stringify(invocation),
+      }),
     );
     if (response.FunctionError) {
-      return { ok: false, error: { type: "internal_error", message: `stop function failed: ${response.FunctionError}` } };
+      return {
+        ok: false,
+        error: { type: "internal_error", message: `stop function failed: ${response.FunctionError}` },
+      };
     }
     return JSON.parse(new TextDecoder().decode(response.Payload)) as StopTaskInvocationResult;
   };

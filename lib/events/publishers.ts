@@ -1,6 +1,6 @@
+import { randomUUID } from "node:crypto";
 import { type EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { randomUUID } from "node:crypto";
 import { TASK_EVENT_SOURCE, type TaskEvent, type TaskEventEnvelope, type TaskEventPublisher } from "../task-events.js";
 
 /** Some events of a batch were refused: the record is retried (its consumers drop a repeat by its idempotency key). */
@@ -61,16 +61,27 @@ export function taskEventEnvelope(event: TaskEvent, where: { account: string; re
  * On the local stack: each event in EventBridge's envelope straight onto a queue, as a rule that
  * matches every event of the service and targets that queue would deliver it.
  */
-export function sqsEnvelopeTaskEventPublisher(client: SQSClient, queueUrl: string, where: { account: string; region: string }): TaskEventPublisher {
+export function sqsEnvelopeTaskEventPublisher(
+  client: SQSClient,
+  queueUrl: string,
+  where: { account: string; region: string },
+): TaskEventPublisher {
   return async (events) => {
     if (events.length === 0) return;
     const response = await client.send(
       new SendMessageBatchCommand({
         QueueUrl: queueUrl,
-        Entries: events.map((event, index) => ({ Id: String(index), MessageBody: JSON.stringify(taskEventEnvelope(event, where)) })),
+        Entries: events.map((event, index) => ({
+          Id: String(index),
+          MessageBody: JSON.stringify(taskEventEnvelope(event, where)),
+        })),
       }),
     );
     const failed = response.Failed ?? [];
-    if (failed.length > 0) throw new TaskEventsNotDeliveredError(failed.length, failed.map((entry) => entry.Code ?? "unknown"));
+    if (failed.length > 0)
+      throw new TaskEventsNotDeliveredError(
+        failed.length,
+        failed.map((entry) => entry.Code ?? "unknown"),
+      );
   };
 }

@@ -1,8 +1,4 @@
-import {
-  type AttributeValue,
-  type DynamoDBClient,
-  QueryCommand,
-} from "@aws-sdk/client-dynamodb";
+import { type AttributeValue, type DynamoDBClient, QueryCommand } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { allOf, conditionalUpdate, hasNoOwner, isStopped, stillHolds } from "../conditional-writes.js";
 import { executionIndexes } from "../resources.js";
@@ -23,14 +19,30 @@ export interface CleanupQueries {
   /** Stopped executions whose signal (re)send is due by `dueBy`. */
   dueSignals(shard: string, dueBy: string, limit: number, page?: Record<string, AttributeValue>): Promise<IndexPage>;
   /** Running executions whose last heartbeat is older than `before`. */
-  staleHeartbeats(shard: string, before: string, limit: number, page?: Record<string, AttributeValue>): Promise<IndexPage>;
+  staleHeartbeats(
+    shard: string,
+    before: string,
+    limit: number,
+    page?: Record<string, AttributeValue>,
+  ): Promise<IndexPage>;
   /** Running executions that started before `before`. */
-  startedBefore(shard: string, before: string, limit: number, page?: Record<string, AttributeValue>): Promise<IndexPage>;
+  startedBefore(
+    shard: string,
+    before: string,
+    limit: number,
+    page?: Record<string, AttributeValue>,
+  ): Promise<IndexPage>;
   /**
    * Running executions active since `from` (inclusive; from the index's start when undefined)
    * until before `before` that carry a duration limit of their own.
    */
-  withOwnDurationLimit(shard: string, from: string | undefined, before: string, limit: number, page?: Record<string, AttributeValue>): Promise<IndexPage>;
+  withOwnDurationLimit(
+    shard: string,
+    from: string | undefined,
+    before: string,
+    limit: number,
+    page?: Record<string, AttributeValue>,
+  ): Promise<IndexPage>;
   /** Takes a due re-send for this run: false when another run took it first. */
   claimRedrive(taskId: string, seenDueAt: string, attempt: number, nextDueAt: string): Promise<boolean>;
   /** Gives up on a signal after the last attempt: the execution leaves the index, flagged for an operator. */
@@ -49,10 +61,16 @@ export function dynamoCleanupQueries(client: DynamoDBClient, tableName: string):
     inclusive: boolean,
     limit: number,
     page?: Record<string, AttributeValue>,
-    filter?: { from?: string; expression: string; names: Record<string, string>; values: Record<string, AttributeValue> },
+    filter?: {
+      from?: string;
+      expression: string;
+      names: Record<string, string>;
+      values: Record<string, AttributeValue>;
+    },
   ): Promise<IndexPage> {
     // `from` turns the bound into a range, inclusive at both ends (DynamoDB's BETWEEN): only the filtered query uses it.
-    const sortCondition = filter?.from === undefined ? `#sort ${inclusive ? "<=" : "<"} :bound` : "#sort BETWEEN :from AND :bound";
+    const sortCondition =
+      filter?.from === undefined ? `#sort ${inclusive ? "<=" : "<"} :bound` : "#sort BETWEEN :from AND :bound";
     const { Items = [], LastEvaluatedKey } = await client.send(
       new QueryCommand({
         TableName: tableName,
@@ -70,15 +88,21 @@ export function dynamoCleanupQueries(client: DynamoDBClient, tableName: string):
         ...(page ? { ExclusiveStartKey: page } : {}),
       }),
     );
-    return { items: Items.map((item) => unmarshall(item)), ...(LastEvaluatedKey ? { nextPage: LastEvaluatedKey } : {}) };
+    return {
+      items: Items.map((item) => unmarshall(item)),
+      ...(LastEvaluatedKey ? { nextPage: LastEvaluatedKey } : {}),
+    };
   }
 
   const applied = async (update: Promise<{ readonly applied: boolean }>) => (await update).applied;
 
   return {
-    dueSignals: (shard, dueBy, limit, page) => queryBelow(executionIndexes.signalRedrive, shard, dueBy, true, limit, page),
-    staleHeartbeats: (shard, before, limit, page) => queryBelow(executionIndexes.activeByHeartbeat, shard, before, false, limit, page),
-    startedBefore: (shard, before, limit, page) => queryBelow(executionIndexes.activeByStart, shard, before, false, limit, page),
+    dueSignals: (shard, dueBy, limit, page) =>
+      queryBelow(executionIndexes.signalRedrive, shard, dueBy, true, limit, page),
+    staleHeartbeats: (shard, before, limit, page) =>
+      queryBelow(executionIndexes.activeByHeartbeat, shard, before, false, limit, page),
+    startedBefore: (shard, before, limit, page) =>
+      queryBelow(executionIndexes.activeByStart, shard, before, false, limit, page),
     // A task's own limit is on its item (the index projects all attributes), not in the key: the
     // filter returns only the items that carry one (few: an override is set task by task).
     withOwnDurationLimit: (shard, from, before, limit, page) =>
@@ -120,9 +144,17 @@ export function dynamoCleanupQueries(client: DynamoDBClient, tableName: string):
           tableName,
           key: { id: { S: taskId } },
           // Still as this run saw it, and still with no one to tell (a worker assigned meanwhile gets the signal next run).
-          condition: allOf(stillHolds(indexAttributes.signalDueAt, seenDueAt), hasNoOwner("worker_id"), hasNoOwner("environment_id")),
+          condition: allOf(
+            stillHolds(indexAttributes.signalDueAt, seenDueAt),
+            hasNoOwner("worker_id"),
+            hasNoOwner("environment_id"),
+          ),
           update: "SET signal_unassigned_at = :at REMOVE #due, #shard, #pending",
-          names: { "#due": indexAttributes.signalDueAt, "#shard": indexAttributes.signalShard, "#pending": SIGNAL_PENDING_SINCE },
+          names: {
+            "#due": indexAttributes.signalDueAt,
+            "#shard": indexAttributes.signalShard,
+            "#pending": SIGNAL_PENDING_SINCE,
+          },
           values: { ":at": { S: at } },
         }),
       ),

@@ -1,4 +1,10 @@
-import { type AttributeValue, type DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
+import {
+  type AttributeValue,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  ScanCommand,
+} from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { allOf, belongsToOrganization, conditionalUpdate, executionExists } from "../conditional-writes.js";
 import type { AgentExecution } from "../execution.js";
@@ -31,7 +37,9 @@ export function dynamoOrganizationLimits(
   return async (organizationId) => {
     const cached = cache.get(organizationId);
     if (cached && cached.expiresAt > now()) return cached.limits;
-    const { Item } = await client.send(new GetItemCommand({ TableName: tableName, Key: { organization_id: { S: organizationId } } }));
+    const { Item } = await client.send(
+      new GetItemCommand({ TableName: tableName, Key: { organization_id: { S: organizationId } } }),
+    );
     const limits = Item ? readStoredLimits(unmarshall(Item, { wrapNumbers: (text: string) => Number(text) })) : {};
     if (cache.size > 10_000) cache.clear();
     cache.set(organizationId, { limits, expiresAt: now() + ttlMs });
@@ -48,15 +56,24 @@ export type OrganizationLimitsDirectory = () => Promise<ReadonlyMap<string, Limi
  * operator only), so a run of the cleanup reads it whole, once, to know the shortest duration
  * limit in force. The executions table is never scanned.
  */
-export function dynamoOrganizationLimitsDirectory(client: DynamoDBClient, tableName: string): OrganizationLimitsDirectory {
+export function dynamoOrganizationLimitsDirectory(
+  client: DynamoDBClient,
+  tableName: string,
+): OrganizationLimitsDirectory {
   return async () => {
     const directory = new Map<string, Limits>();
     let page: Record<string, AttributeValue> | undefined;
     do {
-      const { Items = [], LastEvaluatedKey } = await client.send(new ScanCommand({ TableName: tableName, ...(page ? { ExclusiveStartKey: page } : {}) }));
+      const { Items = [], LastEvaluatedKey } = await client.send(
+        new ScanCommand({ TableName: tableName, ...(page ? { ExclusiveStartKey: page } : {}) }),
+      );
       for (const item of Items) {
         const organizationId = item.organization_id?.S;
-        if (organizationId) directory.set(organizationId, readStoredLimits(unmarshall(item, { wrapNumbers: (text: string) => Number(text) })));
+        if (organizationId)
+          directory.set(
+            organizationId,
+            readStoredLimits(unmarshall(item, { wrapNumbers: (text: string) => Number(text) })),
+          );
       }
       page = LastEvaluatedKey;
     } while (page);
@@ -65,7 +82,13 @@ export function dynamoOrganizationLimitsDirectory(client: DynamoDBClient, tableN
 }
 
 /** Replaces an organization's defaults (an unset limit is removed). */
-export async function putOrganizationLimits(client: DynamoDBClient, tableName: string, organizationId: string, limits: Limits, updatedAt = new Date()): Promise<void> {
+export async function putOrganizationLimits(
+  client: DynamoDBClient,
+  tableName: string,
+  organizationId: string,
+  limits: Limits,
+  updatedAt = new Date(),
+): Promise<void> {
   const set = limitNames.filter((name): name is LimitName => typeof limits[name] === "number");
   await client.send(
     new PutItemCommand({
@@ -79,8 +102,14 @@ export async function putOrganizationLimits(client: DynamoDBClient, tableName: s
   );
 }
 
-export async function getOrganizationLimits(client: DynamoDBClient, tableName: string, organizationId: string): Promise<Limits> {
-  const { Item } = await client.send(new GetItemCommand({ TableName: tableName, Key: { organization_id: { S: organizationId } }, ConsistentRead: true }));
+export async function getOrganizationLimits(
+  client: DynamoDBClient,
+  tableName: string,
+  organizationId: string,
+): Promise<Limits> {
+  const { Item } = await client.send(
+    new GetItemCommand({ TableName: tableName, Key: { organization_id: { S: organizationId } }, ConsistentRead: true }),
+  );
   return Item ? readStoredLimits(unmarshall(Item, { wrapNumbers: (text: string) => Number(text) })) : {};
 }
 

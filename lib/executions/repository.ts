@@ -9,7 +9,14 @@ import {
   isUnset,
   stillHolds,
 } from "../conditional-writes.js";
-import { type AgentExecution, agentExecutionSchema, isActive, isTerminal, type StopTarget, stopTargetSchema } from "../execution.js";
+import {
+  type AgentExecution,
+  agentExecutionSchema,
+  isActive,
+  isTerminal,
+  type StopTarget,
+  stopTargetSchema,
+} from "../execution.js";
 import type { LimitCrossing } from "../limits.js";
 import type { TaskRefusal } from "../outcomes.js";
 import { indexAttributes, indexShard } from "./indexes.js";
@@ -82,7 +89,12 @@ export interface ExecutionReader {
  * Removes the pending-signal marker, only if it is still the one the caller saw: a refusal means
  * someone else cleared or replaced it first, and theirs is the newer truth.
  */
-export async function clearSignalPendingMarker(client: DynamoDBClient, tableName: string, taskId: string, since: string): Promise<void> {
+export async function clearSignalPendingMarker(
+  client: DynamoDBClient,
+  tableName: string,
+  taskId: string,
+  since: string,
+): Promise<void> {
   await conditionalUpdate(client, {
     tableName,
     key: { id: { S: taskId } },
@@ -102,7 +114,9 @@ export class InvalidStoredExecutionError extends Error {
 
 function readExecution(taskId: string, item: Record<string, unknown>): ExecutionRead {
   const parsed = agentExecutionSchema.safeParse(item);
-  return parsed.success ? { readable: true, execution: parsed.data } : { readable: false, error: new InvalidStoredExecutionError(taskId) };
+  return parsed.success
+    ? { readable: true, execution: parsed.data }
+    : { readable: false, error: new InvalidStoredExecutionError(taskId) };
 }
 
 /** A stored item as the public record; throws InvalidStoredExecutionError when it breaks the schema. */
@@ -113,12 +127,18 @@ export function toExecution(taskId: string, item: Record<string, AttributeValue>
 }
 
 /** The routing fields and the whole-record read of one stored item, each on its own. */
-function readStopped(taskId: string, item: Record<string, AttributeValue>): { target: StopTarget; record: ExecutionRead } {
+function readStopped(
+  taskId: string,
+  item: Record<string, AttributeValue>,
+): { target: StopTarget; record: ExecutionRead } {
   const native = unmarshall(item);
   return { target: stopTargetSchema.parse({ ...native, id: taskId }), record: readExecution(taskId, native) };
 }
 
-export function dynamoExecutionRepository(client: DynamoDBClient, tableName: string): ExecutionRepository & ExecutionReader {
+export function dynamoExecutionRepository(
+  client: DynamoDBClient,
+  tableName: string,
+): ExecutionRepository & ExecutionReader {
   return {
     async find(taskId, organizationId) {
       const { Item } = await client.send(
@@ -194,7 +214,8 @@ export function dynamoExecutionRepository(client: DynamoDBClient, tableName: str
         key: { id: { S: taskId } },
         condition: allOf(executionExists, isUnset("stop_acknowledged_at")),
         // Due at once: the cleanup's next run re-sends it, without waiting out the acknowledgement time.
-        update: "SET #pending = if_not_exists(#pending, :since), #signal_shard = :signal_shard, #signal_due_at = :since",
+        update:
+          "SET #pending = if_not_exists(#pending, :since), #signal_shard = :signal_shard, #signal_due_at = :since",
         names: {
           "#pending": SIGNAL_PENDING_SINCE,
           "#signal_shard": indexAttributes.signalShard,

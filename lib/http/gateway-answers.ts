@@ -33,7 +33,10 @@ export interface GatewayResponseDefinition {
  * `\` escapes them): a fixed detail has none of them, so that it comes out as written.
  */
 function templateLiteral(detail: string): string {
-  if (/[$#\\]/.test(detail)) throw new Error(`gateway answer detail ${JSON.stringify(detail)} has a character the mapping template would interpret`);
+  if (/[$#\\]/.test(detail))
+    throw new Error(
+      `gateway answer detail ${JSON.stringify(detail)} has a character the mapping template would interpret`,
+    );
   return JSON.stringify(detail);
 }
 
@@ -51,10 +54,15 @@ export function gatewayResponseDefinition(answer: GatewayAnswer): GatewayRespons
 }
 
 /** The local server's answer for a row; a catch-all needs what it caught. */
-export function gatewayAnswerResponse(answer: GatewayAnswer, requestId: string, caught?: CaughtRefusal): APIGatewayProxyResult {
+export function gatewayAnswerResponse(
+  answer: GatewayAnswer,
+  requestId: string,
+  caught?: CaughtRefusal,
+): APIGatewayProxyResult {
   const statusCode = answer.status ?? caught?.status;
   const detail = typeof answer.detail === "string" ? answer.detail : caught?.message;
-  if (statusCode === undefined || detail === undefined) throw new Error("a catch-all gateway answer needs the status and message it caught");
+  if (statusCode === undefined || detail === undefined)
+    throw new Error("a catch-all gateway answer needs the status and message it caught");
   return {
     statusCode,
     headers: {

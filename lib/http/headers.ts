@@ -7,7 +7,10 @@ export const API_KEY_HEADER = "x-api-key";
  * A header's value, matched case-insensitively, or undefined when it is absent or sent more than
  * once with different values (an ambiguous credential is treated as no credential).
  */
-export function singleHeader(event: Pick<APIGatewayProxyEvent, "headers" | "multiValueHeaders">, name: string): string | undefined {
+export function singleHeader(
+  event: Pick<APIGatewayProxyEvent, "headers" | "multiValueHeaders">,
+  name: string,
+): string | undefined {
   const wanted = name.toLowerCase();
   const values = new Set<string>();
   for (const [key, multi] of Object.entries(event.multiValueHeaders ?? {})) {

@@ -18,8 +18,15 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-export function readLimitsRequestBody(event: Pick<APIGatewayProxyEvent, "body" | "isBase64Encoded">): RequestBodyRead<Limits> {
-  const text = event.body === null || event.body === undefined ? "" : event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
+export function readLimitsRequestBody(
+  event: Pick<APIGatewayProxyEvent, "body" | "isBase64Encoded">,
+): RequestBodyRead<Limits> {
+  const text =
+    event.body === null || event.body === undefined
+      ? ""
+      : event.isBase64Encoded
+        ? Buffer.from(event.body, "base64").toString("utf8")
+        : event.body;
   if (text.trim() === "") return { ok: false, issues: [{ loc: ["body"], msg: "Field required", type: "missing" }] };
   let value: unknown;
   try {
@@ -29,7 +36,16 @@ export function readLimitsRequestBody(event: Pick<APIGatewayProxyEvent, "body" |
   }
   if (value === null) return { ok: false, issues: [{ loc: ["body"], msg: "Field required", type: "missing" }] };
   if (!isPlainObject(value)) {
-    return { ok: false, issues: [{ loc: ["body"], msg: "Input should be a valid dictionary or object to extract fields from", type: "model_attributes_type" }] };
+    return {
+      ok: false,
+      issues: [
+        {
+          loc: ["body"],
+          msg: "Input should be a valid dictionary or object to extract fields from",
+          type: "model_attributes_type",
+        },
+      ],
+    };
   }
   const issues: ValidationIssue[] = [];
   const limits: { [name in (typeof limitNames)[number]]?: number | null } = {};
@@ -40,7 +56,11 @@ export function readLimitsRequestBody(event: Pick<APIGatewayProxyEvent, "body" |
     } else if (typeof field !== "number" || !Number.isInteger(field) || !Number.isSafeInteger(field)) {
       issues.push({ loc: ["body", name], msg: "Input should be a valid integer", type: "int_type" });
     } else if (field < 0) {
-      issues.push({ loc: ["body", name], msg: "Input should be greater than or equal to 0", type: "greater_than_equal" });
+      issues.push({
+        loc: ["body", name],
+        msg: "Input should be greater than or equal to 0",
+        type: "greater_than_equal",
+      });
     } else {
       limits[name] = field;
     }

@@ -1,10 +1,22 @@
 import * as z from "zod/mini";
 import { agentExecutionSchema, taskIdSchema } from "../execution.js";
-import { type GatewayResponseType, gatewayAnswers, type RouteDefinition, type RouteFunctionName, routes } from "../resources.js";
-import { limitsRequestBodySchema } from "./limits-request-body.js";
-import { stopRequestBodySchema } from "./stop-request-body.js";
+import {
+  type GatewayResponseType,
+  gatewayAnswers,
+  type RouteDefinition,
+  type RouteFunctionName,
+  routes,
+} from "../resources.js";
 import { API_KEY_HEADER } from "./headers.js";
-import { errorBodySchema, invalidTaskIdIssue, REQUEST_ID_HEADER, RETRY_AFTER_SECONDS, validationErrorBodySchema } from "./responses.js";
+import { limitsRequestBodySchema } from "./limits-request-body.js";
+import {
+  errorBodySchema,
+  invalidTaskIdIssue,
+  REQUEST_ID_HEADER,
+  RETRY_AFTER_SECONDS,
+  validationErrorBodySchema,
+} from "./responses.js";
+import { stopRequestBodySchema } from "./stop-request-body.js";
 
 /**
  * The OpenAPI 3.1 document, generated from the zod schemas that define the record, the error
@@ -50,7 +62,12 @@ function errorResponse(description: string, detail: string, extraHeaders: Record
  * `gatewayAnswers`). Its 404 is for requests that match no route, and its catch-alls keep the
  * status of what they caught (the 500 above documents that shape).
  */
-const gatewayAnswersOnRoutes = ["REQUEST_TOO_LARGE", "THROTTLED", "INTEGRATION_FAILURE", "INTEGRATION_TIMEOUT"] as const satisfies readonly GatewayResponseType[];
+const gatewayAnswersOnRoutes = [
+  "REQUEST_TOO_LARGE",
+  "THROTTLED",
+  "INTEGRATION_FAILURE",
+  "INTEGRATION_TIMEOUT",
+] as const satisfies readonly GatewayResponseType[];
 
 function gatewayResponses(): Record<string, ReturnType<typeof errorResponse>> {
   return Object.fromEntries(
@@ -58,9 +75,17 @@ function gatewayResponses(): Record<string, ReturnType<typeof errorResponse>> {
       const answer = gatewayAnswers[type];
       const retryAfter =
         "retryAfterSeconds" in answer
-          ? { "retry-after": { description: "Seconds to wait before retrying", schema: { type: "integer", example: answer.retryAfterSeconds } } }
+          ? {
+              "retry-after": {
+                description: "Seconds to wait before retrying",
+                schema: { type: "integer", example: answer.retryAfterSeconds },
+              },
+            }
           : {};
-      return [String(answer.status), errorResponse(`API Gateway's own answer, when ${answer.when}`, answer.detail, retryAfter)];
+      return [
+        String(answer.status),
+        errorResponse(`API Gateway's own answer, when ${answer.when}`, answer.detail, retryAfter),
+      ];
     }),
   );
 }
@@ -70,7 +95,12 @@ interface OperationText {
   readonly description: string;
   readonly success: string;
   /** The operation reads an optional JSON body of this schema (components/schemas). */
-  readonly requestBody?: { readonly schema: string; readonly description: string; readonly example: unknown; readonly required?: boolean };
+  readonly requestBody?: {
+    readonly schema: string;
+    readonly description: string;
+    readonly example: unknown;
+    readonly required?: boolean;
+  };
   readonly validationError: string;
 }
 
@@ -142,7 +172,9 @@ function operation(route: RouteDefinition) {
           requestBody: {
             required: text.requestBody.required ?? false,
             description: text.requestBody.description,
-            content: { "application/json": { schema: ref(text.requestBody.schema), example: text.requestBody.example } },
+            content: {
+              "application/json": { schema: ref(text.requestBody.schema), example: text.requestBody.example },
+            },
           },
         }
       : {}),
@@ -153,18 +185,33 @@ function operation(route: RouteDefinition) {
         content: { "application/json": { schema: ref("AgentExecution"), example: exampleExecution } },
       },
       "401": errorResponse("Unauthorized (invalid API key)", "Invalid or missing API key"),
-      "403": errorResponse("Forbidden (task belongs to a different organization)", "Task belongs to a different organization"),
+      "403": errorResponse(
+        "Forbidden (task belongs to a different organization)",
+        "Task belongs to a different organization",
+      ),
       "404": errorResponse("Task not found", "Task not found"),
       "422": {
         description: text.validationError,
         headers: { [REQUEST_ID_HEADER]: { $ref: "#/components/headers/RequestId" } },
-        content: { "application/json": { schema: ref("HTTPValidationError"), example: { detail: [invalidTaskIdIssue] } } },
+        content: {
+          "application/json": { schema: ref("HTTPValidationError"), example: { detail: [invalidTaskIdIssue] } },
+        },
       },
       ...gatewayResponses(),
-      "500": errorResponse("Internal error, the service's or API Gateway's (nothing about it is disclosed)", "Internal server error"),
-      "503": errorResponse("A dependency is unavailable; nothing was changed. Retry after the given seconds.", "Service temporarily unavailable, please retry", {
-        "retry-after": { description: "Seconds to wait before retrying", schema: { type: "integer", example: RETRY_AFTER_SECONDS } },
-      }),
+      "500": errorResponse(
+        "Internal error, the service's or API Gateway's (nothing about it is disclosed)",
+        "Internal server error",
+      ),
+      "503": errorResponse(
+        "A dependency is unavailable; nothing was changed. Retry after the given seconds.",
+        "Service temporarily unavailable, please retry",
+        {
+          "retry-after": {
+            description: "Seconds to wait before retrying",
+            schema: { type: "integer", example: RETRY_AFTER_SECONDS },
+          },
+        },
+      ),
     },
   };
 }
@@ -192,7 +239,9 @@ export function buildOpenApiDocument(serverUrl = "http://127.0.0.1:3000") {
     ],
     paths,
     components: {
-      securitySchemes: { ApiKeyAuth: { type: "apiKey", in: "header", name: API_KEY_HEADER, description: "API Key for authentication" } },
+      securitySchemes: {
+        ApiKeyAuth: { type: "apiKey", in: "header", name: API_KEY_HEADER, description: "API Key for authentication" },
+      },
       parameters: {
         TaskId: {
           name: "task_id",

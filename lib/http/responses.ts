@@ -22,7 +22,12 @@ export type ValidationIssue = z.infer<typeof validationIssueSchema>;
 
 export const validationErrorBodySchema = z.object({ detail: z.array(validationIssueSchema) });
 
-function json(statusCode: number, body: unknown, requestId: string, extraHeaders: Record<string, string> = {}): APIGatewayProxyResult {
+function json(
+  statusCode: number,
+  body: unknown,
+  requestId: string,
+  extraHeaders: Record<string, string> = {},
+): APIGatewayProxyResult {
   return {
     statusCode,
     headers: { "content-type": "application/json", [REQUEST_ID_HEADER]: requestId, ...extraHeaders },

@@ -14,7 +14,9 @@ export const STOP_NOTE_MAX_LENGTH = 500;
 
 /** The body as the OpenAPI document describes it. Lengths count characters (code points), as JSON Schema and pydantic do. */
 export const stopRequestBodySchema = z.object({
-  reason: z.optional(z.nullable(z.string().check(z.minLength(STOP_NOTE_MIN_LENGTH), z.maxLength(STOP_NOTE_MAX_LENGTH)))),
+  reason: z.optional(
+    z.nullable(z.string().check(z.minLength(STOP_NOTE_MIN_LENGTH), z.maxLength(STOP_NOTE_MAX_LENGTH))),
+  ),
 });
 
 export interface StopRequestBody {
@@ -22,7 +24,9 @@ export interface StopRequestBody {
   readonly note?: string;
 }
 
-export type RequestBodyRead<Body> = { readonly ok: true; readonly body: Body } | { readonly ok: false; readonly issues: readonly ValidationIssue[] };
+export type RequestBodyRead<Body> =
+  | { readonly ok: true; readonly body: Body }
+  | { readonly ok: false; readonly issues: readonly ValidationIssue[] };
 
 const invalid = (issue: ValidationIssue): RequestBodyRead<never> => ({ ok: false, issues: [issue] });
 
@@ -30,7 +34,9 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-export function readStopRequestBody(event: Pick<APIGatewayProxyEvent, "body" | "isBase64Encoded">): RequestBodyRead<StopRequestBody> {
+export function readStopRequestBody(
+  event: Pick<APIGatewayProxyEvent, "body" | "isBase64Encoded">,
+): RequestBodyRead<StopRequestBody> {
   if (event.body === null || event.body === undefined) return { ok: true, body: {} };
   const text = event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
   if (text.trim() === "") return { ok: true, body: {} };
@@ -44,18 +50,31 @@ export function readStopRequestBody(event: Pick<APIGatewayProxyEvent, "body" | "
   // FastAPI reads a JSON null for an optional body as no body at all.
   if (value === null) return { ok: true, body: {} };
   if (!isPlainObject(value)) {
-    return invalid({ loc: ["body"], msg: "Input should be a valid dictionary or object to extract fields from", type: "model_attributes_type" });
+    return invalid({
+      loc: ["body"],
+      msg: "Input should be a valid dictionary or object to extract fields from",
+      type: "model_attributes_type",
+    });
   }
   // Unknown fields are ignored, as pydantic does by default.
   const reason = Object.hasOwn(value, "reason") ? value.reason : undefined;
   if (reason === undefined || reason === null) return { ok: true, body: {} };
-  if (typeof reason !== "string") return invalid({ loc: ["body", "reason"], msg: "Input should be a valid string", type: "string_type" });
+  if (typeof reason !== "string")
+    return invalid({ loc: ["body", "reason"], msg: "Input should be a valid string", type: "string_type" });
   const length = [...reason].length;
   if (length < STOP_NOTE_MIN_LENGTH) {
-    return invalid({ loc: ["body", "reason"], msg: `String should have at least ${STOP_NOTE_MIN_LENGTH} character`, type: "string_too_short" });
+    return invalid({
+      loc: ["body", "reason"],
+      msg: `String should have at least ${STOP_NOTE_MIN_LENGTH} character`,
+      type: "string_too_short",
+    });
   }
   if (length > STOP_NOTE_MAX_LENGTH) {
-    return invalid({ loc: ["body", "reason"], msg: `String should have at most ${STOP_NOTE_MAX_LENGTH} characters`, type: "string_too_long" });
+    return invalid({
+      loc: ["body", "reason"],
+      msg: `String should have at most ${STOP_NOTE_MAX_LENGTH} characters`,
+      type: "string_too_long",
+    });
   }
   return { ok: true, body: { note: reason } };
 }

@@ -28,7 +28,11 @@ export type TaskRequestHandler = (event: APIGatewayProxyEvent, context: Context)
 const noBody: TaskBodyReader<undefined> = () => ({ ok: true, body: undefined });
 
 export function createTaskRequestHandler(deps: TaskRequestDependencies, operation: TaskOperation): TaskRequestHandler;
-export function createTaskRequestHandler<Body>(deps: TaskRequestDependencies, operation: TaskOperation<Body>, readBody: TaskBodyReader<Body>): TaskRequestHandler;
+export function createTaskRequestHandler<Body>(
+  deps: TaskRequestDependencies,
+  operation: TaskOperation<Body>,
+  readBody: TaskBodyReader<Body>,
+): TaskRequestHandler;
 export function createTaskRequestHandler<Body>(
   deps: TaskRequestDependencies,
   operation: TaskOperation<Body>,

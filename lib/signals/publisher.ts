@@ -31,7 +31,10 @@ export interface StopRequestDetails {
 }
 
 /** Everything a stop message is built from: the few routing fields of the stopped record. */
-export type StopSignalTarget = Pick<StopTarget, "id" | "organization_id" | "agent_id" | "worker_id" | "environment_id" | "is_manually_stopped">;
+export type StopSignalTarget = Pick<
+  StopTarget,
+  "id" | "organization_id" | "agent_id" | "worker_id" | "environment_id" | "is_manually_stopped"
+>;
 
 /**
  * `sent`, or `unassigned` when the execution names neither a worker nor an environment: no one
@@ -69,12 +72,23 @@ export type StopSignalRoute =
  * the queue of the worker that runs it; the URL is derived from the id, with no lookup. An empty
  * id is no id (SQS would refuse it as an attribute, and no owner can be named so).
  */
-export function stopSignalRoute(execution: Pick<StopSignalTarget, "worker_id" | "environment_id">, queues: StopSignalQueues): StopSignalRoute {
+export function stopSignalRoute(
+  execution: Pick<StopSignalTarget, "worker_id" | "environment_id">,
+  queues: StopSignalQueues,
+): StopSignalRoute {
   if (execution.environment_id) {
-    return { kind: "environment", ownerId: execution.environment_id, queueUrl: signalQueueUrl(queues.environmentQueueUrlPrefix, execution.environment_id) };
+    return {
+      kind: "environment",
+      ownerId: execution.environment_id,
+      queueUrl: signalQueueUrl(queues.environmentQueueUrlPrefix, execution.environment_id),
+    };
   }
   if (execution.worker_id) {
-    return { kind: "worker", ownerId: execution.worker_id, queueUrl: signalQueueUrl(queues.workerQueueUrlPrefix, execution.worker_id) };
+    return {
+      kind: "worker",
+      ownerId: execution.worker_id,
+      queueUrl: signalQueueUrl(queues.workerQueueUrlPrefix, execution.worker_id),
+    };
   }
   return { kind: "unassigned" };
 }
@@ -87,7 +101,11 @@ export function stopSignalRoute(execution: Pick<StopSignalTarget, "worker_id" | 
 export function isQueueGone(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { Code?: unknown }).Code;
-  return error.name === "QueueDoesNotExist" || code === "AWS.SimpleQueueService.NonExistentQueue" || code === "QueueDoesNotExist";
+  return (
+    error.name === "QueueDoesNotExist" ||
+    code === "AWS.SimpleQueueService.NonExistentQueue" ||
+    code === "QueueDoesNotExist"
+  );
 }
 
 function stringAttribute(value: string): MessageAttributeValue {

@@ -21,7 +21,10 @@ const HASHED_ENDING = new RegExp(`-[0-9a-f]{${HASH_LENGTH}}$`);
 export const LAST_SEEN_TAG = "stop-task:last-seen";
 
 /** `<resource prefix>-<ownerQueuePart>-`: every queue of the channel starts so, and nothing else does. */
-export function signalQueueNamePrefix(resourcePrefix: string, channel: Pick<SignalChannelDefinition, "ownerQueuePart">): string {
+export function signalQueueNamePrefix(
+  resourcePrefix: string,
+  channel: Pick<SignalChannelDefinition, "ownerQueuePart">,
+): string {
   return `${resourcePrefix}-${channel.ownerQueuePart}-`;
 }
 

@@ -6,8 +6,8 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import { timestampMillis } from "../timestamp.js";
-import { LAST_SEEN_TAG } from "./queue-names.js";
 import { isQueueGone } from "./publisher.js";
+import { LAST_SEEN_TAG } from "./queue-names.js";
 
 /**
  * The sweep of owners' queues: a worker that vanishes leaves its queue behind, so the cleanup
@@ -22,7 +22,10 @@ export const SWEEP_SIGNAL_QUEUES_JOB = "sweep-signal-queues";
 
 export interface SignalQueueInventory {
   /** One page of the URLs of the queues whose name starts with `namePrefix`. */
-  listQueues(namePrefix: string, nextToken?: string): Promise<{ readonly urls: readonly string[]; readonly nextToken?: string }>;
+  listQueues(
+    namePrefix: string,
+    nextToken?: string,
+  ): Promise<{ readonly urls: readonly string[]; readonly nextToken?: string }>;
   /** When its owner last said it lives (the tag), else when it was made; undefined when the queue is gone. */
   lastSeen(queueUrl: string): Promise<number | undefined>;
   deleteQueue(queueUrl: string): Promise<void>;
@@ -90,7 +93,11 @@ export function sqsSignalQueueInventory(client: SQSClient): SignalQueueInventory
   return {
     async listQueues(namePrefix, nextToken) {
       const { QueueUrls = [], NextToken } = await client.send(
-        new ListQueuesCommand({ QueueNamePrefix: namePrefix, MaxResults: 1000, ...(nextToken ? { NextToken: nextToken } : {}) }),
+        new ListQueuesCommand({
+          QueueNamePrefix: namePrefix,
+          MaxResults: 1000,
+          ...(nextToken ? { NextToken: nextToken } : {}),
+        }),
       );
       return { urls: QueueUrls, ...(NextToken ? { nextToken: NextToken } : {}) };
     },
@@ -101,7 +108,9 @@ export function sqsSignalQueueInventory(client: SQSClient): SignalQueueInventory
         const tagged = timestampMillis(Tags[LAST_SEEN_TAG]);
         if (tagged !== undefined) return tagged;
         // No tag (made by hand, or by a worker without the library): its age is all there is.
-        const { Attributes = {} } = await client.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["CreatedTimestamp"] }));
+        const { Attributes = {} } = await client.send(
+          new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["CreatedTimestamp"] }),
+        );
         return timestampMillis(Attributes.CreatedTimestamp);
       } catch (error) {
         if (isQueueGone(error)) return undefined;

@@ -14,13 +14,14 @@ import { storedTimestampSchema } from "../timestamp.js";
  * never a failure, so one odd record can never hold up the stream.
  */
 
-
 const lenientString = z.catch(z.nullable(z.string()), null);
 const lenientTimestamp = z.catch(z.nullable(storedTimestampSchema), null);
 
 /** Only the string entries of a list: one bad entry does not hide the other sub-executions. */
 const lenientIdList = z.pipe(
-  z.transform((value: unknown) => (Array.isArray(value) ? value.filter((entry): entry is string => typeof entry === "string" && entry !== "") : [])),
+  z.transform((value: unknown) =>
+    Array.isArray(value) ? value.filter((entry): entry is string => typeof entry === "string" && entry !== "") : [],
+  ),
   z.array(z.string()),
 );
 
@@ -58,7 +59,10 @@ export interface ExecutionChange {
 type StreamImage = NonNullable<NonNullable<DynamoDBRecord["dynamodb"]>["NewImage"]>;
 
 /** A stored item (a stream image, or a GetItem's `Item`) read through the image schema. */
-export function readExecutionImage(taskId: string, image: StreamImage | Record<string, AttributeValue>): ExecutionImage {
+export function readExecutionImage(
+  taskId: string,
+  image: StreamImage | Record<string, AttributeValue>,
+): ExecutionImage {
   const picked = Object.fromEntries(
     executionImageAttributes.filter((name) => image[name] !== undefined).map((name) => [name, image[name]]),
   );

@@ -22,7 +22,10 @@ import { formatTimestamp } from "../timestamp.js";
 
 export type AcknowledgeResult = "acknowledged" | "not_stopped" | "not_found";
 export type HeartbeatResult = "alive" | "stop_requested" | "not_running";
-export type FinishResult = { readonly kind: "finished" } | { readonly kind: "already_terminal"; readonly status: ExecutionStatus } | { readonly kind: "not_found" };
+export type FinishResult =
+  | { readonly kind: "finished" }
+  | { readonly kind: "already_terminal"; readonly status: ExecutionStatus }
+  | { readonly kind: "not_found" };
 
 export interface WorkerExecutionUpdates {
   /** Records that the worker halted the task; the stop leaves the signal-redrive index. */
@@ -33,27 +36,44 @@ export interface WorkerExecutionUpdates {
   fail(taskId: string, workerId: string, result: string): Promise<FinishResult>;
 }
 
-export function dynamoWorkerExecutionUpdates(client: DynamoDBClient, tableName: string, clock: () => Date = () => new Date()): WorkerExecutionUpdates {
+export function dynamoWorkerExecutionUpdates(
+  client: DynamoDBClient,
+  tableName: string,
+  clock: () => Date = () => new Date(),
+): WorkerExecutionUpdates {
   const now = () => formatTimestamp(clock());
   const update = (taskId: string, write: Omit<ConditionalUpdate, "tableName" | "key">) =>
     conditionalUpdate(client, { tableName, key: { id: { S: taskId } }, ...write });
   /** Only the worker running it may heartbeat or finish it, and only while nothing has finished it. */
   const runningOn = (workerId: string) => allOf(executionExists, runsOnWorker(workerId), inActiveState);
 
-  async function finish(taskId: string, workerId: string, status: "completed" | "failed", result: string): Promise<FinishResult> {
+  async function finish(
+    taskId: string,
+    workerId: string,
+    status: "completed" | "failed",
+    result: string,
+  ): Promise<FinishResult> {
     const at = now();
     const outcome = await update(taskId, {
       condition: runningOn(workerId),
       update:
         "SET #status = :status, finished_at = :now, updated_at = :now, #result = :result, version = if_not_exists(version, :zero) + :one REMOVE #active_shard",
       names: { "#status": "status", "#result": "result", "#active_shard": indexAttributes.activeShard },
-      values: { ":status": { S: status }, ":now": { S: at }, ":result": { S: result }, ":zero": { N: "0" }, ":one": { N: "1" } },
+      values: {
+        ":status": { S: status },
+        ":now": { S: at },
+        ":result": { S: result },
+        ":zero": { N: "0" },
+        ":one": { N: "1" },
+      },
     });
     if (outcome.applied) return { kind: "finished" };
     if (!outcome.old) return { kind: "not_found" };
     const current = executionStatusSchema.safeParse(outcome.old.status?.S);
     if (current.success && isTerminal(current.data)) return { kind: "already_terminal", status: current.data };
-    throw new Error(`finish of ${taskId} refused: the execution runs on another worker, or its status is not one this service knows`);
+    throw new Error(
+      `finish of ${taskId} refused: the execution runs on another worker, or its status is not one this service knows`,
+    );
   }
 
   return {
@@ -62,7 +82,8 @@ export function dynamoWorkerExecutionUpdates(client: DynamoDBClient, tableName: 
       // The first acknowledgement is the one kept; a writer's explicit null counts as none yet.
       const outcome = await update(taskId, {
         condition: allOf(isStopped, isUnset("stop_acknowledged_at")),
-        update: "SET stop_acknowledged_at = :now, stop_acknowledged_by = :by REMOVE #signal_shard, #signal_due_at, #pending",
+        update:
+          "SET stop_acknowledged_at = :now, stop_acknowledged_by = :by REMOVE #signal_shard, #signal_due_at, #pending",
         names: {
           "#signal_shard": indexAttributes.signalShard,
           "#signal_due_at": indexAttributes.signalDueAt,
@@ -82,7 +103,8 @@ export function dynamoWorkerExecutionUpdates(client: DynamoDBClient, tableName: 
         condition: runningOn(workerId),
         // The first heartbeat of a record the platform wrote brings it into the liveness indexes;
         // its start for the duration limit is then the first time this service saw it running.
-        update: "SET #heartbeat_at = :now, #active_shard = :active_shard, #active_since = if_not_exists(#active_since, :now)",
+        update:
+          "SET #heartbeat_at = :now, #active_shard = :active_shard, #active_since = if_not_exists(#active_since, :now)",
         names: {
           "#heartbeat_at": indexAttributes.heartbeatAt,
           "#active_shard": indexAttributes.activeShard,

@@ -3,7 +3,13 @@ import { signalChannels } from "../resources.js";
 import { isQueueGone } from "../signals/publisher.js";
 import { type StopMessage, stopMessageSchema } from "../signals/stop-message.js";
 import type { WorkerExecutionUpdates } from "./execution-updates.js";
-import { ensureSignalQueue, LONG_POLL_SECONDS, markSignalQueueSeen, QUEUE_REFRESH_INTERVAL_MS, type SignalQueueSettings } from "./signal-queue.js";
+import {
+  ensureSignalQueue,
+  LONG_POLL_SECONDS,
+  markSignalQueueSeen,
+  QUEUE_REFRESH_INTERVAL_MS,
+  type SignalQueueSettings,
+} from "./signal-queue.js";
 
 /**
  * The reference worker: how a worker (or a self-hosted environment's agent) honours a stop.
@@ -53,7 +59,8 @@ export function createReferenceWorker(options: ReferenceWorkerOptions) {
   const ownerId = options.environmentId ?? options.workerId;
   const signalQueue = {
     ...options.signalQueue,
-    channel: options.signalQueue.channel ?? (options.environmentId ? signalChannels.environments : signalChannels.workers),
+    channel:
+      options.signalQueue.channel ?? (options.environmentId ? signalChannels.environments : signalChannels.workers),
   };
   let queueUrl: Promise<string> | undefined;
   let lastSeenAt = 0;
@@ -94,7 +101,12 @@ export function createReferenceWorker(options: ReferenceWorkerOptions) {
   /** Halts the task the stop names and acknowledges it; `not_mine` for a stop this worker must leave alone. */
   async function honourStop(stop: StopMessage): Promise<"handled" | "not_mine"> {
     if (!isMine(stop)) return "not_mine";
-    log("stop received", { task_id: stop.task_id, reason: stop.reason, requested_by: stop.requested_by, ...(stop.limit ? { limit: stop.limit } : {}) });
+    log("stop received", {
+      task_id: stop.task_id,
+      reason: stop.reason,
+      requested_by: stop.requested_by,
+      ...(stop.limit ? { limit: stop.limit } : {}),
+    });
     await halt(stop.task_id, stop.reason);
     await acknowledge(stop.task_id);
     return "handled";
@@ -175,7 +187,12 @@ export function createReferenceWorker(options: ReferenceWorkerOptions) {
       let messages: Message[];
       try {
         ({ Messages: messages = [] } = await options.sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: waitSeconds, MessageAttributeNames: ["All"] }),
+          new ReceiveMessageCommand({
+            QueueUrl: url,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: waitSeconds,
+            MessageAttributeNames: ["All"],
+          }),
         ));
       } catch (error) {
         // Deleted while this worker was away (the sweep judged it gone): make it again.

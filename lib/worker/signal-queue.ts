@@ -37,7 +37,10 @@ function queueAttributes(settings: SignalQueueSettings): Record<string, string> 
     VisibilityTimeout: String(channel.visibilityTimeoutSeconds),
     MessageRetentionPeriod: String(channel.retentionSeconds),
     ReceiveMessageWaitTimeSeconds: String(LONG_POLL_SECONDS),
-    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: settings.deadLetterQueueArn, maxReceiveCount: channel.deadLetter.maxReceiveCount }),
+    RedrivePolicy: JSON.stringify({
+      deadLetterTargetArn: settings.deadLetterQueueArn,
+      maxReceiveCount: channel.deadLetter.maxReceiveCount,
+    }),
   };
 }
 
@@ -45,7 +48,12 @@ function queueAttributes(settings: SignalQueueSettings): Record<string, string> 
  * Creates the owner's queue, or finds it (CreateQueue is idempotent for a queue with the same
  * attributes), tagged as seen now. Returns its URL: the same the stop function derives.
  */
-export async function ensureSignalQueue(sqs: SQSClient, settings: SignalQueueSettings, ownerId: string, now: Date = new Date()): Promise<string> {
+export async function ensureSignalQueue(
+  sqs: SQSClient,
+  settings: SignalQueueSettings,
+  ownerId: string,
+  now: Date = new Date(),
+): Promise<string> {
   const queueName = signalQueueName(settings.namePrefix, ownerId);
   const attributes = queueAttributes(settings);
   const lastSeen = { [LAST_SEEN_TAG]: formatTimestamp(now) };
@@ -53,7 +61,11 @@ export async function ensureSignalQueue(sqs: SQSClient, settings: SignalQueueSet
   try {
     // SQS-managed encryption at rest, as the stack's own queues have; the tag dates it from birth.
     ({ QueueUrl: queueUrl } = await sqs.send(
-      new CreateQueueCommand({ QueueName: queueName, Attributes: { ...attributes, SqsManagedSseEnabled: "true" }, tags: lastSeen }),
+      new CreateQueueCommand({
+        QueueName: queueName,
+        Attributes: { ...attributes, SqsManagedSseEnabled: "true" },
+        tags: lastSeen,
+      }),
     ));
   } catch (error) {
     if (!(error instanceof Error) || error.name !== "QueueNameExists") throw error;

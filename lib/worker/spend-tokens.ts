@@ -16,7 +16,11 @@ export interface TokenUsage {
 export type TokenUsageReporter = (usage: TokenUsage) => Promise<void>;
 
 /** The platform's usage write: `tokens` set whole on the execution item; never creates an item. */
-export function dynamoTokenUsageReporter(client: DynamoDBClient, tableName: string, taskId: string): TokenUsageReporter {
+export function dynamoTokenUsageReporter(
+  client: DynamoDBClient,
+  tableName: string,
+  taskId: string,
+): TokenUsageReporter {
   return async (usage) => {
     await client.send(
       new UpdateItemCommand({
@@ -26,7 +30,12 @@ export function dynamoTokenUsageReporter(client: DynamoDBClient, tableName: stri
         ConditionExpression: "attribute_exists(id)",
         ExpressionAttributeNames: { "#tokens": "tokens" },
         ExpressionAttributeValues: {
-          ":tokens": { M: { prompt_tokens: { N: String(usage.prompt_tokens) }, completion_tokens: { N: String(usage.completion_tokens) } } },
+          ":tokens": {
+            M: {
+              prompt_tokens: { N: String(usage.prompt_tokens) },
+              completion_tokens: { N: String(usage.completion_tokens) },
+            },
+          },
         },
       }),
     );

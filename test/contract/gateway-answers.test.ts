@@ -79,15 +79,35 @@ const exchanges: Record<GatewayResponseType, readonly Exchange[]> = {
     { server: {}, requests: [{ method: "GET", target: "/v2/tasks", headers: withKey }] },
     { server: {}, requests: [{ method: "GET", target: `/v1/tasks/${randomUUID()}/stop`, headers: withKey }] },
   ],
-  THROTTLED: [{ server: { throttling: { rateLimit: 0.01, burstLimit: 1 } }, requests: [stop(randomUUID()), stop(randomUUID())] }],
-  REQUEST_TOO_LARGE: [{ server: {}, requests: [{ ...stop(randomUUID()), body: Buffer.alloc(MAX_REQUEST_BODY_BYTES + 1, 0x7b) }] }],
-  INTEGRATION_TIMEOUT: [{ server: { handlers: { "stop-task": () => new Promise(() => undefined) }, integrationTimeoutMs: 50 }, requests: [stop(randomUUID())] }],
-  INTEGRATION_FAILURE: [{ server: { handlers: { "stop-task": () => Promise.reject(new Error("crashed")) }, onError: () => undefined }, requests: [stop(randomUUID())] }],
+  THROTTLED: [
+    { server: { throttling: { rateLimit: 0.01, burstLimit: 1 } }, requests: [stop(randomUUID()), stop(randomUUID())] },
+  ],
+  REQUEST_TOO_LARGE: [
+    { server: {}, requests: [{ ...stop(randomUUID()), body: Buffer.alloc(MAX_REQUEST_BODY_BYTES + 1, 0x7b) }] },
+  ],
+  INTEGRATION_TIMEOUT: [
+    {
+      server: { handlers: { "stop-task": () => new Promise(() => undefined) }, integrationTimeoutMs: 50 },
+      requests: [stop(randomUUID())],
+    },
+  ],
+  INTEGRATION_FAILURE: [
+    {
+      server: { handlers: { "stop-task": () => Promise.reject(new Error("crashed")) }, onError: () => undefined },
+      requests: [stop(randomUUID())],
+    },
+  ],
   DEFAULT_4XX: [
-    { server: {}, requests: [{ method: "POST", target: "/v1/tasks/a b/stop", headers: withKey }], caught: { status: 400, message: "Bad Request" } },
     {
       server: {},
-      requests: [{ method: "POST", target: `/v1/tasks/${randomUUID()}/stop`, headers: [["x-api-key", "k".repeat(20_000)]] }],
+      requests: [{ method: "POST", target: "/v1/tasks/a b/stop", headers: withKey }],
+      caught: { status: 400, message: "Bad Request" },
+    },
+    {
+      server: {},
+      requests: [
+        { method: "POST", target: `/v1/tasks/${randomUUID()}/stop`, headers: [["x-api-key", "k".repeat(20_000)]] },
+      ],
       caught: { status: 431, message: "Request Header Fields Too Large" },
     },
   ],
@@ -115,34 +135,42 @@ async function exchange({ server, requests }: Exchange): Promise<RawResponse> {
 
 describe("gateway answers: the synthesized template and the local server, row by row", () => {
   it("have the same rows: the table's", () => {
-    const types = gatewayAnswerRows().map((row) => row.type).sort();
+    const types = gatewayAnswerRows()
+      .map((row) => row.type)
+      .sort();
     expect([...deployed.keys()].sort()).toEqual(types);
     expect(Object.keys(exchanges).sort()).toEqual(types);
   });
 
-  it.each(gatewayAnswerRows().flatMap((row) => exchanges[row.type].map((ex, index) => [`${row.type} #${index + 1}`, row.type, ex] as const)))(
-    "%s: same status, body and headers",
-    async (_, type, ex) => {
-      const properties = deployed.get(type);
-      if (!properties) throw new Error(`no GatewayResponse for ${type} in the template`);
-      const local = await exchange(ex);
-      const context: GatewayContext = { requestId: local.headers["x-request-id"] ?? "", errorMessage: ex.caught?.message };
+  it.each(
+    gatewayAnswerRows().flatMap((row) =>
+      exchanges[row.type].map((ex, index) => [`${row.type} #${index + 1}`, row.type, ex] as const),
+    ),
+  )("%s: same status, body and headers", async (_, type, ex) => {
+    const properties = deployed.get(type);
+    if (!properties) throw new Error(`no GatewayResponse for ${type} in the template`);
+    const local = await exchange(ex);
+    const context: GatewayContext = {
+      requestId: local.headers["x-request-id"] ?? "",
+      errorMessage: ex.caught?.message,
+    };
 
-      expect(context.requestId).toMatch(/^[0-9a-f-]{36}$/);
-      expect(local.status).toBe(Number(properties.StatusCode ?? ex.caught?.status));
-      const [contentType, mappingTemplate] = Object.entries(properties.ResponseTemplates ?? {})[0] ?? [];
-      expect(Object.keys(properties.ResponseTemplates ?? {})).toHaveLength(1);
-      expect(local.headers["content-type"]).toBe(contentType);
-      expect(local.body).toBe(renderTemplate(mappingTemplate ?? "", context));
+    expect(context.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(local.status).toBe(Number(properties.StatusCode ?? ex.caught?.status));
+    const [contentType, mappingTemplate] = Object.entries(properties.ResponseTemplates ?? {})[0] ?? [];
+    expect(Object.keys(properties.ResponseTemplates ?? {})).toHaveLength(1);
+    expect(local.headers["content-type"]).toBe(contentType);
+    expect(local.body).toBe(renderTemplate(mappingTemplate ?? "", context));
 
-      const deployedHeaders = Object.fromEntries(
-        Object.entries(properties.ResponseParameters ?? {}).map(([name, mapping]) => [
-          name.replace(/^gatewayresponse\.header\./, "").toLowerCase(),
-          renderHeader(mapping, context),
-        ]),
-      );
-      const localHeaders = Object.fromEntries(Object.entries(local.headers).filter(([name]) => !TRANSPORT_HEADERS.has(name) && name !== "content-type"));
-      expect(localHeaders).toEqual(deployedHeaders);
-    },
-  );
+    const deployedHeaders = Object.fromEntries(
+      Object.entries(properties.ResponseParameters ?? {}).map(([name, mapping]) => [
+        name.replace(/^gatewayresponse\.header\./, "").toLowerCase(),
+        renderHeader(mapping, context),
+      ]),
+    );
+    const localHeaders = Object.fromEntries(
+      Object.entries(local.headers).filter(([name]) => !TRANSPORT_HEADERS.has(name) && name !== "content-type"),
+    );
+    expect(localHeaders).toEqual(deployedHeaders);
+  });
 });

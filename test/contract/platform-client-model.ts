@@ -34,7 +34,11 @@ export const platformClientTaskModel = z
     id: z.string(),
     agent_id: z.string(),
     organization_id: z.string(),
-    input: z.looseObject({ text: str, files: z.array(z.string()).nullish(), user: z.looseObject({ id: str, email: z.string() }).nullish() }),
+    input: z.looseObject({
+      text: str,
+      files: z.array(z.string()).nullish(),
+      user: z.looseObject({ id: str, email: z.string() }).nullish(),
+    }),
     created_at: z.iso.datetime({ offset: true }),
     status: z.enum(["pending", "executing", "paused", "error", "failed", "completed", "stopped"]).nullish(),
     internal_status: z.string().max(255).nullish(),
@@ -90,7 +94,12 @@ export const platformClientTaskModel = z
   .check((context) => {
     // The client passes its own `configuration`; a top-level one in a response breaks it.
     if ("configuration" in context.value) {
-      context.issues.push({ code: "custom", message: "top-level configuration key", input: context.value, path: ["configuration"] });
+      context.issues.push({
+        code: "custom",
+        message: "top-level configuration key",
+        input: context.value,
+        path: ["configuration"],
+      });
     }
   });
 

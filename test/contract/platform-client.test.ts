@@ -4,7 +4,12 @@ import { executionStatuses } from "../../lib/execution.js";
 import { anExecution, FACTORY_WORKER_ID } from "../support/factories.js";
 import { callApi, type RouteStyle, routeStyles, useInProcessApi } from "../support/in-process-api.js";
 import { drainQueue, putItem, workerQueueUrl } from "../support/local-aws.js";
-import { credentialKeys, explicitlySentKeys, mcpCredentialKeys, platformClientTaskModel } from "./platform-client-model.js";
+import {
+  credentialKeys,
+  explicitlySentKeys,
+  mcpCredentialKeys,
+  platformClientTaskModel,
+} from "./platform-client-model.js";
 
 const KEY = `sk-contract-${randomUUID()}`;
 const served = useInProcessApi(KEY, { workers: ["worker-2", FACTORY_WORKER_ID] });
@@ -39,7 +44,16 @@ const everyField = {
   events_streaming: true,
   used_mutating_tools: false,
   is_continuous: false,
-  mcp_servers: [{ type: "remote", name: "search", url: "https://mcp.example", transport: "sse", auth_type: "none", allowed_tools: ["find"] }],
+  mcp_servers: [
+    {
+      type: "remote",
+      name: "search",
+      url: "https://mcp.example",
+      transport: "sse",
+      auth_type: "none",
+      allowed_tools: ["find"],
+    },
+  ],
   triggering_agent_id: "agent-parent",
   title: "Quarterly report",
   think_mode: "harder",
@@ -47,7 +61,13 @@ const everyField = {
   model_name: "claude-sonnet",
   llm_reasoning_effort: "xhigh",
   disable_attachment_injection: false,
-  deep_planning: { enabled: true, enforce: false, started: true, question_raised: false, tasks: [{ id: "t1", title: "plan", completed: false }] },
+  deep_planning: {
+    enabled: true,
+    enforce: false,
+    started: true,
+    question_raised: false,
+    tasks: [{ id: "t1", title: "plan", completed: false }],
+  },
   execution_attempts: 2,
   return_metrics: true,
   tokens: { completion_tokens: 10, prompt_tokens: 20 },
@@ -58,12 +78,27 @@ const everyField = {
 
 const records = {
   "every optional field set": () => anExecution({ ...everyField, status: "paused" }),
-  "no optional field": () => ({ id: randomUUID(), agent_id: "agent-bare", organization_id: "org-a", status: "executing", created_at: "2026-11-25T10:00:00.000Z" }),
+  "no optional field": () => ({
+    id: randomUUID(),
+    agent_id: "agent-bare",
+    organization_id: "org-a",
+    status: "executing",
+    created_at: "2026-11-25T10:00:00.000Z",
+  }),
   "credentials inside": () =>
     anExecution({
       user_oidc_token: "oidc-SECRET",
       user_tokens: { github: "gh-SECRET" },
-      mcp_servers: [{ name: "crm", type: "remote", auth_type: "api_key", api_key: "mcp-SECRET", client_secret: "cs-SECRET", client_id: "public-id" }],
+      mcp_servers: [
+        {
+          name: "crm",
+          type: "remote",
+          auth_type: "api_key",
+          api_key: "mcp-SECRET",
+          client_secret: "cs-SECRET",
+          client_id: "public-id",
+        },
+      ],
     }),
 };
 
@@ -81,19 +116,22 @@ function expectClientParses(text: string) {
 describe.each(Object.keys(routeStyles) as Style[])("the platform client's model parses %s route responses", (style) => {
   const routesOf = routeStyles[style];
 
-  it.each(Object.keys(records) as (keyof typeof records)[])("for a record with %s, from Get and from Stop", async (kind) => {
-    const execution = records[kind]();
-    await putItem(served.aws.dynamoDb, served.aws.resources.tables.executions, execution);
+  it.each(Object.keys(records) as (keyof typeof records)[])(
+    "for a record with %s, from Get and from Stop",
+    async (kind) => {
+      const execution = records[kind]();
+      await putItem(served.aws.dynamoDb, served.aws.resources.tables.executions, execution);
 
-    const got = await call(routesOf.get(execution.id));
-    expect(got.status).toBe(200);
-    expectClientParses(got.text);
+      const got = await call(routesOf.get(execution.id));
+      expect(got.status).toBe(200);
+      expectClientParses(got.text);
 
-    const stopped = await call(routesOf.stop(execution.id));
-    expect(stopped.status).toBe(200);
-    expect(expectClientParses(stopped.text)).toMatchObject({ status: "stopped" });
-    await drainQueue(served.aws.sqs, workerQueueUrl(served.aws, "worker-2"));
-  });
+      const stopped = await call(routesOf.stop(execution.id));
+      expect(stopped.status).toBe(200);
+      expect(expectClientParses(stopped.text)).toMatchObject({ status: "stopped" });
+      await drainQueue(served.aws.sqs, workerQueueUrl(served.aws, "worker-2"));
+    },
+  );
 
   it.each(executionStatuses)("for a %s record", async (status) => {
     const execution = anExecution({ status });
@@ -115,20 +153,33 @@ describe("documented and compatibility routes answer alike, row by row of the re
 
   it.each(rows)("$row", async ({ status, organization, key, expected }) => {
     await drainQueue(served.aws.sqs, workerQueueUrl(served.aws)); // what earlier tests sent
-    const results: Record<string, { stop: { status: number; text: string }; get: { status: number; text: string } }> = {};
+    const results: Record<string, { stop: { status: number; text: string }; get: { status: number; text: string } }> =
+      {};
     for (const style of Object.keys(routeStyles) as Style[]) {
       let id: string = randomUUID();
       if (status === "malformed") id = "not-a-uuid";
       else if (status) {
-        const execution = anExecution({ id, status, organization_id: organization, finished_at: status === "completed" ? "2026-11-25T10:05:00.000Z" : undefined });
+        const execution = anExecution({
+          id,
+          status,
+          organization_id: organization,
+          finished_at: status === "completed" ? "2026-11-25T10:05:00.000Z" : undefined,
+        });
         // Same record under each style, so the bodies can be compared byte for byte (but the id).
-        await putItem(served.aws.dynamoDb, served.aws.resources.tables.executions, { ...execution, agent_id: "agent-same", created_at: "2026-11-25T10:00:00.000Z" });
+        await putItem(served.aws.dynamoDb, served.aws.resources.tables.executions, {
+          ...execution,
+          agent_id: "agent-same",
+          created_at: "2026-11-25T10:00:00.000Z",
+        });
       }
       const stop = await call(routeStyles[style].stop(id), key);
       const get = await call(routeStyles[style].get(id), key);
       const normalise = (text: string) =>
         text.replaceAll(id, "<id>").replace(/"(finished_at|stopped_at)":"[^"]+"/g, '"$1":"<time>"');
-      results[style] = { stop: { status: stop.status, text: normalise(stop.text) }, get: { status: get.status, text: normalise(get.text) } };
+      results[style] = {
+        stop: { status: stop.status, text: normalise(stop.text) },
+        get: { status: get.status, text: normalise(get.text) },
+      };
     }
     expect(results.documented?.stop.status).toBe(expected);
     expect(results.compatibility).toEqual(results.documented);

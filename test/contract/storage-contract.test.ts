@@ -21,10 +21,20 @@ import { platformClientTaskModel } from "./platform-client-model.js";
 
 const WORKER = "worker-platform-1";
 const ENVIRONMENT = "env-platform-eu";
-const served = useInProcessApi(`sk-storage-contract-${randomUUID()}`, { workers: [WORKER], environments: [ENVIRONMENT] });
+const served = useInProcessApi(`sk-storage-contract-${randomUUID()}`, {
+  workers: [WORKER],
+  environments: [ENVIRONMENT],
+});
 const KEY = aPlatformKey();
 const CANONICAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-const TIMESTAMP_FIELDS = ["created_at", "started_at", "paused_at", "finished_at", "stopped_at", "stop_acknowledged_at"] as const;
+const TIMESTAMP_FIELDS = [
+  "created_at",
+  "started_at",
+  "paused_at",
+  "finished_at",
+  "stopped_at",
+  "stop_acknowledged_at",
+] as const;
 
 beforeAll(async () => {
   await putPlatformApiKeys(served.aws);
@@ -45,7 +55,8 @@ const NO_MESSAGES = { worker: [], environment: [] };
 function expectCanonicalRecord(text: string, record: PlatformExecution, id: string) {
   const body = JSON.parse(text);
   expect(body.id).toBe(id);
-  for (const field of ["created_at", "started_at", "paused_at"] as const) expect(body[field]).toBe(record.expected[field]);
+  for (const field of ["created_at", "started_at", "paused_at"] as const)
+    expect(body[field]).toBe(record.expected[field]);
   for (const field of TIMESTAMP_FIELDS) if (body[field] !== null) expect(body[field]).toMatch(CANONICAL);
   expect(body).toMatchObject({
     worker_id: record.expected.worker_id,
@@ -73,42 +84,45 @@ describe("API keys the platform stored, in every timestamp form", () => {
 describe.each(routeStyleNames)("records the platform stored, through the %s routes", (style: RouteStyle) => {
   const routes = routeStyles[style];
 
-  it.each(running)("$name: reads with canonical timestamps, stops once with one message to whoever runs it, then stays put", async (record) => {
-    const id = randomUUID();
-    await putPlatformExecution(served.aws, record, id);
+  it.each(running)(
+    "$name: reads with canonical timestamps, stops once with one message to whoever runs it, then stays put",
+    async (record) => {
+      const id = randomUUID();
+      await putPlatformExecution(served.aws, record, id);
 
-    const got = await call(routes.get(id));
-    expect(got.status).toBe(200);
-    expectCanonicalRecord(got.text, record, id);
+      const got = await call(routes.get(id));
+      expect(got.status).toBe(200);
+      expectCanonicalRecord(got.text, record, id);
 
-    const stop = await call(routes.stop(id));
-    expect(stop.status).toBe(200);
-    const body = expectCanonicalRecord(stop.text, record, id);
-    expect(body).toMatchObject({ status: "stopped", is_manually_stopped: true, stop_reason: "user_requested" });
-    expect(body.finished_at).toBe(body.stopped_at);
-    const messages = await sentMessages();
-    if (record.routes_to === "nobody") {
-      // No worker or environment runs it yet: there is no one to tell (docs/stop-delivery.md).
-      expect(messages).toEqual(NO_MESSAGES);
-    } else {
-      const other = record.routes_to === "worker" ? "environment" : "worker";
-      expect(messages[other]).toEqual([]);
-      expect(messages[record.routes_to]).toHaveLength(1);
-      expect(stopMessageSchema.parse(JSON.parse(messages[record.routes_to][0]?.Body ?? "{}"))).toMatchObject({
-        task_id: id,
-        worker_id: record.expected.worker_id,
-        environment_id: record.expected.environment_id,
-        requested_at: body.stopped_at,
-      });
-    }
+      const stop = await call(routes.stop(id));
+      expect(stop.status).toBe(200);
+      const body = expectCanonicalRecord(stop.text, record, id);
+      expect(body).toMatchObject({ status: "stopped", is_manually_stopped: true, stop_reason: "user_requested" });
+      expect(body.finished_at).toBe(body.stopped_at);
+      const messages = await sentMessages();
+      if (record.routes_to === "nobody") {
+        // No worker or environment runs it yet: there is no one to tell (docs/stop-delivery.md).
+        expect(messages).toEqual(NO_MESSAGES);
+      } else {
+        const other = record.routes_to === "worker" ? "environment" : "worker";
+        expect(messages[other]).toEqual([]);
+        expect(messages[record.routes_to]).toHaveLength(1);
+        expect(stopMessageSchema.parse(JSON.parse(messages[record.routes_to][0]?.Body ?? "{}"))).toMatchObject({
+          task_id: id,
+          worker_id: record.expected.worker_id,
+          environment_id: record.expected.environment_id,
+          requested_at: body.stopped_at,
+        });
+      }
 
-    const before = await stored(id);
-    const again = await call(routes.stop(id));
-    expect(again.status).toBe(200);
-    expect(JSON.parse(again.text)).toEqual(body);
-    expect(await stored(id)).toEqual(before);
-    expect(await sentMessages()).toEqual(NO_MESSAGES);
-  });
+      const before = await stored(id);
+      const again = await call(routes.stop(id));
+      expect(again.status).toBe(200);
+      expect(JSON.parse(again.text)).toEqual(body);
+      expect(await stored(id)).toEqual(before);
+      expect(await sentMessages()).toEqual(NO_MESSAGES);
+    },
+  );
 
   it.each(finished)("$name: reads, and a stop returns it unchanged and sends nothing", async (record) => {
     const id = randomUUID();
@@ -130,43 +144,55 @@ describe.each(routeStyleNames)("records the platform stored, through the %s rout
 
 describe("records that break the public schema", () => {
   const unknownStatus = platformCorpus.records.find((record) => record.name === "status ERROR");
-  const newerEnum = platformCorpus.records.find((record) => record.name === "running, output_format from a newer model");
+  const newerEnum = platformCorpus.records.find(
+    (record) => record.name === "running, output_format from a newer model",
+  );
 
-  it.each(routeStyleNames)("a status outside the seven is never transitioned: 500, nothing changes (%s routes)", async (style) => {
-    if (!unknownStatus) throw new Error("corpus lacks the unknown-status record");
-    const id = randomUUID();
-    await putPlatformExecution(served.aws, unknownStatus, id);
-    const before = await stored(id);
+  it.each(routeStyleNames)(
+    "a status outside the seven is never transitioned: 500, nothing changes (%s routes)",
+    async (style) => {
+      if (!unknownStatus) throw new Error("corpus lacks the unknown-status record");
+      const id = randomUUID();
+      await putPlatformExecution(served.aws, unknownStatus, id);
+      const before = await stored(id);
 
-    expect((await call(routeStyles[style].get(id))).status).toBe(500);
-    const stop = await call(routeStyles[style].stop(id));
+      expect((await call(routeStyles[style].get(id))).status).toBe(500);
+      const stop = await call(routeStyles[style].stop(id));
 
-    expect(stop.status).toBe(500);
-    expect(JSON.parse(stop.text)).toEqual({ detail: "Internal server error" });
-    expect(await stored(id)).toEqual(before);
-    expect(await sentMessages()).toEqual(NO_MESSAGES);
-  });
+      expect(stop.status).toBe(500);
+      expect(JSON.parse(stop.text)).toEqual({ detail: "Internal server error" });
+      expect(await stored(id)).toEqual(before);
+      expect(await sentMessages()).toEqual(NO_MESSAGES);
+    },
+  );
 
-  it.each(routeStyleNames)("an unreadable running record is still stopped and signalled, answers 500, and a repeat changes nothing (%s routes)", async (style) => {
-    if (!newerEnum) throw new Error("corpus lacks the newer-enum record");
-    const id = randomUUID();
-    await putPlatformExecution(served.aws, newerEnum, id);
+  it.each(routeStyleNames)(
+    "an unreadable running record is still stopped and signalled, answers 500, and a repeat changes nothing (%s routes)",
+    async (style) => {
+      if (!newerEnum) throw new Error("corpus lacks the newer-enum record");
+      const id = randomUUID();
+      await putPlatformExecution(served.aws, newerEnum, id);
 
-    const stop = await call(routeStyles[style].stop(id));
+      const stop = await call(routeStyles[style].stop(id));
 
-    expect(stop.status).toBe(500);
-    const after = await stored(id);
-    expect(after).toMatchObject({ status: "stopped", is_manually_stopped: true, output_format: "html" });
-    expect(after).not.toHaveProperty("signal_pending_since");
-    const messages = await sentMessages();
-    expect(messages.environment).toEqual([]);
-    expect(messages.worker.map((message) => JSON.parse(message.Body ?? "{}"))).toEqual([
-      expect.objectContaining({ task_id: id, worker_id: newerEnum.expected.worker_id, requested_at: after?.stopped_at }),
-    ]);
+      expect(stop.status).toBe(500);
+      const after = await stored(id);
+      expect(after).toMatchObject({ status: "stopped", is_manually_stopped: true, output_format: "html" });
+      expect(after).not.toHaveProperty("signal_pending_since");
+      const messages = await sentMessages();
+      expect(messages.environment).toEqual([]);
+      expect(messages.worker.map((message) => JSON.parse(message.Body ?? "{}"))).toEqual([
+        expect.objectContaining({
+          task_id: id,
+          worker_id: newerEnum.expected.worker_id,
+          requested_at: after?.stopped_at,
+        }),
+      ]);
 
-    const repeat = await call(routeStyles[style].stop(id));
-    expect(repeat.status).toBe(500);
-    expect(await stored(id)).toEqual(after);
-    expect(await sentMessages()).toEqual(NO_MESSAGES);
-  });
+      const repeat = await call(routeStyles[style].stop(id));
+      expect(repeat.status).toBe(500);
+      expect(await stored(id)).toEqual(after);
+      expect(await sentMessages()).toEqual(NO_MESSAGES);
+    },
+  );
 });

@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { canConnect, localClientOptions } from "../../infra/local/emulators.js";
+import { ownerQueueSettings } from "../../infra/local/provision.js";
 import { hashApiKey } from "../../lib/auth/api-keys.js";
 import { createSqsClient } from "../../lib/aws/clients.js";
-import { ownerQueueSettings } from "../../infra/local/provision.js";
 import { ensureSignalQueue } from "../../lib/worker/signal-queue.js";
 import { drainQueue } from "../support/local-aws.js";
 import {
@@ -64,7 +64,9 @@ function sqs() {
 }
 
 function runKeys(...args: string[]) {
-  const result = spawnSync("npm", ["run", "--silent", "keys", "--", ...args, "--stack-file", local.stackFile], { encoding: "utf8" });
+  const result = spawnSync("npm", ["run", "--silent", "keys", "--", ...args, "--stack-file", local.stackFile], {
+    encoding: "utf8",
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -75,8 +77,16 @@ describe("npm start serves the API over HTTP on the seeded stack", () => {
       region: "us-east-1",
       tables: { executions: "local-executions", api_keys: "local-api-keys" },
       signal_channels: {
-        workers: { name_prefix: "local-worker-", url_prefix: expect.stringMatching(/\/local-worker-$/), dead_letter_url: expect.stringContaining("local-stop-signals-dlq") },
-        environments: { name_prefix: "local-env-", url_prefix: expect.stringMatching(/\/local-env-$/), dead_letter_url: expect.stringContaining("local-asset-commands-dlq") },
+        workers: {
+          name_prefix: "local-worker-",
+          url_prefix: expect.stringMatching(/\/local-worker-$/),
+          dead_letter_url: expect.stringContaining("local-stop-signals-dlq"),
+        },
+        environments: {
+          name_prefix: "local-env-",
+          url_prefix: expect.stringMatching(/\/local-env-$/),
+          dead_letter_url: expect.stringContaining("local-asset-commands-dlq"),
+        },
       },
       queues: {
         events: expect.stringContaining("local-task-events"),
@@ -91,10 +101,20 @@ describe("npm start serves the API over HTTP on the seeded stack", () => {
 
     expect(response.status).toBe(200);
     expect(response.headers.get("x-request-id")).toBeTruthy();
-    expect(await response.json()).toMatchObject({ id: EXECUTING, status: "stopped", is_manually_stopped: true, stopped_by: "key_alpha" });
+    expect(await response.json()).toMatchObject({
+      id: EXECUTING,
+      status: "stopped",
+      is_manually_stopped: true,
+      stopped_by: "key_alpha",
+    });
     const messages = await drainQueue(sqs(), queues.workerA, { waitSeconds: 1 });
     expect(messages.map((message) => JSON.parse(message.Body ?? "{}"))).toEqual([
-      expect.objectContaining({ type: "task.stop", task_id: EXECUTING, worker_id: "worker-a", organization_id: "org-alpha" }),
+      expect.objectContaining({
+        type: "task.stop",
+        task_id: EXECUTING,
+        worker_id: "worker-a",
+        organization_id: "org-alpha",
+      }),
     ]);
   });
 
@@ -108,7 +128,9 @@ describe("npm start serves the API over HTTP on the seeded stack", () => {
   });
 
   it("reads and stops records written the way the platform's Python services write them", async () => {
-    const got = await fetch(`${local.stack.api_url}/v1/tasks/${PYTHON_WRITTEN}`, { headers: { "x-api-key": ALPHA_KEY } });
+    const got = await fetch(`${local.stack.api_url}/v1/tasks/${PYTHON_WRITTEN}`, {
+      headers: { "x-api-key": ALPHA_KEY },
+    });
     expect(got.status).toBe(200);
     expect(await got.json()).toMatchObject({
       created_at: "2026-12-01T09:00:00.123456Z",
@@ -121,7 +143,12 @@ describe("npm start serves the API over HTTP on the seeded stack", () => {
 
     const stopped = await stop(PENDING_NULL_START, ALPHA_KEY);
     expect(stopped.status).toBe(200);
-    expect(await stopped.json()).toMatchObject({ status: "stopped", created_at: "2026-12-01T09:00:00.123456Z", started_at: null, worker_id: null });
+    expect(await stopped.json()).toMatchObject({
+      status: "stopped",
+      created_at: "2026-12-01T09:00:00.123456Z",
+      started_at: null,
+      worker_id: null,
+    });
     // No worker runs it yet: there is no one to tell.
     expect(await drainQueue(sqs(), queues.workerA)).toEqual([]);
   });
@@ -134,7 +161,9 @@ describe("npm start serves the API over HTTP on the seeded stack", () => {
     expect((await stop("aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa", ALPHA_KEY)).status).toBe(404);
     const invalid = await stop("not-a-uuid", ALPHA_KEY);
     expect(invalid.status).toBe(422);
-    expect(await invalid.json()).toEqual({ detail: [{ loc: ["path", "task_id"], msg: "Input should be a valid UUID", type: "uuid_parsing" }] });
+    expect(await invalid.json()).toEqual({
+      detail: [{ loc: ["path", "task_id"], msg: "Input should be a valid UUID", type: "uuid_parsing" }],
+    });
     expect(await drainQueue(sqs(), queues.workerA)).toEqual([]);
   });
 
@@ -152,11 +181,16 @@ describe("npm start serves the API over HTTP on the seeded stack", () => {
 describe("npm start -- --throttle RATE,BURST", () => {
   it("answers 429 with Retry-After once the burst is spent, in the deployed API's shape", async () => {
     // One request's worth of tokens every 10 s: the third of three quick requests finds none.
-    const throttled = await startLocalStack(SEED, { args: ["--throttle", "0.1,2"], env: { CLEANUP_INTERVAL_SECONDS: "0" } });
+    const throttled = await startLocalStack(SEED, {
+      args: ["--throttle", "0.1,2"],
+      env: { CLEANUP_INTERVAL_SECONDS: "0" },
+    });
     try {
       const responses: Response[] = [];
       for (let attempt = 0; attempt < 3; attempt++) {
-        responses.push(await fetch(`${throttled.stack.api_url}/v1/tasks/${COMPLETED}`, { headers: { "x-api-key": ALPHA_KEY } }));
+        responses.push(
+          await fetch(`${throttled.stack.api_url}/v1/tasks/${COMPLETED}`, { headers: { "x-api-key": ALPHA_KEY } }),
+        );
       }
 
       expect(responses.map((response) => response.status)).toEqual([200, 200, 429]);
@@ -174,7 +208,12 @@ describe("npm start -- --throttle RATE,BURST", () => {
     const { child, output } = spawnNpmStart(["--seed", SEED, "--throttle", "fast"], { PORT: "0" });
     expect(await waitForExit(child)).toBe(1);
     expect(output()).toContain("--throttle takes RATE,BURST");
-    expect(output().trim().split("\n").filter((line) => line.startsWith("npm start:"))).toHaveLength(1);
+    expect(
+      output()
+        .trim()
+        .split("\n")
+        .filter((line) => line.startsWith("npm start:")),
+    ).toHaveLength(1);
   }, 60_000);
 });
 
@@ -183,7 +222,11 @@ describe("npm run keys administers keys on the local stack", () => {
     const created = runKeys("create", "--org", "org-gamma");
     expect(created.status, created.stderr).toBe(0);
     const issued = JSON.parse(created.stdout.trim().split("\n").at(-1) ?? "{}");
-    expect(issued).toMatchObject({ key: expect.stringMatching(/^sk_/), key_id: expect.stringMatching(/^key_/), organization_id: "org-gamma" });
+    expect(issued).toMatchObject({
+      key: expect.stringMatching(/^sk_/),
+      key_id: expect.stringMatching(/^key_/),
+      organization_id: "org-gamma",
+    });
     // A task of another organization proves the key authenticates (403, not 401).
     expect((await stop(EXECUTING, issued.key)).status).toBe(403);
 
@@ -205,7 +248,9 @@ describe("npm run cleanup runs one cleanup against the local stack", () => {
     // The stops of EXECUTING and SELF_HOSTED earlier in this file were never acknowledged; PENDING_NULL_START
     // has no worker to tell; PYTHON_WRITTEN started hours ago and no worker ever sent a heartbeat for it: it
     // is stopped as stale. All the queues were made a moment ago: the sweep deletes none.
-    const result = spawnSync("npm", ["run", "--silent", "cleanup", "--", "--stack-file", local.stackFile], { encoding: "utf8" });
+    const result = spawnSync("npm", ["run", "--silent", "cleanup", "--", "--stack-file", local.stackFile], {
+      encoding: "utf8",
+    });
 
     expect(result.status, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "{}")).toMatchObject({
@@ -216,14 +261,25 @@ describe("npm run cleanup runs one cleanup against the local stack", () => {
       truncated: false,
       sweep: { examined: 3, deleted: 0, failures: 0 },
     });
-    const received = await Promise.all([queues.workerA, queues.workerPy, queues.envOnprem].map((url) => drainQueue(sqs(), url, { waitSeconds: 1 })));
-    expect(received.map((messages) => messages.map((message) => JSON.parse(message.Body ?? "{}").task_id))).toEqual([[EXECUTING], [PYTHON_WRITTEN], [SELF_HOSTED]]);
+    const received = await Promise.all(
+      [queues.workerA, queues.workerPy, queues.envOnprem].map((url) => drainQueue(sqs(), url, { waitSeconds: 1 })),
+    );
+    expect(received.map((messages) => messages.map((message) => JSON.parse(message.Body ?? "{}").task_id))).toEqual([
+      [EXECUTING],
+      [PYTHON_WRITTEN],
+      [SELF_HOSTED],
+    ]);
   });
 });
 
 describe("npm start runs the stream processor: a stop reaches the whole tree, and each stop is an event", () => {
   const ORCHESTRATOR = "77777777-7777-4777-8777-777777777770";
-  const reached = [ORCHESTRATOR, "77777777-7777-4777-8777-777777777771", "77777777-7777-4777-8777-777777777772", "77777777-7777-4777-8777-777777777773"];
+  const reached = [
+    ORCHESTRATOR,
+    "77777777-7777-4777-8777-777777777771",
+    "77777777-7777-4777-8777-777777777772",
+    "77777777-7777-4777-8777-777777777773",
+  ];
   const untouched = ["77777777-7777-4777-8777-777777777774", "77777777-7777-4777-8777-777777777775"];
 
   it("stops the orchestrator's running descendants within seconds, and queues.events holds one Task Stopped per stopped node", async () => {
@@ -236,12 +292,20 @@ describe("npm start runs the stream processor: a stop reaches the whole tree, an
     expect(await response.json()).toMatchObject({ status: "stopped", stop_note: "The brief was wrong" });
 
     const startedAt = Date.now();
-    const grandchild = async () => (await (await fetch(`${local.stack.api_url}/v1/tasks/${reached[2]}`, { headers: { "x-api-key": ALPHA_KEY } })).json()) as { status: string };
+    const grandchild = async () =>
+      (await (
+        await fetch(`${local.stack.api_url}/v1/tasks/${reached[2]}`, { headers: { "x-api-key": ALPHA_KEY } })
+      ).json()) as { status: string };
     while ((await grandchild()).status !== "stopped") {
       expect(Date.now() - startedAt, "the grandchild was not stopped within 10 s").toBeLessThan(10_000);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    expect(await grandchild()).toMatchObject({ status: "stopped", stop_reason: "parent_stopped", stopped_by: `parent_execution:${reached[1]}`, stop_note: "The brief was wrong" });
+    expect(await grandchild()).toMatchObject({
+      status: "stopped",
+      stop_reason: "parent_stopped",
+      stopped_by: `parent_execution:${reached[1]}`,
+      stop_note: "The brief was wrong",
+    });
 
     // Give the stream a moment to drain, then every event: one Task Stopped per stopped node, none for the rest.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
@@ -276,7 +340,12 @@ describe("npm start fails fast and cleanly", () => {
 
     expect(await waitForExit(child)).toBe(1);
     expect(output()).toContain("java was not found: DynamoDB Local needs Java 17 or newer");
-    expect(output().trim().split("\n").filter((line) => line.startsWith("npm start:"))).toHaveLength(1);
+    expect(
+      output()
+        .trim()
+        .split("\n")
+        .filter((line) => line.startsWith("npm start:")),
+    ).toHaveLength(1);
   }, 60_000);
 
   it("says in one line when the API port is in use", async () => {

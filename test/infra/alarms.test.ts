@@ -2,22 +2,30 @@ import { App, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import * as sns from "aws-cdk-lib/aws-sns";
 import { describe, expect, it } from "vitest";
-import { StopTaskStack } from "../../infra/stop-task-stack.js";
 import { stageSettings } from "../../infra/stages.js";
+import { StopTaskStack } from "../../infra/stop-task-stack.js";
 import { createMetrics, MetricUnit } from "../../lib/observability.js";
-import { executionStreamProcessing, functionDefinitions, signalChannels, taskEventsQueue } from "../../lib/resources.js";
+import {
+  executionStreamProcessing,
+  functionDefinitions,
+  signalChannels,
+  taskEventsQueue,
+} from "../../lib/resources.js";
 import { type CfnResource, logicalIdWhere, onlyResource, synthesizeStage } from "./synth.js";
 
 describe("alarms", () => {
   const { template } = synthesizeStage("dev");
   const alarms = Object.values(template.findResources("AWS::CloudWatch::Alarm")) as CfnResource[];
   const { logicalId: topicId } = onlyResource(template, "AWS::SNS::Topic");
-  const alarmNamed = (name: string) => alarms.find((alarm) => alarm.Properties?.AlarmName === `stop-task-dev-${name}`)?.Properties;
+  const alarmNamed = (name: string) =>
+    alarms.find((alarm) => alarm.Properties?.AlarmName === `stop-task-dev-${name}`)?.Properties;
 
   it("notifies the alarm topic of every alarm and of its recovery", () => {
     // API 5xx, errors and throttles of each function, each signal DLQ, undeliverable stop signals,
     // the stream's failure queue and iterator age, and the example task-events queue's DLQ.
-    expect(alarms).toHaveLength(1 + 2 * Object.keys(functionDefinitions).length + Object.keys(signalChannels).length + 1 + 2 + 1);
+    expect(alarms).toHaveLength(
+      1 + 2 * Object.keys(functionDefinitions).length + Object.keys(signalChannels).length + 1 + 2 + 1,
+    );
     for (const alarm of alarms) {
       expect(alarm.Properties?.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(alarm.Properties?.OKActions).toEqual([{ Ref: topicId }]);
@@ -111,7 +119,12 @@ describe("alarms", () => {
   });
 
   it("alarms when the stream processor is more than five minutes behind the executions table's stream", () => {
-    const functionId = logicalIdWhere(template, "AWS::Lambda::Function", "FunctionName", "stop-task-dev-execution-stream");
+    const functionId = logicalIdWhere(
+      template,
+      "AWS::Lambda::Function",
+      "FunctionName",
+      "stop-task-dev-execution-stream",
+    );
     expect(alarmNamed("execution-stream-function-iterator-age")).toMatchObject({
       Namespace: "AWS/Lambda",
       MetricName: "IteratorAge",

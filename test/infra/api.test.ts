@@ -25,7 +25,12 @@ describe("the REST API", () => {
     for (const route of routes) {
       const match = served.find((candidate) => candidate.method === route.method && candidate.path === route.path);
       expect(match, `${route.method} ${route.path}`).toBeDefined();
-      const functionId = logicalIdWhere(template, "AWS::Lambda::Function", "FunctionName", `stop-task-dev-${route.functionName}`);
+      const functionId = logicalIdWhere(
+        template,
+        "AWS::Lambda::Function",
+        "FunctionName",
+        `stop-task-dev-${route.functionName}`,
+      );
       expect(match?.integration).toEqual({
         Type: "AWS_PROXY",
         IntegrationHttpMethod: "POST",
@@ -123,25 +128,38 @@ describe("API Gateway's own answers (lib/resources.ts gatewayAnswers)", () => {
 
   /** What API Gateway would put in the body, for a request id and a caught message. */
   const rendered = (bodyTemplate: string) =>
-    JSON.parse(bodyTemplate.replaceAll("$context.requestId", "req-1").replaceAll("$context.error.messageString", '"Forbidden"'));
+    JSON.parse(
+      bodyTemplate.replaceAll("$context.requestId", "req-1").replaceAll("$context.error.messageString", '"Forbidden"'),
+    );
 
   it("defines one GatewayResponse per row of the table, and no other", () => {
-    expect(gatewayResponses.map((response) => response.Properties?.ResponseType).sort()).toEqual(gatewayAnswerRows().map((row) => row.type).sort());
+    expect(gatewayResponses.map((response) => response.Properties?.ResponseType).sort()).toEqual(
+      gatewayAnswerRows()
+        .map((row) => row.type)
+        .sort(),
+    );
     for (const response of gatewayResponses) expect(response.Properties?.RestApiId).toEqual({ Ref: restApiId });
   });
 
-  it.each(gatewayAnswerRows().map((row) => [row.type, row] as const))("%s: the table's status, detail and headers", (type, row) => {
-    const [response] = byType(type);
-    const properties = response?.Properties ?? {};
-    expect(properties.StatusCode).toBe(row.status === undefined ? undefined : String(row.status));
-    const templates = properties.ResponseTemplates as Record<string, string>;
-    expect(Object.keys(templates)).toEqual(["application/json"]);
-    expect(rendered(templates["application/json"] ?? "")).toEqual({ detail: row.detail === GATEWAY_MESSAGE ? "Forbidden" : row.detail });
-    expect(properties.ResponseParameters).toEqual({
-      "gatewayresponse.header.x-request-id": "context.requestId",
-      ...(row.retryAfterSeconds === undefined ? {} : { "gatewayresponse.header.retry-after": `'${row.retryAfterSeconds}'` }),
-    });
-  });
+  it.each(gatewayAnswerRows().map((row) => [row.type, row] as const))(
+    "%s: the table's status, detail and headers",
+    (type, row) => {
+      const [response] = byType(type);
+      const properties = response?.Properties ?? {};
+      expect(properties.StatusCode).toBe(row.status === undefined ? undefined : String(row.status));
+      const templates = properties.ResponseTemplates as Record<string, string>;
+      expect(Object.keys(templates)).toEqual(["application/json"]);
+      expect(rendered(templates["application/json"] ?? "")).toEqual({
+        detail: row.detail === GATEWAY_MESSAGE ? "Forbidden" : row.detail,
+      });
+      expect(properties.ResponseParameters).toEqual({
+        "gatewayresponse.header.x-request-id": "context.requestId",
+        ...(row.retryAfterSeconds === undefined
+          ? {}
+          : { "gatewayresponse.header.retry-after": `'${row.retryAfterSeconds}'` }),
+      });
+    },
+  );
 
   it("answers an unknown route (or another method on a known one) 404 Not Found, not API Gateway's 403", () => {
     expect(byType("MISSING_AUTHENTICATION_TOKEN")[0]?.Properties).toMatchObject({
@@ -157,7 +175,9 @@ describe("API Gateway's own answers (lib/resources.ts gatewayAnswers)", () => {
     });
     for (const type of ["DEFAULT_4XX", "DEFAULT_5XX"]) {
       expect(byType(type)[0]?.Properties).not.toHaveProperty("StatusCode");
-      expect(byType(type)[0]?.Properties?.ResponseTemplates).toEqual({ "application/json": '{"detail":$context.error.messageString}' });
+      expect(byType(type)[0]?.Properties?.ResponseTemplates).toEqual({
+        "application/json": '{"detail":$context.error.messageString}',
+      });
     }
   });
 
@@ -165,6 +185,8 @@ describe("API Gateway's own answers (lib/resources.ts gatewayAnswers)", () => {
     const { resource: deployment } = onlyResource(template, "AWS::ApiGateway::Deployment");
     const responseIds = Object.keys(template.findResources("AWS::ApiGateway::GatewayResponse"));
     expect(responseIds).toHaveLength(gatewayAnswerRows().length);
-    expect((deployment as CfnResource & { DependsOn?: string[] }).DependsOn).toEqual(expect.arrayContaining(responseIds));
+    expect((deployment as CfnResource & { DependsOn?: string[] }).DependsOn).toEqual(
+      expect.arrayContaining(responseIds),
+    );
   });
 });

@@ -2,16 +2,16 @@ import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { builtinModules } from "node:module";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { functionDefinitions } from "../../lib/resources.js";
-import { synthesizeStage } from "./synth.js";
 import { sampleDeployedEnvironment } from "../support/deployed-environment.js";
 import { type LocalAws, provisionIsolatedStack } from "../support/local-aws.js";
+import { synthesizeStage } from "./synth.js";
 
 const run = promisify(execFile);
 
@@ -24,7 +24,9 @@ function bundleFunctions(): string[] {
   const { app } = synthesizeStage("dev", { bundle: true });
   const assembly = app.synth();
   const assets = readdirSync(assembly.directory).filter((entry) => entry.startsWith("asset."));
-  const withHandler = assets.map((asset) => join(assembly.directory, asset)).filter((dir) => existsSync(join(dir, "index.mjs")));
+  const withHandler = assets
+    .map((asset) => join(assembly.directory, asset))
+    .filter((dir) => existsSync(join(dir, "index.mjs")));
   expect(withHandler).toHaveLength(Object.keys(functionDefinitions).length);
   return withHandler;
 }
@@ -40,18 +42,24 @@ describe.each(bundles)("the function bundle %s", (assetDir) => {
     expect(existsSync(join(assetDir, "index.mjs.map"))).toBe(true);
     const lines = code.split("\n");
     expect(code.length / lines.length).toBeGreaterThan(1000);
-    expect(code).toMatch(/^import \{ createRequire \} from 'module'; const require = createRequire\(import\.meta\.url\);/);
+    expect(code).toMatch(
+      /^import \{ createRequire \} from 'module'; const require = createRequire\(import\.meta\.url\);/,
+    );
   });
 
   it("carries the AWS SDK inside: it imports nothing but Node built-ins", () => {
     // A specifier is a module name: this keeps a string that ends in "from" (FastAPI's message
     // "...to extract fields from", in the stop bundle) followed by another string from counting.
-    const specifiers = [...code.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*)["']([@\w./:-]+)["']/g)].map((match) => match[1]);
+    const specifiers = [...code.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*)["']([@\w./:-]+)["']/g)].map(
+      (match) => match[1],
+    );
     // The ESM bundle's own banner imports `module`: the pattern does find imports.
     expect(specifiers).toContain("module");
     const notBuiltIn = specifiers.filter(
       (specifier) =>
-        !specifier?.startsWith("node:") && !builtinModules.includes(specifier ?? "") && !optionalSdkSigners.includes(specifier ?? ""),
+        !specifier?.startsWith("node:") &&
+        !builtinModules.includes(specifier ?? "") &&
+        !optionalSdkSigners.includes(specifier ?? ""),
     );
     expect(notBuiltIn).toEqual([]);
     // The SDK's user-agent marker: the client code itself is in the bundle. (A boolean, so a
@@ -82,7 +90,9 @@ describe.each(bundles)("the function bundle %s", (assetDir) => {
  * invocation for an unknown task makes one UpdateItem against DynamoDB Local.
  */
 describe("the deployed stop function's credentials", () => {
-  const stopBundle = bundles.find((dir) => readFileSync(join(dir, "index.mjs"), "utf8").includes("StopSignalUnrecorded"));
+  const stopBundle = bundles.find((dir) =>
+    readFileSync(join(dir, "index.mjs"), "utf8").includes("StopSignalUnrecorded"),
+  );
   let aws: LocalAws;
   const credentialRequests: (string | undefined)[] = [];
   const credentialServer = createServer((request, response) => {
@@ -127,7 +137,10 @@ describe("the deployed stop function's credentials", () => {
   }
 
   it("uses AWS_ACCESS_KEY_ID and friends from the environment", async () => {
-    const result = await invokeStop({ AWS_ACCESS_KEY_ID: "AKIAENVIRONMENT", AWS_SECRET_ACCESS_KEY: "environment-secret" });
+    const result = await invokeStop({
+      AWS_ACCESS_KEY_ID: "AKIAENVIRONMENT",
+      AWS_SECRET_ACCESS_KEY: "environment-secret",
+    });
 
     expect(result).toEqual({ ok: false, error: { type: "not_found", message: "Task not found" } });
     expect(credentialRequests).toEqual([]);
@@ -149,6 +162,9 @@ describe("the deployed stop function's credentials", () => {
   it("fails the call, not the process, when there are none", async () => {
     const result = await invokeStop({});
 
-    expect(result).toMatchObject({ ok: false, error: { type: expect.stringMatching(/^(internal_error|unavailable)$/) } });
+    expect(result).toMatchObject({
+      ok: false,
+      error: { type: expect.stringMatching(/^(internal_error|unavailable)$/) },
+    });
   });
 });

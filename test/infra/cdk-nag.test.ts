@@ -38,7 +38,8 @@ function acknowledgements(scope: IConstruct) {
 
 /** The IAM5 acknowledgements of the owners' queue patterns: on each owner policy, and on each function that sends to (or sweeps) them. */
 function ownerPatternAcknowledgements(stage: string): string[] {
-  const pattern = (part: string) => `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:stop-task-${stage}-${part}-*]`;
+  const pattern = (part: string) =>
+    `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:stop-task-${stage}-${part}-*]`;
   return [
     ["worker", "StopSignals/OwnerPolicy"],
     ["env", "AssetCommands/OwnerPolicy"],
@@ -94,7 +95,9 @@ describe("AWS Solutions checks (cdk-nag)", () => {
   it("keeps point-in-time recovery unacknowledged in prod: it is on there", () => {
     const prod = acknowledgements(synthesizeStage("prod").app).map(({ id }) => id);
     expect(prod).not.toContain("AwsSolutions-DDB3");
-    expect(prod).toHaveLength(4 + functionConstructIds.length + ownerPatternAcknowledgements("prod").length + 1 + 2 + 2);
+    expect(prod).toHaveLength(
+      4 + functionConstructIds.length + ownerPatternAcknowledgements("prod").length + 1 + 2 + 2,
+    );
   });
 
   it("runs the checks on every synth of the app: clean for the stack as it is", () => {

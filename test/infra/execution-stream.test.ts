@@ -7,12 +7,24 @@ describe("the executions table's stream and its processor", () => {
   const { template } = synthesizeStage("dev");
   const resources = template.toJSON().Resources as Record<string, CfnResource>;
   const tableId = logicalIdWhere(template, "AWS::DynamoDB::Table", "TableName", "stop-task-dev-executions");
-  const functionId = logicalIdWhere(template, "AWS::Lambda::Function", "FunctionName", "stop-task-dev-execution-stream");
-  const failureQueueId = logicalIdWhere(template, "AWS::SQS::Queue", "QueueName", `stop-task-dev-${executionStreamProcessing.failureQueue.logicalName}`);
+  const functionId = logicalIdWhere(
+    template,
+    "AWS::Lambda::Function",
+    "FunctionName",
+    "stop-task-dev-execution-stream",
+  );
+  const failureQueueId = logicalIdWhere(
+    template,
+    "AWS::SQS::Queue",
+    "QueueName",
+    `stop-task-dev-${executionStreamProcessing.failureQueue.logicalName}`,
+  );
 
   it("streams both images of every change of the executions table, and of no other table", () => {
     expect(resources[tableId]?.Properties?.StreamSpecification).toEqual({ StreamViewType: "NEW_AND_OLD_IMAGES" });
-    const streamed = Object.values(template.findResources("AWS::DynamoDB::Table")).filter((table) => table.Properties.StreamSpecification);
+    const streamed = Object.values(template.findResources("AWS::DynamoDB::Table")).filter(
+      (table) => table.Properties.StreamSpecification,
+    );
     expect(streamed).toHaveLength(1);
   });
 
@@ -28,7 +40,9 @@ describe("the executions table's stream and its processor", () => {
       MaximumRetryAttempts: executionStreamProcessing.maxRetryAttempts,
       MaximumRecordAgeInSeconds: executionStreamProcessing.maxRecordAgeSeconds,
       DestinationConfig: { OnFailure: { Destination: { "Fn::GetAtt": [failureQueueId, "Arn"] } } },
-      FilterCriteria: { Filters: executionStreamProcessing.filterPatterns.map((pattern) => ({ Pattern: JSON.stringify(pattern) })) },
+      FilterCriteria: {
+        Filters: executionStreamProcessing.filterPatterns.map((pattern) => ({ Pattern: JSON.stringify(pattern) })),
+      },
     });
   });
 
@@ -69,8 +83,18 @@ describe("the task events bus", () => {
 
   it("has an example rule that routes one organization's events to the task-events queue, failed deliveries to its DLQ", () => {
     const busId = logicalIdWhere(template, "AWS::Events::EventBus", "Name", "stop-task-dev-task-events");
-    const queueId = logicalIdWhere(template, "AWS::SQS::Queue", "QueueName", `stop-task-dev-${taskEventsQueue.logicalName}`);
-    const dlqId = logicalIdWhere(template, "AWS::SQS::Queue", "QueueName", `stop-task-dev-${taskEventsQueue.deadLetter.logicalName}`);
+    const queueId = logicalIdWhere(
+      template,
+      "AWS::SQS::Queue",
+      "QueueName",
+      `stop-task-dev-${taskEventsQueue.logicalName}`,
+    );
+    const dlqId = logicalIdWhere(
+      template,
+      "AWS::SQS::Queue",
+      "QueueName",
+      `stop-task-dev-${taskEventsQueue.deadLetter.logicalName}`,
+    );
     const ruleId = logicalIdWhere(template, "AWS::Events::Rule", "Name", "stop-task-dev-org-demo-task-events");
     expect(resources[ruleId]?.Properties).toMatchObject({
       EventBusName: { Ref: busId },
@@ -87,13 +111,20 @@ describe("the task events bus", () => {
 
   it("routes another organization with -c taskEventsOrganization, and none by default in prod", () => {
     const prod = synthesizeStage("prod").template;
-    expect(Object.values(prod.findResources("AWS::Events::Rule")).map((rule) => rule.Properties.Name)).toEqual(["stop-task-prod-cleanup-schedule", "stop-task-prod-signal-queue-sweep-schedule"]);
+    expect(Object.values(prod.findResources("AWS::Events::Rule")).map((rule) => rule.Properties.Name)).toEqual([
+      "stop-task-prod-cleanup-schedule",
+      "stop-task-prod-signal-queue-sweep-schedule",
+    ]);
     prod.resourceCountIs("AWS::Events::EventBus", 1);
   });
 
   it("names the bus in the outputs", () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
-    expect(outputs.TaskEventBusName?.Value).toEqual({ Ref: logicalIdWhere(template, "AWS::Events::EventBus", "Name", "stop-task-dev-task-events") });
-    expect(outputs.TaskEventsQueueUrl?.Value).toEqual({ Ref: logicalIdWhere(template, "AWS::SQS::Queue", "QueueName", "stop-task-dev-task-events") });
+    expect(outputs.TaskEventBusName?.Value).toEqual({
+      Ref: logicalIdWhere(template, "AWS::Events::EventBus", "Name", "stop-task-dev-task-events"),
+    });
+    expect(outputs.TaskEventsQueueUrl?.Value).toEqual({
+      Ref: logicalIdWhere(template, "AWS::SQS::Queue", "QueueName", "stop-task-dev-task-events"),
+    });
   });
 });

@@ -54,7 +54,10 @@ const deployedConfig: Record<string, Record<string, unknown>> = {
  * What CloudFormation will put in an environment: each Ref a table's name, a queue's URL or a
  * function's name, and the intrinsic functions the stack uses on them evaluated as it would.
  */
-function deployedEnvironment(resources: Record<string, CfnResource>, variables: Record<string, unknown>): Record<string, string> {
+function deployedEnvironment(
+  resources: Record<string, CfnResource>,
+  variables: Record<string, unknown>,
+): Record<string, string> {
   const evaluate = (value: unknown): string | string[] => {
     if (typeof value === "string") return value;
     if (Array.isArray(value)) return value.map((item) => String(evaluate(item)));
@@ -73,7 +76,8 @@ function deployedEnvironment(resources: Record<string, CfnResource>, variables: 
     }
     const target = resources[(intrinsic as { Ref: string }).Ref];
     if (target?.Type === "AWS::DynamoDB::Table") return String(target.Properties?.TableName);
-    if (target?.Type === "AWS::SQS::Queue") return `https://sqs.eu-west-1.amazonaws.com/123456789012/${target.Properties?.QueueName}`;
+    if (target?.Type === "AWS::SQS::Queue")
+      return `https://sqs.eu-west-1.amazonaws.com/123456789012/${target.Properties?.QueueName}`;
     if (target?.Type === "AWS::Lambda::Function") return String(target.Properties?.FunctionName);
     if (target?.Type === "AWS::Events::EventBus") return String(target.Properties?.Name);
     throw new Error(`unexpected reference to ${target?.Type}`);
@@ -96,27 +100,37 @@ describe("the functions", () => {
     const id = logicalIdWhere(template, "AWS::Lambda::Function", "FunctionName", `stop-task-dev-${name}`);
     return resources[id] as CfnResource;
   };
-  const ref = (type: string, property: string, value: string) => ({ Ref: logicalIdWhere(template, type, property, value) });
+  const ref = (type: string, property: string, value: string) => ({
+    Ref: logicalIdWhere(template, type, property, value),
+  });
 
   it("creates one function per entry of lib/resources.ts functionDefinitions", () => {
     template.resourceCountIs("AWS::Lambda::Function", functionNames.length);
   });
 
-  it.each(functionNames)("runs %s bundled on nodejs22.x, arm64, with its memory and timeout, without tracing or VPC", (name) => {
-    const fn = functionNamed(name);
-    expect(sizing[name], `no sizing for ${name} in this test`).toBeDefined();
-    expect(fn.Properties).toMatchObject({
-      Handler: `index.${functionDefinitions[name as keyof typeof functionDefinitions].handlerExport}`,
-      Runtime: "nodejs22.x",
-      Architectures: ["arm64"],
-      ...sizing[name],
-    });
-    expect(fn.Properties?.TracingConfig).toBeUndefined();
-    expect(fn.Properties?.VpcConfig).toBeUndefined();
-  });
+  it.each(functionNames)(
+    "runs %s bundled on nodejs22.x, arm64, with its memory and timeout, without tracing or VPC",
+    (name) => {
+      const fn = functionNamed(name);
+      expect(sizing[name], `no sizing for ${name} in this test`).toBeDefined();
+      expect(fn.Properties).toMatchObject({
+        Handler: `index.${functionDefinitions[name as keyof typeof functionDefinitions].handlerExport}`,
+        Runtime: "nodejs22.x",
+        Architectures: ["arm64"],
+        ...sizing[name],
+      });
+      expect(fn.Properties?.TracingConfig).toBeUndefined();
+      expect(fn.Properties?.VpcConfig).toBeUndefined();
+    },
+  );
 
   it.each(functionNames)("logs %s as JSON to its own log group, kept for the stage's retention", (name) => {
-    const logGroupId = logicalIdWhere(template, "AWS::Logs::LogGroup", "LogGroupName", `/aws/lambda/stop-task-dev-${name}`);
+    const logGroupId = logicalIdWhere(
+      template,
+      "AWS::Logs::LogGroup",
+      "LogGroupName",
+      `/aws/lambda/stop-task-dev-${name}`,
+    );
     expect(functionNamed(name).Properties?.LoggingConfig).toEqual({
       LogFormat: "JSON",
       LogGroup: { Ref: logGroupId },
@@ -132,7 +146,9 @@ describe("the functions", () => {
 
   /** An owner's queue URL prefix: its channel's DLQ URL (SQS's own form for this region) with the name replaced. */
   const urlPrefixFrom = (dlqName: string, namePrefix: string) => {
-    const part = (index: number) => ({ "Fn::Select": [index, { "Fn::Split": ["/", ref("AWS::SQS::Queue", "QueueName", dlqName)] }] });
+    const part = (index: number) => ({
+      "Fn::Select": [index, { "Fn::Split": ["/", ref("AWS::SQS::Queue", "QueueName", dlqName)] }],
+    });
     return { "Fn::Join": ["/", [part(0), part(1), part(2), part(3), namePrefix]] };
   };
   const signalQueueVariables = () => ({
@@ -179,14 +195,18 @@ describe("the functions", () => {
 
   it("serves no route with the cleanup: it runs on its schedule only", () => {
     expect(routeFunctionNames).not.toContain("cleanup");
-    const cleanupArn = JSON.stringify({ "Fn::GetAtt": [logicalIdWhere(template, "AWS::Lambda::Function", "FunctionName", "stop-task-dev-cleanup"), "Arn"] });
+    const cleanupArn = JSON.stringify({
+      "Fn::GetAtt": [logicalIdWhere(template, "AWS::Lambda::Function", "FunctionName", "stop-task-dev-cleanup"), "Arn"],
+    });
     const methods = Object.values(template.findResources("AWS::ApiGateway::Method"));
     expect(methods.length).toBeGreaterThan(0);
     for (const method of methods) expect(JSON.stringify(method.Properties.Integration)).not.toContain(cleanupArn);
   });
 
   it.each(functionNames)("gives %s an environment its own config schema accepts once deployed", (name) => {
-    const variables = (functionNamed(name).Properties?.Environment as { Variables: Record<string, unknown> } | undefined)?.Variables ?? {};
+    const variables =
+      (functionNamed(name).Properties?.Environment as { Variables: Record<string, unknown> } | undefined)?.Variables ??
+      {};
     const env = deployedEnvironment(resources, variables);
 
     const parsed = configReaderOf(name)(env);

@@ -17,7 +17,8 @@ const policyTypes = ["AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::SQS::Q
 function allStatements(resources: Record<string, CfnResource>): { owner: string; statement: Statement }[] {
   return Object.entries(resources).flatMap(([owner, resource]) => {
     const documents: { Statement: Statement[] }[] = [];
-    if (policyTypes.includes(resource.Type)) documents.push(resource.Properties?.PolicyDocument as { Statement: Statement[] });
+    if (policyTypes.includes(resource.Type))
+      documents.push(resource.Properties?.PolicyDocument as { Statement: Statement[] });
     if (resource.Type === "AWS::IAM::Role") {
       for (const inline of (resource.Properties?.Policies as { PolicyDocument: { Statement: Statement[] } }[]) ?? []) {
         documents.push(inline.PolicyDocument);
@@ -55,9 +56,24 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
   });
   /** Every queue an owner (worker, environment) makes for itself: `stop-task-<stage>-worker-*`, `-env-*`. */
   const ownersPattern = (part: string) => ({
-    "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":sqs:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, `:stop-task-${stage}-${part}-*`]],
+    "Fn::Join": [
+      "",
+      [
+        "arn:",
+        { Ref: "AWS::Partition" },
+        ":sqs:",
+        { Ref: "AWS::Region" },
+        ":",
+        { Ref: "AWS::AccountId" },
+        `:stop-task-${stage}-${part}-*`,
+      ],
+    ],
   });
-  const onOwners = (action: string | string[], part: string) => ({ Effect: "Allow", Action: action, Resource: ownersPattern(part) });
+  const onOwners = (action: string | string[], part: string) => ({
+    Effect: "Allow",
+    Action: action,
+    Resource: ownersPattern(part),
+  });
   // Keyed by function name: a function added to lib/resources.ts fails here until its policy is stated.
   const expectedStatements: Record<string, () => unknown[]> = {
     "stop-task": () => [
@@ -78,7 +94,10 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
         Effect: "Allow",
         Action: "dynamodb:Query",
         Resource: Object.values(executionIndexes).map((index) => ({
-          "Fn::Join": ["", [arnOf("AWS::DynamoDB::Table", "TableName", `stop-task-${stage}-executions`), `/index/${index.indexName}`]],
+          "Fn::Join": [
+            "",
+            [arnOf("AWS::DynamoDB::Table", "TableName", `stop-task-${stage}-executions`), `/index/${index.indexName}`],
+          ],
         })),
       },
       allow("dynamodb:UpdateItem", "AWS::DynamoDB::Table", "TableName", "executions"),
@@ -89,7 +108,11 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
       { Effect: "Allow", Action: "sqs:ListQueues", Resource: "*" },
       allow("lambda:InvokeFunction", "AWS::Lambda::Function", "FunctionName", "stop-task"),
       // The duration guard: every organization's default limits, read whole once a run.
-      { Effect: "Allow", Action: "dynamodb:Scan", Resource: arnOf("AWS::DynamoDB::Table", "TableName", `stop-task-${stage}-limits`) },
+      {
+        Effect: "Allow",
+        Action: "dynamodb:Scan",
+        Resource: arnOf("AWS::DynamoDB::Table", "TableName", `stop-task-${stage}-limits`),
+      },
     ],
     "execution-stream": () => [
       logWrites("execution-stream"),
@@ -103,12 +126,19 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
       onOwners("sqs:SendMessage", "env"),
       allow("events:PutEvents", "AWS::Events::EventBus", "Name", "task-events"),
       // The runaway guards: one GetItem of an organization's default limits.
-      { Effect: "Allow", Action: "dynamodb:GetItem", Resource: arnOf("AWS::DynamoDB::Table", "TableName", `stop-task-${stage}-limits`) },
+      {
+        Effect: "Allow",
+        Action: "dynamodb:GetItem",
+        Resource: arnOf("AWS::DynamoDB::Table", "TableName", `stop-task-${stage}-limits`),
+      },
       {
         Effect: "Allow",
         Action: ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
         Resource: {
-          "Fn::GetAtt": [logicalIdWhere(template, "AWS::DynamoDB::Table", "TableName", `stop-task-${stage}-executions`), "StreamArn"],
+          "Fn::GetAtt": [
+            logicalIdWhere(template, "AWS::DynamoDB::Table", "TableName", `stop-task-${stage}-executions`),
+            "StreamArn",
+          ],
         },
       },
       listStreams,
@@ -118,14 +148,20 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
   /** The one Allow on "*" in the stack: ListStreams accepts no resource, and returns stream ARNs, no data. */
   const listStreams = { Effect: "Allow", Action: "dynamodb:ListStreams", Resource: "*" };
   const isListStreams = (statement: Statement) =>
-    statement.Effect === listStreams.Effect && statement.Action === listStreams.Action && statement.Resource === listStreams.Resource && !statement.Condition;
+    statement.Effect === listStreams.Effect &&
+    statement.Action === listStreams.Action &&
+    statement.Resource === listStreams.Resource &&
+    !statement.Condition;
 
-  const roleDescription = (name: string) => `stop-task-${stage}-${name}: writes its own log group; tables and queues grant the rest`;
+  const roleDescription = (name: string) =>
+    `stop-task-${stage}-${name}: writes its own log group; tables and queues grant the rest`;
 
   it.each(Object.keys(functionDefinitions))("allows %s exactly the statements it needs", (name) => {
     const roleId = logicalIdWhere(template, "AWS::IAM::Role", "Description", roleDescription(name));
     const policies = Object.values(resources).filter(
-      (resource) => resource.Type === "AWS::IAM::Policy" && JSON.stringify(resource.Properties?.Roles) === JSON.stringify([{ Ref: roleId }]),
+      (resource) =>
+        resource.Type === "AWS::IAM::Policy" &&
+        JSON.stringify(resource.Properties?.Roles) === JSON.stringify([{ Ref: roleId }]),
     );
 
     expect(policies).toHaveLength(1);
@@ -141,7 +177,8 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
       `stop-task-${stage}-env-signal-queue-owner`,
       `stop-task-${stage}-worker-signal-queue-owner`,
     ]);
-    for (const policy of managed) expect(policy.Properties.Roles ?? policy.Properties.Users ?? policy.Properties.Groups).toBeUndefined();
+    for (const policy of managed)
+      expect(policy.Properties.Roles ?? policy.Properties.Users ?? policy.Properties.Groups).toBeUndefined();
   });
 
   it.each(Object.keys(functionDefinitions))("gives the role of %s nothing besides that policy", (name) => {
@@ -157,11 +194,16 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
 
   it("writes no Allow statement with a wildcard action, and allows a wildcard resource only as the owners' queue patterns, for ListQueues and for the stream processor's ListStreams", () => {
     expect(allStatements(resources).filter(({ statement }) => isListStreams(statement))).toHaveLength(1);
-    const allows = allStatements(resources).filter(({ statement }) => statement.Effect === "Allow" && !isListStreams(statement));
+    const allows = allStatements(resources).filter(
+      ({ statement }) => statement.Effect === "Allow" && !isListStreams(statement),
+    );
     expect(allows.length).toBeGreaterThan(0);
     const ownerPatterns = [`:stop-task-${stage}-worker-*`, `:stop-task-${stage}-env-*`];
     for (const { owner, statement } of allows) {
-      expect(literals(statement.Action).filter((action) => action.includes("*")), owner).toEqual([]);
+      expect(
+        literals(statement.Action).filter((action) => action.includes("*")),
+        owner,
+      ).toEqual([]);
       if (statement.Resource === "*") {
         // IAM allows ListQueues on `*` only (it has no resource type); it names queues, nothing of their contents.
         expect(statement.Action, owner).toBe("sqs:ListQueues");
@@ -169,7 +211,10 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
       }
       for (const wildcard of literals(statement.Resource).filter((resource) => resource.includes("*"))) {
         expect(ownerPatterns, owner).toContain(wildcard);
-        expect(literals(statement.Action).every((action) => action.startsWith("sqs:")), owner).toBe(true);
+        expect(
+          literals(statement.Action).every((action) => action.startsWith("sqs:")),
+          owner,
+        ).toBe(true);
       }
     }
     const listQueues = allows.filter(({ statement }) => literals(statement.Action).includes("sqs:ListQueues"));
@@ -178,7 +223,9 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
   });
 
   it("lets only the cleanup delete a queue, and only an owner's", () => {
-    const deletes = allStatements(resources).filter(({ statement }) => literals(statement.Action).includes("sqs:DeleteQueue"));
+    const deletes = allStatements(resources).filter(({ statement }) =>
+      literals(statement.Action).includes("sqs:DeleteQueue"),
+    );
     const cleanupRoleId = logicalIdWhere(template, "AWS::IAM::Role", "Description", roleDescription("cleanup"));
     expect(deletes).toHaveLength(2);
     for (const { owner, statement } of deletes) {
@@ -188,7 +235,9 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
   });
 
   it("uses a wildcard principal only to deny plain-HTTP requests to the queues and the alarm topic", () => {
-    const wildcardPrincipals = allStatements(resources).filter(({ statement }) => literals(statement.Principal).some((literal) => literal.includes("*")));
+    const wildcardPrincipals = allStatements(resources).filter(({ statement }) =>
+      literals(statement.Principal).some((literal) => literal.includes("*")),
+    );
     for (const { owner, statement } of wildcardPrincipals) {
       expect(statement.Effect, owner).toBe("Deny");
       expect(statement.Condition, owner).toEqual({ Bool: { "aws:SecureTransport": "false" } });
@@ -212,7 +261,12 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
         Statement: [{ Effect: "Allow", Action: "sts:AssumeRole", Principal: { Service: "apigateway.amazonaws.com" } }],
       },
       ManagedPolicyArns: [
-        { "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"]] },
+        {
+          "Fn::Join": [
+            "",
+            ["arn:", { Ref: "AWS::Partition" }, ":iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"],
+          ],
+        },
       ],
     });
     // One per account and region, shared with every API there: never deleted with this stack.
@@ -220,12 +274,16 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
   });
 
   it("grants lambda:InvokeFunction to the cleanup only, and on the stop function only", () => {
-    const invokes = allStatements(resources).filter(({ statement }) => literals(statement.Action).some((action) => action.startsWith("lambda:")));
+    const invokes = allStatements(resources).filter(({ statement }) =>
+      literals(statement.Action).some((action) => action.startsWith("lambda:")),
+    );
     const cleanupRoleId = logicalIdWhere(template, "AWS::IAM::Role", "Description", roleDescription("cleanup"));
 
     expect(invokes).toHaveLength(1);
     expect(resources[invokes[0]?.owner ?? ""]?.Properties?.Roles).toEqual([{ Ref: cleanupRoleId }]);
-    expect(invokes[0]?.statement.Resource).toEqual(arnOf("AWS::Lambda::Function", "FunctionName", `stop-task-${stage}-stop-task`));
+    expect(invokes[0]?.statement.Resource).toEqual(
+      arnOf("AWS::Lambda::Function", "FunctionName", `stop-task-${stage}-stop-task`),
+    );
   });
 
   it("queries the executions table only through its sparse indexes, never the table itself or a Scan", () => {
@@ -233,8 +291,12 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
       .flatMap(({ statement }) => literals(statement.Action))
       .filter((action) => action.startsWith("dynamodb:"));
     // The one Scan is of the small limits table (the cleanup's duration guard), never of the executions table.
-    const scans = allStatements(resources).filter(({ statement }) => literals(statement.Action).includes("dynamodb:Scan"));
-    expect(scans.map(({ statement }) => statement.Resource)).toEqual([arnOf("AWS::DynamoDB::Table", "TableName", `stop-task-${stage}-limits`)]);
+    const scans = allStatements(resources).filter(({ statement }) =>
+      literals(statement.Action).includes("dynamodb:Scan"),
+    );
+    expect(scans.map(({ statement }) => statement.Resource)).toEqual([
+      arnOf("AWS::DynamoDB::Table", "TableName", `stop-task-${stage}-limits`),
+    ]);
     expect(new Set(dynamoActions)).toEqual(
       new Set([
         "dynamodb:GetItem",
@@ -255,12 +317,24 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
       template.resourceCountIs("AWS::Events::Rule", 2); // the cleanup's two schedules only
       return;
     }
-    const ruleId = logicalIdWhere(template, "AWS::Events::Rule", "Name", `stop-task-${stage}-${exampleOrganization}-task-events`);
-    const fromEvents = allStatements(resources).filter(({ statement }) => JSON.stringify(statement.Principal ?? "").includes("events.amazonaws.com"));
-    expect(fromEvents.map(({ statement }) => statement.Resource).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual(
-      [arnOf("AWS::SQS::Queue", "QueueName", `stop-task-${stage}-task-events`), arnOf("AWS::SQS::Queue", "QueueName", `stop-task-${stage}-task-events-dlq`)].sort(
-        (a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)),
-      ),
+    const ruleId = logicalIdWhere(
+      template,
+      "AWS::Events::Rule",
+      "Name",
+      `stop-task-${stage}-${exampleOrganization}-task-events`,
+    );
+    const fromEvents = allStatements(resources).filter(({ statement }) =>
+      JSON.stringify(statement.Principal ?? "").includes("events.amazonaws.com"),
+    );
+    expect(
+      fromEvents
+        .map(({ statement }) => statement.Resource)
+        .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+    ).toEqual(
+      [
+        arnOf("AWS::SQS::Queue", "QueueName", `stop-task-${stage}-task-events`),
+        arnOf("AWS::SQS::Queue", "QueueName", `stop-task-${stage}-task-events-dlq`),
+      ].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
     );
     for (const { statement } of fromEvents) {
       expect(statement).toMatchObject({
@@ -276,8 +350,8 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
       (permission) => permission.Properties.Principal === "events.amazonaws.com",
     );
     const cleanupId = logicalIdWhere(template, "AWS::Lambda::Function", "FunctionName", `stop-task-${stage}-cleanup`);
-    const ruleIds = [`stop-task-${stage}-cleanup-schedule`, `stop-task-${stage}-signal-queue-sweep-schedule`].map((name) =>
-      logicalIdWhere(template, "AWS::Events::Rule", "Name", name),
+    const ruleIds = [`stop-task-${stage}-cleanup-schedule`, `stop-task-${stage}-signal-queue-sweep-schedule`].map(
+      (name) => logicalIdWhere(template, "AWS::Events::Rule", "Name", name),
     );
 
     expect(fromEvents.map((permission) => permission.Properties)).toEqual(
@@ -296,15 +370,24 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
     );
     expect(permissions).toHaveLength(routes.length);
     for (const route of routes) {
-      const functionId = logicalIdWhere(template, "AWS::Lambda::Function", "FunctionName", `stop-task-${stage}-${route.functionName}`);
+      const functionId = logicalIdWhere(
+        template,
+        "AWS::Lambda::Function",
+        "FunctionName",
+        `stop-task-${stage}-${route.functionName}`,
+      );
       const sourceArnSuffix = `/${route.method}${route.path.replace(/\{[^}]+\}/g, "*")}`;
       const matching = permissions.filter(
         (permission) =>
-          JSON.stringify(permission.Properties.FunctionName) === JSON.stringify({ "Fn::GetAtt": [functionId, "Arn"] }) &&
+          JSON.stringify(permission.Properties.FunctionName) ===
+            JSON.stringify({ "Fn::GetAtt": [functionId, "Arn"] }) &&
           literals(permission.Properties.SourceArn).join("").endsWith(sourceArnSuffix),
       );
       expect(matching, `${route.method} ${route.path}`).toHaveLength(1);
-      expect(matching[0]?.Properties).toMatchObject({ Action: "lambda:InvokeFunction", Principal: "apigateway.amazonaws.com" });
+      expect(matching[0]?.Properties).toMatchObject({
+        Action: "lambda:InvokeFunction",
+        Principal: "apigateway.amazonaws.com",
+      });
     }
   });
 });

@@ -4,7 +4,18 @@ import { logicalIdWhere, synthesizeStage } from "./synth.js";
 
 const channels = Object.values(signalChannels);
 const patternOf = (stage: string, part: string) => ({
-  "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":sqs:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, `:stop-task-${stage}-${part}-*`]],
+  "Fn::Join": [
+    "",
+    [
+      "arn:",
+      { Ref: "AWS::Partition" },
+      ":sqs:",
+      { Ref: "AWS::Region" },
+      ":",
+      { Ref: "AWS::AccountId" },
+      `:stop-task-${stage}-${part}-*`,
+    ],
+  ],
 });
 
 describe("the signal channels built from lib/resources.ts", () => {
@@ -17,7 +28,12 @@ describe("the signal channels built from lib/resources.ts", () => {
   });
 
   it("keeps the stream's failure queue two weeks, encrypted, and redrives it nowhere", () => {
-    const failureId = logicalIdWhere(template, "AWS::SQS::Queue", "QueueName", `stop-task-dev-${executionStreamProcessing.failureQueue.logicalName}`);
+    const failureId = logicalIdWhere(
+      template,
+      "AWS::SQS::Queue",
+      "QueueName",
+      `stop-task-dev-${executionStreamProcessing.failureQueue.logicalName}`,
+    );
     expect(resources[failureId].Properties).toEqual({
       QueueName: `stop-task-dev-${executionStreamProcessing.failureQueue.logicalName}`,
       MessageRetentionPeriod: executionStreamProcessing.failureQueue.retentionSeconds,
@@ -26,14 +42,27 @@ describe("the signal channels built from lib/resources.ts", () => {
   });
 
   it("builds the example task-events queue with its retention, visibility timeout, SSE and redrive to its DLQ", () => {
-    const queueId = logicalIdWhere(template, "AWS::SQS::Queue", "QueueName", `stop-task-dev-${taskEventsQueue.logicalName}`);
-    const dlqId = logicalIdWhere(template, "AWS::SQS::Queue", "QueueName", `stop-task-dev-${taskEventsQueue.deadLetter.logicalName}`);
+    const queueId = logicalIdWhere(
+      template,
+      "AWS::SQS::Queue",
+      "QueueName",
+      `stop-task-dev-${taskEventsQueue.logicalName}`,
+    );
+    const dlqId = logicalIdWhere(
+      template,
+      "AWS::SQS::Queue",
+      "QueueName",
+      `stop-task-dev-${taskEventsQueue.deadLetter.logicalName}`,
+    );
     expect(resources[queueId].Properties).toEqual({
       QueueName: `stop-task-dev-${taskEventsQueue.logicalName}`,
       MessageRetentionPeriod: taskEventsQueue.retentionSeconds,
       VisibilityTimeout: taskEventsQueue.visibilityTimeoutSeconds,
       SqsManagedSseEnabled: true,
-      RedrivePolicy: { deadLetterTargetArn: { "Fn::GetAtt": [dlqId, "Arn"] }, maxReceiveCount: taskEventsQueue.deadLetter.maxReceiveCount },
+      RedrivePolicy: {
+        deadLetterTargetArn: { "Fn::GetAtt": [dlqId, "Arn"] },
+        maxReceiveCount: taskEventsQueue.deadLetter.maxReceiveCount,
+      },
     });
   });
 
@@ -57,18 +86,20 @@ describe("the signal channels built from lib/resources.ts", () => {
   it("denies every request that is not made over TLS, on each DLQ", () => {
     const policies = Object.values(template.findResources("AWS::SQS::QueuePolicy"));
     const guarded = policies.flatMap((policy) => {
-      expect(policy.Properties.PolicyDocument.Statement[0]).toEqual(
-        {
-          Effect: "Deny",
-          Principal: { AWS: "*" },
-          Action: "sqs:*",
-          Resource: { "Fn::GetAtt": [expect.any(String), "Arn"] },
-          Condition: { Bool: { "aws:SecureTransport": "false" } },
-        },
-      );
+      expect(policy.Properties.PolicyDocument.Statement[0]).toEqual({
+        Effect: "Deny",
+        Principal: { AWS: "*" },
+        Action: "sqs:*",
+        Resource: { "Fn::GetAtt": [expect.any(String), "Arn"] },
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+      });
       // Anything else a queue policy allows is EventBridge delivering the example rule's events (test/infra/task-events.test.ts).
       for (const statement of policy.Properties.PolicyDocument.Statement.slice(1)) {
-        expect(statement).toMatchObject({ Effect: "Allow", Principal: { Service: "events.amazonaws.com" }, Action: "sqs:SendMessage" });
+        expect(statement).toMatchObject({
+          Effect: "Allow",
+          Principal: { Service: "events.amazonaws.com" },
+          Action: "sqs:SendMessage",
+        });
       }
       return policy.Properties.Queues.map((queue: { Ref: string }) => queue.Ref);
     });
@@ -78,35 +109,67 @@ describe("the signal channels built from lib/resources.ts", () => {
   it.each([
     ["workers", "worker", "stop-signals-dlq", "Worker", "StopSignal"],
     ["self-hosted environments", "env", "asset-commands-dlq", "Environment", "AssetCommand"],
-  ])("gives %s a managed policy to make, tag and consume their own queues, and nothing else, and outputs what they need", (_owners, part, dlq, output, dlqOutput) => {
-    const policyId = logicalIdWhere(template, "AWS::IAM::ManagedPolicy", "ManagedPolicyName", `stop-task-dev-${part}-signal-queue-owner`);
-    expect(resources[policyId].Properties.PolicyDocument.Statement).toEqual([
-      {
-        Effect: "Allow",
-        Action: ["sqs:CreateQueue", "sqs:GetQueueUrl", "sqs:SetQueueAttributes", "sqs:TagQueue", "sqs:ReceiveMessage", "sqs:DeleteMessage"],
-        Resource: patternOf("dev", part),
-      },
-      { Effect: "Allow", Action: "dynamodb:UpdateItem", Resource: { "Fn::GetAtt": [logicalIdWhere(template, "AWS::DynamoDB::Table", "TableName", "stop-task-dev-executions"), "Arn"] } },
-    ]);
-    expect(resources[policyId].Properties.Roles).toBeUndefined();
-    const dlqId = logicalIdWhere(template, "AWS::SQS::Queue", "QueueName", `stop-task-dev-${dlq}`);
-    expect(outputs[`${output}QueueNamePrefix`]?.Value).toBe(`stop-task-dev-${part}-`);
-    expect(outputs[`${output}PolicyArn`]?.Value).toEqual({ Ref: policyId });
-    expect(outputs[`${dlqOutput}DeadLetterQueueArn`]?.Value).toEqual({ "Fn::GetAtt": [dlqId, "Arn"] });
-  });
+  ])(
+    "gives %s a managed policy to make, tag and consume their own queues, and nothing else, and outputs what they need",
+    (_owners, part, dlq, output, dlqOutput) => {
+      const policyId = logicalIdWhere(
+        template,
+        "AWS::IAM::ManagedPolicy",
+        "ManagedPolicyName",
+        `stop-task-dev-${part}-signal-queue-owner`,
+      );
+      expect(resources[policyId].Properties.PolicyDocument.Statement).toEqual([
+        {
+          Effect: "Allow",
+          Action: [
+            "sqs:CreateQueue",
+            "sqs:GetQueueUrl",
+            "sqs:SetQueueAttributes",
+            "sqs:TagQueue",
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+          ],
+          Resource: patternOf("dev", part),
+        },
+        {
+          Effect: "Allow",
+          Action: "dynamodb:UpdateItem",
+          Resource: {
+            "Fn::GetAtt": [
+              logicalIdWhere(template, "AWS::DynamoDB::Table", "TableName", "stop-task-dev-executions"),
+              "Arn",
+            ],
+          },
+        },
+      ]);
+      expect(resources[policyId].Properties.Roles).toBeUndefined();
+      const dlqId = logicalIdWhere(template, "AWS::SQS::Queue", "QueueName", `stop-task-dev-${dlq}`);
+      expect(outputs[`${output}QueueNamePrefix`]?.Value).toBe(`stop-task-dev-${part}-`);
+      expect(outputs[`${output}PolicyArn`]?.Value).toEqual({ Ref: policyId });
+      expect(outputs[`${dlqOutput}DeadLetterQueueArn`]?.Value).toEqual({ "Fn::GetAtt": [dlqId, "Arn"] });
+    },
+  );
 
   it("sweeps the owners' queues hourly through the cleanup function", () => {
     const cleanupId = logicalIdWhere(template, "AWS::Lambda::Function", "FunctionName", "stop-task-dev-cleanup");
     const ruleId = logicalIdWhere(template, "AWS::Events::Rule", "Name", "stop-task-dev-signal-queue-sweep-schedule");
     expect(resources[ruleId].Properties).toMatchObject({
       ScheduleExpression: "rate(1 hour)",
-      Targets: [{ Arn: { "Fn::GetAtt": [cleanupId, "Arn"] }, Input: JSON.stringify({ job: "sweep-signal-queues" }), RetryPolicy: { MaximumRetryAttempts: 0 } }],
+      Targets: [
+        {
+          Arn: { "Fn::GetAtt": [cleanupId, "Arn"] },
+          Input: JSON.stringify({ job: "sweep-signal-queues" }),
+          RetryPolicy: { MaximumRetryAttempts: 0 },
+        },
+      ],
     });
   });
 
   it("keeps prod DLQs when the stack is deleted and lets dev DLQs go", () => {
     const prod = synthesizeStage("prod").template;
-    for (const queue of Object.values(prod.findResources("AWS::SQS::Queue"))) expect(queue.DeletionPolicy).toBe("Retain");
-    for (const queue of Object.values(template.findResources("AWS::SQS::Queue"))) expect(queue.DeletionPolicy).toBe("Delete");
+    for (const queue of Object.values(prod.findResources("AWS::SQS::Queue")))
+      expect(queue.DeletionPolicy).toBe("Retain");
+    for (const queue of Object.values(template.findResources("AWS::SQS::Queue")))
+      expect(queue.DeletionPolicy).toBe("Delete");
   });
 });

@@ -21,11 +21,12 @@ describe("stages", () => {
   it.each(["dev", "prod"] as const)("prefixes every physical name of %s with stop-task-<stage>", (stage) => {
     const { stack, template } = synthesizeStage(stage);
     expect(stack.stackName).toBe(`stop-task-${stage}`);
-    const names = Object.values(template.toJSON().Resources as Record<string, { Properties?: Record<string, unknown> }>).flatMap(
-      (resource) =>
-        ["TableName", "QueueName", "FunctionName", "TopicName", "AlarmName", "Name"]
-          .map((key) => resource.Properties?.[key])
-          .filter((name): name is string => typeof name === "string"),
+    const names = Object.values(
+      template.toJSON().Resources as Record<string, { Properties?: Record<string, unknown> }>,
+    ).flatMap((resource) =>
+      ["TableName", "QueueName", "FunctionName", "TopicName", "AlarmName", "Name"]
+        .map((key) => resource.Properties?.[key])
+        .filter((name): name is string => typeof name === "string"),
     );
     expect(names.length).toBeGreaterThan(10);
     for (const name of names) expect(name).toMatch(new RegExp(`^stop-task-${stage}-`));
@@ -34,7 +35,10 @@ describe("stages", () => {
   it("outputs the API URL, the table names, the DLQ URLs and what workers need to make their queues", () => {
     const { template } = synthesizeStage("dev");
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
-    const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>;
+    const resources = template.toJSON().Resources as Record<
+      string,
+      { Type: string; Properties: Record<string, unknown> }
+    >;
     const refName = (output: string, property: string) => {
       const ref = (outputs[output]?.Value as { Ref: string } | undefined)?.Ref ?? "";
       return resources[ref]?.Properties[property];

@@ -1,8 +1,8 @@
 import { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
+import type { StageName } from "../../infra/stages.js";
 import { defineStopTaskApp } from "../../infra/stop-task-app.js";
 import type { StopTaskStack } from "../../infra/stop-task-stack.js";
-import type { StageName } from "../../infra/stages.js";
 
 export interface SynthesizedStage {
   readonly app: App;
@@ -34,6 +34,7 @@ export function logicalIdWhere(template: Template, type: string, name: string, v
   const matches = Object.entries(template.findResources(type)).filter(
     ([, resource]) => JSON.stringify((resource as CfnResource).Properties?.[name]) === JSON.stringify(value),
   );
-  if (matches.length !== 1) throw new Error(`expected one ${type} with ${name}=${JSON.stringify(value)}, found ${matches.length}`);
+  if (matches.length !== 1)
+    throw new Error(`expected one ${type} with ${name}=${JSON.stringify(value)}, found ${matches.length}`);
   return (matches[0] as [string, unknown])[0];
 }

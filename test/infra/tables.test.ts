@@ -6,11 +6,21 @@ import { logicalIdWhere, synthesizeStage } from "./synth.js";
 const definitions = Object.values(tables);
 
 type KeyAttribute = { readonly name: string; readonly type: string };
-type IndexDefinition = { readonly indexName: string; readonly partitionKey: KeyAttribute; readonly sortKey?: KeyAttribute };
+type IndexDefinition = {
+  readonly indexName: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+};
 
 /** Every key attribute of the table and its indexes, once each (indexes may share one). */
-function expectedAttributes(definition: { partitionKey: KeyAttribute; globalSecondaryIndexes: readonly IndexDefinition[] }) {
-  const keys = [definition.partitionKey, ...definition.globalSecondaryIndexes.flatMap((index) => [index.partitionKey, index.sortKey ?? []].flat())];
+function expectedAttributes(definition: {
+  partitionKey: KeyAttribute;
+  globalSecondaryIndexes: readonly IndexDefinition[];
+}) {
+  const keys = [
+    definition.partitionKey,
+    ...definition.globalSecondaryIndexes.flatMap((index) => [index.partitionKey, index.sortKey ?? []].flat()),
+  ];
   const byName = new Map(keys.map((key) => [key.name, { AttributeName: key.name, AttributeType: key.type }]));
   return [...byName.values()].sort((a, b) => a.AttributeName.localeCompare(b.AttributeName));
 }
@@ -56,8 +66,8 @@ describe("DynamoDB tables built from lib/resources.ts", () => {
       const table = Object.values(template.findResources("AWS::DynamoDB::Table")).find(
         (resource) => resource.Properties.TableName === `stop-task-dev-${logicalName}`,
       );
-      const attributes = [...(table?.Properties.AttributeDefinitions ?? [])].sort((a: { AttributeName: string }, b: { AttributeName: string }) =>
-        a.AttributeName.localeCompare(b.AttributeName),
+      const attributes = [...(table?.Properties.AttributeDefinitions ?? [])].sort(
+        (a: { AttributeName: string }, b: { AttributeName: string }) => a.AttributeName.localeCompare(b.AttributeName),
       );
       expect(attributes).toEqual(expectedAttributes(definition));
     },
@@ -75,7 +85,12 @@ describe("table protection by stage", () => {
   it("lets dev tables be destroyed, without PITR or deletion protection", () => {
     const { template } = synthesizeStage("dev");
     for (const definition of definitions) {
-      const logicalId = logicalIdWhere(template, "AWS::DynamoDB::Table", "TableName", `stop-task-dev-${definition.logicalName}`);
+      const logicalId = logicalIdWhere(
+        template,
+        "AWS::DynamoDB::Table",
+        "TableName",
+        `stop-task-dev-${definition.logicalName}`,
+      );
       const resource = template.toJSON().Resources[logicalId];
       expect(resource.DeletionPolicy).toBe("Delete");
       expect(resource.UpdateReplacePolicy).toBe("Delete");
@@ -87,7 +102,12 @@ describe("table protection by stage", () => {
   it("retains prod tables, with deletion protection and point-in-time recovery on", () => {
     const { template } = synthesizeStage("prod");
     for (const definition of definitions) {
-      const logicalId = logicalIdWhere(template, "AWS::DynamoDB::Table", "TableName", `stop-task-prod-${definition.logicalName}`);
+      const logicalId = logicalIdWhere(
+        template,
+        "AWS::DynamoDB::Table",
+        "TableName",
+        `stop-task-prod-${definition.logicalName}`,
+      );
       const resource = template.toJSON().Resources[logicalId];
       expect(resource.DeletionPolicy).toBe("Retain");
       expect(resource.UpdateReplacePolicy).toBe("Retain");

@@ -1,6 +1,6 @@
-import { inject } from "vitest";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SQSClient } from "@aws-sdk/client-sqs";
+import { inject } from "vitest";
 import type { ExecutionStreamHandlerDependencies } from "../../functions/execution-stream/app.js";
 import { composeExecutionStream } from "../../functions/execution-stream/compose.js";
 import { startLocalExecutionStream } from "../../infra/local/execution-stream.js";
@@ -41,7 +41,11 @@ export async function startExecutionStream(
     EVENTS_QUEUE_URL: aws.resources.queues.events,
     ...(options.childrenPerRecord ? { CASCADE_CHILDREN_PER_RECORD: String(options.childrenPerRecord) } : {}),
   });
-  const handler = composeExecutionStream(config, { dynamoDb: options.dynamoDb ?? localDynamoDbClient(), sqs: options.sqs ?? localSqsClient() }, options.override);
+  const handler = composeExecutionStream(
+    config,
+    { dynamoDb: options.dynamoDb ?? localDynamoDbClient(), sqs: options.sqs ?? localSqsClient() },
+    options.override,
+  );
   const poller = await startLocalExecutionStream(
     {
       region: "us-east-1",

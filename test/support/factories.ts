@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Context } from "aws-lambda";
-import type { AgentExecutionInput } from "../../lib/execution.js";
 import { toApiGatewayProxyEvent } from "../../infra/local/api-gateway-event.js";
 import { localLambdaContext } from "../../infra/local/lambda-context.js";
+import type { AgentExecutionInput } from "../../lib/execution.js";
 import { rememberSecret } from "./secret-registry.js";
 
 type StoredExecution = AgentExecutionInput & Record<string, unknown>;
@@ -11,7 +11,9 @@ type StoredExecution = AgentExecutionInput & Record<string, unknown>;
 export const FACTORY_WORKER_ID = "worker-7";
 
 /** A stored execution item; overrides may hold anything a stored record could, credentials included. */
-export function anExecution(overrides: Partial<Record<keyof AgentExecutionInput, unknown>> & Record<string, unknown> = {}): StoredExecution {
+export function anExecution(
+  overrides: Partial<Record<keyof AgentExecutionInput, unknown>> & Record<string, unknown> = {},
+): StoredExecution {
   return {
     id: randomUUID(),
     agent_id: `agent-${randomUUID().slice(0, 8)}`,
@@ -41,7 +43,11 @@ export function aStopRequest(
     path: `/v1/tasks/${encodeURIComponent(taskId)}/stop`,
     resource: "/v1/tasks/{task_id}/stop",
     pathParameters: { task_id: taskId },
-    rawHeaders: [...headers, ...(contentType === null ? [] : [["content-type", contentType] as [string, string]]), ...extraHeaders],
+    rawHeaders: [
+      ...headers,
+      ...(contentType === null ? [] : [["content-type", contentType] as [string, string]]),
+      ...extraHeaders,
+    ],
     body: options.body ?? null,
     stage: "test",
   });

@@ -1,4 +1,4 @@
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
 /**
@@ -18,7 +18,10 @@ export interface FaultyProxy {
 }
 
 const throttlingBody = {
-  dynamodb: { __type: "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException", message: "Rate of requests exceeds the allowed throughput." },
+  dynamodb: {
+    __type: "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+    message: "Rate of requests exceeds the allowed throughput.",
+  },
   sqs: { __type: "com.amazonaws.sqs#RequestThrottled", message: "Request is throttled." },
 };
 
@@ -40,13 +43,23 @@ export async function startFaultyProxy(targetEndpoint: string): Promise<FaultyPr
     if (fault === "throttle" || fault === "error") {
       incoming.resume();
       const service = operation.startsWith("AmazonSQS") ? "sqs" : "dynamodb";
-      const body = fault === "throttle" ? throttlingBody[service] : { __type: "InternalServerError", message: "injected failure" };
-      outgoing.writeHead(fault === "throttle" ? 400 : 500, { "content-type": "application/x-amz-json-1.0", "x-amzn-errortype": String(body.__type).split("#").at(-1) ?? "" });
+      const body =
+        fault === "throttle" ? throttlingBody[service] : { __type: "InternalServerError", message: "injected failure" };
+      outgoing.writeHead(fault === "throttle" ? 400 : 500, {
+        "content-type": "application/x-amz-json-1.0",
+        "x-amzn-errortype": String(body.__type).split("#").at(-1) ?? "",
+      });
       outgoing.end(JSON.stringify(body));
       return;
     }
     const forward = request(
-      { host: target.hostname, port: target.port, method: incoming.method, path: incoming.url, headers: { ...incoming.headers, host: target.host } },
+      {
+        host: target.hostname,
+        port: target.port,
+        method: incoming.method,
+        path: incoming.url,
+        headers: { ...incoming.headers, host: target.host },
+      },
       (response) => {
         if (fault === "lose-answer") {
           response.resume();

@@ -1,7 +1,7 @@
 import type { AddressInfo } from "node:net";
-import { buildOpenApiDocument } from "../../lib/http/openapi.js";
-import { createLocalApi, type LocalApiOptions, type ProxyHandler } from "../../infra/local/server.js";
 import { afterAll, beforeAll } from "vitest";
+import { createLocalApi, type LocalApiOptions, type ProxyHandler } from "../../infra/local/server.js";
+import { buildOpenApiDocument } from "../../lib/http/openapi.js";
 import { getTaskHandler } from "./get-task-harness.js";
 import { type LocalAws, provisionIsolatedStack, type StackOwners, storeApiKey } from "./local-aws.js";
 import { stopTaskHarness } from "./stop-task-harness.js";
@@ -24,7 +24,13 @@ export async function startInProcessApi(
   const getTask = getTaskHandler(aws);
   const { handlers, ...options } = overrides;
   const server = createLocalApi({
-    staticRoutes: { "/openapi.json": () => ({ statusCode: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(buildOpenApiDocument()) }) },
+    staticRoutes: {
+      "/openapi.json": () => ({
+        statusCode: 200,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(buildOpenApiDocument()),
+      }),
+    },
     ...options,
     handlers: { "stop-task": stopTask as ProxyHandler, "get-task": getTask as ProxyHandler, ...handlers },
   });
@@ -40,7 +46,10 @@ export async function startInProcessApi(
  * Hooks for a test file served over HTTP: fresh tables and queues (and the `owners`' own queues), one active key of `org-a`
  * (`key-a`), and the in-process API, closed after the file.
  */
-export function useInProcessApi(key: string, owners: StackOwners = {}): { readonly aws: LocalAws; readonly api: InProcessApi } {
+export function useInProcessApi(
+  key: string,
+  owners: StackOwners = {},
+): { readonly aws: LocalAws; readonly api: InProcessApi } {
   const state: { aws?: LocalAws; api?: InProcessApi } = {};
   beforeAll(async () => {
     state.aws = await provisionIsolatedStack(owners);
@@ -69,7 +78,10 @@ export type InProcessApiOverrides = Parameters<typeof startInProcessApi>[1];
  * fresh tables and queues with one active key of `org-a` (`key-a`); every server `serve` starts
  * is closed after the file.
  */
-export function useInProcessServers(key: string): { readonly aws: LocalAws; serve(overrides?: InProcessApiOverrides): Promise<InProcessApi> } {
+export function useInProcessServers(key: string): {
+  readonly aws: LocalAws;
+  serve(overrides?: InProcessApiOverrides): Promise<InProcessApi>;
+} {
   const state: { aws?: LocalAws } = {};
   const servers: InProcessApi[] = [];
   beforeAll(async () => {

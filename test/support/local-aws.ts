@@ -1,23 +1,22 @@
 import { randomUUID } from "node:crypto";
 import { type DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from "@aws-sdk/client-sqs";
+import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { inject } from "vitest";
 import { localClientOptions } from "../../infra/local/emulators.js";
-import { storeApiKey as storeApiKeyItem } from "../../lib/auth/api-key-admin.js";
-import { rememberSecret } from "./secret-registry.js";
-import { createDynamoDbClient, createSqsClient } from "../../lib/aws/clients.js";
 import { ownerQueueSettings, type ProvisionedResources, provisionLocalResources } from "../../infra/local/provision.js";
+import { storeApiKey as storeApiKeyItem } from "../../lib/auth/api-key-admin.js";
+import { createDynamoDbClient, createSqsClient } from "../../lib/aws/clients.js";
 import { signalQueueUrl } from "../../lib/signals/queue-names.js";
 import { ensureSignalQueue } from "../../lib/worker/signal-queue.js";
 import { FACTORY_WORKER_ID } from "./factories.js";
+import { rememberSecret } from "./secret-registry.js";
 
 export interface LocalAws {
   readonly dynamoDb: DynamoDBClient;
   readonly sqs: SQSClient;
   readonly resources: ProvisionedResources;
 }
-
 
 export function localDynamoDbClient(): DynamoDBClient {
   return createDynamoDbClient({ ...localClientOptions, endpoint: inject("dynamoDbEndpoint") });
@@ -28,7 +27,11 @@ export function localSqsClient(): SQSClient {
 }
 
 /** Client options for an endpoint nothing listens on (the discard port): every call fails fast, as in an outage. */
-export const unreachableEndpoint = { endpoint: "http://127.0.0.1:9", requestTimeoutMs: 200, connectionTimeoutMs: 200 } as const;
+export const unreachableEndpoint = {
+  endpoint: "http://127.0.0.1:9",
+  requestTimeoutMs: 200,
+  connectionTimeoutMs: 200,
+} as const;
 
 /** The workers and self-hosted environments whose own queues a test stack starts with. */
 export interface StackOwners {
@@ -74,12 +77,24 @@ export function environmentQueue(aws: LocalAws, environmentId: string): Promise<
   return ensureSignalQueue(aws.sqs, ownerQueueSettings(aws.resources.signal_channels.environments), environmentId);
 }
 
-export async function putItem(dynamoDb: DynamoDBClient, tableName: string, item: Record<string, unknown>): Promise<void> {
-  await dynamoDb.send(new PutItemCommand({ TableName: tableName, Item: marshall(item, { removeUndefinedValues: true }) }));
+export async function putItem(
+  dynamoDb: DynamoDBClient,
+  tableName: string,
+  item: Record<string, unknown>,
+): Promise<void> {
+  await dynamoDb.send(
+    new PutItemCommand({ TableName: tableName, Item: marshall(item, { removeUndefinedValues: true }) }),
+  );
 }
 
-export async function getStoredItem(dynamoDb: DynamoDBClient, tableName: string, id: string): Promise<Record<string, unknown> | undefined> {
-  const { Item } = await dynamoDb.send(new GetItemCommand({ TableName: tableName, Key: { id: { S: id } }, ConsistentRead: true }));
+export async function getStoredItem(
+  dynamoDb: DynamoDBClient,
+  tableName: string,
+  id: string,
+): Promise<Record<string, unknown> | undefined> {
+  const { Item } = await dynamoDb.send(
+    new GetItemCommand({ TableName: tableName, Key: { id: { S: id } }, ConsistentRead: true }),
+  );
   return Item ? unmarshall(Item) : undefined;
 }
 

@@ -17,7 +17,10 @@ export interface LocalStackProcess {
 }
 
 /** `npm start` as a user runs it, in its own process group so nothing it starts can outlive the test. */
-export function spawnNpmStart(args: readonly string[], env: Record<string, string> = {}): { child: ChildProcess; output: () => string } {
+export function spawnNpmStart(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): { child: ChildProcess; output: () => string } {
   const child = spawn("npm", ["start", "--silent", "--", ...args], {
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
@@ -36,11 +39,18 @@ export function waitForExit(child: ChildProcess): Promise<number | null> {
 
 export async function startLocalStack(
   seedFile: string,
-  { timeoutMs = 45_000, env = {}, args = [] }: { timeoutMs?: number; env?: Record<string, string>; args?: readonly string[] } = {},
+  {
+    timeoutMs = 45_000,
+    env = {},
+    args = [],
+  }: { timeoutMs?: number; env?: Record<string, string>; args?: readonly string[] } = {},
 ): Promise<LocalStackProcess> {
   const stackFile = join(mkdtempSync(join(tmpdir(), "stop-task-e2e-")), "stack.json");
   const port = await freePort();
-  const { child, output } = spawnNpmStart(["--seed", seedFile, "--stack-file", stackFile, ...args], { ...env, PORT: String(port) });
+  const { child, output } = spawnNpmStart(["--seed", seedFile, "--stack-file", stackFile, ...args], {
+    ...env,
+    PORT: String(port),
+  });
   const exited = waitForExit(child);
   const deadline = Date.now() + timeoutMs;
   while (!existsSync(stackFile)) {

@@ -21,9 +21,9 @@ export function openApiResponseChecker(document: OpenApiDocument) {
   ajv.addSchema({ $id: documentId, components: document.components }, documentId);
 
   return (recorded: RecordedResponse): string[] => {
-    const operation = (document.paths[recorded.path] as Record<string, { responses: Record<string, unknown> }> | undefined)?.[
-      recorded.method.toLowerCase()
-    ];
+    const operation = (
+      document.paths[recorded.path] as Record<string, { responses: Record<string, unknown> }> | undefined
+    )?.[recorded.method.toLowerCase()];
     if (!operation) return [`${recorded.method} ${recorded.path} is not in the document`];
     const response = operation.responses[String(recorded.status)] as
       | { content?: { "application/json"?: { schema?: { $ref?: string } } } }
@@ -33,6 +33,8 @@ export function openApiResponseChecker(document: OpenApiDocument) {
     if (!schemaRef) return [`${recorded.method} ${recorded.path} ${recorded.status} has no JSON schema`];
     const validate = ajv.getSchema(`${documentId}${schemaRef}`);
     if (!validate) return [`cannot resolve ${schemaRef}`];
-    return validate(recorded.body) ? [] : (validate.errors ?? []).map((error) => `${error.instancePath} ${error.message}`);
+    return validate(recorded.body)
+      ? []
+      : (validate.errors ?? []).map((error) => `${error.instancePath} ${error.message}`);
   };
 }

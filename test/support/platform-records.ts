@@ -59,7 +59,9 @@ export async function putPlatformExecution(aws: LocalAws, record: PlatformExecut
 
 export async function putPlatformApiKeys(aws: LocalAws): Promise<void> {
   await Promise.all(
-    platformKeys.map((key) => aws.dynamoDb.send(new PutItemCommand({ TableName: aws.resources.tables.api_keys, Item: key.item }))),
+    platformKeys.map((key) =>
+      aws.dynamoDb.send(new PutItemCommand({ TableName: aws.resources.tables.api_keys, Item: key.item })),
+    ),
   );
 }
 

@@ -50,7 +50,8 @@ function parseResponse(raw: Buffer, method: string): RawResponse {
     if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
   }
   const payload = raw.subarray(headerEnd + 4);
-  const body = method === "HEAD" ? Buffer.alloc(0) : headers["transfer-encoding"] === "chunked" ? dechunk(payload) : payload;
+  const body =
+    method === "HEAD" ? Buffer.alloc(0) : headers["transfer-encoding"] === "chunked" ? dechunk(payload) : payload;
   return { status, headers, body: body.toString("utf8") };
 }
 
@@ -58,11 +59,21 @@ function parseResponse(raw: Buffer, method: string): RawResponse {
 export function rawHttpRequest(baseUrl: string, request: RawRequest): Promise<RawResponse> {
   const { hostname, port } = new URL(baseUrl);
   const body = request.body ?? Buffer.alloc(0);
-  const headerLines: Buffer[] = [Buffer.from(`${request.method} ${request.target} HTTP/1.1\r\nhost: ${hostname}:${port}\r\nconnection: close\r\n`, "utf8")];
+  const headerLines: Buffer[] = [
+    Buffer.from(
+      `${request.method} ${request.target} HTTP/1.1\r\nhost: ${hostname}:${port}\r\nconnection: close\r\n`,
+      "utf8",
+    ),
+  ];
   for (const [name, value] of request.headers ?? []) {
-    headerLines.push(Buffer.from(`${name}: `, "utf8"), typeof value === "string" ? Buffer.from(value, "utf8") : value, Buffer.from("\r\n"));
+    headerLines.push(
+      Buffer.from(`${name}: `, "utf8"),
+      typeof value === "string" ? Buffer.from(value, "utf8") : value,
+      Buffer.from("\r\n"),
+    );
   }
-  if (body.length > 0 && !request.omitContentLength) headerLines.push(Buffer.from(`content-length: ${body.length}\r\n`));
+  if (body.length > 0 && !request.omitContentLength)
+    headerLines.push(Buffer.from(`content-length: ${body.length}\r\n`));
   headerLines.push(Buffer.from("\r\n"));
 
   return new Promise((resolve, reject) => {

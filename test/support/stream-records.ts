@@ -4,8 +4,17 @@ import type { DynamoDBRecord } from "aws-lambda";
 let sequence = 1000;
 
 /** A DynamoDB stream record as Lambda delivers it, from the items before and after a write (as stored, nulls included). */
-export function aStreamRecord(change: { old?: Record<string, unknown>; new?: Record<string, unknown>; eventName?: "INSERT" | "MODIFY" | "REMOVE" }): DynamoDBRecord {
-  const image = (item: Record<string, unknown> | undefined) => (item ? (marshall(item, { removeUndefinedValues: true }) as NonNullable<NonNullable<DynamoDBRecord["dynamodb"]>["NewImage"]>) : undefined);
+export function aStreamRecord(change: {
+  old?: Record<string, unknown>;
+  new?: Record<string, unknown>;
+  eventName?: "INSERT" | "MODIFY" | "REMOVE";
+}): DynamoDBRecord {
+  const image = (item: Record<string, unknown> | undefined) =>
+    item
+      ? (marshall(item, { removeUndefinedValues: true }) as NonNullable<
+          NonNullable<DynamoDBRecord["dynamodb"]>["NewImage"]
+        >)
+      : undefined;
   const id = String((change.new ?? change.old)?.id);
   sequence += 1;
   const oldImage = image(change.old);

@@ -60,7 +60,9 @@ export async function storeTree(aws: LocalAws, root: TreeNode): Promise<StoredTr
   visit(root, null, 0);
   for (const level of levels.reverse()) {
     for (let start = 0; start < level.length; start += 25) {
-      await Promise.all(level.slice(start, start + 25).map((record) => putItem(aws.dynamoDb, aws.resources.tables.executions, record)));
+      await Promise.all(
+        level.slice(start, start + 25).map((record) => putItem(aws.dynamoDb, aws.resources.tables.executions, record)),
+      );
     }
   }
   return { ids, names, records };
@@ -70,7 +72,8 @@ export async function storeTree(aws: LocalAws, root: TreeNode): Promise<StoredTr
 export function uniformTree(name: string, width: number, depth: number): TreeNode {
   return {
     name,
-    children: depth === 0 ? [] : Array.from({ length: width }, (_, index) => uniformTree(`${name}.${index}`, width, depth - 1)),
+    children:
+      depth === 0 ? [] : Array.from({ length: width }, (_, index) => uniformTree(`${name}.${index}`, width, depth - 1)),
   };
 }
 
@@ -78,7 +81,8 @@ export function countNodes(node: TreeNode): number {
   return 1 + (node.children ?? []).reduce((sum, child) => sum + countNodes(child), 0);
 }
 
-export const storedExecution = (aws: LocalAws, id: string) => getStoredItem(aws.dynamoDb, aws.resources.tables.executions, id);
+export const storedExecution = (aws: LocalAws, id: string) =>
+  getStoredItem(aws.dynamoDb, aws.resources.tables.executions, id);
 
 /** Every event on the events queue now, parsed as a rule's queue target receives them. */
 export async function drainEvents(aws: LocalAws): Promise<TaskEventEnvelope[]> {
@@ -90,8 +94,13 @@ export async function drainEvents(aws: LocalAws): Promise<TaskEventEnvelope[]> {
 export async function drainStopMessages(aws: LocalAws, environments: readonly string[] = []) {
   const read = (messages: Message[], queue: "fleet" | "environment") =>
     messages.map((message) => ({ queue, ...stopMessageSchema.parse(JSON.parse(message.Body ?? "")) }));
-  const fromEnvironments = await Promise.all(environments.map((id) => drainQueue(aws.sqs, environmentQueueUrl(aws, id))));
-  return [...read(await drainQueue(aws.sqs, workerQueueUrl(aws)), "fleet"), ...fromEnvironments.flatMap((messages) => read(messages, "environment"))];
+  const fromEnvironments = await Promise.all(
+    environments.map((id) => drainQueue(aws.sqs, environmentQueueUrl(aws, id))),
+  );
+  return [
+    ...read(await drainQueue(aws.sqs, workerQueueUrl(aws)), "fleet"),
+    ...fromEnvironments.flatMap((messages) => read(messages, "environment")),
+  ];
 }
 
 /** How many times each value occurs. */
@@ -102,7 +111,10 @@ export function counts(values: readonly string[]): Record<string, number> {
 }
 
 /** Polls `check` until it passes (or the time runs out, with its last failure). */
-export async function eventually(check: () => Promise<void>, { timeoutMs = 20_000, intervalMs = 50 } = {}): Promise<void> {
+export async function eventually(
+  check: () => Promise<void>,
+  { timeoutMs = 20_000, intervalMs = 50 } = {},
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

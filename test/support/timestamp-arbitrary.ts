@@ -29,7 +29,8 @@ export const writtenTimestamp: fc.Arbitrary<WrittenTimestamp> = fc
     const sign = shift < 0 ? "-" : "+";
     const hh = String(Math.floor(Math.abs(shift) / 60)).padStart(2, "0");
     const mm = String(Math.abs(shift) % 60).padStart(2, "0");
-    const suffix = zone === "naive" ? "" : utcOnly ? zone : zone === "+hhmm" ? `${sign}${hh}${mm}` : `${sign}${hh}:${mm}`;
+    const suffix =
+      zone === "naive" ? "" : utcOnly ? zone : zone === "+hhmm" ? `${sign}${hh}${mm}` : `${sign}${hh}:${mm}`;
     const stored = `${local.slice(0, 10)}${separator}${local.slice(11, 19)}${digits > 0 ? `.${allDigits.slice(0, digits)}` : ""}${suffix}`;
     const keptMicros = Number(allDigits.slice(0, Math.min(digits, 6)).padEnd(6, "0"));
     const wholeSeconds = new Date(millis).toISOString().slice(0, 19);

@@ -1,17 +1,23 @@
 import { describe, expect, it } from "vitest";
 import {
   createTaskClient,
-  type StopAndWaitOptions,
   GatewayError,
   RouteNotFoundError,
   ServerError,
+  type StopAndWaitOptions,
   StopTimeoutError,
   TaskNotFoundError,
   ThrottledError,
 } from "../../lib/client.js";
 
 const TASK = "5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e";
-const record = (status: string) => ({ id: TASK, agent_id: "a", organization_id: "o", status, created_at: "2026-11-25T11:00:00.000Z" });
+const record = (status: string) => ({
+  id: TASK,
+  agent_id: "a",
+  organization_id: "o",
+  status,
+  created_at: "2026-11-25T11:00:00.000Z",
+});
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
 
@@ -48,14 +54,21 @@ function routedFetch(routes: Record<string, (() => Response)[]>) {
 
 describe("stop with a reason", () => {
   it("sends {reason} as a JSON body, and no body at all without one", async () => {
-    const { fetchImpl, calls } = routedFetch({ [`http://api/v1/tasks/${TASK}/stop`]: [() => json(200, record("stopped"))] });
+    const { fetchImpl, calls } = routedFetch({
+      [`http://api/v1/tasks/${TASK}/stop`]: [() => json(200, record("stopped"))],
+    });
     const client = createTaskClient({ baseUrl: "http://api", apiKey: "k", fetch: fetchImpl });
 
     await client.stopTask(TASK, { reason: "budget spent" });
     await client.stopTask(TASK);
 
     expect(calls).toEqual([
-      { method: "POST", url: `http://api/v1/tasks/${TASK}/stop`, body: '{"reason":"budget spent"}', contentType: "application/json" },
+      {
+        method: "POST",
+        url: `http://api/v1/tasks/${TASK}/stop`,
+        body: '{"reason":"budget spent"}',
+        contentType: "application/json",
+      },
       { method: "POST", url: `http://api/v1/tasks/${TASK}/stop` },
     ]);
   });
@@ -63,7 +76,11 @@ describe("stop with a reason", () => {
 
 describe("stopAndWait with includeSubExecutions", () => {
   const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
-  const node = (n: number, status: string, subExecutions: number[] = []) => ({ ...record(status), id: id(n), sub_executions: subExecutions.map(id) });
+  const node = (n: number, status: string, subExecutions: number[] = []) => ({
+    ...record(status),
+    id: id(n),
+    sub_executions: subExecutions.map(id),
+  });
   const url = (n: number) => `http://api/v1/tasks/${id(n)}`;
   const options: StopAndWaitOptions = { intervalMs: 1, includeSubExecutions: true, timeoutMs: 2_000 };
 
@@ -71,7 +88,11 @@ describe("stopAndWait with includeSubExecutions", () => {
     const { fetchImpl, calls } = routedFetch({
       [`${url(1)}/stop`]: [() => json(200, node(1, "stopped", [2, 3, 4, 5]))],
       // Stopped by the cascade after two polls; its own sub-execution joins the wait.
-      [url(2)]: [() => json(200, node(2, "executing", [6])), () => json(200, node(2, "executing", [6])), () => json(200, node(2, "stopped", [6]))],
+      [url(2)]: [
+        () => json(200, node(2, "executing", [6])),
+        () => json(200, node(2, "executing", [6])),
+        () => json(200, node(2, "stopped", [6])),
+      ],
       [url(6)]: [() => json(200, node(6, "pending")), () => json(200, node(6, "stopped"))],
       // Completed before the stop: its branch ends there, as the cascade's does.
       [url(3)]: [() => json(200, node(3, "completed", [7]))],
@@ -107,7 +128,9 @@ describe("stopAndWait with includeSubExecutions", () => {
     });
     const client = createTaskClient({ baseUrl: "http://api", apiKey: "k", fetch: fetchImpl });
 
-    const error = await client.stopAndWait(id(1), { ...options, timeoutMs: 30, intervalMs: 5 }).catch((caught: unknown) => caught);
+    const error = await client
+      .stopAndWait(id(1), { ...options, timeoutMs: 30, intervalMs: 5 })
+      .catch((caught: unknown) => caught);
 
     expect(error).toBeInstanceOf(StopTimeoutError);
     expect((error as StopTimeoutError).pending).toEqual([id(2)]);
@@ -117,7 +140,10 @@ describe("stopAndWait with includeSubExecutions", () => {
   it("waits out a 429 on a sub-execution", async () => {
     const { fetchImpl } = routedFetch({
       [`${url(1)}/stop`]: [() => json(200, node(1, "stopped", [2]))],
-      [url(2)]: [() => json(429, { detail: "Too many requests, please retry" }, { "retry-after": "0.02" }), () => json(200, node(2, "stopped"))],
+      [url(2)]: [
+        () => json(429, { detail: "Too many requests, please retry" }, { "retry-after": "0.02" }),
+        () => json(200, node(2, "stopped")),
+      ],
     });
     const client = createTaskClient({ baseUrl: "http://api", apiKey: "k", fetch: fetchImpl });
     expect((await client.stopAndWait(id(1), options)).status).toBe("stopped");
@@ -134,7 +160,11 @@ describe("stopAndWait", () => {
     const client = createTaskClient({ baseUrl: "http://api/", apiKey: "k", fetch: fetchImpl });
 
     expect((await client.stopAndWait(TASK, { intervalMs: 1 })).status).toBe("stopped");
-    expect(calls).toEqual([`POST http://api/v1/tasks/${TASK}/stop`, `GET http://api/v1/tasks/${TASK}`, `GET http://api/v1/tasks/${TASK}`]);
+    expect(calls).toEqual([
+      `POST http://api/v1/tasks/${TASK}/stop`,
+      `GET http://api/v1/tasks/${TASK}`,
+      `GET http://api/v1/tasks/${TASK}`,
+    ]);
   });
 
   it("waits out a 503 while polling", async () => {
@@ -178,7 +208,13 @@ describe("stopAndWait", () => {
   });
 
   it("surfaces a 5xx on the stop itself as a ServerError with Retry-After", async () => {
-    const { fetchImpl } = scriptedFetch(() => json(503, { detail: "Service temporarily unavailable, please retry" }, { "retry-after": "2", "x-request-id": "r-1" }));
+    const { fetchImpl } = scriptedFetch(() =>
+      json(
+        503,
+        { detail: "Service temporarily unavailable, please retry" },
+        { "retry-after": "2", "x-request-id": "r-1" },
+      ),
+    );
     const client = createTaskClient({ baseUrl: "http://api", apiKey: "k", fetch: fetchImpl });
     const error = await client.stopTask(TASK).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ServerError);
@@ -189,17 +225,28 @@ describe("stopAndWait", () => {
 describe("API Gateway's own answers as typed errors", () => {
   async function errorFor(response: Response) {
     const { fetchImpl } = scriptedFetch(() => response);
-    return createTaskClient({ baseUrl: "http://api", apiKey: "k", fetch: fetchImpl }).stopTask(TASK).catch((caught: unknown) => caught);
+    return createTaskClient({ baseUrl: "http://api", apiKey: "k", fetch: fetchImpl })
+      .stopTask(TASK)
+      .catch((caught: unknown) => caught);
   }
 
   it("a 429 is a ThrottledError with its Retry-After and request id", async () => {
-    const error = await errorFor(json(429, { detail: "Too many requests, please retry" }, { "retry-after": "1", "x-request-id": "r-429" }));
+    const error = await errorFor(
+      json(429, { detail: "Too many requests, please retry" }, { "retry-after": "1", "x-request-id": "r-429" }),
+    );
     expect(error).toBeInstanceOf(ThrottledError);
-    expect(error).toMatchObject({ status: 429, retryAfterSeconds: 1, requestId: "r-429", detail: "Too many requests, please retry" });
+    expect(error).toMatchObject({
+      status: 429,
+      retryAfterSeconds: 1,
+      requestId: "r-429",
+      detail: "Too many requests, please retry",
+    });
   });
 
   it.each([502, 504])("a %i is a GatewayError (a ServerError) with the request id", async (status) => {
-    const error = await errorFor(json(status, { detail: "Bad gateway: the service failed to answer" }, { "x-request-id": `r-${status}` }));
+    const error = await errorFor(
+      json(status, { detail: "Bad gateway: the service failed to answer" }, { "x-request-id": `r-${status}` }),
+    );
     expect(error).toBeInstanceOf(GatewayError);
     expect(error).toBeInstanceOf(ServerError);
     expect(error).toMatchObject({ status, requestId: `r-${status}` });

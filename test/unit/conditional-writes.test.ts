@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { allOf, belongsToOrganization, executionExists, inActiveState, isUnset, stillHolds } from "../../lib/conditional-writes.js";
+import {
+  allOf,
+  belongsToOrganization,
+  executionExists,
+  inActiveState,
+  isUnset,
+  stillHolds,
+} from "../../lib/conditional-writes.js";
 
 describe("condition fragments", () => {
   it("compose into one expression whose values travel only as placeholders", () => {
@@ -16,15 +23,25 @@ describe("condition fragments", () => {
       ":active2": { S: "paused" },
       ":active3": { S: "error" },
     });
-    expect(condition.names).toEqual({ "#exists_id": "id", "#eq_organization_id": "organization_id", "#status": "status" });
+    expect(condition.names).toEqual({
+      "#exists_id": "id",
+      "#eq_organization_id": "organization_id",
+      "#status": "status",
+    });
   });
 
   it("reads a stored null as unset, and compares a seen value only through a placeholder", () => {
-    const condition = allOf(isUnset("stop_acknowledged_at"), stillHolds("signal_pending_since", "2026-12-01T09:00:00.000000Z"));
+    const condition = allOf(
+      isUnset("stop_acknowledged_at"),
+      stillHolds("signal_pending_since", "2026-12-01T09:00:00.000000Z"),
+    );
 
     expect(condition.expression).toBe(
       "(attribute_not_exists(#unset_stop_acknowledged_at) OR attribute_type(#unset_stop_acknowledged_at, :null_type)) AND (#eq_signal_pending_since = :eq_signal_pending_since)",
     );
-    expect(condition.values).toEqual({ ":null_type": { S: "NULL" }, ":eq_signal_pending_since": { S: "2026-12-01T09:00:00.000000Z" } });
+    expect(condition.values).toEqual({
+      ":null_type": { S: "NULL" },
+      ":eq_signal_pending_since": { S: "2026-12-01T09:00:00.000000Z" },
+    });
   });
 });

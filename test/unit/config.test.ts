@@ -14,18 +14,32 @@ describe("readStopTaskConfig", () => {
   });
 
   it("names every missing or invalid variable", () => {
-    expect(() => readStopTaskConfig({ ...valid, EXECUTIONS_TABLE_NAME: undefined, WORKER_QUEUE_URL_PREFIX: "not a url" })).toThrow(
-      /EXECUTIONS_TABLE_NAME.*WORKER_QUEUE_URL_PREFIX/,
-    );
+    expect(() =>
+      readStopTaskConfig({ ...valid, EXECUTIONS_TABLE_NAME: undefined, WORKER_QUEUE_URL_PREFIX: "not a url" }),
+    ).toThrow(/EXECUTIONS_TABLE_NAME.*WORKER_QUEUE_URL_PREFIX/);
   });
 });
 
 describe("readExecutionStreamConfig", () => {
-  const stream = { EXECUTIONS_TABLE_NAME: "executions", LIMITS_TABLE_NAME: "limits", WORKER_QUEUE_URL_PREFIX: valid.WORKER_QUEUE_URL_PREFIX, ENVIRONMENT_QUEUE_URL_PREFIX: valid.ENVIRONMENT_QUEUE_URL_PREFIX };
+  const stream = {
+    EXECUTIONS_TABLE_NAME: "executions",
+    LIMITS_TABLE_NAME: "limits",
+    WORKER_QUEUE_URL_PREFIX: valid.WORKER_QUEUE_URL_PREFIX,
+    ENVIRONMENT_QUEUE_URL_PREFIX: valid.ENVIRONMENT_QUEUE_URL_PREFIX,
+  };
 
   it("publishes to the bus in AWS, or to the events queue on the local stack, with the cascade's bound", () => {
-    expect(readExecutionStreamConfig({ ...stream, EVENT_BUS_NAME: "bus" })).toMatchObject({ EVENT_BUS_NAME: "bus", CASCADE_CHILDREN_PER_RECORD: 25 });
-    expect(readExecutionStreamConfig({ ...stream, EVENTS_QUEUE_URL: "http://localhost:1/q", CASCADE_CHILDREN_PER_RECORD: "3" })).toMatchObject({
+    expect(readExecutionStreamConfig({ ...stream, EVENT_BUS_NAME: "bus" })).toMatchObject({
+      EVENT_BUS_NAME: "bus",
+      CASCADE_CHILDREN_PER_RECORD: 25,
+    });
+    expect(
+      readExecutionStreamConfig({
+        ...stream,
+        EVENTS_QUEUE_URL: "http://localhost:1/q",
+        CASCADE_CHILDREN_PER_RECORD: "3",
+      }),
+    ).toMatchObject({
       CASCADE_CHILDREN_PER_RECORD: 3,
     });
   });
@@ -38,6 +52,8 @@ describe("readExecutionStreamConfig", () => {
   });
 
   it("refuses an unbounded cascade", () => {
-    expect(() => readExecutionStreamConfig({ ...stream, EVENT_BUS_NAME: "bus", CASCADE_CHILDREN_PER_RECORD: "0" })).toThrow(/CASCADE_CHILDREN_PER_RECORD/);
+    expect(() =>
+      readExecutionStreamConfig({ ...stream, EVENT_BUS_NAME: "bus", CASCADE_CHILDREN_PER_RECORD: "0" }),
+    ).toThrow(/CASCADE_CHILDREN_PER_RECORD/);
   });
 });

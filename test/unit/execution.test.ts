@@ -12,7 +12,16 @@ const minimal = {
 describe("agentExecutionSchema", () => {
   it("gives a record that predates most fields every key, with the client's explicit defaults", () => {
     const record = agentExecutionSchema.parse(minimal);
-    expect(record).toMatchObject({ input: {}, is_manually_stopped: false, expected_output: null, triggering_agent_id: null, title: null, mcp_servers: [], finished_at: null, model_provider: null });
+    expect(record).toMatchObject({
+      input: {},
+      is_manually_stopped: false,
+      expected_output: null,
+      triggering_agent_id: null,
+      title: null,
+      mcp_servers: [],
+      finished_at: null,
+      model_provider: null,
+    });
     expect(Object.keys(record)).toContain("llm_reasoning_effort");
     expect(record).not.toHaveProperty("configuration");
   });
@@ -59,8 +68,17 @@ describe("agentExecutionSchema, on records the platform's Python writers store",
 
   it("reads an explicit null in every optional field as unset", () => {
     const optionalKeys = Object.keys(agentExecutionSchema.shape).filter((key) => !(key in minimal));
-    const record = agentExecutionSchema.parse({ ...minimal, ...Object.fromEntries(optionalKeys.map((key) => [key, null])) });
-    expect(record).toMatchObject({ input: {}, is_manually_stopped: false, mcp_servers: [], started_at: null, title: null });
+    const record = agentExecutionSchema.parse({
+      ...minimal,
+      ...Object.fromEntries(optionalKeys.map((key) => [key, null])),
+    });
+    expect(record).toMatchObject({
+      input: {},
+      is_manually_stopped: false,
+      mcp_servers: [],
+      started_at: null,
+      title: null,
+    });
   });
 
   it("reads nested nulls and whole-number floats for integer fields", () => {
@@ -80,13 +98,20 @@ describe("taskIdSchema", () => {
     expect(taskIdSchema.parse("5B6C7D8E-9F0A-4B1C-8D2E-3F4A5B6C7D8E")).toBe("5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e");
   });
 
-  it.each(["", "nope", "5b6c7d8e9f0a4b1c8d2e3f4a5b6c7d8e0", "5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e/../x"])("rejects %j", (value) => {
-    expect(taskIdSchema.safeParse(value).success).toBe(false);
-  });
+  it.each(["", "nope", "5b6c7d8e9f0a4b1c8d2e3f4a5b6c7d8e0", "5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e/../x"])(
+    "rejects %j",
+    (value) => {
+      expect(taskIdSchema.safeParse(value).success).toBe(false);
+    },
+  );
 });
 
 describe("isTerminal", () => {
   it("knows exactly the reference's terminal states", () => {
-    expect(["pending", "executing", "paused", "error", "failed", "completed", "stopped"].filter(isTerminal)).toEqual(["failed", "completed", "stopped"]);
+    expect(["pending", "executing", "paused", "error", "failed", "completed", "stopped"].filter(isTerminal)).toEqual([
+      "failed",
+      "completed",
+      "stopped",
+    ]);
   });
 });

@@ -7,7 +7,7 @@ import {
   type StopTransitionResult,
 } from "../../lib/executions/repository.js";
 import type { StopRequestDetails, StopSignalTarget } from "../../lib/signals/publisher.js";
-import { CASCADE_STOP_REASON, stopTask, type StopTaskDependencies } from "../../lib/stop-task.js";
+import { CASCADE_STOP_REASON, type StopTaskDependencies, stopTask } from "../../lib/stop-task.js";
 
 const NOW = new Date("2026-11-25T12:00:00.000Z");
 
@@ -45,7 +45,10 @@ const unreadable = (result: StopTransitionResult): StopTransitionResult =>
     : result;
 
 /** In-memory ports that record what the core asked of them. */
-function fakes(result: StopTransitionResult, options: { publishFails?: boolean; markFails?: boolean; unassigned?: boolean } = {}) {
+function fakes(
+  result: StopTransitionResult,
+  options: { publishFails?: boolean; markFails?: boolean; unassigned?: boolean } = {},
+) {
   const transitions: StopTransition[] = [];
   const published: { execution: StopSignalTarget; request: StopRequestDetails }[] = [];
   const marked: string[] = [];
@@ -88,9 +91,28 @@ describe("stopTask", () => {
 
     expect(outcome).toEqual({ kind: "stopped", execution: stopped, signal: "sent" });
     expect(transitions).toEqual([
-      { taskId: stopped.id, organizationId: "org-a", requestedBy: "key-a", reason: "user_requested", isManuallyStopped: true, requestedAt: "2026-11-25T12:00:00.000000Z", signalDueAt: "2026-11-25T12:01:00.000000Z", stopRequestId: expect.any(String) },
+      {
+        taskId: stopped.id,
+        organizationId: "org-a",
+        requestedBy: "key-a",
+        reason: "user_requested",
+        isManuallyStopped: true,
+        requestedAt: "2026-11-25T12:00:00.000000Z",
+        signalDueAt: "2026-11-25T12:01:00.000000Z",
+        stopRequestId: expect.any(String),
+      },
     ]);
-    expect(published).toEqual([{ execution: stopTargetSchema.parse(stopped), request: { requestedAt: "2026-11-25T12:00:00.000000Z", requestedBy: "key-a", reason: "user_requested", note: null } }]);
+    expect(published).toEqual([
+      {
+        execution: stopTargetSchema.parse(stopped),
+        request: {
+          requestedAt: "2026-11-25T12:00:00.000000Z",
+          requestedBy: "key-a",
+          reason: "user_requested",
+          note: null,
+        },
+      },
+    ]);
   });
 
   it("stores the caller's own words as the stop's note and carries them in the signal", async () => {
@@ -105,7 +127,9 @@ describe("stopTask", () => {
 
   it("stops a sub-execution for the cascade: parent_stopped, by the parent, in the parent's organization, with the parent's manual flag", async () => {
     const parentId = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
-    const { deps, transitions } = fakes(stoppedNow(execution({ stopped_by: `parent_execution:${parentId}`, stop_reason: "parent_stopped" })));
+    const { deps, transitions } = fakes(
+      stoppedNow(execution({ stopped_by: `parent_execution:${parentId}`, stop_reason: "parent_stopped" })),
+    );
 
     await stopTask(
       {
@@ -129,9 +153,21 @@ describe("stopTask", () => {
   it("stops for a system caller without an organization scope and without the manual flag", async () => {
     const { deps, transitions } = fakes(stoppedNow(execution({ stopped_by: "system:cleanup" })));
 
-    await stopTask({ taskId: execution().id, requester: { kind: "system", requestedBy: "system:cleanup" }, reason: "stale_heartbeat" }, deps);
+    await stopTask(
+      {
+        taskId: execution().id,
+        requester: { kind: "system", requestedBy: "system:cleanup" },
+        reason: "stale_heartbeat",
+      },
+      deps,
+    );
 
-    expect(transitions[0]).toMatchObject({ organizationId: undefined, isManuallyStopped: false, requestedBy: "system:cleanup", reason: "stale_heartbeat" });
+    expect(transitions[0]).toMatchObject({
+      organizationId: undefined,
+      isManuallyStopped: false,
+      requestedBy: "system:cleanup",
+      reason: "stale_heartbeat",
+    });
   });
 
   it("keeps the stop and marks the signal pending when the send fails", async () => {
@@ -163,7 +199,12 @@ describe("stopTask", () => {
     const outcome = await stopTask(userStop(), deps);
 
     expect(outcome).toEqual({ kind: "unchanged", execution: stopped, signal: "resent" });
-    expect(published[0]?.request).toEqual({ requestedAt: "2026-11-25T11:30:00.000000Z", requestedBy: "key-a", reason: "user_requested", note: null });
+    expect(published[0]?.request).toEqual({
+      requestedAt: "2026-11-25T11:30:00.000000Z",
+      requestedBy: "key-a",
+      reason: "user_requested",
+      note: null,
+    });
     expect(cleared).toEqual([`${stopped.id}@${since}`]);
   });
 
@@ -173,18 +214,24 @@ describe("stopTask", () => {
     expect(cleared).toEqual([]);
   });
 
-  it.each(["completed", "failed", "stopped"] as const)("sends nothing for a %s execution without a pending signal", async (status) => {
-    const { deps, published } = fakes(unchanged(execution({ status })));
-    expect(await stopTask(userStop(), deps)).toMatchObject({ kind: "unchanged", signal: "none" });
-    expect(published).toEqual([]);
-  });
+  it.each(["completed", "failed", "stopped"] as const)(
+    "sends nothing for a %s execution without a pending signal",
+    async (status) => {
+      const { deps, published } = fakes(unchanged(execution({ status })));
+      expect(await stopTask(userStop(), deps)).toMatchObject({ kind: "unchanged", signal: "none" });
+      expect(published).toEqual([]);
+    },
+  );
 
-  it.each([{ kind: "not_found" }, { kind: "forbidden" }] as const)("passes $kind through and sends nothing", async (result) => {
-    const { deps, published, marked } = fakes(result);
-    expect(await stopTask(userStop(), deps)).toEqual(result);
-    expect(published).toEqual([]);
-    expect(marked).toEqual([]);
-  });
+  it.each([{ kind: "not_found" }, { kind: "forbidden" }] as const)(
+    "passes $kind through and sends nothing",
+    async (result) => {
+      const { deps, published, marked } = fakes(result);
+      expect(await stopTask(userStop(), deps)).toEqual(result);
+      expect(published).toEqual([]);
+      expect(marked).toEqual([]);
+    },
+  );
 
   describe("a record that breaks the public schema", () => {
     it("still signals the stop it made, then reports the record unreadable", async () => {
@@ -200,17 +247,29 @@ describe("stopTask", () => {
 
     it("marks the signal pending when the send fails", async () => {
       const { deps, marked } = fakes(unreadable(stoppedNow(execution())), { publishFails: true });
-      expect(await stopTask(userStop(), deps)).toMatchObject({ kind: "unreadable", transition: "stopped", signal: "pending" });
+      expect(await stopTask(userStop(), deps)).toMatchObject({
+        kind: "unreadable",
+        transition: "stopped",
+        signal: "pending",
+      });
       expect(marked).toHaveLength(1);
     });
 
     it("re-sends a pending signal on a repeat, and sends nothing when none is owed", async () => {
       const owed = fakes(unreadable(unchanged(execution(), "2026-11-25T11:30:00.000Z")));
-      expect(await stopTask(userStop(), owed.deps)).toMatchObject({ kind: "unreadable", transition: "unchanged", signal: "resent" });
+      expect(await stopTask(userStop(), owed.deps)).toMatchObject({
+        kind: "unreadable",
+        transition: "unchanged",
+        signal: "resent",
+      });
       expect(owed.published).toHaveLength(1);
 
       const settled = fakes(unreadable(unchanged(execution())));
-      expect(await stopTask(userStop(), settled.deps)).toMatchObject({ kind: "unreadable", transition: "unchanged", signal: "none" });
+      expect(await stopTask(userStop(), settled.deps)).toMatchObject({
+        kind: "unreadable",
+        transition: "unchanged",
+        signal: "none",
+      });
       expect(settled.published).toEqual([]);
     });
   });

@@ -50,6 +50,10 @@ describe("the typed client against the local stack", () => {
     await expect(client.getTask(randomUUID())).rejects.toBeInstanceOf(TaskNotFoundError);
     const invalid = await client.stopTask("nope").catch((error: unknown) => error);
     expect(invalid).toBeInstanceOf(TaskValidationError);
-    expect(invalid).toMatchObject({ status: 422, issues: [{ loc: ["path", "task_id"] }], requestId: expect.any(String) });
+    expect(invalid).toMatchObject({
+      status: 422,
+      issues: [{ loc: ["path", "task_id"] }],
+      requestId: expect.any(String),
+    });
   });
 });

@@ -36,7 +36,11 @@ function call(api: InProcessApi, method: string, path: string, body?: Buffer) {
 }
 
 /** The row's status, `{"detail": ...}`, JSON, a fresh request id, and Retry-After where the row has one. */
-async function expectAnswer(response: Response, type: GatewayResponseType, caught?: { status: number; message: string }) {
+async function expectAnswer(
+  response: Response,
+  type: GatewayResponseType,
+  caught?: { status: number; message: string },
+) {
   const row = gatewayAnswers[type];
   expect(response.status).toBe("status" in row ? row.status : caught?.status);
   expect(response.headers.get("content-type")).toBe("application/json");
@@ -60,7 +64,11 @@ describe("the local server answers as the deployed API's gateway responses do", 
     const running = await seed();
 
     await expectAnswer(await call(api, "GET", "/v2/tasks"), "MISSING_AUTHENTICATION_TOKEN");
-    const wrongMethods = await Promise.all([call(api, "GET", `/v1/tasks/${running.id}/stop`), call(api, "PUT", `/v1/tasks/${running.id}/stop`), call(api, "POST", `/agent-execution/${running.id}/status`)]);
+    const wrongMethods = await Promise.all([
+      call(api, "GET", `/v1/tasks/${running.id}/stop`),
+      call(api, "PUT", `/v1/tasks/${running.id}/stop`),
+      call(api, "POST", `/agent-execution/${running.id}/status`),
+    ]);
     for (const response of wrongMethods) {
       expect(response.headers.get("allow")).toBeNull();
       await expectAnswer(response, "MISSING_AUTHENTICATION_TOKEN");
@@ -72,10 +80,14 @@ describe("the local server answers as the deployed API's gateway responses do", 
     const api = await serve({ throttling: { rateLimit: 2, burstLimit: 2 } });
     const running = await seed();
 
-    const responses = await Promise.all(Array.from({ length: 4 }, () => call(api, "POST", `/v1/tasks/${running.id}/stop`)));
+    const responses = await Promise.all(
+      Array.from({ length: 4 }, () => call(api, "POST", `/v1/tasks/${running.id}/stop`)),
+    );
 
     expect(responses.map((response) => response.status).sort()).toEqual([200, 200, 429, 429]);
-    const requestIds = await Promise.all(responses.filter((response) => response.status === 429).map((response) => expectAnswer(response, "THROTTLED")));
+    const requestIds = await Promise.all(
+      responses.filter((response) => response.status === 429).map((response) => expectAnswer(response, "THROTTLED")),
+    );
     expect(new Set(requestIds).size).toBe(2);
     expect(await drainQueue(local.aws.sqs, workerQueueUrl(local.aws), { waitSeconds: 1 })).toHaveLength(1);
     await sleep(600); // one token refills every 500 ms at 2 a second
@@ -86,7 +98,10 @@ describe("the local server answers as the deployed API's gateway responses do", 
     const api = await serve();
     const running = await seed();
 
-    await expectAnswer(await call(api, "POST", `/v1/tasks/${running.id}/stop`, Buffer.alloc(MAX_REQUEST_BODY_BYTES + 1, 0x61)), "REQUEST_TOO_LARGE");
+    await expectAnswer(
+      await call(api, "POST", `/v1/tasks/${running.id}/stop`, Buffer.alloc(MAX_REQUEST_BODY_BYTES + 1, 0x61)),
+      "REQUEST_TOO_LARGE",
+    );
     expect(await storedStatus(running.id)).toBe("executing");
     expect(await drainQueue(local.aws.sqs, workerQueueUrl(local.aws))).toEqual([]);
 
@@ -102,7 +117,10 @@ describe("the local server answers as the deployed API's gateway responses do", 
   it("answers a function that throws with 502, reporting the error but never showing it", async () => {
     const reported: unknown[] = [];
     const crash = new Error("stop-task crashed: secret internals");
-    const api = await serve({ handlers: { "stop-task": async () => Promise.reject(crash) }, onError: (error) => reported.push(error) });
+    const api = await serve({
+      handlers: { "stop-task": async () => Promise.reject(crash) },
+      onError: (error) => reported.push(error),
+    });
 
     const response = await call(api, "POST", `/v1/tasks/${randomUUID()}/stop`);
     const text = await response.clone().text();
@@ -114,7 +132,10 @@ describe("the local server answers as the deployed API's gateway responses do", 
 
   it("answers 504 when the function outlasts the integration timeout; the stop itself still happens, as in AWS", async () => {
     const running = await seed();
-    const api = await serve({ handlers: { "stop-task": slowly(stopTaskHarness(local.aws).handler as ProxyHandler, 1_000) }, integrationTimeoutMs: 100 });
+    const api = await serve({
+      handlers: { "stop-task": slowly(stopTaskHarness(local.aws).handler as ProxyHandler, 1_000) },
+      integrationTimeoutMs: 100,
+    });
 
     const started = performance.now();
     const response = await call(api, "POST", `/v1/tasks/${running.id}/stop`);
@@ -129,15 +150,24 @@ describe("the local server answers as the deployed API's gateway responses do", 
 
   it("answers a result that is not a proxy response with 502 Internal server error, through the 5XX catch-all", async () => {
     const reported: unknown[] = [];
-    const api = await serve({ handlers: { "get-task": async () => ({ body: "no status" }) }, onError: (error) => reported.push(error) });
+    const api = await serve({
+      handlers: { "get-task": async () => ({ body: "no status" }) },
+      onError: (error) => reported.push(error),
+    });
 
-    await expectAnswer(await call(api, "GET", `/v1/tasks/${randomUUID()}`), "DEFAULT_5XX", { status: 502, message: "Internal server error" });
+    await expectAnswer(await call(api, "GET", `/v1/tasks/${randomUUID()}`), "DEFAULT_5XX", {
+      status: 502,
+      message: "Internal server error",
+    });
     expect(reported).toHaveLength(1);
   });
 
   it("answers a route whose function cannot be invoked with 500 Internal server error, through the 5XX catch-all", async () => {
     const api = await serve({ handlers: { "get-task": undefined } });
-    await expectAnswer(await call(api, "GET", `/v1/tasks/${randomUUID()}`), "DEFAULT_5XX", { status: 500, message: "Internal server error" });
+    await expectAnswer(await call(api, "GET", `/v1/tasks/${randomUUID()}`), "DEFAULT_5XX", {
+      status: 500,
+      message: "Internal server error",
+    });
   });
 });
 
@@ -151,28 +181,47 @@ describe("the typed client meets the gateway's answers as typed errors, each wit
     const error = await client.getTask(finished.id).catch((caught: unknown) => caught);
 
     expect(error).toBeInstanceOf(ThrottledError);
-    expect(error).toMatchObject({ status: 429, retryAfterSeconds: 1, detail: gatewayAnswers.THROTTLED.detail, requestId: expect.stringMatching(REQUEST_ID) });
+    expect(error).toMatchObject({
+      status: 429,
+      retryAfterSeconds: 1,
+      detail: gatewayAnswers.THROTTLED.detail,
+      requestId: expect.stringMatching(REQUEST_ID),
+    });
   });
 
   it("GatewayError for the 502 of a failed function", async () => {
     const api = await serve({ handlers: { "stop-task": async () => Promise.reject(new Error("crashed")) } });
-    const error = await createTaskClient({ baseUrl: api.url, apiKey: KEY }).stopTask(randomUUID()).catch((caught: unknown) => caught);
+    const error = await createTaskClient({ baseUrl: api.url, apiKey: KEY })
+      .stopTask(randomUUID())
+      .catch((caught: unknown) => caught);
 
     expect(error).toBeInstanceOf(GatewayError);
-    expect(error).toMatchObject({ status: 502, detail: gatewayAnswers.INTEGRATION_FAILURE.detail, requestId: expect.stringMatching(REQUEST_ID) });
+    expect(error).toMatchObject({
+      status: 502,
+      detail: gatewayAnswers.INTEGRATION_FAILURE.detail,
+      requestId: expect.stringMatching(REQUEST_ID),
+    });
   });
 
   it("GatewayError for the 504 of a function that did not answer in time", async () => {
     const api = await serve({ handlers: { "get-task": () => new Promise(() => undefined) }, integrationTimeoutMs: 50 });
-    const error = await createTaskClient({ baseUrl: api.url, apiKey: KEY }).getTask(randomUUID()).catch((caught: unknown) => caught);
+    const error = await createTaskClient({ baseUrl: api.url, apiKey: KEY })
+      .getTask(randomUUID())
+      .catch((caught: unknown) => caught);
 
     expect(error).toBeInstanceOf(GatewayError);
-    expect(error).toMatchObject({ status: 504, detail: gatewayAnswers.INTEGRATION_TIMEOUT.detail, requestId: expect.stringMatching(REQUEST_ID) });
+    expect(error).toMatchObject({
+      status: 504,
+      detail: gatewayAnswers.INTEGRATION_TIMEOUT.detail,
+      requestId: expect.stringMatching(REQUEST_ID),
+    });
   });
 
   it("RouteNotFoundError, not TaskNotFoundError, when the base URL is wrong", async () => {
     const api = await serve();
-    const error = await createTaskClient({ baseUrl: `${api.url}/dev`, apiKey: KEY }).getTask(randomUUID()).catch((caught: unknown) => caught);
+    const error = await createTaskClient({ baseUrl: `${api.url}/dev`, apiKey: KEY })
+      .getTask(randomUUID())
+      .catch((caught: unknown) => caught);
 
     expect(error).toBeInstanceOf(RouteNotFoundError);
     expect(error).toMatchObject({ status: 404, requestId: expect.stringMatching(REQUEST_ID) });

@@ -6,7 +6,7 @@ import { buildOpenApiDocument } from "../../../lib/http/openapi.js";
 import { routes } from "../../../lib/resources.js";
 import { anExecution } from "../../support/factories.js";
 import { startInProcessApi, useInProcessApi } from "../../support/in-process-api.js";
-import { putItem, } from "../../support/local-aws.js";
+import { putItem } from "../../support/local-aws.js";
 import { openApiResponseChecker, type RecordedResponse } from "../../support/openapi-responses.js";
 
 const KEY = `sk-openapi-${randomUUID()}`;
@@ -22,30 +22,42 @@ describe("the OpenAPI document", () => {
   it("describes every route of the route table with every status code of the reference", () => {
     const document = buildOpenApiDocument();
     for (const route of routes) {
-      const operation = (document.paths[route.path] as Record<string, { responses: Record<string, unknown> }>)[route.method.toLowerCase()];
-      expect(Object.keys(operation?.responses ?? {})).toEqual(expect.arrayContaining(["200", "401", "403", "404", "422"]));
+      const operation = (document.paths[route.path] as Record<string, { responses: Record<string, unknown> }>)[
+        route.method.toLowerCase()
+      ];
+      expect(Object.keys(operation?.responses ?? {})).toEqual(
+        expect.arrayContaining(["200", "401", "403", "404", "422"]),
+      );
     }
-    expect(document.components.securitySchemes.ApiKeyAuth).toEqual(expect.objectContaining({ type: "apiKey", in: "header", name: "x-api-key" }));
+    expect(document.components.securitySchemes.ApiKeyAuth).toEqual(
+      expect.objectContaining({ type: "apiKey", in: "header", name: "x-api-key" }),
+    );
   });
 
   it("lists API Gateway's own answers on every route: 413, 429 with Retry-After, 502 and 504, in the error shape", () => {
     const document = buildOpenApiDocument();
     for (const route of routes) {
-      const operation = (document.paths[route.path] as Record<string, { responses: Record<string, Record<string, unknown>> }>)[route.method.toLowerCase()];
+      const operation = (
+        document.paths[route.path] as Record<string, { responses: Record<string, Record<string, unknown>> }>
+      )[route.method.toLowerCase()];
       for (const status of ["413", "429", "502", "504"]) {
         expect(operation?.responses[status], `${route.method} ${route.path} ${status}`).toMatchObject({
           headers: { "x-request-id": { $ref: "#/components/headers/RequestId" } },
           content: { "application/json": { schema: { $ref: "#/components/schemas/HTTPError" } } },
         });
       }
-      expect(operation?.responses["429"]).toMatchObject({ headers: { "retry-after": { schema: { type: "integer" } } } });
+      expect(operation?.responses["429"]).toMatchObject({
+        headers: { "retry-after": { schema: { type: "integer" } } },
+      });
     }
   });
 
   it("describes the stop routes' optional body, {reason} of 1 to 500 characters, the limits route's required body, and no body on the others", () => {
     const document = buildOpenApiDocument();
     for (const route of routes) {
-      const operation = (document.paths[route.path] as Record<string, { requestBody?: unknown }>)[route.method.toLowerCase()];
+      const operation = (document.paths[route.path] as Record<string, { requestBody?: unknown }>)[
+        route.method.toLowerCase()
+      ];
       if (route.operationId === "setTaskLimits") {
         expect(operation?.requestBody, route.operationId).toMatchObject({
           required: true,
@@ -71,7 +83,9 @@ describe("the OpenAPI document", () => {
   });
 
   it("is what npm run openapi last wrote (openapi.json is generated, never edited)", () => {
-    expect(JSON.parse(readFileSync("openapi.json", "utf8"))).toEqual(JSON.parse(JSON.stringify(buildOpenApiDocument())));
+    expect(JSON.parse(readFileSync("openapi.json", "utf8"))).toEqual(
+      JSON.parse(JSON.stringify(buildOpenApiDocument())),
+    );
   });
 
   it("is served by the local server at /openapi.json", async () => {
@@ -85,8 +99,14 @@ describe("real responses validate against the document", () => {
   it("for every status of every route", async () => {
     const running = anExecution({ organization_id: "org-a" });
     const foreign = anExecution({ organization_id: "org-b" });
-    const finished = anExecution({ organization_id: "org-a", status: "completed", finished_at: "2026-11-25T10:05:00.000Z", mcp_servers: [{ name: "m", type: "remote" }] });
-    for (const execution of [running, foreign, finished]) await putItem(served.aws.dynamoDb, served.aws.resources.tables.executions, execution);
+    const finished = anExecution({
+      organization_id: "org-a",
+      status: "completed",
+      finished_at: "2026-11-25T10:05:00.000Z",
+      mcp_servers: [{ name: "m", type: "remote" }],
+    });
+    for (const execution of [running, foreign, finished])
+      await putItem(served.aws.dynamoDb, served.aws.resources.tables.executions, execution);
 
     const check = openApiResponseChecker(buildOpenApiDocument());
     const recorded: RecordedResponse[] = [];
@@ -109,7 +129,8 @@ describe("real responses validate against the document", () => {
     }
 
     expect(new Set(recorded.map((response) => response.status))).toEqual(new Set([200, 401, 403, 404, 422]));
-    for (const response of recorded) expect(check(response), `${response.method} ${response.path} ${response.status}`).toEqual([]);
+    for (const response of recorded)
+      expect(check(response), `${response.method} ${response.path} ${response.status}`).toEqual([]);
   });
 
   it("for API Gateway's answers on every route: throttled, failed and timed-out functions", async () => {
@@ -117,16 +138,30 @@ describe("real responses validate against the document", () => {
     const silent = () => new Promise(() => undefined);
     const apis = await Promise.all([
       startInProcessApi(served.aws, { throttling: { rateLimit: 0, burstLimit: 0 } }),
-      startInProcessApi(served.aws, { handlers: { "stop-task": failing, "get-task": failing }, onError: () => undefined }),
-      startInProcessApi(served.aws, { handlers: { "stop-task": silent, "get-task": silent }, integrationTimeoutMs: 20 }),
+      startInProcessApi(served.aws, {
+        handlers: { "stop-task": failing, "get-task": failing },
+        onError: () => undefined,
+      }),
+      startInProcessApi(served.aws, {
+        handlers: { "stop-task": silent, "get-task": silent },
+        integrationTimeoutMs: 20,
+      }),
     ]);
     const check = openApiResponseChecker(buildOpenApiDocument());
     const recorded: RecordedResponse[] = [];
     try {
       for (const api of apis) {
         for (const route of routes) {
-          const response = await fetch(`${api.url}${route.path.replace("{task_id}", randomUUID())}`, { method: route.method, headers: { "x-api-key": KEY } });
-          recorded.push({ method: route.method, path: route.path, status: response.status, body: await response.json() });
+          const response = await fetch(`${api.url}${route.path.replace("{task_id}", randomUUID())}`, {
+            method: route.method,
+            headers: { "x-api-key": KEY },
+          });
+          recorded.push({
+            method: route.method,
+            path: route.path,
+            status: response.status,
+            body: await response.json(),
+          });
         }
       }
     } finally {
@@ -134,6 +169,7 @@ describe("real responses validate against the document", () => {
     }
 
     expect(new Set(recorded.map((response) => response.status))).toEqual(new Set([429, 502, 504]));
-    for (const response of recorded) expect(check(response), `${response.method} ${response.path} ${response.status}`).toEqual([]);
+    for (const response of recorded)
+      expect(check(response), `${response.method} ${response.path} ${response.status}`).toEqual([]);
   });
 });

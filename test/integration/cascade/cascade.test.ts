@@ -6,7 +6,15 @@ import { type ExecutionStreamHarness, startExecutionStream } from "../../support
 import { anExecution, aStopRequest, FACTORY_WORKER_ID } from "../../support/factories.js";
 import { type LocalAws, provisionIsolatedStack, putItem, storeApiKey } from "../../support/local-aws.js";
 import { type StopTaskHarness, stopTaskHarness } from "../../support/stop-task-harness.js";
-import { counts, drainEvents, drainStopMessages, eventually, storedExecution, storeTree, type TreeNode } from "../../support/task-tree.js";
+import {
+  counts,
+  drainEvents,
+  drainStopMessages,
+  eventually,
+  storedExecution,
+  storeTree,
+  type TreeNode,
+} from "../../support/task-tree.js";
 
 const ORG_A_KEY = `sk-org-a-${randomUUID()}`;
 const ENVIRONMENT = "env-onprem-eu";
@@ -44,7 +52,12 @@ const tree: TreeNode = {
     },
     // Already terminal: kept as they are, and their branch ends there.
     { name: "b", status: "completed", children: [{ name: "b1" }] },
-    { name: "c", status: "stopped", fields: { stopped_at: "2026-11-25T10:03:00.000Z", stop_reason: "user_requested" }, children: [{ name: "c1", status: "completed" }] },
+    {
+      name: "c",
+      status: "stopped",
+      fields: { stopped_at: "2026-11-25T10:03:00.000Z", stop_reason: "user_requested" },
+      children: [{ name: "c1", status: "completed" }],
+    },
     { name: "d", status: "failed" },
     // Another organization's: never touched, nor anything below it.
     { name: "e", organization: "org-b", children: [{ name: "e1" }] },
@@ -62,15 +75,25 @@ describe("a stop reaches every running sub-execution, down the tree", () => {
     });
     await stream.settled();
     await drainEvents(aws);
-    const before = Object.fromEntries(await Promise.all(Object.entries(stored.ids).map(async ([name, id]) => [name, await storedExecution(aws, id)] as const)));
+    const before = Object.fromEntries(
+      await Promise.all(
+        Object.entries(stored.ids).map(async ([name, id]) => [name, await storedExecution(aws, id)] as const),
+      ),
+    );
 
-    const response = await service.http(aStopRequest(stored.ids.root ?? "", ORG_A_KEY, [], { body: JSON.stringify({ reason: "Customer cancelled the run" }) }));
+    const response = await service.http(
+      aStopRequest(stored.ids.root ?? "", ORG_A_KEY, [], {
+        body: JSON.stringify({ reason: "Customer cancelled the run" }),
+      }),
+    );
     expect(response.statusCode).toBe(200);
     await stream.settled();
 
     for (const name of expectedStopped.slice(1)) {
       const record = await storedExecution(aws, stored.ids[name] ?? "");
-      const parentName = Object.entries(stored.records).find(([, parent]) => (parent.sub_executions as string[]).includes(stored.ids[name] ?? ""))?.[0];
+      const parentName = Object.entries(stored.records).find(([, parent]) =>
+        (parent.sub_executions as string[]).includes(stored.ids[name] ?? ""),
+      )?.[0];
       expect(record, name).toMatchObject({
         status: "stopped",
         stop_reason: "parent_stopped",
@@ -85,8 +108,13 @@ describe("a stop reaches every running sub-execution, down the tree", () => {
     }
 
     const messages = await drainStopMessages(aws, [ENVIRONMENT]);
-    expect(counts(messages.map((message) => stored.names[message.task_id] ?? message.task_id))).toEqual(Object.fromEntries(expectedStopped.map((name) => [name, 1])));
-    expect(messages.find((message) => message.task_id === stored.ids.a3)).toMatchObject({ queue: "environment", environment_id: "env-onprem-eu" });
+    expect(counts(messages.map((message) => stored.names[message.task_id] ?? message.task_id))).toEqual(
+      Object.fromEntries(expectedStopped.map((name) => [name, 1])),
+    );
+    expect(messages.find((message) => message.task_id === stored.ids.a3)).toMatchObject({
+      queue: "environment",
+      environment_id: "env-onprem-eu",
+    });
     expect(messages.find((message) => message.task_id === stored.ids.a1x)).toMatchObject({
       queue: "fleet",
       worker_id: FACTORY_WORKER_ID,
@@ -122,7 +150,10 @@ describe("a stop reaches every running sub-execution, down the tree", () => {
       stopped_by: "key-a",
     });
 
-    const foreignSkips = capturedLogLines().filter((line) => line.includes("sub-execution of another organization left untouched") && line.includes(stored.ids.e ?? "?"));
+    const foreignSkips = capturedLogLines().filter(
+      (line) =>
+        line.includes("sub-execution of another organization left untouched") && line.includes(stored.ids.e ?? "?"),
+    );
     expect(foreignSkips.length).toBeGreaterThanOrEqual(1);
   });
 
@@ -138,7 +169,10 @@ describe("a stop reaches every running sub-execution, down the tree", () => {
     // The hot path is unchanged: the caller's answer costs the stop's own two calls, nothing for the tree.
     expect(service.counter.calls).toEqual(["UpdateItemCommand", "SendMessageCommand"]);
     await eventually(async () => {
-      expect(await storedExecution(aws, stored.ids.leaf ?? "")).toMatchObject({ status: "stopped", stop_reason: "parent_stopped" });
+      expect(await storedExecution(aws, stored.ids.leaf ?? "")).toMatchObject({
+        status: "stopped",
+        stop_reason: "parent_stopped",
+      });
     });
     await stream.settled();
     await drainStopMessages(aws, [ENVIRONMENT]);
@@ -148,19 +182,33 @@ describe("a stop reaches every running sub-execution, down the tree", () => {
 
 describe("a stop by any path cascades", () => {
   it("the cleanup's direct invoke: a system stop, so the tree is stopped with is_manually_stopped false", async () => {
-    const stored = await storeTree(aws, { name: "stale", children: [{ name: "stale.child", children: [{ name: "stale.grandchild" }] }] });
+    const stored = await storeTree(aws, {
+      name: "stale",
+      children: [{ name: "stale.child", children: [{ name: "stale.grandchild" }] }],
+    });
     await stream.settled();
     await drainEvents(aws);
 
-    const result = await service.invoke({ action: "stop_task", task_id: stored.ids.stale, reason: "stale_heartbeat", requested_by: "system:cleanup" });
+    const result = await service.invoke({
+      action: "stop_task",
+      task_id: stored.ids.stale,
+      reason: "stale_heartbeat",
+      requested_by: "system:cleanup",
+    });
     expect(result).toMatchObject({ ok: true, outcome: "stopped" });
     await stream.settled();
 
     for (const name of ["stale.child", "stale.grandchild"]) {
-      expect(await storedExecution(aws, stored.ids[name] ?? ""), name).toMatchObject({ status: "stopped", stop_reason: "parent_stopped", is_manually_stopped: false });
+      expect(await storedExecution(aws, stored.ids[name] ?? ""), name).toMatchObject({
+        status: "stopped",
+        stop_reason: "parent_stopped",
+        is_manually_stopped: false,
+      });
     }
     const events = await drainEvents(aws);
-    expect(events.map((event) => [event.detail.task_id, event.detail.stop_reason, event.detail.is_manually_stopped])).toEqual(
+    expect(
+      events.map((event) => [event.detail.task_id, event.detail.stop_reason, event.detail.is_manually_stopped]),
+    ).toEqual(
       expect.arrayContaining([
         [stored.ids.stale, "stale_heartbeat", false],
         [stored.ids["stale.child"], "parent_stopped", false],
@@ -183,15 +231,27 @@ describe("a stop by any path cascades", () => {
         Key: { id: { S: stored.ids.platform ?? "" } },
         UpdateExpression: "SET #status = :stopped, stopped_at = :at, is_manually_stopped = :null",
         ExpressionAttributeNames: { "#status": "status" },
-        ExpressionAttributeValues: { ":stopped": { S: "stopped" }, ":at": { S: "2026-12-01 09:30:00.5" }, ":null": { NULL: true } },
+        ExpressionAttributeValues: {
+          ":stopped": { S: "stopped" },
+          ":at": { S: "2026-12-01 09:30:00.5" },
+          ":null": { NULL: true },
+        },
       }),
     );
     await stream.settled();
 
-    expect(await storedExecution(aws, stored.ids["platform.child"] ?? "")).toMatchObject({ status: "stopped", stop_reason: "parent_stopped", is_manually_stopped: false });
+    expect(await storedExecution(aws, stored.ids["platform.child"] ?? "")).toMatchObject({
+      status: "stopped",
+      stop_reason: "parent_stopped",
+      is_manually_stopped: false,
+    });
     const events = await drainEvents(aws);
     const parentEvent = events.find((event) => event.detail.task_id === stored.ids.platform);
-    expect(parentEvent?.detail).toMatchObject({ stopped_at: "2026-12-01T09:30:00.500000Z", is_manually_stopped: false, stop_reason: null });
+    expect(parentEvent?.detail).toMatchObject({
+      stopped_at: "2026-12-01T09:30:00.500000Z",
+      is_manually_stopped: false,
+      stop_reason: null,
+    });
     expect(parentEvent?.detail.idempotency_key).toMatch(/^stream:/);
     expect(events).toHaveLength(2);
     await drainStopMessages(aws, [ENVIRONMENT]);
@@ -201,7 +261,9 @@ describe("a stop by any path cascades", () => {
 describe("a sub-execution written after its parent stopped", () => {
   it("is stopped as soon as it is written, whether or not the parent lists it yet", async () => {
     const stored = await storeTree(aws, { name: "orchestrator", children: [{ name: "first" }] });
-    await service.http(aStopRequest(stored.ids.orchestrator ?? "", ORG_A_KEY, [], { body: '{"reason": "over budget"}' }));
+    await service.http(
+      aStopRequest(stored.ids.orchestrator ?? "", ORG_A_KEY, [], { body: '{"reason": "over budget"}' }),
+    );
     await stream.settled();
     await drainStopMessages(aws, [ENVIRONMENT]);
     await drainEvents(aws);
@@ -219,11 +281,16 @@ describe("a sub-execution written after its parent stopped", () => {
       is_manually_stopped: true,
     });
     const parent = await storedExecution(aws, stored.ids.orchestrator ?? "");
-    await putItem(aws.dynamoDb, aws.resources.tables.executions, { ...parent, sub_executions: [...((parent?.sub_executions ?? []) as string[]), late.id] });
+    await putItem(aws.dynamoDb, aws.resources.tables.executions, {
+      ...parent,
+      sub_executions: [...((parent?.sub_executions ?? []) as string[]), late.id],
+    });
     await stream.settled();
 
     expect((await drainStopMessages(aws)).map((message) => message.task_id)).toEqual([late.id]);
-    expect((await drainEvents(aws)).map((event) => [event["detail-type"], event.detail.task_id])).toEqual([["Task Stopped", late.id]]);
+    expect((await drainEvents(aws)).map((event) => [event["detail-type"], event.detail.task_id])).toEqual([
+      ["Task Stopped", late.id],
+    ]);
   });
 
   it("is stopped when only appended to the stopped parent's sub_executions", async () => {
@@ -237,22 +304,35 @@ describe("a sub-execution written after its parent stopped", () => {
     await putItem(aws.dynamoDb, aws.resources.tables.executions, { ...parent, sub_executions: [orphan.id] });
     await stream.settled();
 
-    expect(await storedExecution(aws, String(orphan.id))).toMatchObject({ status: "stopped", stop_reason: "parent_stopped", is_manually_stopped: true });
+    expect(await storedExecution(aws, String(orphan.id))).toMatchObject({
+      status: "stopped",
+      stop_reason: "parent_stopped",
+      is_manually_stopped: true,
+    });
     await drainStopMessages(aws, [ENVIRONMENT]);
     await drainEvents(aws);
   });
 
   it("is left alone when its parent is still running, or belongs to another organization", async () => {
     const running = await storeTree(aws, { name: "running-parent" });
-    const foreign = await storeTree(aws, { name: "foreign-parent", organization: "org-b", status: "stopped", fields: { stopped_at: "2026-11-25T10:03:00.000Z" } });
+    const foreign = await storeTree(aws, {
+      name: "foreign-parent",
+      organization: "org-b",
+      status: "stopped",
+      fields: { stopped_at: "2026-11-25T10:03:00.000Z" },
+    });
     await stream.settled();
     await drainEvents(aws);
 
-    const children = [anExecution({ parent_execution: running.ids["running-parent"] }), anExecution({ parent_execution: foreign.ids["foreign-parent"] })];
+    const children = [
+      anExecution({ parent_execution: running.ids["running-parent"] }),
+      anExecution({ parent_execution: foreign.ids["foreign-parent"] }),
+    ];
     for (const child of children) await putItem(aws.dynamoDb, aws.resources.tables.executions, child);
     await stream.settled();
 
-    for (const child of children) expect(await storedExecution(aws, String(child.id))).toMatchObject({ status: "executing" });
+    for (const child of children)
+      expect(await storedExecution(aws, String(child.id))).toMatchObject({ status: "executing" });
     expect(await drainStopMessages(aws)).toEqual([]);
     expect(await drainEvents(aws)).toEqual([]);
   });

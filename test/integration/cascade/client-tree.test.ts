@@ -30,12 +30,21 @@ describe("stopAndWait with includeSubExecutions, over HTTP, with the stream proc
     await stream.settled();
     const client = createTaskClient({ baseUrl: served.api.url, apiKey: KEY });
 
-    const root = await client.stopAndWait(stored.ids.root ?? "", { includeSubExecutions: true, reason: "Shutting the run down", timeoutMs: 20_000, intervalMs: 50 });
+    const root = await client.stopAndWait(stored.ids.root ?? "", {
+      includeSubExecutions: true,
+      reason: "Shutting the run down",
+      timeoutMs: 20_000,
+      intervalMs: 50,
+    });
 
     expect(root).toMatchObject({ status: "stopped", stop_note: "Shutting the run down" });
     // By the time it returns, Get Task shows each reached sub-execution stopped, with the parent's note.
     for (const name of ["a", "a1", "a2"]) {
-      expect(await client.getTask(stored.ids[name] ?? ""), name).toMatchObject({ status: "stopped", stop_reason: "parent_stopped", stop_note: "Shutting the run down" });
+      expect(await client.getTask(stored.ids[name] ?? ""), name).toMatchObject({
+        status: "stopped",
+        stop_reason: "parent_stopped",
+        stop_note: "Shutting the run down",
+      });
     }
     // A completed sub-execution ends its branch; another organization's is never touched.
     expect((await storedExecution(served.aws, stored.ids.b1 ?? ""))?.status).toBe("executing");

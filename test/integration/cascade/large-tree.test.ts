@@ -4,7 +4,15 @@ import { type ExecutionStreamHarness, startExecutionStream } from "../../support
 import { aStopRequest } from "../../support/factories.js";
 import { type LocalAws, provisionIsolatedStack, storeApiKey } from "../../support/local-aws.js";
 import { stopTaskHarness } from "../../support/stop-task-harness.js";
-import { countNodes, drainEvents, drainStopMessages, eventually, storedExecution, storeTree, type TreeNode } from "../../support/task-tree.js";
+import {
+  countNodes,
+  drainEvents,
+  drainStopMessages,
+  eventually,
+  storedExecution,
+  storeTree,
+  type TreeNode,
+} from "../../support/task-tree.js";
 
 const KEY = `sk-large-tree-${randomUUID()}`;
 
@@ -22,7 +30,8 @@ afterAll(async () => {
   await stream?.stop();
 });
 
-const leaves = (prefix: string, count: number): TreeNode[] => Array.from({ length: count }, (_, index) => ({ name: `${prefix}.${index}` }));
+const leaves = (prefix: string, count: number): TreeNode[] =>
+  Array.from({ length: count }, (_, index) => ({ name: `${prefix}.${index}` }));
 
 /**
  * 1,000 descendants: one wide branch (396 sub-executions of one parent: 16 records of 25) and
@@ -34,13 +43,18 @@ const tree: TreeNode = {
     { name: "wide", children: leaves("wide", 396) },
     ...["d1", "d2", "d3"].map((branch) => ({
       name: branch,
-      children: Array.from({ length: 10 }, (_, index) => ({ name: `${branch}.${index}`, children: leaves(`${branch}.${index}`, 19) })),
+      children: Array.from({ length: 10 }, (_, index) => ({
+        name: `${branch}.${index}`,
+        children: leaves(`${branch}.${index}`, 19),
+      })),
     })),
   ],
 };
 
 describe("a tree of 1,000 descendants", () => {
-  it("is stopped whole: every node once, with one message and one Task Stopped each", { timeout: 240_000 }, async () => {
+  it("is stopped whole: every node once, with one message and one Task Stopped each", {
+    timeout: 240_000,
+  }, async () => {
     expect(countNodes(tree) - 1).toBe(1_000);
     const stored = await storeTree(aws, tree);
     await stream.settled(60_000);
@@ -52,13 +66,16 @@ describe("a tree of 1,000 descendants", () => {
     const answeredMs = performance.now() - startedAt;
     await eventually(
       async () => {
-        for (const name of ["wide.395", "d3.9.18", "d1.0.0"]) expect((await storedExecution(aws, stored.ids[name] ?? ""))?.status).toBe("stopped");
+        for (const name of ["wide.395", "d3.9.18", "d1.0.0"])
+          expect((await storedExecution(aws, stored.ids[name] ?? ""))?.status).toBe("stopped");
       },
       { timeoutMs: 180_000, intervalMs: 200 },
     );
     await stream.settled(180_000);
     const wholeTreeMs = performance.now() - startedAt;
-    console.info(`1,000-descendant tree: caller answered in ${answeredMs.toFixed(0)} ms, whole tree stopped and its events out in ${(wholeTreeMs / 1000).toFixed(1)} s`);
+    console.info(
+      `1,000-descendant tree: caller answered in ${answeredMs.toFixed(0)} ms, whole tree stopped and its events out in ${(wholeTreeMs / 1000).toFixed(1)} s`,
+    );
 
     const ids = Object.values(stored.ids);
     const records = await Promise.all(ids.map((id) => storedExecution(aws, id)));

@@ -1,13 +1,21 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
-import { createDynamoDbClient, createSqsClient } from "../../../lib/aws/clients.js";
 import type { StreamHandler } from "../../../infra/local/stream-poller.js";
+import { createDynamoDbClient, createSqsClient } from "../../../lib/aws/clients.js";
 import { type ExecutionStreamHarness, startExecutionStream } from "../../support/execution-stream-harness.js";
 import { aStopRequest } from "../../support/factories.js";
 import { type FaultyProxy, startFaultyProxy } from "../../support/faulty-proxy.js";
 import { drainQueue, type LocalAws, provisionIsolatedStack, storeApiKey } from "../../support/local-aws.js";
 import { type StopTaskHarness, stopTaskHarness } from "../../support/stop-task-harness.js";
-import { counts, drainEvents, drainStopMessages, type StoredTree, storedExecution, storeTree, type TreeNode } from "../../support/task-tree.js";
+import {
+  counts,
+  drainEvents,
+  drainStopMessages,
+  type StoredTree,
+  storedExecution,
+  storeTree,
+  type TreeNode,
+} from "../../support/task-tree.js";
 
 const KEY = `sk-stream-faults-${randomUUID()}`;
 
@@ -41,7 +49,10 @@ const forest = (prefix: string): TreeNode[] =>
   Array.from({ length: 5 }, (_, tree) => ({
     name: `${prefix}${tree}`,
     children: [
-      { name: `${prefix}${tree}.0`, children: [{ name: `${prefix}${tree}.0.0` }, { name: `${prefix}${tree}.0.1`, status: "completed" }] },
+      {
+        name: `${prefix}${tree}.0`,
+        children: [{ name: `${prefix}${tree}.0.0` }, { name: `${prefix}${tree}.0.1`, status: "completed" }],
+      },
       { name: `${prefix}${tree}.1`, status: "paused" },
       { name: `${prefix}${tree}.2`, status: "failed" },
       { name: `${prefix}${tree}.3`, status: "pending", children: [{ name: `${prefix}${tree}.3.0` }] },
@@ -49,14 +60,23 @@ const forest = (prefix: string): TreeNode[] =>
   }));
 /** The nodes of each tree the stop must reach. */
 const runningIn = (prefix: string) =>
-  Array.from({ length: 5 }, (_, tree) => [`${prefix}${tree}`, `${prefix}${tree}.0`, `${prefix}${tree}.0.0`, `${prefix}${tree}.1`, `${prefix}${tree}.3`, `${prefix}${tree}.3.0`]).flat();
+  Array.from({ length: 5 }, (_, tree) => [
+    `${prefix}${tree}`,
+    `${prefix}${tree}.0`,
+    `${prefix}${tree}.0.0`,
+    `${prefix}${tree}.1`,
+    `${prefix}${tree}.3`,
+    `${prefix}${tree}.3.0`,
+  ]).flat();
 
 async function stopForest(prefix: string): Promise<StoredTree[]> {
   const trees: StoredTree[] = [];
   for (const root of forest(prefix)) trees.push(await storeTree(aws, root));
   await stream?.settled();
   await drainEvents(aws);
-  const responses = await Promise.all(trees.map((tree) => service.http(aStopRequest(tree.ids[`${prefix}${trees.indexOf(tree)}`] ?? "", KEY))));
+  const responses = await Promise.all(
+    trees.map((tree) => service.http(aStopRequest(tree.ids[`${prefix}${trees.indexOf(tree)}`] ?? "", KEY))),
+  );
   expect(responses.map((response) => response.statusCode)).toEqual([200, 200, 200, 200, 200]);
   return trees;
 }
@@ -74,9 +94,13 @@ async function expectEachStoppedOnce(prefix: string, trees: StoredTree[]) {
   const messages = await drainStopMessages(aws);
   expect(counts(messages.map((message) => names[message.task_id] ?? message.task_id))).toEqual(expected);
   const events = await drainEvents(aws);
-  expect(counts(events.filter((event) => event["detail-type"] === "Task Stopped").map((event) => names[event.detail.task_id] ?? event.detail.task_id))).toEqual(
-    expected,
-  );
+  expect(
+    counts(
+      events
+        .filter((event) => event["detail-type"] === "Task Stopped")
+        .map((event) => names[event.detail.task_id] ?? event.detail.task_id),
+    ),
+  ).toEqual(expected);
   return events;
 }
 
@@ -132,7 +156,10 @@ describe("a processor failure part-way through a batch", () => {
 
     expect(failed()).toBe(2);
     // A record failed with records of its batch handled before it: the retry resumed there.
-    expect(before.some((index) => index > 0), JSON.stringify(before)).toBe(true);
+    expect(
+      before.some((index) => index > 0),
+      JSON.stringify(before),
+    ).toBe(true);
     await expectEachStoppedOnce("u", trees);
     expect(await drainQueue(aws.sqs, aws.resources.queues.execution_stream_failures)).toEqual([]);
   });
@@ -146,7 +173,10 @@ describe("a processor failure part-way through a batch", () => {
     await processor.settled(60_000);
 
     expect(failed()).toBe(2);
-    expect(before.some((index) => index > 0), JSON.stringify(before)).toBe(true);
+    expect(
+      before.some((index) => index > 0),
+      JSON.stringify(before),
+    ).toBe(true);
     await expectEachStoppedOnce("e", trees);
   });
 
@@ -169,10 +199,15 @@ describe("a processor failure part-way through a batch", () => {
     const names = Object.assign({}, ...trees.map((tree) => tree.names)) as Record<string, string>;
     const expected = runningIn("t");
     for (const name of expected) {
-      expect(await storedExecution(aws, trees.map((tree) => tree.ids[name]).find(Boolean) ?? ""), name).toMatchObject({ status: "stopped", version: 1 });
+      expect(await storedExecution(aws, trees.map((tree) => tree.ids[name]).find(Boolean) ?? ""), name).toMatchObject({
+        status: "stopped",
+        version: 1,
+      });
     }
     const messages = await drainStopMessages(aws);
-    expect(counts(messages.map((message) => names[message.task_id] ?? message.task_id))).toEqual(Object.fromEntries(expected.map((name) => [name, 1])));
+    expect(counts(messages.map((message) => names[message.task_id] ?? message.task_id))).toEqual(
+      Object.fromEntries(expected.map((name) => [name, 1])),
+    );
     // EventBridge delivers at least once, as does a retried invocation: a consumer drops repeats by key.
     const stoppedEvents = (await drainEvents(aws)).filter((event) => event["detail-type"] === "Task Stopped");
     const keysByNode: Record<string, Set<string>> = {};
@@ -193,7 +228,8 @@ describe("a processor failure part-way through a batch", () => {
       poller: { settings: { maxRetryAttempts: 2 } },
       override: (deps) => ({
         publishEvents: async (events) => {
-          if (events.some((event) => event.detail.task_id === poisonId)) throw new Error("this record can never be published");
+          if (events.some((event) => event.detail.task_id === poisonId))
+            throw new Error("this record can never be published");
           await deps.publishEvents(events);
         },
       }),
@@ -205,11 +241,17 @@ describe("a processor failure part-way through a batch", () => {
     await service.http(aStopRequest(healthy.ids.healthy ?? "", KEY));
     await stream.settled(30_000);
 
-    const failures = (await drainQueue(aws.sqs, aws.resources.queues.execution_stream_failures)).map((message) => JSON.parse(message.Body ?? ""));
+    const failures = (await drainQueue(aws.sqs, aws.resources.queues.execution_stream_failures)).map((message) =>
+      JSON.parse(message.Body ?? ""),
+    );
     expect(failures).toEqual([
       expect.objectContaining({
         requestContext: expect.objectContaining({ condition: "RetryAttemptsExhausted" }),
-        DDBStreamBatchInfo: expect.objectContaining({ batchSize: 1, startSequenceNumber: expect.any(String), streamArn: expect.stringContaining("/stream/") }),
+        DDBStreamBatchInfo: expect.objectContaining({
+          batchSize: 1,
+          startSequenceNumber: expect.any(String),
+          streamArn: expect.stringContaining("/stream/"),
+        }),
       }),
     ]);
     expect((await drainEvents(aws)).map((event) => event.detail.task_id)).toEqual([healthy.ids.healthy]);

@@ -20,7 +20,11 @@ function cleanupFunction(aws: LocalAws, now: Date) {
     STOP_FUNCTION_NAME: "stop-task (in this test)",
     LIMITS_TABLE_NAME: aws.resources.tables.limits,
   });
-  return composeCleanup(config, { dynamoDb: aws.dynamoDb, sqs: aws.sqs, invokeStop: stopTaskHarness(aws).invoke }, { now: () => now });
+  return composeCleanup(
+    config,
+    { dynamoDb: aws.dynamoDb, sqs: aws.sqs, invokeStop: stopTaskHarness(aws).invoke },
+    { now: () => now },
+  );
 }
 
 const inRemainingTime = () => ({ ...aLambdaContext(), getRemainingTimeInMillis: () => 60_000 });
@@ -30,8 +34,18 @@ describe("the cleanup function's two jobs", () => {
     const aws = await provisionIsolatedStack({ workers: [] });
     const now = new Date("2026-11-26T12:00:00.000Z");
     const { workers } = aws.resources.signal_channels;
-    const gone = await ensureSignalQueue(aws.sqs, ownerQueueSettings(workers), "worker-long-gone", new Date("2026-11-24T12:00:00.000Z"));
-    const alive = await ensureSignalQueue(aws.sqs, ownerQueueSettings(workers), "worker-alive", new Date("2026-11-26T11:55:00.000Z"));
+    const gone = await ensureSignalQueue(
+      aws.sqs,
+      ownerQueueSettings(workers),
+      "worker-long-gone",
+      new Date("2026-11-24T12:00:00.000Z"),
+    );
+    const alive = await ensureSignalQueue(
+      aws.sqs,
+      ownerQueueSettings(workers),
+      "worker-alive",
+      new Date("2026-11-26T11:55:00.000Z"),
+    );
 
     const report = await cleanupFunction(aws, now)({ job: SWEEP_SIGNAL_QUEUES_JOB }, inRemainingTime());
 
@@ -46,9 +60,17 @@ describe("the cleanup function's two jobs", () => {
   it("runs the re-drive and the stuck-execution stops on any other event, and leaves the queues alone", async () => {
     const aws = await provisionIsolatedStack({ workers: [] });
     const { workers } = aws.resources.signal_channels;
-    const gone = await ensureSignalQueue(aws.sqs, ownerQueueSettings(workers), "worker-long-gone", new Date("2026-01-01T00:00:00.000Z"));
+    const gone = await ensureSignalQueue(
+      aws.sqs,
+      ownerQueueSettings(workers),
+      "worker-long-gone",
+      new Date("2026-01-01T00:00:00.000Z"),
+    );
 
-    const report = await cleanupFunction(aws, new Date("2026-11-26T12:00:00.000Z"))({ "detail-type": "Scheduled Event" }, inRemainingTime());
+    const report = await cleanupFunction(aws, new Date("2026-11-26T12:00:00.000Z"))(
+      { "detail-type": "Scheduled Event" },
+      inRemainingTime(),
+    );
 
     expect(report).toMatchObject({ redriven: 0, ownerQueueGone: 0, closedUnassigned: 0, flagged: 0, failures: 0 });
     const { QueueUrls = [] } = await aws.sqs.send(new ListQueuesCommand({ QueueNamePrefix: workers.name_prefix }));

@@ -4,8 +4,22 @@ import { createSqsClient } from "../../../lib/aws/clients.js";
 import { dynamoWorkerExecutionUpdates } from "../../../lib/worker/execution-updates.js";
 import { cleanupHarness, referenceWorker } from "../../support/cleanup-harness.js";
 import { aStopRequest } from "../../support/factories.js";
-import { drainQueue, getStoredItem, type LocalAws, localDynamoDbClient, provisionIsolatedStack, unreachableEndpoint, workerQueueUrl } from "../../support/local-aws.js";
-import { aPlatformKey, type PlatformExecution, platformCorpus, putPlatformApiKeys, putPlatformExecution } from "../../support/platform-records.js";
+import {
+  drainQueue,
+  getStoredItem,
+  type LocalAws,
+  localDynamoDbClient,
+  provisionIsolatedStack,
+  unreachableEndpoint,
+  workerQueueUrl,
+} from "../../support/local-aws.js";
+import {
+  aPlatformKey,
+  type PlatformExecution,
+  platformCorpus,
+  putPlatformApiKeys,
+  putPlatformExecution,
+} from "../../support/platform-records.js";
 import { stopTaskHarness } from "../../support/stop-task-harness.js";
 
 /**
@@ -49,7 +63,11 @@ describe("records the platform wrote, through stop, re-drive and acknowledgement
     expect(await cleanupHarness(aws, stopTaskHarness(aws))()).toMatchObject({ redriven: 1, failures: 0 });
     expect(await referenceWorker(aws, WORKER).pollOnce(1)).toBe(1);
     const acknowledged = await item(aws, id);
-    expect(acknowledged).toMatchObject({ status: "stopped", stop_acknowledged_by: WORKER, stop_acknowledged_at: expect.stringMatching(/Z$/) });
+    expect(acknowledged).toMatchObject({
+      status: "stopped",
+      stop_acknowledged_by: WORKER,
+      stop_acknowledged_at: expect.stringMatching(/Z$/),
+    });
     expect(acknowledged).not.toHaveProperty("signal_pending_since");
     expect(acknowledged).not.toHaveProperty("idx_signal_shard");
   });
@@ -65,7 +83,9 @@ describe("records the platform wrote, through stop, re-drive and acknowledgement
 
     expect(await cleanupHarness(aws, stopTaskHarness(aws))()).toMatchObject({ redriven: 1, failures: 0 });
     const messages = await drainQueue(aws.sqs, workerQueueUrl(aws, WORKER));
-    expect(messages.map((message) => JSON.parse(message.Body ?? "{}"))).toEqual([expect.objectContaining({ task_id: id, worker_id: WORKER })]);
+    expect(messages.map((message) => JSON.parse(message.Body ?? "{}"))).toEqual([
+      expect.objectContaining({ task_id: id, worker_id: WORKER }),
+    ]);
   });
 
   it("a heartbeat brings it into the liveness indexes, and the cleanup stops it once the heartbeats stop", async () => {
@@ -73,7 +93,11 @@ describe("records the platform wrote, through stop, re-drive and acknowledgement
     const id = randomUUID();
     await putPlatformExecution(aws, corpusRecord("running, isoformat_utc"), id);
     const heartbeatAt = new Date("2026-12-01T09:01:00.000Z");
-    const updates = dynamoWorkerExecutionUpdates(localDynamoDbClient(), aws.resources.tables.executions, () => heartbeatAt);
+    const updates = dynamoWorkerExecutionUpdates(
+      localDynamoDbClient(),
+      aws.resources.tables.executions,
+      () => heartbeatAt,
+    );
 
     expect(await updates.heartbeat(id, WORKER)).toBe("alive");
     expect(await item(aws, id)).toMatchObject({
@@ -85,9 +109,15 @@ describe("records the platform wrote, through stop, re-drive and acknowledgement
     });
 
     const tenMinutesLater = () => new Date(heartbeatAt.getTime() + 10 * 60_000);
-    const report = await cleanupHarness(aws, stopTaskHarness(aws, { now: tenMinutesLater }), { now: tenMinutesLater })();
+    const report = await cleanupHarness(aws, stopTaskHarness(aws, { now: tenMinutesLater }), {
+      now: tenMinutesLater,
+    })();
     expect(report).toMatchObject({ stoppedStale: 1, failures: 0 });
-    expect(await item(aws, id)).toMatchObject({ status: "stopped", stop_reason: "stale_heartbeat", is_manually_stopped: false });
+    expect(await item(aws, id)).toMatchObject({
+      status: "stopped",
+      stop_reason: "stale_heartbeat",
+      is_manually_stopped: false,
+    });
     expect(await updates.heartbeat(id, WORKER)).toBe("stop_requested");
   });
 });

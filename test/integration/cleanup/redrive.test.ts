@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { createSqsClient } from "../../../lib/aws/clients.js";
 import { livenessIndexKeys } from "../../../lib/executions/indexes.js";
 import { cleanupHarness, referenceWorker } from "../../support/cleanup-harness.js";
-import { aStopRequest, anExecution } from "../../support/factories.js";
+import { anExecution, aStopRequest } from "../../support/factories.js";
 import {
   drainQueue,
   getStoredItem,
@@ -26,7 +26,11 @@ async function stackWithKey(): Promise<LocalAws> {
 
 async function seedRunning(aws: LocalAws, count: number, overrides: Parameters<typeof anExecution>[0] = {}) {
   const executions = Array.from({ length: count }, () => anExecution({ worker_id: "worker-1", ...overrides }));
-  await Promise.all(executions.map((execution) => putItem(aws.dynamoDb, aws.resources.tables.executions, { ...execution, ...livenessIndexKeys(execution) })));
+  await Promise.all(
+    executions.map((execution) =>
+      putItem(aws.dynamoDb, aws.resources.tables.executions, { ...execution, ...livenessIndexKeys(execution) }),
+    ),
+  );
   return executions;
 }
 
@@ -39,7 +43,9 @@ describe("re-drive: the stop signal always arrives", () => {
     const withoutSqs = stopTaskHarness(aws, { sqs: unreachableSqs() });
 
     for (let batch = 0; batch < executions.length; batch += 20) {
-      const responses = await Promise.all(executions.slice(batch, batch + 20).map((execution) => withoutSqs.http(aStopRequest(execution.id, KEY))));
+      const responses = await Promise.all(
+        executions.slice(batch, batch + 20).map((execution) => withoutSqs.http(aStopRequest(execution.id, KEY))),
+      );
       expect(responses.map((response) => response.statusCode)).toEqual(Array(responses.length).fill(200));
     }
     expect(await drainQueue(aws.sqs, workerQueueUrl(aws, "worker-1"))).toEqual([]);
@@ -54,11 +60,14 @@ describe("re-drive: the stop signal always arrives", () => {
     for (let round = 0; round < 30 && handled < 100; round += 1) handled += await worker.pollOnce(1);
     expect(handled).toBe(100);
 
-    const items = await Promise.all(executions.map((execution) => getStoredItem(aws.dynamoDb, aws.resources.tables.executions, execution.id)));
+    const items = await Promise.all(
+      executions.map((execution) => getStoredItem(aws.dynamoDb, aws.resources.tables.executions, execution.id)),
+    );
     for (const item of items) {
       expect(item).toMatchObject({ status: "stopped", stop_acknowledged_by: "worker-1", signal_attempts: 1 });
       expect(item).toHaveProperty("stop_acknowledged_at");
-      for (const gone of ["signal_pending_since", "idx_signal_due_at", "idx_signal_shard", "idx_active_shard"]) expect(item).not.toHaveProperty(gone);
+      for (const gone of ["signal_pending_since", "idx_signal_due_at", "idx_signal_shard", "idx_active_shard"])
+        expect(item).not.toHaveProperty(gone);
     }
     // Acknowledged stops leave the index: the next run has nothing to do.
     expect(await cleanupHarness(aws, stopTaskHarness(aws))()).toMatchObject({ redriven: 0, flagged: 0 });
@@ -69,7 +78,10 @@ describe("re-drive: the stop signal always arrives", () => {
     let clock = Date.parse("2026-11-25T12:00:00.000Z");
     const now = () => new Date(clock);
     const stopFunction = stopTaskHarness(aws, { now, signalAckTimeoutMs: 60_000 });
-    const cleanup = cleanupHarness(aws, stopFunction, { now, settings: { signalAckTimeoutMs: 60_000, signalMaxAttempts: 3 } });
+    const cleanup = cleanupHarness(aws, stopFunction, {
+      now,
+      settings: { signalAckTimeoutMs: 60_000, signalMaxAttempts: 3 },
+    });
     const [execution] = await seedRunning(aws, 1);
     if (!execution) throw new Error("no execution seeded");
     await stopFunction.http(aStopRequest(execution.id, KEY));
@@ -80,14 +92,25 @@ describe("re-drive: the stop signal always arrives", () => {
     for (const waitSeconds of [60, 60, 120, 240]) {
       clock += waitSeconds * 1000;
       await cleanup();
-      dueTimes.push((await getStoredItem(aws.dynamoDb, aws.resources.tables.executions, execution.id))?.idx_signal_due_at);
+      dueTimes.push(
+        (await getStoredItem(aws.dynamoDb, aws.resources.tables.executions, execution.id))?.idx_signal_due_at,
+      );
     }
 
     const messages = await drainQueue(aws.sqs, workerQueueUrl(aws, "worker-1"));
     expect(messages).toHaveLength(3);
-    expect(messages.map((message) => JSON.parse(message.Body ?? "{}").task_id)).toEqual([execution.id, execution.id, execution.id]);
+    expect(messages.map((message) => JSON.parse(message.Body ?? "{}").task_id)).toEqual([
+      execution.id,
+      execution.id,
+      execution.id,
+    ]);
     // Attempt 1 at +60 s waits 60 s, attempt 2 at +120 s waits 120 s, attempt 3 at +240 s waits 240 s, then the flag.
-    expect(dueTimes).toEqual(["2026-11-25T12:02:00.000000Z", "2026-11-25T12:04:00.000000Z", "2026-11-25T12:08:00.000000Z", undefined]);
+    expect(dueTimes).toEqual([
+      "2026-11-25T12:02:00.000000Z",
+      "2026-11-25T12:04:00.000000Z",
+      "2026-11-25T12:08:00.000000Z",
+      undefined,
+    ]);
     const item = await getStoredItem(aws.dynamoDb, aws.resources.tables.executions, execution.id);
     expect(item).toMatchObject({ signal_attempts: 3, signal_delivery_failed_at: "2026-11-25T12:08:00.000000Z" });
     expect(item).not.toHaveProperty("idx_signal_shard");
@@ -104,10 +127,15 @@ describe("re-drive: the stop signal always arrives", () => {
     await Promise.all(executions.map((execution) => stopFunction.http(aStopRequest(execution.id, KEY))));
     await drainQueue(aws.sqs, workerQueueUrl(aws, "worker-1"));
 
-    const [first, second] = await Promise.all([cleanupHarness(aws, stopFunction)(), cleanupHarness(aws, stopFunction)()]);
+    const [first, second] = await Promise.all([
+      cleanupHarness(aws, stopFunction)(),
+      cleanupHarness(aws, stopFunction)(),
+    ]);
 
     expect((first?.redriven ?? 0) + (second?.redriven ?? 0)).toBe(20);
     const messages = await drainQueue(aws.sqs, workerQueueUrl(aws, "worker-1"), { waitSeconds: 1 });
-    expect(messages.map((message) => JSON.parse(message.Body ?? "{}").task_id).sort()).toEqual(executions.map((execution) => execution.id).sort());
+    expect(messages.map((message) => JSON.parse(message.Body ?? "{}").task_id).sort()).toEqual(
+      executions.map((execution) => execution.id).sort(),
+    );
   });
 });

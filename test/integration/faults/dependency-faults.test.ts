@@ -4,9 +4,17 @@ import { createDynamoDbClient, createSqsClient } from "../../../lib/aws/clients.
 import { readStopTaskConfig } from "../../../lib/config.js";
 import { livenessIndexKeys } from "../../../lib/executions/indexes.js";
 import { cleanupHarness } from "../../support/cleanup-harness.js";
-import { aStopRequest, anExecution } from "../../support/factories.js";
+import { anExecution, aStopRequest } from "../../support/factories.js";
 import { type Fault, type FaultyProxy, startFaultyProxy } from "../../support/faulty-proxy.js";
-import { drainQueue, getStoredItem, type LocalAws, provisionIsolatedStack, putItem, storeApiKey, workerQueueUrl } from "../../support/local-aws.js";
+import {
+  drainQueue,
+  getStoredItem,
+  type LocalAws,
+  provisionIsolatedStack,
+  putItem,
+  storeApiKey,
+  workerQueueUrl,
+} from "../../support/local-aws.js";
 import { stopTaskHarness } from "../../support/stop-task-harness.js";
 
 const KEY = `sk-faults-${randomUUID()}`;
@@ -80,7 +88,9 @@ describe("DynamoDB failing: 503 with Retry-After, nothing changed, nothing sent"
     dynamoDbProxy.setFault(() => "pass");
     expect(response.statusCode).toBe(503);
     expect(service.counter.calls).not.toContain("UpdateItemCommand");
-    expect(await getStoredItem(aws.dynamoDb, aws.resources.tables.executions, execution.id)).toMatchObject({ status: "executing" });
+    expect(await getStoredItem(aws.dynamoDb, aws.resources.tables.executions, execution.id)).toMatchObject({
+      status: "executing",
+    });
   });
 });
 
@@ -90,14 +100,18 @@ describe("an applied write whose answer is lost", () => {
     await service.http(aStopRequest(randomUUID(), KEY)); // warms the key cache
     const execution = await seed();
     let updates = 0;
-    dynamoDbProxy.setFault((operation) => (operation.endsWith(".UpdateItem") && ++updates === 1 ? "lose-answer" : "pass"));
+    dynamoDbProxy.setFault((operation) =>
+      operation.endsWith(".UpdateItem") && ++updates === 1 ? "lose-answer" : "pass",
+    );
 
     const response = await service.http(aStopRequest(execution.id, KEY));
     dynamoDbProxy.setFault(() => "pass");
 
     expect(response.statusCode).toBe(200);
     expect(JSON.parse(response.body)).toMatchObject({ status: "stopped", is_manually_stopped: true });
-    expect(await getStoredItem(aws.dynamoDb, aws.resources.tables.executions, execution.id)).toMatchObject({ version: 1 });
+    expect(await getStoredItem(aws.dynamoDb, aws.resources.tables.executions, execution.id)).toMatchObject({
+      version: 1,
+    });
     const messages = await drainQueue(aws.sqs, workerQueueUrl(aws), { waitSeconds: 1 });
     expect(messages.map((message) => JSON.parse(message.Body ?? "{}").task_id)).toEqual([execution.id]);
   });
@@ -114,12 +128,16 @@ describe("SQS failing: 200, the stop recorded with its signal pending, delivered
 
     expect(response.statusCode).toBe(200);
     expect(JSON.parse(response.body)).toMatchObject({ status: "stopped" });
-    expect(await getStoredItem(aws.dynamoDb, aws.resources.tables.executions, execution.id)).toHaveProperty("signal_pending_since");
+    expect(await getStoredItem(aws.dynamoDb, aws.resources.tables.executions, execution.id)).toHaveProperty(
+      "signal_pending_since",
+    );
     expect(await drainQueue(aws.sqs, workerQueueUrl(aws))).toEqual([]);
 
     // SQS is healthy again: the cleanup's re-drive delivers it.
     // (A minute to acknowledge, so only this stop's pending signal is due, not earlier ones re-sent.)
-    expect(await cleanupHarness(aws, stopTaskHarness(aws), { settings: { signalAckTimeoutMs: 60_000 } })()).toMatchObject({ redriven: 1 });
+    expect(
+      await cleanupHarness(aws, stopTaskHarness(aws), { settings: { signalAckTimeoutMs: 60_000 } })(),
+    ).toMatchObject({ redriven: 1 });
     const messages = await drainQueue(aws.sqs, workerQueueUrl(aws), { waitSeconds: 1 });
     expect(messages.map((message) => JSON.parse(message.Body ?? "{}").task_id)).toEqual([execution.id]);
   });
@@ -135,7 +153,8 @@ describe("client timeouts", () => {
     });
     // Per call: every attempt may time out (connect + response), plus the SDK's backoff between
     // attempts (full jitter, base 100 ms, or 500 ms after throttling: under 1.5 s over 3 attempts).
-    const perCallMs = config.AWS_MAX_ATTEMPTS * (config.AWS_CONNECTION_TIMEOUT_MS + config.AWS_REQUEST_TIMEOUT_MS) + 1_500;
+    const perCallMs =
+      config.AWS_MAX_ATTEMPTS * (config.AWS_CONNECTION_TIMEOUT_MS + config.AWS_REQUEST_TIMEOUT_MS) + 1_500;
     // A request makes at most two calls that can hang before it answers a 503: the key's GetItem and
     // the UpdateItem (a failing SendMessage answers 200 and leaves the re-send to the cleanup).
     expect(2 * perCallMs).toBeLessThan(LAMBDA_TIMEOUT_MS);

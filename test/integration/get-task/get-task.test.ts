@@ -5,7 +5,16 @@ import { toApiGatewayProxyEvent } from "../../../infra/local/api-gateway-event.j
 import { countAwsCalls } from "../../support/aws-call-counter.js";
 import { aLambdaContext, anExecution } from "../../support/factories.js";
 import { getTaskHandler } from "../../support/get-task-harness.js";
-import { drainQueue, getStoredItem, type LocalAws, localDynamoDbClient, provisionIsolatedStack, putItem, storeApiKey, workerQueueUrl } from "../../support/local-aws.js";
+import {
+  drainQueue,
+  getStoredItem,
+  type LocalAws,
+  localDynamoDbClient,
+  provisionIsolatedStack,
+  putItem,
+  storeApiKey,
+  workerQueueUrl,
+} from "../../support/local-aws.js";
 
 const KEY = `sk-get-${randomUUID()}`;
 let aws: LocalAws;
@@ -51,7 +60,12 @@ describe("Get Task", () => {
     const response = await service.get(execution.id, KEY);
 
     expect(response.statusCode).toBe(200);
-    expect(JSON.parse(response.body)).toMatchObject({ id: execution.id, status: "executing", title: null, mcp_servers: [] });
+    expect(JSON.parse(response.body)).toMatchObject({
+      id: execution.id,
+      status: "executing",
+      title: null,
+      mcp_servers: [],
+    });
     expect(JSON.parse(response.body)).not.toHaveProperty("version");
     expect(service.counter.calls).toEqual(["GetItemCommand"]);
     expect(await getStoredItem(aws.dynamoDb, aws.resources.tables.executions, execution.id)).toEqual(before);

@@ -24,15 +24,19 @@ const organizationDefaults = {
   hour: { max_duration_seconds: 3600 },
   tokensOnly: { max_tokens: 1000 },
 } as const satisfies Record<string, Limits>;
-const organizations = Object.fromEntries(Object.keys(organizationDefaults).map((name) => [name, `org-${name}-${randomUUID().slice(0, 8)}`])) as Record<
-  keyof typeof organizationDefaults,
-  string
->;
+const organizations = Object.fromEntries(
+  Object.keys(organizationDefaults).map((name) => [name, `org-${name}-${randomUUID().slice(0, 8)}`]),
+) as Record<keyof typeof organizationDefaults, string>;
 
 beforeAll(async () => {
   aws = await provisionIsolatedStack();
   for (const [name, defaults] of Object.entries(organizationDefaults)) {
-    await putOrganizationLimits(aws.dynamoDb, aws.resources.tables.limits, organizations[name as keyof typeof organizationDefaults], defaults);
+    await putOrganizationLimits(
+      aws.dynamoDb,
+      aws.resources.tables.limits,
+      organizations[name as keyof typeof organizationDefaults],
+      defaults,
+    );
   }
   stream = await startExecutionStream(aws);
 });
@@ -45,9 +49,18 @@ const secondsAgo = (seconds: number) => new Date(Date.now() - seconds * 1000).to
 
 /** A running task, in the index since `activeForSeconds` ago, as the seed and the reference worker write one. */
 async function aTaskActiveFor(organizationId: string, activeForSeconds: number, limits?: Limits): Promise<string> {
-  const execution = anExecution({ organization_id: organizationId, started_at: secondsAgo(activeForSeconds), heartbeat_at: secondsAgo(1) });
+  const execution = anExecution({
+    organization_id: organizationId,
+    started_at: secondsAgo(activeForSeconds),
+    heartbeat_at: secondsAgo(1),
+  });
   await putItem(aws.dynamoDb, aws.resources.tables.executions, { ...execution, ...livenessIndexKeys(execution) });
-  if (limits) await setTaskLimits(aws.dynamoDb, aws.resources.tables.executions, { taskId: execution.id as string, organizationId, limits });
+  if (limits)
+    await setTaskLimits(aws.dynamoDb, aws.resources.tables.executions, {
+      taskId: execution.id as string,
+      organizationId,
+      limits,
+    });
   return execution.id as string;
 }
 
@@ -59,7 +72,11 @@ async function runCleanupTwice() {
   return reports;
 }
 
-async function outcomeOf(taskId: string, messages: Awaited<ReturnType<typeof drainStopMessages>>, events: Awaited<ReturnType<typeof drainEvents>>) {
+async function outcomeOf(
+  taskId: string,
+  messages: Awaited<ReturnType<typeof drainStopMessages>>,
+  events: Awaited<ReturnType<typeof drainEvents>>,
+) {
   return {
     record: await storedExecution(aws, taskId),
     messages: messages.filter((message) => message.task_id === taskId),
@@ -113,7 +130,9 @@ describe("the cleanup's duration guard", () => {
   it("a task's own limit beats its organization's default, lower and higher", async () => {
     const lowered = await aTaskActiveFor(organizations.hour, 120, { max_duration_seconds: 60 });
     const raised = await aTaskActiveFor(organizations.minute, 120, { max_duration_seconds: 3600 });
-    const ownLimitOnly = await aTaskActiveFor(`org-none-${randomUUID().slice(0, 8)}`, 120, { max_duration_seconds: 90 });
+    const ownLimitOnly = await aTaskActiveFor(`org-none-${randomUUID().slice(0, 8)}`, 120, {
+      max_duration_seconds: 90,
+    });
 
     await runCleanupTwice();
     const messages = await drainStopMessages(aws);
@@ -124,7 +143,11 @@ describe("the cleanup's duration guard", () => {
       [ownLimitOnly, 90],
     ] as const) {
       const { record, messages: own } = await outcomeOf(taskId, messages, events);
-      expect(record).toMatchObject({ status: "stopped", stop_reason: "duration_limit_exceeded", stopped_by: "guard:duration_limit" });
+      expect(record).toMatchObject({
+        status: "stopped",
+        stop_reason: "duration_limit_exceeded",
+        stopped_by: "guard:duration_limit",
+      });
       expect(own).toHaveLength(1);
       expect(own[0]?.limit).toMatchObject({ limit_name: "max_duration_seconds", limit });
     }

@@ -22,12 +22,19 @@ const organizationDefaults = {
   raised: { max_tokens: 100 },
   strict: { max_tokens: 1, max_tool_calls: 0, max_duration_seconds: 1 },
 } as const satisfies Record<string, Limits>;
-const organizations = Object.fromEntries(Object.keys(organizationDefaults).map((name) => [name, `org-${name}-${randomUUID().slice(0, 8)}`])) as Record<keyof typeof organizationDefaults, string>;
+const organizations = Object.fromEntries(
+  Object.keys(organizationDefaults).map((name) => [name, `org-${name}-${randomUUID().slice(0, 8)}`]),
+) as Record<keyof typeof organizationDefaults, string>;
 
 beforeAll(async () => {
   aws = await provisionIsolatedStack();
   for (const [name, defaults] of Object.entries(organizationDefaults)) {
-    await putOrganizationLimits(aws.dynamoDb, aws.resources.tables.limits, organizations[name as keyof typeof organizationDefaults], defaults);
+    await putOrganizationLimits(
+      aws.dynamoDb,
+      aws.resources.tables.limits,
+      organizations[name as keyof typeof organizationDefaults],
+      defaults,
+    );
   }
   stream = await startExecutionStream(aws);
 });
@@ -48,7 +55,10 @@ async function aRunningTask(organizationId: string, fields: Record<string, unkno
 }
 
 /** The platform's usage write, as its Python writer makes it: any subset of the three, floats and nulls allowed. */
-async function reportUsage(taskId: string, usage: { tokens?: unknown; used_tools?: unknown; duration?: unknown }): Promise<void> {
+async function reportUsage(
+  taskId: string,
+  usage: { tokens?: unknown; used_tools?: unknown; duration?: unknown },
+): Promise<void> {
   const entries = Object.entries(usage);
   await aws.dynamoDb.send(
     new UpdateItemCommand({
@@ -56,7 +66,10 @@ async function reportUsage(taskId: string, usage: { tokens?: unknown; used_tools
       Key: { id: { S: taskId } },
       UpdateExpression: `SET ${entries.map((_, index) => `#f${index} = :v${index}`).join(", ")}`,
       ExpressionAttributeNames: Object.fromEntries(entries.map(([name], index) => [`#f${index}`, name])),
-      ExpressionAttributeValues: marshall(Object.fromEntries(entries.map(([, value], index) => [`:v${index}`, value])), { convertClassInstanceToMap: true }),
+      ExpressionAttributeValues: marshall(
+        Object.fromEntries(entries.map(([, value], index) => [`:v${index}`, value])),
+        { convertClassInstanceToMap: true },
+      ),
     }),
   );
 }
@@ -65,7 +78,9 @@ async function outcomeOf(taskId: string) {
   await stream.settled();
   const record = await storedExecution(aws, taskId);
   const messages = (await drainStopMessages(aws)).filter((message) => message.task_id === taskId);
-  const events = (await drainEvents(aws)).filter((event) => event.detail.task_id === taskId && event["detail-type"] === "Task Stopped");
+  const events = (await drainEvents(aws)).filter(
+    (event) => event.detail.task_id === taskId && event["detail-type"] === "Task Stopped",
+  );
   return { record, messages, events };
 }
 
@@ -117,11 +132,27 @@ describe("a task over a limit is stopped once, by its guard", () => {
       await stream.settled();
       await reportUsage(taskId, { tokens: tokens(5000, 5000), used_tools: ["a", "b", "c", "d"], duration: 999 });
       const { record, messages, events } = await outcomeOf(taskId);
-      expect(record).toMatchObject({ status: "stopped", stop_reason: example.reason, stopped_by: example.guard, is_manually_stopped: false, version: 1 });
+      expect(record).toMatchObject({
+        status: "stopped",
+        stop_reason: example.reason,
+        stopped_by: example.guard,
+        is_manually_stopped: false,
+        version: 1,
+      });
       expect(messages).toHaveLength(1);
-      expect(messages[0]).toMatchObject({ reason: example.reason, requested_by: example.guard, is_manually_stopped: false, limit: example.crossing });
+      expect(messages[0]).toMatchObject({
+        reason: example.reason,
+        requested_by: example.guard,
+        is_manually_stopped: false,
+        limit: example.crossing,
+      });
       expect(events).toHaveLength(1);
-      expect(events[0]?.detail).toMatchObject({ stop_reason: example.reason, stopped_by: example.guard, is_manually_stopped: false, limit: example.crossing });
+      expect(events[0]?.detail).toMatchObject({
+        stop_reason: example.reason,
+        stopped_by: example.guard,
+        is_manually_stopped: false,
+        limit: example.crossing,
+      });
     });
   }
 });
@@ -132,8 +163,16 @@ describe("usage at or under the limits in force never stops a task", () => {
     const unlimited = anOrganization();
     const atLimits = await aRunningTask(limited);
     const noLimits = await aRunningTask(unlimited);
-    await reportUsage(atLimits, { tokens: { prompt_tokens: 100.0, completion_tokens: null }, used_tools: ["search"], duration: 10.0 });
-    await reportUsage(noLimits, { tokens: tokens(1_000_000, 1_000_000), used_tools: Array.from({ length: 50 }, () => "search"), duration: 86_400 });
+    await reportUsage(atLimits, {
+      tokens: { prompt_tokens: 100.0, completion_tokens: null },
+      used_tools: ["search"],
+      duration: 10.0,
+    });
+    await reportUsage(noLimits, {
+      tokens: tokens(1_000_000, 1_000_000),
+      used_tools: Array.from({ length: 50 }, () => "search"),
+      duration: 86_400,
+    });
     for (const taskId of [atLimits, noLimits]) {
       const { record, messages, events } = await outcomeOf(taskId);
       expect(record).toMatchObject({ status: "executing" });
@@ -148,7 +187,11 @@ describe("a task's own limit beats its organization's default", () => {
   it("a lower override stops a task the default would let run", async () => {
     const organizationId = anOrganization("lowered");
     const taskId = await aRunningTask(organizationId);
-    await setTaskLimits(aws.dynamoDb, aws.resources.tables.executions, { taskId, organizationId, limits: { max_tokens: 100 } });
+    await setTaskLimits(aws.dynamoDb, aws.resources.tables.executions, {
+      taskId,
+      organizationId,
+      limits: { max_tokens: 100 },
+    });
     await reportUsage(taskId, { tokens: tokens(100, 1) });
     const { record, messages } = await outcomeOf(taskId);
     expect(record).toMatchObject({ status: "stopped", stop_reason: "token_limit_exceeded" });
@@ -159,10 +202,17 @@ describe("a task's own limit beats its organization's default", () => {
   it("a higher override lets a task run past the default", async () => {
     const organizationId = anOrganization("raised");
     const taskId = await aRunningTask(organizationId);
-    await setTaskLimits(aws.dynamoDb, aws.resources.tables.executions, { taskId, organizationId, limits: { max_tokens: 10_000 } });
+    await setTaskLimits(aws.dynamoDb, aws.resources.tables.executions, {
+      taskId,
+      organizationId,
+      limits: { max_tokens: 10_000 },
+    });
     await reportUsage(taskId, { tokens: tokens(5000, 5000) });
     const { record, messages } = await outcomeOf(taskId);
-    expect(record).toMatchObject({ status: "executing", limits: { max_tokens: 10_000, max_tool_calls: null, max_duration_seconds: null } });
+    expect(record).toMatchObject({
+      status: "executing",
+      limits: { max_tokens: 10_000, max_tool_calls: null, max_duration_seconds: null },
+    });
     expect(messages).toEqual([]);
   });
 });
@@ -185,9 +235,17 @@ describe("limits of another organization never apply", () => {
     const taskId = await aRunningTask(owner, { tokens: tokens(500, 500) });
     await stream.settled();
     const before = await storedExecution(aws, taskId);
-    const result = await setTaskLimits(aws.dynamoDb, aws.resources.tables.executions, { taskId, organizationId: other, limits: { max_tokens: 1 } });
+    const result = await setTaskLimits(aws.dynamoDb, aws.resources.tables.executions, {
+      taskId,
+      organizationId: other,
+      limits: { max_tokens: 1 },
+    });
     expect(result).toEqual({ kind: "forbidden" });
-    const missing = await setTaskLimits(aws.dynamoDb, aws.resources.tables.executions, { taskId: randomUUID(), organizationId: owner, limits: { max_tokens: 1 } });
+    const missing = await setTaskLimits(aws.dynamoDb, aws.resources.tables.executions, {
+      taskId: randomUUID(),
+      organizationId: owner,
+      limits: { max_tokens: 1 },
+    });
     expect(missing).toEqual({ kind: "not_found" });
     const { record, messages } = await outcomeOf(taskId);
     expect(record).toEqual(before);
@@ -202,9 +260,18 @@ describe("a limit lowered below what a task already spent", () => {
     await reportUsage(taskId, { tokens: tokens(400, 100), used_tools: ["search", "fetch"] });
     expect((await outcomeOf(taskId)).record).toMatchObject({ status: "executing" });
 
-    await setTaskLimits(aws.dynamoDb, aws.resources.tables.executions, { taskId, organizationId, limits: { max_tool_calls: 1 } });
+    await setTaskLimits(aws.dynamoDb, aws.resources.tables.executions, {
+      taskId,
+      organizationId,
+      limits: { max_tool_calls: 1 },
+    });
     const { record, messages, events } = await outcomeOf(taskId);
-    expect(record).toMatchObject({ status: "stopped", stop_reason: "tool_call_limit_exceeded", stopped_by: "guard:tool_call_limit", is_manually_stopped: false });
+    expect(record).toMatchObject({
+      status: "stopped",
+      stop_reason: "tool_call_limit_exceeded",
+      stopped_by: "guard:tool_call_limit",
+      is_manually_stopped: false,
+    });
     expect(messages).toHaveLength(1);
     expect(events).toHaveLength(1);
     expect(events[0]?.detail.limit).toEqual({ limit_name: "max_tool_calls", limit: 1, usage: 2 });

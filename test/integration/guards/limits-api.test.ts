@@ -34,7 +34,10 @@ function aLimitsRequest(taskId: string, apiKey: string | undefined, body: unknow
     path: `/v1/tasks/${encodeURIComponent(taskId)}/limits`,
     resource: "/v1/tasks/{task_id}/limits",
     pathParameters: { task_id: taskId },
-    rawHeaders: [...(apiKey === undefined ? [] : [["x-api-key", apiKey] as [string, string]]), ["content-type", "application/json"]],
+    rawHeaders: [
+      ...(apiKey === undefined ? [] : [["x-api-key", apiKey] as [string, string]]),
+      ["content-type", "application/json"],
+    ],
     body: body === undefined ? null : typeof body === "string" ? body : JSON.stringify(body),
     stage: "test",
   });
@@ -53,7 +56,11 @@ describe("PUT /v1/tasks/{task_id}/limits", () => {
     const taskId = await aRunningTask();
     const response = await service.http(aLimitsRequest(taskId, ORG_A_KEY, { max_tokens: 5000, max_tool_calls: 10 }));
     expect(response.statusCode).toBe(200);
-    expect(JSON.parse(response.body)).toMatchObject({ id: taskId, status: "executing", limits: { max_tokens: 5000, max_tool_calls: 10, max_duration_seconds: null } });
+    expect(JSON.parse(response.body)).toMatchObject({
+      id: taskId,
+      status: "executing",
+      limits: { max_tokens: 5000, max_tool_calls: 10, max_duration_seconds: null },
+    });
     const record = await stored(taskId);
     expect(record).toMatchObject({ limits: { max_tokens: 5000, max_tool_calls: 10, max_duration_seconds: null } });
     expect(JSON.parse(response.body)).not.toHaveProperty("limits_set_at");
@@ -69,9 +76,15 @@ describe("PUT /v1/tasks/{task_id}/limits", () => {
     expect(JSON.parse(unauthorized.body)).toEqual({ detail: "Invalid or missing API key" });
     expect((await service.http(aLimitsRequest(taskId, "sk-wrong", { max_tokens: 1 }))).statusCode).toBe(401);
 
-    const invalid = await service.http(aLimitsRequest("not-a-uuid", ORG_A_KEY, { max_tokens: -1, max_tool_calls: 1.5 }));
+    const invalid = await service.http(
+      aLimitsRequest("not-a-uuid", ORG_A_KEY, { max_tokens: -1, max_tool_calls: 1.5 }),
+    );
     expect(invalid.statusCode).toBe(422);
-    expect(JSON.parse(invalid.body).detail.map((issue: { loc: string[] }) => issue.loc.join("."))).toEqual(["path.task_id", "body.max_tokens", "body.max_tool_calls"]);
+    expect(JSON.parse(invalid.body).detail.map((issue: { loc: string[] }) => issue.loc.join("."))).toEqual([
+      "path.task_id",
+      "body.max_tokens",
+      "body.max_tool_calls",
+    ]);
     for (const body of [undefined, "{", "[1]", { max_tokens: "100" }]) {
       expect((await service.http(aLimitsRequest(taskId, ORG_A_KEY, body))).statusCode, JSON.stringify(body)).toBe(422);
     }
@@ -93,12 +106,20 @@ describe("PUT /v1/tasks/{task_id}/limits", () => {
     await stream.settled();
     const response = await service.http(aLimitsRequest(taskId, ORG_A_KEY, { max_tokens: 400 }));
     expect(response.statusCode).toBe(200);
-    await eventually(async () => expect(await stored(taskId)).toMatchObject({ status: "stopped" }), { timeoutMs: 2_000 });
+    await eventually(async () => expect(await stored(taskId)).toMatchObject({ status: "stopped" }), {
+      timeoutMs: 2_000,
+    });
     await stream.settled();
-    expect(await stored(taskId)).toMatchObject({ stop_reason: "token_limit_exceeded", stopped_by: "guard:token_limit", is_manually_stopped: false });
+    expect(await stored(taskId)).toMatchObject({
+      stop_reason: "token_limit_exceeded",
+      stopped_by: "guard:token_limit",
+      is_manually_stopped: false,
+    });
     const messages = (await drainStopMessages(aws)).filter((message) => message.task_id === taskId);
     expect(messages.map((message) => message.limit)).toEqual([{ limit_name: "max_tokens", limit: 400, usage: 500 }]);
-    const events = (await drainEvents(aws)).filter((event) => event.detail.task_id === taskId && event["detail-type"] === "Task Stopped");
+    const events = (await drainEvents(aws)).filter(
+      (event) => event.detail.task_id === taskId && event["detail-type"] === "Task Stopped",
+    );
     expect(events).toHaveLength(1);
   });
 });

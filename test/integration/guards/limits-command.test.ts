@@ -4,8 +4,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { beforeAll, describe, expect, it } from "vitest";
-import { inject } from "vitest";
+import { beforeAll, describe, expect, inject, it } from "vitest";
 import { writeStackFile } from "../../../infra/local/stack-file.js";
 import { getOrganizationLimits } from "../../../lib/executions/limits-store.js";
 import { type LocalAws, provisionIsolatedStack } from "../../support/local-aws.js";
@@ -28,23 +27,36 @@ beforeAll(async () => {
   });
 });
 
-const limitsCommand = (...args: string[]) => run(process.execPath, ["--import", "tsx", "infra/admin/limits.ts", ...args, "--stack-file", stackFile]);
+const limitsCommand = (...args: string[]) =>
+  run(process.execPath, ["--import", "tsx", "infra/admin/limits.ts", ...args, "--stack-file", stackFile]);
 
 describe("npm run limits", () => {
   it("sets an organization's defaults, replacing the ones it had, and shows them", async () => {
     const organizationId = `org-${randomUUID().slice(0, 8)}`;
     const first = await limitsCommand("set", "--org", organizationId, "--max-tokens", "1000", "--max-tool-calls", "5");
-    expect(JSON.parse(first.stdout)).toEqual({ organization_id: organizationId, limits: { max_tokens: 1000, max_tool_calls: 5 } });
+    expect(JSON.parse(first.stdout)).toEqual({
+      organization_id: organizationId,
+      limits: { max_tokens: 1000, max_tool_calls: 5 },
+    });
     await limitsCommand("set", "--org", organizationId, "--max-duration-seconds", "600");
-    expect(await getOrganizationLimits(aws.dynamoDb, aws.resources.tables.limits, organizationId)).toEqual({ max_duration_seconds: 600 });
+    expect(await getOrganizationLimits(aws.dynamoDb, aws.resources.tables.limits, organizationId)).toEqual({
+      max_duration_seconds: 600,
+    });
     const shown = await limitsCommand("show", "--org", organizationId);
-    expect(JSON.parse(shown.stdout)).toEqual({ organization_id: organizationId, limits: { max_duration_seconds: 600 } });
+    expect(JSON.parse(shown.stdout)).toEqual({
+      organization_id: organizationId,
+      limits: { max_duration_seconds: 600 },
+    });
   });
 
   it("refuses a limit that is not a non-negative integer, and writes nothing", async () => {
     const organizationId = `org-${randomUUID().slice(0, 8)}`;
-    await expect(limitsCommand("set", "--org", organizationId, "--max-tokens", "-5")).rejects.toMatchObject({ code: 1 });
-    await expect(limitsCommand("set", "--org", organizationId, "--max-tokens", "1e3")).rejects.toMatchObject({ code: 1 });
+    await expect(limitsCommand("set", "--org", organizationId, "--max-tokens", "-5")).rejects.toMatchObject({
+      code: 1,
+    });
+    await expect(limitsCommand("set", "--org", organizationId, "--max-tokens", "1e3")).rejects.toMatchObject({
+      code: 1,
+    });
     expect(await getOrganizationLimits(aws.dynamoDb, aws.resources.tables.limits, organizationId)).toEqual({});
   });
 });

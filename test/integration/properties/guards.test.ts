@@ -42,7 +42,8 @@ const organizationIds = defaultsChoices.map((_, index) => `org-${index}-${random
 beforeAll(async () => {
   aws = await provisionIsolatedStack();
   for (const [index, defaults] of defaultsChoices.entries()) {
-    if (defaults) await putOrganizationLimits(aws.dynamoDb, aws.resources.tables.limits, organizationIds[index] ?? "", defaults);
+    if (defaults)
+      await putOrganizationLimits(aws.dynamoDb, aws.resources.tables.limits, organizationIds[index] ?? "", defaults);
   }
   stream = await startExecutionStream(aws);
 });
@@ -52,15 +53,35 @@ afterAll(async () => {
 });
 
 const limitValue = fc.option(fc.integer({ min: 0, max: 60 }), { nil: undefined });
-const limitsArbitrary: fc.Arbitrary<Limits> = fc.record({ max_tokens: limitValue, max_tool_calls: limitValue, max_duration_seconds: limitValue });
+const limitsArbitrary: fc.Arbitrary<Limits> = fc.record({
+  max_tokens: limitValue,
+  max_tool_calls: limitValue,
+  max_duration_seconds: limitValue,
+});
 
-type Usage = { tokens: { prompt_tokens: number | null; completion_tokens: number | null } | null; used_tools: string[] | null; duration: number | null };
+type Usage = {
+  tokens: { prompt_tokens: number | null; completion_tokens: number | null } | null;
+  used_tools: string[] | null;
+  duration: number | null;
+};
 type Step = { readonly kind: "usage"; readonly usage: Usage } | { readonly kind: "limits"; readonly limits: Limits };
 
 const usageArbitrary: fc.Arbitrary<Usage> = fc.record({
-  tokens: fc.option(fc.record({ prompt_tokens: fc.option(fc.integer({ min: 0, max: 40 }), { nil: null }), completion_tokens: fc.option(fc.integer({ min: 0, max: 40 }), { nil: null }) }), { nil: null }),
+  tokens: fc.option(
+    fc.record({
+      prompt_tokens: fc.option(fc.integer({ min: 0, max: 40 }), { nil: null }),
+      completion_tokens: fc.option(fc.integer({ min: 0, max: 40 }), { nil: null }),
+    }),
+    { nil: null },
+  ),
   used_tools: fc.option(fc.array(fc.constantFrom("search", "fetch"), { maxLength: 8 }), { nil: null }),
-  duration: fc.option(fc.oneof(fc.integer({ min: 0, max: 70 }), fc.integer({ min: 0, max: 7000 }).map((hundredths) => hundredths / 100)), { nil: null }),
+  duration: fc.option(
+    fc.oneof(
+      fc.integer({ min: 0, max: 70 }),
+      fc.integer({ min: 0, max: 7000 }).map((hundredths) => hundredths / 100),
+    ),
+    { nil: null },
+  ),
 });
 const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
   { weight: 3, arbitrary: usageArbitrary.map((usage) => ({ kind: "usage" as const, usage })) },
@@ -74,7 +95,11 @@ async function writeUsage(taskId: string, usage: Usage): Promise<void> {
       Key: { id: { S: taskId } },
       UpdateExpression: "SET tokens = :tokens, used_tools = :used_tools, #duration = :duration",
       ExpressionAttributeNames: { "#duration": "duration" },
-      ExpressionAttributeValues: marshall({ ":tokens": usage.tokens, ":used_tools": usage.used_tools, ":duration": usage.duration }),
+      ExpressionAttributeValues: marshall({
+        ":tokens": usage.tokens,
+        ":used_tools": usage.used_tools,
+        ":duration": usage.duration,
+      }),
     }),
   );
 }
@@ -82,45 +107,60 @@ async function writeUsage(taskId: string, usage: Usage): Promise<void> {
 describe("runaway guards over random usage and limit changes", () => {
   it("stop a task if and only if a write crossed a limit in force, once, with that limit's reason", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.nat({ max: defaultsChoices.length - 1 }), fc.array(stepArbitrary, { minLength: 1, maxLength: 6 }), async (choice, steps) => {
-        const defaults = defaultsChoices[choice];
-        const organizationId = organizationIds[choice] ?? "";
-        const execution = anExecution({ organization_id: organizationId });
-        const taskId = execution.id as string;
-        await putItem(aws.dynamoDb, aws.resources.tables.executions, execution);
+      fc.asyncProperty(
+        fc.nat({ max: defaultsChoices.length - 1 }),
+        fc.array(stepArbitrary, { minLength: 1, maxLength: 6 }),
+        async (choice, steps) => {
+          const defaults = defaultsChoices[choice];
+          const organizationId = organizationIds[choice] ?? "";
+          const execution = anExecution({ organization_id: organizationId });
+          const taskId = execution.id as string;
+          await putItem(aws.dynamoDb, aws.resources.tables.executions, execution);
 
-        // The model: the usage and own limits stored now, and the first crossing.
-        let usage: Usage = { tokens: null, used_tools: null, duration: null };
-        let own: Limits | undefined;
-        let expectedReason: string | undefined;
-        for (const step of steps) {
-          if (step.kind === "usage") {
-            usage = step.usage;
-            await writeUsage(taskId, step.usage);
-          } else {
-            own = step.limits;
-            await setTaskLimits(aws.dynamoDb, aws.resources.tables.executions, { taskId, organizationId, limits: step.limits });
+          // The model: the usage and own limits stored now, and the first crossing.
+          let usage: Usage = { tokens: null, used_tools: null, duration: null };
+          let own: Limits | undefined;
+          let expectedReason: string | undefined;
+          for (const step of steps) {
+            if (step.kind === "usage") {
+              usage = step.usage;
+              await writeUsage(taskId, step.usage);
+            } else {
+              own = step.limits;
+              await setTaskLimits(aws.dynamoDb, aws.resources.tables.executions, {
+                taskId,
+                organizationId,
+                limits: step.limits,
+              });
+            }
+            await stream.settled();
+            if (expectedReason === undefined) {
+              const crossing = crossedLimit(readUsage(usage), effectiveLimits(own, defaults));
+              if (crossing) expectedReason = guards[crossing.limit_name].reason;
+            }
           }
-          await stream.settled();
+
+          const record = await storedExecution(aws, taskId);
+          const messages = (await drainStopMessages(aws)).filter((message) => message.task_id === taskId);
+          const events = (await drainEvents(aws)).filter(
+            (event) => event.detail.task_id === taskId && event["detail-type"] === "Task Stopped",
+          );
           if (expectedReason === undefined) {
-            const crossing = crossedLimit(readUsage(usage), effectiveLimits(own, defaults));
-            if (crossing) expectedReason = guards[crossing.limit_name].reason;
+            expect(record).toMatchObject({ status: "executing" });
+            expect(messages).toEqual([]);
+            expect(events).toEqual([]);
+          } else {
+            expect(record).toMatchObject({
+              status: "stopped",
+              stop_reason: expectedReason,
+              is_manually_stopped: false,
+              version: 1,
+            });
+            expect(messages.map((message) => message.reason)).toEqual([expectedReason]);
+            expect(events.map((event) => event.detail.stop_reason)).toEqual([expectedReason]);
           }
-        }
-
-        const record = await storedExecution(aws, taskId);
-        const messages = (await drainStopMessages(aws)).filter((message) => message.task_id === taskId);
-        const events = (await drainEvents(aws)).filter((event) => event.detail.task_id === taskId && event["detail-type"] === "Task Stopped");
-        if (expectedReason === undefined) {
-          expect(record).toMatchObject({ status: "executing" });
-          expect(messages).toEqual([]);
-          expect(events).toEqual([]);
-        } else {
-          expect(record).toMatchObject({ status: "stopped", stop_reason: expectedReason, is_manually_stopped: false, version: 1 });
-          expect(messages.map((message) => message.reason)).toEqual([expectedReason]);
-          expect(events.map((event) => event.detail.stop_reason)).toEqual([expectedReason]);
-        }
-      }),
+        },
+      ),
       { numRuns: NUM_RUNS },
     );
   }, 180_000);

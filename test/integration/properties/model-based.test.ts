@@ -40,7 +40,10 @@ const callers = {
   orgCExpired: { key: `sk-model-c-expired-${randomUUID()}`, valid: undefined },
   unknown: { key: `sk-model-unknown-${randomUUID()}`, valid: undefined },
   missing: { key: undefined, valid: undefined },
-} as const satisfies Record<string, { key: string | undefined; valid: { organizationId: Organization; keyId: string } | undefined }>;
+} as const satisfies Record<
+  string,
+  { key: string | undefined; valid: { organizationId: Organization; keyId: string } | undefined }
+>;
 type CallerName = keyof typeof callers;
 const callerNames = Object.keys(callers) as CallerName[];
 
@@ -58,7 +61,13 @@ interface ExecutionSeed {
   readonly version: number | undefined;
 }
 
-const malformedTaskIds = ["not-a-uuid", "123", "3fa85f64-5717-4562-b3fc-2c963f66afa6x", "' OR 1=1 --", "#status"] as const;
+const malformedTaskIds = [
+  "not-a-uuid",
+  "123",
+  "3fa85f64-5717-4562-b3fc-2c963f66afa6x",
+  "' OR 1=1 --",
+  "#status",
+] as const;
 
 type Target =
   | { readonly kind: "execution"; readonly index: number; readonly upperCase: boolean }
@@ -91,14 +100,23 @@ const executionSeedArb: fc.Arbitrary<ExecutionSeed> = fc.record({
 });
 
 const workerTargetArb: fc.Arbitrary<WorkerTarget> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant("execution" as const), index: fc.nat(), upperCase: fc.constant(false) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({ kind: fc.constant("execution" as const), index: fc.nat(), upperCase: fc.constant(false) }),
+  },
   { weight: 1, arbitrary: fc.constant({ kind: "unknown" as const }) },
 );
 
 const targetArb: fc.Arbitrary<Target> = fc.oneof(
-  { weight: 8, arbitrary: fc.record({ kind: fc.constant("execution" as const), index: fc.nat(), upperCase: fc.boolean() }) },
+  {
+    weight: 8,
+    arbitrary: fc.record({ kind: fc.constant("execution" as const), index: fc.nat(), upperCase: fc.boolean() }),
+  },
   { weight: 1, arbitrary: fc.constant({ kind: "unknown" as const }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("malformed" as const), taskId: fc.constantFrom(...malformedTaskIds) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant("malformed" as const), taskId: fc.constantFrom(...malformedTaskIds) }),
+  },
 );
 
 const commandArb: fc.Arbitrary<Command> = fc.oneof(
@@ -122,7 +140,11 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
   },
   {
     weight: 2,
-    arbitrary: fc.record({ op: fc.constantFrom("complete" as const, "fail" as const, "heartbeat" as const), target: workerTargetArb, byOwnWorker: fc.boolean() }),
+    arbitrary: fc.record({
+      op: fc.constantFrom("complete" as const, "fail" as const, "heartbeat" as const),
+      target: workerTargetArb,
+      byOwnWorker: fc.boolean(),
+    }),
   },
 );
 
@@ -200,7 +222,8 @@ function expectedStep(model: Model, run: Run, command: Command): Expectation {
     if (command.target.kind === "malformed") return unchanged({ kind: "http", status: 422 });
     if (!current) return unchanged({ kind: "http", status: 404 });
     if (current.organization_id !== principal.organizationId) return unchanged({ kind: "http", status: 403 });
-    if (command.op === "get" || isTerminal(current.status)) return unchanged({ kind: "http", status: 200, execution: current });
+    if (command.op === "get" || isTerminal(current.status))
+      return unchanged({ kind: "http", status: 200, execution: current });
     const stopped: ModelExecution = {
       ...current,
       status: "stopped",
@@ -212,7 +235,13 @@ function expectedStep(model: Model, run: Run, command: Command): Expectation {
       reply: { kind: "http", status: 200, execution: stopped },
       model: withExecution(stopped),
       writes: stopped.id,
-      messages: [{ queue: stopped.environment_id ? "environment" : `worker:${stopped.worker_id}`, execution: stopped, requestedBy: principal.keyId }],
+      messages: [
+        {
+          queue: stopped.environment_id ? "environment" : `worker:${stopped.worker_id}`,
+          execution: stopped,
+          requestedBy: principal.keyId,
+        },
+      ],
     };
   }
 
@@ -224,7 +253,8 @@ function expectedStep(model: Model, run: Run, command: Command): Expectation {
   }
 
   if (!current) return unchanged({ kind: "finish", result: "not_found" });
-  if (isTerminal(current.status)) return unchanged({ kind: "finish", result: "already_terminal", status: current.status });
+  if (isTerminal(current.status))
+    return unchanged({ kind: "finish", result: "already_terminal", status: current.status });
   if (!command.byOwnWorker) return unchanged({ kind: "finish", result: "refused" });
   const finished: ModelExecution = {
     ...current,
@@ -232,7 +262,12 @@ function expectedStep(model: Model, run: Run, command: Command): Expectation {
     version: nextVersion(current.version),
     result: `${command.op} by ${current.worker_id}`,
   };
-  return { reply: { kind: "finish", result: "finished" }, model: withExecution(finished), writes: finished.id, messages: [] };
+  return {
+    reply: { kind: "finish", result: "finished" },
+    model: withExecution(finished),
+    writes: finished.id,
+    messages: [],
+  };
 }
 
 // --- The system under test ---------------------------------------------------------------------
@@ -246,8 +281,18 @@ beforeAll(async () => {
   await Promise.all([
     storeApiKey(aws, { key: callers.orgA.key, ...callers.orgA.valid }),
     storeApiKey(aws, { key: callers.orgB.key, ...callers.orgB.valid }),
-    storeApiKey(aws, { key: callers.orgARevoked.key, organizationId: "org-a", keyId: "key-model-a-revoked", status: "revoked" }),
-    storeApiKey(aws, { key: callers.orgCExpired.key, organizationId: "org-c", keyId: "key-model-c-expired", expiresAt: "2020-01-01T00:00:00.000Z" }),
+    storeApiKey(aws, {
+      key: callers.orgARevoked.key,
+      organizationId: "org-a",
+      keyId: "key-model-a-revoked",
+      status: "revoked",
+    }),
+    storeApiKey(aws, {
+      key: callers.orgCExpired.key,
+      organizationId: "org-c",
+      keyId: "key-model-c-expired",
+      expiresAt: "2020-01-01T00:00:00.000Z",
+    }),
   ]);
   api = await startInProcessApi(aws);
   worker = dynamoWorkerExecutionUpdates(aws.dynamoDb, aws.resources.tables.executions);
@@ -259,8 +304,13 @@ afterAll(async () => {
 
 function pathFor(op: "stop" | "get", route: Route, taskId: string): { method: string; path: string } {
   const id = encodeURIComponent(taskId);
-  if (op === "stop") return route === "v1" ? { method: "POST", path: `/v1/tasks/${id}/stop` } : { method: "DELETE", path: `/agent-execution/${id}` };
-  return route === "v1" ? { method: "GET", path: `/v1/tasks/${id}` } : { method: "GET", path: `/agent-execution/${id}/status` };
+  if (op === "stop")
+    return route === "v1"
+      ? { method: "POST", path: `/v1/tasks/${id}/stop` }
+      : { method: "DELETE", path: `/agent-execution/${id}` };
+  return route === "v1"
+    ? { method: "GET", path: `/v1/tasks/${id}` }
+    : { method: "GET", path: `/agent-execution/${id}/status` };
 }
 
 type ActualReply =
@@ -273,8 +323,16 @@ async function perform(run: Run, model: Model, command: Command): Promise<Actual
   if (isHttpCommand(command)) {
     const { method, path } = pathFor(command.op, command.route, taskId);
     const key = callers[command.caller].key;
-    const response = await fetch(`${api.url}${path}`, { method, headers: key === undefined ? {} : { "x-api-key": key } });
-    return { kind: "http", status: response.status, body: await response.json(), requestId: response.headers.get("x-request-id") };
+    const response = await fetch(`${api.url}${path}`, {
+      method,
+      headers: key === undefined ? {} : { "x-api-key": key },
+    });
+    return {
+      kind: "http",
+      status: response.status,
+      body: await response.json(),
+      requestId: response.headers.get("x-request-id"),
+    };
   }
   // A worker acts on the id it was given; "own" is the worker the execution runs on.
   const assigned = model.get(taskId)?.worker_id ?? workers[0];
@@ -283,14 +341,20 @@ async function perform(run: Run, model: Model, command: Command): Promise<Actual
   const finish = command.op === "complete" ? worker.complete : worker.fail;
   try {
     const outcome = await finish(taskId, workerId, `${command.op} by ${workerId}`);
-    return outcome.kind === "already_terminal" ? { kind: "finish", result: outcome.kind, status: outcome.status } : { kind: "finish", result: outcome.kind };
+    return outcome.kind === "already_terminal"
+      ? { kind: "finish", result: outcome.kind, status: outcome.status }
+      : { kind: "finish", result: outcome.kind };
   } catch {
     return { kind: "finish", result: "refused" };
   }
 }
 
 const storedItems = async (ids: readonly string[]) =>
-  new Map(await Promise.all(ids.map(async (id) => [id, await getStoredItem(aws.dynamoDb, aws.resources.tables.executions, id)] as const)));
+  new Map(
+    await Promise.all(
+      ids.map(async (id) => [id, await getStoredItem(aws.dynamoDb, aws.resources.tables.executions, id)] as const),
+    ),
+  );
 
 function projection(item: Record<string, unknown> | undefined) {
   return {
@@ -340,7 +404,14 @@ function expectReply(actual: ActualReply, expected: ExpectedReply): void {
 }
 
 /** Independent of the model: a key of one organization never reads or changes another's execution. */
-function expectTenantIsolation(command: Command, run: Run, before: Model, actual: ActualReply, changed: boolean, messageCount: number): void {
+function expectTenantIsolation(
+  command: Command,
+  run: Run,
+  before: Model,
+  actual: ActualReply,
+  changed: boolean,
+  messageCount: number,
+): void {
   if (!isHttpCommand(command)) return;
   const principal = callers[command.caller].valid;
   const target = before.get(resolveTaskId(run, command.target).toLowerCase());
@@ -356,7 +427,9 @@ async function expectMessages(expected: readonly ExpectedMessage[]): Promise<num
     ...workers.map((workerId) => ({ queue: `worker:${workerId}`, url: workerQueueUrl(aws, workerId) })),
     { queue: "environment", url: environmentQueueUrl(aws, ENVIRONMENT) },
   ];
-  const drained = await Promise.all(queues.map(async ({ queue, url }) => ({ queue, messages: await drainQueue(aws.sqs, url) })));
+  const drained = await Promise.all(
+    queues.map(async ({ queue, url }) => ({ queue, messages: await drainQueue(aws.sqs, url) })),
+  );
   const received = drained.flatMap(({ queue, messages }) =>
     messages.map((message) => ({ queue, body: stopMessageSchema.parse(JSON.parse(message.Body ?? "")) })),
   );
@@ -413,7 +486,9 @@ async function seedRun(seeds: readonly ExecutionSeed[]): Promise<{ run: Run; mod
 
 describe("stop, get and worker writes against a reference model", () => {
   // Every step reads back every record and drains both queues: slow on a busy machine, never flaky.
-  it(`agree on status, stored record and messages after every step (${NUM_RUNS} runs of up to ${MAX_COMMANDS} commands)`, { timeout: 180_000 }, async () => {
+  it(`agree on status, stored record and messages after every step (${NUM_RUNS} runs of up to ${MAX_COMMANDS} commands)`, {
+    timeout: 180_000,
+  }, async () => {
     let steps = 0;
     await fc.assert(
       fc.asyncProperty(
@@ -430,7 +505,9 @@ describe("stop, get and worker writes against a reference model", () => {
             expectReply(actual, expected.reply);
             const after = await storedItems(run.ids);
             for (const id of run.ids) {
-              expect(projection(after.get(id))).toEqual(projection(expected.model.get(id) as Record<string, unknown> | undefined));
+              expect(projection(after.get(id))).toEqual(
+                projection(expected.model.get(id) as Record<string, unknown> | undefined),
+              );
               if (id !== expected.writes) expect(after.get(id)).toEqual(stored.get(id));
             }
             const changed = run.ids.some((id) => JSON.stringify(after.get(id)) !== JSON.stringify(stored.get(id)));
@@ -465,19 +542,49 @@ describe("the reference model itself", () => {
   const onExecution = { kind: "execution", index: 0, upperCase: false } as const;
 
   it("checks the key before the id, the id before existence, and tenancy before state", () => {
-    expect(expectedStep(model, run, { op: "stop", caller: "orgARevoked", target: { kind: "malformed", taskId: "x" }, route: "v1" }).reply).toEqual({ kind: "http", status: 401 });
-    expect(expectedStep(model, run, { op: "stop", caller: "orgB", target: { kind: "malformed", taskId: "x" }, route: "v1" }).reply).toEqual({ kind: "http", status: 422 });
-    expect(expectedStep(model, run, { op: "get", caller: "orgB", target: { kind: "unknown" }, route: "compat" }).reply).toEqual({ kind: "http", status: 404 });
-    expect(expectedStep(model, run, { op: "stop", caller: "orgB", target: onExecution, route: "v1" })).toMatchObject({ reply: { status: 403 }, writes: undefined, messages: [] });
+    expect(
+      expectedStep(model, run, {
+        op: "stop",
+        caller: "orgARevoked",
+        target: { kind: "malformed", taskId: "x" },
+        route: "v1",
+      }).reply,
+    ).toEqual({ kind: "http", status: 401 });
+    expect(
+      expectedStep(model, run, { op: "stop", caller: "orgB", target: { kind: "malformed", taskId: "x" }, route: "v1" })
+        .reply,
+    ).toEqual({ kind: "http", status: 422 });
+    expect(
+      expectedStep(model, run, { op: "get", caller: "orgB", target: { kind: "unknown" }, route: "compat" }).reply,
+    ).toEqual({ kind: "http", status: 404 });
+    expect(expectedStep(model, run, { op: "stop", caller: "orgB", target: onExecution, route: "v1" })).toMatchObject({
+      reply: { status: 403 },
+      writes: undefined,
+      messages: [],
+    });
   });
 
   it("stops a running execution once, with one message, and finishes only by its own worker", () => {
     const stop = expectedStep(model, run, { op: "stop", caller: "orgA", target: onExecution, route: "compat" });
-    expect(stop).toMatchObject({ reply: { status: 200 }, writes: execution.id, messages: [{ queue: "worker:worker-1" }] });
+    expect(stop).toMatchObject({
+      reply: { status: 200 },
+      writes: execution.id,
+      messages: [{ queue: "worker:worker-1" }],
+    });
     expect(stop.model.get(execution.id)).toMatchObject({ status: "stopped", version: 1, stopped_by: "key-model-a" });
-    expect(expectedStep(stop.model, run, { op: "stop", caller: "orgA", target: onExecution, route: "v1" })).toMatchObject({ writes: undefined, messages: [] });
-    expect(expectedStep(stop.model, run, { op: "heartbeat", target: onExecution, byOwnWorker: false }).reply).toEqual({ kind: "heartbeat", result: "stop_requested" });
-    expect(expectedStep(model, run, { op: "complete", target: onExecution, byOwnWorker: false }).reply).toEqual({ kind: "finish", result: "refused" });
-    expect(expectedStep(model, run, { op: "fail", target: onExecution, byOwnWorker: true }).model.get(execution.id)).toMatchObject({ status: "failed", version: 1 });
+    expect(
+      expectedStep(stop.model, run, { op: "stop", caller: "orgA", target: onExecution, route: "v1" }),
+    ).toMatchObject({ writes: undefined, messages: [] });
+    expect(expectedStep(stop.model, run, { op: "heartbeat", target: onExecution, byOwnWorker: false }).reply).toEqual({
+      kind: "heartbeat",
+      result: "stop_requested",
+    });
+    expect(expectedStep(model, run, { op: "complete", target: onExecution, byOwnWorker: false }).reply).toEqual({
+      kind: "finish",
+      result: "refused",
+    });
+    expect(
+      expectedStep(model, run, { op: "fail", target: onExecution, byOwnWorker: true }).model.get(execution.id),
+    ).toMatchObject({ status: "failed", version: 1 });
   });
 });

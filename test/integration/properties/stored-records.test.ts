@@ -24,19 +24,31 @@ const absentNullOr = <T>(value: fc.Arbitrary<T>): fc.Arbitrary<T | null | undefi
 const text = fc.string({ maxLength: 20 });
 const nonEmpty = fc.string({ minLength: 1, maxLength: 20 });
 const ids = fc.array(fc.uuid(), { maxLength: 3 });
-const object = fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), fc.oneof(text, fc.integer(), fc.boolean(), fc.constant(null)), { maxKeys: 3 });
+const object = fc.dictionary(
+  fc.string({ minLength: 1, maxLength: 8 }),
+  fc.oneof(text, fc.integer(), fc.boolean(), fc.constant(null)),
+  { maxKeys: 3 },
+);
 
 const timestampFields = ["started_at", "paused_at", "finished_at", "stopped_at", "stop_acknowledged_at"] as const;
 
 const storedRecord = fc.record({
   status: fc.constantFrom(...executionStatuses),
   created_at: writtenTimestamp,
-  timestamps: fc.record(Object.fromEntries(timestampFields.map((field) => [field, absentNullOr(writtenTimestamp)])) as Record<
-    (typeof timestampFields)[number],
-    fc.Arbitrary<WrittenTimestamp | null | undefined>
-  >),
+  timestamps: fc.record(
+    Object.fromEntries(timestampFields.map((field) => [field, absentNullOr(writtenTimestamp)])) as Record<
+      (typeof timestampFields)[number],
+      fc.Arbitrary<WrittenTimestamp | null | undefined>
+    >,
+  ),
   fields: fc.record({
-    input: absentNullOr(fc.record({ text: absentNullOr(text), files: absentNullOr(fc.array(text, { maxLength: 2 })), user: fc.constant(null) })),
+    input: absentNullOr(
+      fc.record({
+        text: absentNullOr(text),
+        files: absentNullOr(fc.array(text, { maxLength: 2 })),
+        user: fc.constant(null),
+      }),
+    ),
     internal_status: absentNullOr(text),
     result: absentNullOr(text),
     is_manually_stopped: absentNullOr(fc.boolean()),
@@ -55,7 +67,11 @@ const storedRecord = fc.record({
     expected_output: absentNullOr(text),
     triggering_agent_id: absentNullOr(text),
     title: absentNullOr(text),
-    mcp_servers: absentNullOr(fc.array(fc.record({ name: absentNullOr(text), type: absentNullOr(fc.constantFrom("local", "remote")) }), { maxLength: 2 })),
+    mcp_servers: absentNullOr(
+      fc.array(fc.record({ name: absentNullOr(text), type: absentNullOr(fc.constantFrom("local", "remote")) }), {
+        maxLength: 2,
+      }),
+    ),
     test_run_node_id: absentNullOr(text),
     is_orchestration: absentNullOr(fc.boolean()),
     output_format: absentNullOr(fc.constantFrom("text", "markdown", "json", "voice")),
@@ -69,7 +85,12 @@ const storedRecord = fc.record({
     model_name: absentNullOr(text),
     llm_reasoning_effort: absentNullOr(fc.constantFrom("low", "medium", "high", "xhigh")),
     disable_attachment_injection: absentNullOr(fc.boolean()),
-    deep_planning: absentNullOr(fc.record({ enabled: absentNullOr(fc.boolean()), tasks: absentNullOr(fc.array(fc.record({ id: nonEmpty, title: text }), { maxLength: 2 })) })),
+    deep_planning: absentNullOr(
+      fc.record({
+        enabled: absentNullOr(fc.boolean()),
+        tasks: absentNullOr(fc.array(fc.record({ id: nonEmpty, title: text }), { maxLength: 2 })),
+      }),
+    ),
     return_metrics: absentNullOr(fc.boolean()),
     used_tools: absentNullOr(fc.array(text, { maxLength: 2 })),
     duration: absentNullOr(fc.integer({ min: 0, max: 1e9 }).map((millis) => millis / 1000)),
@@ -80,7 +101,12 @@ const storedRecord = fc.record({
   }),
   // Integers as a float-typed pipeline stores them: N "3.0".
   execution_attempts: absentNullOr(fc.integer({ min: 0, max: 1000 })),
-  tokens: absentNullOr(fc.record({ completion_tokens: absentNullOr(fc.integer({ min: 0, max: 1e6 })), prompt_tokens: absentNullOr(fc.integer({ min: 0, max: 1e6 })) })),
+  tokens: absentNullOr(
+    fc.record({
+      completion_tokens: absentNullOr(fc.integer({ min: 0, max: 1e6 })),
+      prompt_tokens: absentNullOr(fc.integer({ min: 0, max: 1e6 })),
+    }),
+  ),
 });
 
 type StoredRecord = typeof storedRecord extends fc.Arbitrary<infer T> ? T : never;
@@ -94,7 +120,15 @@ function toItem(id: string, record: StoredRecord): Record<string, AttributeValue
     Object.entries(record.timestamps).map(([field, value]) => [field, value === null ? null : value?.stored]),
   );
   const item = marshall(
-    { id, agent_id: "agent-stored", organization_id: "org-a", status: record.status, created_at: record.created_at.stored, ...timestamps, ...record.fields },
+    {
+      id,
+      agent_id: "agent-stored",
+      organization_id: "org-a",
+      status: record.status,
+      created_at: record.created_at.stored,
+      ...timestamps,
+      ...record.fields,
+    },
     { removeUndefinedValues: true },
   );
   const attempts = floatOrNull(record.execution_attempts);
@@ -116,7 +150,9 @@ describe("records stored in any form the platform writes", () => {
     await fc.assert(
       fc.asyncProperty(storedRecord, async (record) => {
         const id = randomUUID();
-        await served.aws.dynamoDb.send(new PutItemCommand({ TableName: served.aws.resources.tables.executions, Item: toItem(id, record) }));
+        await served.aws.dynamoDb.send(
+          new PutItemCommand({ TableName: served.aws.resources.tables.executions, Item: toItem(id, record) }),
+        );
         // Whoever runs it has made its queue, as an owner does at start: its environment, else its worker.
         const { environment_id: environmentId, worker_id: workerId } = record.fields;
         const ownerQueue = environmentId
@@ -146,7 +182,10 @@ describe("records stored in any form the platform writes", () => {
           expect(stopped.stopped_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/);
           // Nothing is sent for a task no one runs yet; anything else gets exactly one message on its owner's queue.
           expect(messages.map((message) => JSON.parse(message.Body ?? "{}").task_id)).toEqual(ownerQueue ? [id] : []);
-          expect((await getStoredItem(served.aws.dynamoDb, served.aws.resources.tables.executions, id))?.signal_pending_since).toBeUndefined();
+          expect(
+            (await getStoredItem(served.aws.dynamoDb, served.aws.resources.tables.executions, id))
+              ?.signal_pending_since,
+          ).toBeUndefined();
         }
       }),
       { numRuns: 60 },

@@ -2,8 +2,17 @@ import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { livenessIndexKeys } from "../../../lib/executions/indexes.js";
 import { dynamoWorkerExecutionUpdates, type FinishResult } from "../../../lib/worker/execution-updates.js";
-import { aStopRequest, anExecution } from "../../support/factories.js";
-import { drainQueue, getStoredItem, type LocalAws, localDynamoDbClient, provisionIsolatedStack, putItem, storeApiKey, workerQueueUrl } from "../../support/local-aws.js";
+import { anExecution, aStopRequest } from "../../support/factories.js";
+import {
+  drainQueue,
+  getStoredItem,
+  type LocalAws,
+  localDynamoDbClient,
+  provisionIsolatedStack,
+  putItem,
+  storeApiKey,
+  workerQueueUrl,
+} from "../../support/local-aws.js";
 import { stopTaskHarness } from "../../support/stop-task-harness.js";
 
 const KEY = `sk-race-${randomUUID()}`;
@@ -22,21 +31,39 @@ describe("a stop racing the worker's own completion", () => {
   it(`ends every one of ${TRIALS} trials in exactly one terminal state, with a message if and only if the stop won`, async () => {
     const stopFunction = stopTaskHarness(aws);
     const updates = dynamoWorkerExecutionUpdates(localDynamoDbClient(), aws.resources.tables.executions);
-    const outcomes: { id: string; finish: "completed" | "failed"; finished: FinishResult; stopStatus: number; stopBody: Record<string, unknown> }[] = [];
+    const outcomes: {
+      id: string;
+      finish: "completed" | "failed";
+      finished: FinishResult;
+      stopStatus: number;
+      stopBody: Record<string, unknown>;
+    }[] = [];
 
     for (let batch = 0; batch < TRIALS; batch += CONCURRENT_TRIALS) {
       const trials = Array.from({ length: CONCURRENT_TRIALS }, async () => {
-        const execution = anExecution({ status: "executing", worker_id: "worker-race", started_at: "2026-11-25T10:00:00.000Z" });
+        const execution = anExecution({
+          status: "executing",
+          worker_id: "worker-race",
+          started_at: "2026-11-25T10:00:00.000Z",
+        });
         await putItem(aws.dynamoDb, aws.resources.tables.executions, { ...execution, ...livenessIndexKeys(execution) });
         const finish = Math.random() < 0.5 ? "completed" : "failed";
         // Random interleaving: either side may start first, by up to a few milliseconds.
         const [stopResponse, finished] = await Promise.all([
           pause(Math.random() * 4).then(() => stopFunction.http(aStopRequest(execution.id, KEY))),
           pause(Math.random() * 4).then(() =>
-            finish === "completed" ? updates.complete(execution.id, "worker-race", "result") : updates.fail(execution.id, "worker-race", "boom"),
+            finish === "completed"
+              ? updates.complete(execution.id, "worker-race", "result")
+              : updates.fail(execution.id, "worker-race", "boom"),
           ),
         ]);
-        outcomes.push({ id: execution.id, finish, finished, stopStatus: stopResponse.statusCode, stopBody: JSON.parse(stopResponse.body) });
+        outcomes.push({
+          id: execution.id,
+          finish,
+          finished,
+          stopStatus: stopResponse.statusCode,
+          stopBody: JSON.parse(stopResponse.body),
+        });
       });
       await Promise.all(trials);
     }

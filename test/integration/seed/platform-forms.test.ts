@@ -26,7 +26,11 @@ describe("--seed with records as the platform writes them", () => {
 
   it("accepts every readable form, stores it as written, and reads it as the API does", async () => {
     const seed = await readSeedFile(seedFileOf(readable));
-    await loadSeed(seed, { dynamoDb: aws.dynamoDb, executionsTable: aws.resources.tables.executions, apiKeysTable: aws.resources.tables.api_keys });
+    await loadSeed(seed, {
+      dynamoDb: aws.dynamoDb,
+      executionsTable: aws.resources.tables.executions,
+      apiKeysTable: aws.resources.tables.api_keys,
+    });
 
     const repository = dynamoExecutionRepository(aws.dynamoDb, aws.resources.tables.executions);
     for (const record of readable) {

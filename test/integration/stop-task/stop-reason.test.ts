@@ -1,8 +1,16 @@
 import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { stopMessageSchema } from "../../../lib/signals/stop-message.js";
-import { aStopRequest, anExecution } from "../../support/factories.js";
-import { drainQueue, getStoredItem, type LocalAws, provisionIsolatedStack, putItem, storeApiKey, workerQueueUrl } from "../../support/local-aws.js";
+import { anExecution, aStopRequest } from "../../support/factories.js";
+import {
+  drainQueue,
+  getStoredItem,
+  type LocalAws,
+  provisionIsolatedStack,
+  putItem,
+  storeApiKey,
+  workerQueueUrl,
+} from "../../support/local-aws.js";
 import { type StopTaskHarness, stopTaskHarness } from "../../support/stop-task-harness.js";
 
 const ORG_A_KEY = `sk-org-a-${randomUUID()}`;
@@ -29,14 +37,29 @@ describe("a reason from the caller", () => {
   it("is stored as stop_note, returned in the record and carried in the stop message; stop_reason stays the machine code", async () => {
     const execution = await seed();
 
-    const response = await service.http(aStopRequest(execution.id, ORG_A_KEY, [], { body: JSON.stringify({ reason: "Wrong prompt, rerunning with the fixed one" }) }));
+    const response = await service.http(
+      aStopRequest(execution.id, ORG_A_KEY, [], {
+        body: JSON.stringify({ reason: "Wrong prompt, rerunning with the fixed one" }),
+      }),
+    );
 
     expect(response.statusCode).toBe(200);
-    expect(JSON.parse(response.body)).toMatchObject({ status: "stopped", stop_reason: "user_requested", stop_note: "Wrong prompt, rerunning with the fixed one" });
-    expect(await stored(execution.id)).toMatchObject({ stop_reason: "user_requested", stop_note: "Wrong prompt, rerunning with the fixed one" });
+    expect(JSON.parse(response.body)).toMatchObject({
+      status: "stopped",
+      stop_reason: "user_requested",
+      stop_note: "Wrong prompt, rerunning with the fixed one",
+    });
+    expect(await stored(execution.id)).toMatchObject({
+      stop_reason: "user_requested",
+      stop_note: "Wrong prompt, rerunning with the fixed one",
+    });
     const messages = await fleetMessages();
     expect(messages.map((message) => stopMessageSchema.parse(JSON.parse(message.Body ?? "")))).toEqual([
-      expect.objectContaining({ task_id: execution.id, reason: "user_requested", note: "Wrong prompt, rerunning with the fixed one" }),
+      expect.objectContaining({
+        task_id: execution.id,
+        reason: "user_requested",
+        note: "Wrong prompt, rerunning with the fixed one",
+      }),
     ]);
   });
 
@@ -52,7 +75,11 @@ describe("a reason from the caller", () => {
     const response = await service.http(aStopRequest(execution.id, ORG_A_KEY, [], options));
 
     expect(response.statusCode).toBe(200);
-    expect(JSON.parse(response.body)).toMatchObject({ status: "stopped", stop_reason: "user_requested", stop_note: null });
+    expect(JSON.parse(response.body)).toMatchObject({
+      status: "stopped",
+      stop_reason: "user_requested",
+      stop_note: null,
+    });
     expect((await stored(execution.id))?.stop_note).toBeUndefined();
     expect(await fleetMessages()).toHaveLength(1);
   });
@@ -60,7 +87,10 @@ describe("a reason from the caller", () => {
   it("reads a JSON body sent with curl's default form Content-Type", async () => {
     const execution = await seed();
     const response = await service.http(
-      aStopRequest(execution.id, ORG_A_KEY, [], { body: '{"reason":"budget spent"}', contentType: "application/x-www-form-urlencoded" }),
+      aStopRequest(execution.id, ORG_A_KEY, [], {
+        body: '{"reason":"budget spent"}',
+        contentType: "application/x-www-form-urlencoded",
+      }),
     );
     expect(JSON.parse(response.body)).toMatchObject({ status: "stopped", stop_note: "budget spent" });
     await fleetMessages();
@@ -91,9 +121,27 @@ describe("a reason from the caller", () => {
 describe("422: a malformed body, checked after the key, changes nothing", () => {
   it.each([
     ["malformed JSON", "{reason: stop}", [{ loc: ["body"], msg: "JSON decode error", type: "json_invalid" }]],
-    ["a list", "[1]", [{ loc: ["body"], msg: "Input should be a valid dictionary or object to extract fields from", type: "model_attributes_type" }]],
-    ["a reason that is not a string", '{"reason": ["x"]}', [{ loc: ["body", "reason"], msg: "Input should be a valid string", type: "string_type" }]],
-    ["an empty reason", '{"reason": ""}', [{ loc: ["body", "reason"], msg: "String should have at least 1 character", type: "string_too_short" }]],
+    [
+      "a list",
+      "[1]",
+      [
+        {
+          loc: ["body"],
+          msg: "Input should be a valid dictionary or object to extract fields from",
+          type: "model_attributes_type",
+        },
+      ],
+    ],
+    [
+      "a reason that is not a string",
+      '{"reason": ["x"]}',
+      [{ loc: ["body", "reason"], msg: "Input should be a valid string", type: "string_type" }],
+    ],
+    [
+      "an empty reason",
+      '{"reason": ""}',
+      [{ loc: ["body", "reason"], msg: "String should have at least 1 character", type: "string_too_short" }],
+    ],
     [
       "a reason over 500 characters",
       JSON.stringify({ reason: "r".repeat(501) }),

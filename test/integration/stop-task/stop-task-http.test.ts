@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createDynamoDbClient, createSqsClient } from "../../../lib/aws/clients.js";
 import { stopMessageSchema } from "../../../lib/signals/stop-message.js";
 import { capturedLogLines } from "../../support/capture-logs.js";
-import { aStopRequest, anExecution } from "../../support/factories.js";
+import { anExecution, aStopRequest } from "../../support/factories.js";
 import {
   drainQueue,
   environmentQueue,
@@ -34,10 +34,18 @@ beforeAll(async () => {
     storeApiKey(aws, { key: ORG_A_KEY, organizationId: "org-a", keyId: "key-a" }),
     storeApiKey(aws, { key: ORG_B_KEY, organizationId: "org-b", keyId: "key-b" }),
     storeApiKey(aws, { key: REVOKED_KEY, organizationId: "org-a", keyId: "key-revoked", status: "revoked" }),
-    storeApiKey(aws, { key: EXPIRED_KEY, organizationId: "org-a", keyId: "key-expired", expiresAt: "2020-01-01T00:00:00.000Z" }),
+    storeApiKey(aws, {
+      key: EXPIRED_KEY,
+      organizationId: "org-a",
+      keyId: "key-expired",
+      expiresAt: "2020-01-01T00:00:00.000Z",
+    }),
   ]);
   service = stopTaskHarness(aws);
-  [fleetQueue, environmentQueueUrl] = await Promise.all([workerQueue(aws, "worker-7"), environmentQueue(aws, "env-factory-floor")]);
+  [fleetQueue, environmentQueueUrl] = await Promise.all([
+    workerQueue(aws, "worker-7"),
+    environmentQueue(aws, "env-factory-floor"),
+  ]);
 });
 
 async function seed(overrides: Parameters<typeof anExecution>[0] = {}) {
@@ -58,63 +66,72 @@ async function expectNothingChanged(id: string, before: Record<string, unknown> 
 }
 
 describe("200: stops a running task", () => {
-  it.each(["pending", "executing", "paused", "error"] as const)("moves a %s execution to stopped and signals its worker", async (status) => {
-    const execution = await seed({ status, model_provider: "anthropic", model_name: "claude", llm_reasoning_effort: "high" });
+  it.each(["pending", "executing", "paused", "error"] as const)(
+    "moves a %s execution to stopped and signals its worker",
+    async (status) => {
+      const execution = await seed({
+        status,
+        model_provider: "anthropic",
+        model_name: "claude",
+        llm_reasoning_effort: "high",
+      });
 
-    const response = await service.http(aStopRequest(execution.id, ORG_A_KEY));
+      const response = await service.http(aStopRequest(execution.id, ORG_A_KEY));
 
-    expect(response.statusCode).toBe(200);
-    expect(response.headers?.["x-request-id"]).toBeTruthy();
-    const body = JSON.parse(response.body);
-    expect(body).toMatchObject({
-      id: execution.id,
-      agent_id: execution.agent_id,
-      organization_id: "org-a",
-      status: "stopped",
-      is_manually_stopped: true,
-      stopped_by: "key-a",
-      stop_reason: "user_requested",
-      worker_id: "worker-7",
-      model_provider: "anthropic",
-      model_name: "claude",
-      llm_reasoning_effort: "high",
-      expected_output: null,
-      triggering_agent_id: null,
-      title: null,
-      mcp_servers: [],
-    });
-    expect(body.finished_at).toBe(body.stopped_at);
-    // The canonical form every timestamp is written and returned in (lib/timestamp.ts).
-    expect(body.finished_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/);
-    for (const internal of ["version", "updated_at", "signal_pending_since"]) expect(body).not.toHaveProperty(internal);
+      expect(response.statusCode).toBe(200);
+      expect(response.headers?.["x-request-id"]).toBeTruthy();
+      const body = JSON.parse(response.body);
+      expect(body).toMatchObject({
+        id: execution.id,
+        agent_id: execution.agent_id,
+        organization_id: "org-a",
+        status: "stopped",
+        is_manually_stopped: true,
+        stopped_by: "key-a",
+        stop_reason: "user_requested",
+        worker_id: "worker-7",
+        model_provider: "anthropic",
+        model_name: "claude",
+        llm_reasoning_effort: "high",
+        expected_output: null,
+        triggering_agent_id: null,
+        title: null,
+        mcp_servers: [],
+      });
+      expect(body.finished_at).toBe(body.stopped_at);
+      // The canonical form every timestamp is written and returned in (lib/timestamp.ts).
+      expect(body.finished_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/);
+      for (const internal of ["version", "updated_at", "signal_pending_since"])
+        expect(body).not.toHaveProperty(internal);
 
-    const item = await stored(execution.id);
-    expect(item).toMatchObject({ status: "stopped", is_manually_stopped: true, version: 1, stopped_by: "key-a" });
-    expect(item?.updated_at).toBe(body.finished_at);
-    expect(item).not.toHaveProperty("signal_pending_since");
+      const item = await stored(execution.id);
+      expect(item).toMatchObject({ status: "stopped", is_manually_stopped: true, version: 1, stopped_by: "key-a" });
+      expect(item?.updated_at).toBe(body.finished_at);
+      expect(item).not.toHaveProperty("signal_pending_since");
 
-    const messages = await fleetMessages();
-    expect(messages).toHaveLength(1);
-    const message = stopMessageSchema.parse(JSON.parse(messages[0]?.Body ?? ""));
-    expect(message).toEqual({
-      type: "task.stop",
-      version: 1,
-      task_id: execution.id,
-      organization_id: "org-a",
-      agent_id: execution.agent_id,
-      worker_id: "worker-7",
-      environment_id: null,
-      is_manually_stopped: true,
-      requested_at: body.stopped_at,
-      requested_by: "key-a",
-      reason: "user_requested",
-      note: null,
-    });
-    expect(messages[0]?.MessageAttributes?.worker_id?.StringValue).toBe("worker-7");
-    expect(messages[0]?.MessageAttributes?.type?.StringValue).toBe("task.stop");
-    expect(messages[0]?.MessageAttributes).not.toHaveProperty("environment_id");
-    expect(await environmentMessages()).toEqual([]);
-  });
+      const messages = await fleetMessages();
+      expect(messages).toHaveLength(1);
+      const message = stopMessageSchema.parse(JSON.parse(messages[0]?.Body ?? ""));
+      expect(message).toEqual({
+        type: "task.stop",
+        version: 1,
+        task_id: execution.id,
+        organization_id: "org-a",
+        agent_id: execution.agent_id,
+        worker_id: "worker-7",
+        environment_id: null,
+        is_manually_stopped: true,
+        requested_at: body.stopped_at,
+        requested_by: "key-a",
+        reason: "user_requested",
+        note: null,
+      });
+      expect(messages[0]?.MessageAttributes?.worker_id?.StringValue).toBe("worker-7");
+      expect(messages[0]?.MessageAttributes?.type?.StringValue).toBe("task.stop");
+      expect(messages[0]?.MessageAttributes).not.toHaveProperty("environment_id");
+      expect(await environmentMessages()).toEqual([]);
+    },
+  );
 
   it("writes one EMF line per request that is both the outcome metric and the request's record", async () => {
     const execution = await seed();
@@ -153,7 +170,10 @@ describe("200: stops a running task", () => {
     expect(await fleetMessages()).toEqual([]);
     const messages = await environmentMessages();
     expect(messages).toHaveLength(1);
-    expect(JSON.parse(messages[0]?.Body ?? "")).toMatchObject({ task_id: execution.id, environment_id: "env-factory-floor" });
+    expect(JSON.parse(messages[0]?.Body ?? "")).toMatchObject({
+      task_id: execution.id,
+      environment_id: "env-factory-floor",
+    });
     expect(messages[0]?.MessageAttributes?.environment_id?.StringValue).toBe("env-factory-floor");
   });
 
@@ -161,27 +181,45 @@ describe("200: stops a running task", () => {
     const execution = await seed({
       user_oidc_token: "oidc-secret",
       user_tokens: { github: "gh-secret" },
-      mcp_servers: [{ name: "search", type: "remote", url: "https://mcp.example", api_key: "mcp-secret", client_secret: "cs-secret" }],
+      mcp_servers: [
+        {
+          name: "search",
+          type: "remote",
+          url: "https://mcp.example",
+          api_key: "mcp-secret",
+          client_secret: "cs-secret",
+        },
+      ],
     });
     const response = await service.http(aStopRequest(execution.id, ORG_A_KEY));
     expect(response.statusCode).toBe(200);
     expect(response.body).not.toMatch(/secret/);
-    expect(JSON.parse(response.body).mcp_servers).toEqual([expect.objectContaining({ name: "search", url: "https://mcp.example" })]);
+    expect(JSON.parse(response.body).mcp_servers).toEqual([
+      expect.objectContaining({ name: "search", url: "https://mcp.example" }),
+    ]);
     await fleetMessages();
   });
 });
 
 describe("200: idempotent on terminal tasks", () => {
-  it.each(["completed", "failed", "stopped"] as const)("returns a %s execution exactly as it was, sending nothing", async (status) => {
-    const execution = await seed({ status, finished_at: "2026-11-25T10:05:00.000Z", result: "done", version: 3 });
-    const before = await stored(execution.id);
+  it.each(["completed", "failed", "stopped"] as const)(
+    "returns a %s execution exactly as it was, sending nothing",
+    async (status) => {
+      const execution = await seed({ status, finished_at: "2026-11-25T10:05:00.000Z", result: "done", version: 3 });
+      const before = await stored(execution.id);
 
-    const response = await service.http(aStopRequest(execution.id, ORG_A_KEY));
+      const response = await service.http(aStopRequest(execution.id, ORG_A_KEY));
 
-    expect(response.statusCode).toBe(200);
-    expect(JSON.parse(response.body)).toMatchObject({ id: execution.id, status, finished_at: "2026-11-25T10:05:00.000000Z", is_manually_stopped: false });
-    await expectNothingChanged(execution.id, before);
-  });
+      expect(response.statusCode).toBe(200);
+      expect(JSON.parse(response.body)).toMatchObject({
+        id: execution.id,
+        status,
+        finished_at: "2026-11-25T10:05:00.000000Z",
+        is_manually_stopped: false,
+      });
+      await expectNothingChanged(execution.id, before);
+    },
+  );
 
   it("answers a second stop with a byte-identical body and no second message", async () => {
     const execution = await seed();
@@ -267,15 +305,18 @@ describe("404: task not found", () => {
 });
 
 describe("422: malformed task_id", () => {
-  it.each(["not-a-uuid", "123", `${randomUUID()}x`, "' OR 1=1 --", "%2F..%2F"])("rejects %j in FastAPI's shape", async (taskId) => {
-    const response = await service.http(aStopRequest(taskId, ORG_A_KEY));
+  it.each(["not-a-uuid", "123", `${randomUUID()}x`, "' OR 1=1 --", "%2F..%2F"])(
+    "rejects %j in FastAPI's shape",
+    async (taskId) => {
+      const response = await service.http(aStopRequest(taskId, ORG_A_KEY));
 
-    expect(response.statusCode).toBe(422);
-    expect(JSON.parse(response.body)).toEqual({
-      detail: [{ loc: ["path", "task_id"], msg: "Input should be a valid UUID", type: "uuid_parsing" }],
-    });
-    expect(await fleetMessages()).toEqual([]);
-  });
+      expect(response.statusCode).toBe(422);
+      expect(JSON.parse(response.body)).toEqual({
+        detail: [{ loc: ["path", "task_id"], msg: "Input should be a valid UUID", type: "uuid_parsing" }],
+      });
+      expect(await fleetMessages()).toEqual([]);
+    },
+  );
 });
 
 describe("nothing lost when the stop signal cannot be sent", () => {
@@ -299,7 +340,10 @@ describe("nothing lost when the stop signal cannot be sent", () => {
     expect(retry.body).toBe(first.body);
     const messages = await fleetMessages();
     expect(messages).toHaveLength(1);
-    expect(JSON.parse(messages[0]?.Body ?? "")).toMatchObject({ task_id: execution.id, requested_at: JSON.parse(first.body).stopped_at });
+    expect(JSON.parse(messages[0]?.Body ?? "")).toMatchObject({
+      task_id: execution.id,
+      requested_at: JSON.parse(first.body).stopped_at,
+    });
     expect(await stored(execution.id)).not.toHaveProperty("signal_pending_since");
 
     const third = await service.http(aStopRequest(execution.id, ORG_A_KEY));

@@ -1,7 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, inject, it } from "vitest";
-import { aStopRequest, anExecution } from "../../support/factories.js";
-import { drainQueue, getStoredItem, type LocalAws, provisionIsolatedStack, putItem, storeApiKey, workerQueue } from "../../support/local-aws.js";
+import { anExecution, aStopRequest } from "../../support/factories.js";
+import {
+  drainQueue,
+  getStoredItem,
+  type LocalAws,
+  provisionIsolatedStack,
+  putItem,
+  storeApiKey,
+  workerQueue,
+} from "../../support/local-aws.js";
 import { type StopTaskHarness, stopTaskHarness } from "../../support/stop-task-harness.js";
 
 let aws: LocalAws;
@@ -21,7 +29,12 @@ async function seed(overrides: Parameters<typeof anExecution>[0] = {}) {
   return execution;
 }
 
-const systemStop = (taskId: string) => ({ action: "stop_task", task_id: taskId, reason: "stale_heartbeat", requested_by: "system:cleanup" });
+const systemStop = (taskId: string) => ({
+  action: "stop_task",
+  task_id: taskId,
+  reason: "stale_heartbeat",
+  requested_by: "system:cleanup",
+});
 
 describe("direct invocation by trusted internal callers", () => {
   it("stops as a system termination: not manual, with reason and requester recorded and signalled", async () => {
@@ -32,7 +45,13 @@ describe("direct invocation by trusted internal callers", () => {
     expect(result).toMatchObject({
       ok: true,
       outcome: "stopped",
-      execution: { id: execution.id, status: "stopped", is_manually_stopped: false, stop_reason: "stale_heartbeat", stopped_by: "system:cleanup" },
+      execution: {
+        id: execution.id,
+        status: "stopped",
+        is_manually_stopped: false,
+        stop_reason: "stale_heartbeat",
+        stopped_by: "system:cleanup",
+      },
     });
     expect(await getStoredItem(aws.dynamoDb, aws.resources.tables.executions, execution.id)).toMatchObject({
       status: "stopped",
@@ -41,7 +60,12 @@ describe("direct invocation by trusted internal callers", () => {
     });
     const messages = await drainQueue(aws.sqs, fleetQueue);
     expect(messages.map((message) => JSON.parse(message.Body ?? "{}"))).toEqual([
-      expect.objectContaining({ task_id: execution.id, is_manually_stopped: false, reason: "stale_heartbeat", requested_by: "system:cleanup" }),
+      expect.objectContaining({
+        task_id: execution.id,
+        is_manually_stopped: false,
+        reason: "stale_heartbeat",
+        requested_by: "system:cleanup",
+      }),
     ]);
   });
 
@@ -54,7 +78,10 @@ describe("direct invocation by trusted internal callers", () => {
 
   it("gives a typed not_found error for an unknown task and creates nothing", async () => {
     const taskId = randomUUID();
-    expect(await service.invoke(systemStop(taskId))).toEqual({ ok: false, error: { type: "not_found", message: "Task not found" } });
+    expect(await service.invoke(systemStop(taskId))).toEqual({
+      ok: false,
+      error: { type: "not_found", message: "Task not found" },
+    });
     expect(await getStoredItem(aws.dynamoDb, aws.resources.tables.executions, taskId)).toBeUndefined();
   });
 
@@ -71,9 +98,17 @@ describe("direct invocation by trusted internal callers", () => {
     const execution = await seed();
     const { httpMethod, requestContext, ...rest } = aStopRequest(execution.id);
     // Missing either marker makes it an invocation, which then fails validation: never a stop.
-    expect(await service.invoke({ ...rest, httpMethod })).toMatchObject({ ok: false, error: { type: "validation_error" } });
-    expect(await service.invoke({ ...rest, requestContext })).toMatchObject({ ok: false, error: { type: "validation_error" } });
-    expect(await getStoredItem(aws.dynamoDb, aws.resources.tables.executions, execution.id)).toMatchObject({ status: "executing" });
+    expect(await service.invoke({ ...rest, httpMethod })).toMatchObject({
+      ok: false,
+      error: { type: "validation_error" },
+    });
+    expect(await service.invoke({ ...rest, requestContext })).toMatchObject({
+      ok: false,
+      error: { type: "validation_error" },
+    });
+    expect(await getStoredItem(aws.dynamoDb, aws.resources.tables.executions, execution.id)).toMatchObject({
+      status: "executing",
+    });
   });
 });
 
@@ -93,7 +128,10 @@ describe("the composition root (functions/stop-task/handler.ts)", () => {
     const { handler } = await import("../../../functions/stop-task/handler.js");
     const { aLambdaContext } = await import("../../support/factories.js");
 
-    const response = (await handler(aStopRequest(execution.id, key), aLambdaContext())) as { statusCode: number; body: string };
+    const response = (await handler(aStopRequest(execution.id, key), aLambdaContext())) as {
+      statusCode: number;
+      body: string;
+    };
 
     expect(response.statusCode).toBe(200);
     expect(JSON.parse(response.body)).toMatchObject({ status: "stopped", stopped_by: "key-root" });

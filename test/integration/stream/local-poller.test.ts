@@ -26,10 +26,16 @@ afterAll(async () => {
  * on, as Lambda's event source mapping does, instead of retrying the dead one forever.
  */
 it("keeps reading the stream after another table is written while its shard was empty", async () => {
-  await putOrganizationLimits(aws.dynamoDb, aws.resources.tables.limits, `org-${randomUUID().slice(0, 8)}`, { max_tokens: 10 });
+  await putOrganizationLimits(aws.dynamoDb, aws.resources.tables.limits, `org-${randomUUID().slice(0, 8)}`, {
+    max_tokens: 10,
+  });
   const parent = anExecution({ status: "stopped", stop_reason: "user_requested" });
   // A sub-execution recorded after its parent stopped is stopped by the stream processor.
-  const child = anExecution({ organization_id: parent.organization_id, worker_id: parent.worker_id, parent_execution: parent.id });
+  const child = anExecution({
+    organization_id: parent.organization_id,
+    worker_id: parent.worker_id,
+    parent_execution: parent.id,
+  });
   await putItem(aws.dynamoDb, aws.resources.tables.executions, parent);
   await putItem(aws.dynamoDb, aws.resources.tables.executions, child);
   await stream.settled(10_000);

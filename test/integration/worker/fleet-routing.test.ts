@@ -1,12 +1,18 @@
 import { randomUUID } from "node:crypto";
-import { DeleteQueueCommand, GetQueueAttributesCommand, type Message, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import {
+  DeleteQueueCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
 import { beforeEach, describe, expect, it } from "vitest";
 import { livenessIndexKeys } from "../../../lib/executions/indexes.js";
 import { signalQueueUrl } from "../../../lib/signals/queue-names.js";
 import { stopMessageSchema } from "../../../lib/signals/stop-message.js";
 import { fakeTask, type ReferenceWorker } from "../../../lib/worker/reference-worker.js";
 import { cleanupHarness, referenceWorker } from "../../support/cleanup-harness.js";
-import { aStopRequest, anExecution } from "../../support/factories.js";
+import { anExecution, aStopRequest } from "../../support/factories.js";
 import {
   drainQueue,
   getStoredItem,
@@ -37,7 +43,12 @@ beforeEach(async () => {
 const stored = (id: string) => getStoredItem(aws.dynamoDb, aws.resources.tables.executions, id);
 
 async function seedRunning(workerId: string | null, overrides: Parameters<typeof anExecution>[0] = {}) {
-  const execution = anExecution({ status: "executing", worker_id: workerId, started_at: new Date().toISOString(), ...overrides });
+  const execution = anExecution({
+    status: "executing",
+    worker_id: workerId,
+    started_at: new Date().toISOString(),
+    ...overrides,
+  });
   await putItem(aws.dynamoDb, aws.resources.tables.executions, { ...execution, ...livenessIndexKeys(execution) });
   return execution;
 }
@@ -48,7 +59,8 @@ function recordReceipts(client: SQSClient): Message[] {
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const result = await next(args);
-      if (context.commandName === "ReceiveMessageCommand") received.push(...((result.output as { Messages?: Message[] }).Messages ?? []));
+      if (context.commandName === "ReceiveMessageCommand")
+        received.push(...((result.output as { Messages?: Message[] }).Messages ?? []));
       return result;
     },
     { step: "initialize", name: "receiptRecorder" },
@@ -63,7 +75,10 @@ async function deadLettered(channel: "workers" | "environments"): Promise<number
       AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
     }),
   );
-  return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+  return (
+    Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
+    Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
+  );
 }
 
 describe("a stop in a fleet of workers", () => {
@@ -72,10 +87,16 @@ describe("a stop in a fleet of workers", () => {
       const sqs = localSqsClient();
       const workerId = `fleet-${randomUUID().slice(0, 8)}-${index}`;
       // Heartbeats far apart: what stops these tasks here is the message, not the heartbeat.
-      return { workerId, received: recordReceipts(sqs), worker: referenceWorker(aws, workerId, { sqs, heartbeatIntervalMs: 60_000 }) };
+      return {
+        workerId,
+        received: recordReceipts(sqs),
+        worker: referenceWorker(aws, workerId, { sqs, heartbeatIntervalMs: 60_000 }),
+      };
     });
     await Promise.all(fleet.map(({ worker }) => worker.openQueue()));
-    const tasks = await Promise.all(fleet.map(async (member) => ({ ...member, execution: await seedRunning(member.workerId) })));
+    const tasks = await Promise.all(
+      fleet.map(async (member) => ({ ...member, execution: await seedRunning(member.workerId) })),
+    );
     const runs = tasks.map(({ worker, execution }) => worker.run(execution.id, fakeTask(1_000, 20)));
     const stopped = tasks.filter((_, index) => index % 4 === 0);
 
@@ -94,12 +115,15 @@ describe("a stop in a fleet of workers", () => {
       expect(taskIds, workerId).toEqual(wasStopped ? [execution.id] : []);
       expect((await stored(execution.id))?.status, workerId).toBe(wasStopped ? "stopped" : "executing");
     }
-    for (const { execution } of stopped) expect(await stored(execution.id)).toMatchObject({ stop_acknowledged_by: execution.worker_id });
+    for (const { execution } of stopped)
+      expect(await stored(execution.id)).toMatchObject({ stop_acknowledged_by: execution.worker_id });
     expect(await Promise.all(stopped.map(({ worker }) => worker.runningTasks()))).toEqual(stopped.map(() => []));
     expect(await deadLettered("workers")).toBe(0);
 
     await Promise.all(
-      tasks.filter(({ execution }) => !stopped.some((entry) => entry.execution.id === execution.id)).map(({ execution }) => stopFunction.http(aStopRequest(execution.id, KEY))),
+      tasks
+        .filter(({ execution }) => !stopped.some((entry) => entry.execution.id === execution.id))
+        .map(({ execution }) => stopFunction.http(aStopRequest(execution.id, KEY))),
     );
     await Promise.all(fleet.map(({ worker }) => worker.pollOnce(1)));
     expect(await Promise.all(runs)).toEqual(runs.map(() => "stopped"));
@@ -156,7 +180,10 @@ describe("when the worker's queue is not there", () => {
     // The worker comes back (same id): it makes its queue, and the next re-send reaches it.
     const worker = referenceWorker(aws, "worker-away");
     await worker.openQueue();
-    await putItem(aws.dynamoDb, aws.resources.tables.executions, { ...(await stored(execution.id)), idx_signal_due_at: "2000-01-01T00:00:00.000000Z" });
+    await putItem(aws.dynamoDb, aws.resources.tables.executions, {
+      ...(await stored(execution.id)),
+      idx_signal_due_at: "2000-01-01T00:00:00.000000Z",
+    });
     expect(await cleanup()).toMatchObject({ redriven: 1 });
     expect(await worker.pollOnce(1)).toBe(1);
     const item = await stored(execution.id);
@@ -185,7 +212,10 @@ describe("when the worker's queue is not there", () => {
     const stopFunction = stopTaskHarness(aws, { signalAckTimeoutMs: 0 });
     await stopFunction.http(aStopRequest(execution.id, KEY));
     // A writer of the platform's assigns it regardless of the stop.
-    await putItem(aws.dynamoDb, aws.resources.tables.executions, { ...(await stored(execution.id)), worker_id: "worker-late" });
+    await putItem(aws.dynamoDb, aws.resources.tables.executions, {
+      ...(await stored(execution.id)),
+      worker_id: "worker-late",
+    });
     const worker = referenceWorker(aws, "worker-late");
     await worker.openQueue();
 
@@ -205,7 +235,10 @@ describe("a worker that vanished", () => {
     const now = () => new Date(clock);
     const stopFunction = stopTaskHarness(aws, { now, signalAckTimeoutMs: 60_000 });
     expect((await stopFunction.http(aStopRequest(execution.id, KEY))).statusCode).toBe(200);
-    const cleanup = cleanupHarness(aws, stopFunction, { now, settings: { signalAckTimeoutMs: 60_000, signalMaxAttempts: 3 } });
+    const cleanup = cleanupHarness(aws, stopFunction, {
+      now,
+      settings: { signalAckTimeoutMs: 60_000, signalMaxAttempts: 3 },
+    });
     const advance = (seconds: number) => {
       clock += seconds * 1000;
     };
@@ -221,8 +254,17 @@ describe("a worker that vanished", () => {
       reports.push(await cleanup());
     }
 
-    expect(reports.map((report) => [report.redriven, report.flagged])).toEqual([[1, 0], [1, 0], [1, 0], [0, 1]]);
-    expect(await stored(execution.id)).toMatchObject({ status: "stopped", signal_attempts: 3, signal_delivery_failed_at: expect.any(String) });
+    expect(reports.map((report) => [report.redriven, report.flagged])).toEqual([
+      [1, 0],
+      [1, 0],
+      [1, 0],
+      [0, 1],
+    ]);
+    expect(await stored(execution.id)).toMatchObject({
+      status: "stopped",
+      signal_attempts: 3,
+      signal_delivery_failed_at: expect.any(String),
+    });
     expect(await drainQueue(aws.sqs, queueUrl)).toHaveLength(4);
     expect(await deadLettered("workers")).toBe(0);
   });
@@ -237,8 +279,16 @@ describe("a worker that vanished", () => {
       reports.push(await cleanup());
     }
 
-    expect(reports.map((report) => [report.ownerQueueGone, report.flagged, report.failures])).toEqual([[1, 0, 0], [1, 0, 0], [1, 0, 0], [0, 1, 0]]);
-    expect(await stored(execution.id)).toMatchObject({ signal_attempts: 3, signal_delivery_failed_at: expect.any(String) });
+    expect(reports.map((report) => [report.ownerQueueGone, report.flagged, report.failures])).toEqual([
+      [1, 0, 0],
+      [1, 0, 0],
+      [1, 0, 0],
+      [0, 1, 0],
+    ]);
+    expect(await stored(execution.id)).toMatchObject({
+      signal_attempts: 3,
+      signal_delivery_failed_at: expect.any(String),
+    });
   });
 
   it("is acknowledged through its heartbeat when it still runs the task but its queue was lost", async () => {
@@ -249,8 +299,14 @@ describe("a worker that vanished", () => {
     await stopTaskHarness(aws).http(aStopRequest(execution.id, KEY));
 
     expect(await run).toBe("stopped");
-    await expect.poll(async () => (await stored(execution.id))?.stop_acknowledged_by, { timeout: 5_000 }).toBe("worker-no-queue");
-    expect(await cleanupHarness(aws, stopTaskHarness(aws))()).toMatchObject({ redriven: 0, ownerQueueGone: 0, flagged: 0 });
+    await expect
+      .poll(async () => (await stored(execution.id))?.stop_acknowledged_by, { timeout: 5_000 })
+      .toBe("worker-no-queue");
+    expect(await cleanupHarness(aws, stopTaskHarness(aws))()).toMatchObject({
+      redriven: 0,
+      ownerQueueGone: 0,
+      flagged: 0,
+    });
   });
 });
 
@@ -263,10 +319,14 @@ describe("the dead-letter queue", () => {
 
     // A worker that crashes after each receive, before its delete.
     for (let attempt = 0; attempt < 5; attempt += 1) {
-      const { Messages = [] } = await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, VisibilityTimeout: 0, WaitTimeSeconds: 1 }));
+      const { Messages = [] } = await aws.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: queueUrl, VisibilityTimeout: 0, WaitTimeSeconds: 1 }),
+      );
       expect(Messages, `receive ${attempt + 1}`).toHaveLength(1);
     }
-    expect(await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 0 }))).not.toHaveProperty("Messages.0");
+    expect(
+      await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 0 })),
+    ).not.toHaveProperty("Messages.0");
 
     expect(await deadLettered("workers")).toBe(before + 1);
     const parked = await drainQueue(aws.sqs, aws.resources.signal_channels.workers.dead_letter_url);

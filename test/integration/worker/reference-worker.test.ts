@@ -7,7 +7,7 @@ import { buildStopMessage } from "../../../lib/signals/publisher.js";
 import { dynamoWorkerExecutionUpdates } from "../../../lib/worker/execution-updates.js";
 import { fakeTask } from "../../../lib/worker/reference-worker.js";
 import { referenceWorker } from "../../support/cleanup-harness.js";
-import { aStopRequest, anExecution } from "../../support/factories.js";
+import { anExecution, aStopRequest } from "../../support/factories.js";
 import {
   drainQueue,
   getStoredItem,
@@ -28,7 +28,12 @@ beforeAll(async () => {
 });
 
 async function seedRunning(overrides: Parameters<typeof anExecution>[0] = {}) {
-  const execution = anExecution({ status: "executing", worker_id: "worker-1", started_at: new Date().toISOString(), ...overrides });
+  const execution = anExecution({
+    status: "executing",
+    worker_id: "worker-1",
+    started_at: new Date().toISOString(),
+    ...overrides,
+  });
   await putItem(aws.dynamoDb, aws.resources.tables.executions, { ...execution, ...livenessIndexKeys(execution) });
   return execution;
 }
@@ -73,7 +78,9 @@ describe("the reference worker", () => {
     expect(await drainQueue(aws.sqs, queueUrl, { waitSeconds: 1 })).toHaveLength(1);
 
     expect(await run).toBe("stopped");
-    await expect.poll(async () => (await stored(execution.id))?.stop_acknowledged_by, { timeout: 5_000 }).toBe("worker-2");
+    await expect
+      .poll(async () => (await stored(execution.id))?.stop_acknowledged_by, { timeout: 5_000 })
+      .toBe("worker-2");
   });
 
   it("discards, unacknowledged, a stop on its queue for a task it neither owns nor runs", async () => {
@@ -145,7 +152,10 @@ describe("worker-side writes", () => {
   it("refuses a completion after a stop, and a stop after a completion", async () => {
     const stoppedFirst = await seedRunning({ worker_id: "worker-5" });
     await stopTaskHarness(aws).http(aStopRequest(stoppedFirst.id, KEY));
-    expect(await updates().complete(stoppedFirst.id, "worker-5", "done")).toEqual({ kind: "already_terminal", status: "stopped" });
+    expect(await updates().complete(stoppedFirst.id, "worker-5", "done")).toEqual({
+      kind: "already_terminal",
+      status: "stopped",
+    });
     const afterRace = await stored(stoppedFirst.id);
     expect(afterRace).toMatchObject({ status: "stopped" });
     expect(afterRace).not.toHaveProperty("result");
@@ -153,7 +163,11 @@ describe("worker-side writes", () => {
     const completedFirst = await seedRunning({ worker_id: "worker-5" });
     expect(await updates().complete(completedFirst.id, "worker-5", "done")).toEqual({ kind: "finished" });
     const response = await stopTaskHarness(aws).http(aStopRequest(completedFirst.id, KEY));
-    expect(JSON.parse(response.body)).toMatchObject({ status: "completed", result: "done", is_manually_stopped: false });
+    expect(JSON.parse(response.body)).toMatchObject({
+      status: "completed",
+      result: "done",
+      is_manually_stopped: false,
+    });
   });
 
   it("answers heartbeats with stop_requested once stopped, and refuses another worker's heartbeat", async () => {

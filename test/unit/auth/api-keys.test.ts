@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { type ApiKeyLookup, createApiKeyAuthorizer, hashApiKey, type StoredApiKey } from "../../../lib/auth/api-keys.js";
+import {
+  type ApiKeyLookup,
+  createApiKeyAuthorizer,
+  hashApiKey,
+  type StoredApiKey,
+} from "../../../lib/auth/api-keys.js";
 
 const KEY = "sk_unit_test_key";
 
@@ -42,7 +47,9 @@ describe("createApiKeyAuthorizer", () => {
 
   it("never trusts a cached key past its own expiry", async () => {
     let now = Date.parse("2026-11-25T12:00:00.000Z");
-    const { lookup } = lookupOf({ [KEY]: { organization_id: "org-a", key_id: "key-a", status: "active", expires_at: "2026-11-25T12:00:10.000Z" } });
+    const { lookup } = lookupOf({
+      [KEY]: { organization_id: "org-a", key_id: "key-a", status: "active", expires_at: "2026-11-25T12:00:10.000Z" },
+    });
     const authorize = createApiKeyAuthorizer({ lookup, cacheTtlMs: 60_000, now: () => now });
 
     expect(await authorize(KEY)).toBeDefined();
@@ -52,7 +59,10 @@ describe("createApiKeyAuthorizer", () => {
 
   it.each([
     ["revoked", { organization_id: "org-a", key_id: "key-a", status: "revoked" as const }],
-    ["expired", { organization_id: "org-a", key_id: "key-a", status: "active" as const, expires_at: "2000-01-01T00:00:00.000Z" }],
+    [
+      "expired",
+      { organization_id: "org-a", key_id: "key-a", status: "active" as const, expires_at: "2000-01-01T00:00:00.000Z" },
+    ],
   ])("rejects a %s key", async (_, item) => {
     const { lookup } = lookupOf({ [KEY]: item });
     expect(await createApiKeyAuthorizer({ lookup, cacheTtlMs: 60_000 })(KEY)).toBeUndefined();
@@ -67,9 +77,12 @@ describe("createApiKeyAuthorizer", () => {
     expect(await authorize(KEY)).toBeDefined();
   });
 
-  it.each([undefined, "", "x".repeat(513)])("spends no lookup on a missing, empty or oversized key (%#)", async (key) => {
-    const { lookup, lookups } = lookupOf({});
-    expect(await createApiKeyAuthorizer({ lookup, cacheTtlMs: 60_000 })(key)).toBeUndefined();
-    expect(lookups).toEqual([]);
-  });
+  it.each([undefined, "", "x".repeat(513)])(
+    "spends no lookup on a missing, empty or oversized key (%#)",
+    async (key) => {
+      const { lookup, lookups } = lookupOf({});
+      expect(await createApiKeyAuthorizer({ lookup, cacheTtlMs: 60_000 })(key)).toBeUndefined();
+      expect(lookups).toEqual([]);
+    },
+  );
 });

@@ -39,7 +39,11 @@ describe("the deployed functions' credential chain", () => {
 
     const credentials = await defaultProvider()();
 
-    expect(credentials).toMatchObject({ accessKeyId: "AKIAENVIRONMENT", secretAccessKey: "environment-secret", sessionToken: "environment-token" });
+    expect(credentials).toMatchObject({
+      accessKeyId: "AKIAENVIRONMENT",
+      secretAccessKey: "environment-secret",
+      sessionToken: "environment-token",
+    });
     expect(endpoint.state.requests).toBe(0);
   });
 

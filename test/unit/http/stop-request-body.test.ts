@@ -17,11 +17,17 @@ describe("the stop's optional body", () => {
   });
 
   it("reads the reason as the stop's note, verbatim", () => {
-    expect(read('{"reason": "  wrong prompt\\nrerunning  ", "extra": 1}')).toEqual({ ok: true, body: { note: "  wrong prompt\nrerunning  " } });
+    expect(read('{"reason": "  wrong prompt\\nrerunning  ", "extra": 1}')).toEqual({
+      ok: true,
+      body: { note: "  wrong prompt\nrerunning  " },
+    });
   });
 
   it("reads a base64-encoded body as API Gateway passes binary media types", () => {
-    expect(read(Buffer.from('{"reason": "budget"}').toString("base64"), true)).toEqual({ ok: true, body: { note: "budget" } });
+    expect(read(Buffer.from('{"reason": "budget"}').toString("base64"), true)).toEqual({
+      ok: true,
+      body: { note: "budget" },
+    });
   });
 
   it("counts characters, not UTF-16 units: 500 emoji are a valid reason, 501 are not", () => {
@@ -31,10 +37,34 @@ describe("the stop's optional body", () => {
 
   it.each([
     ["malformed JSON", '{"reason": ', { loc: ["body"], msg: "JSON decode error", type: "json_invalid" }],
-    ["an array", '["stop"]', { loc: ["body"], msg: "Input should be a valid dictionary or object to extract fields from", type: "model_attributes_type" }],
-    ["a bare string", '"stop"', { loc: ["body"], msg: "Input should be a valid dictionary or object to extract fields from", type: "model_attributes_type" }],
-    ["a number reason", '{"reason": 42}', { loc: ["body", "reason"], msg: "Input should be a valid string", type: "string_type" }],
-    ["an empty reason", '{"reason": ""}', { loc: ["body", "reason"], msg: "String should have at least 1 character", type: "string_too_short" }],
+    [
+      "an array",
+      '["stop"]',
+      {
+        loc: ["body"],
+        msg: "Input should be a valid dictionary or object to extract fields from",
+        type: "model_attributes_type",
+      },
+    ],
+    [
+      "a bare string",
+      '"stop"',
+      {
+        loc: ["body"],
+        msg: "Input should be a valid dictionary or object to extract fields from",
+        type: "model_attributes_type",
+      },
+    ],
+    [
+      "a number reason",
+      '{"reason": 42}',
+      { loc: ["body", "reason"], msg: "Input should be a valid string", type: "string_type" },
+    ],
+    [
+      "an empty reason",
+      '{"reason": ""}',
+      { loc: ["body", "reason"], msg: "String should have at least 1 character", type: "string_too_short" },
+    ],
     [
       "a reason of 501 characters",
       JSON.stringify({ reason: "x".repeat(501) }),

@@ -4,12 +4,16 @@ import { executionStreamProcessing } from "../../../lib/resources.js";
 import { aStreamRecord } from "../../support/stream-records.js";
 
 const base = { id: "5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e", organization_id: "org-a", status: "executing" };
-const passes = (change: Parameters<typeof aStreamRecord>[0]) => matchesAnyFilter(aStreamRecord(change), executionStreamProcessing.filterPatterns);
+const passes = (change: Parameters<typeof aStreamRecord>[0]) =>
+  matchesAnyFilter(aStreamRecord(change), executionStreamProcessing.filterPatterns);
 
 describe("the stream's filters, as the local poller applies them (Lambda event filtering's semantics)", () => {
   it.each([
     ["the stop of a record", { old: base, new: { ...base, status: "stopped" } }],
-    ["any later write to a stopped record", { old: { ...base, status: "stopped" }, new: { ...base, status: "stopped", stop_acknowledged_at: "x" } }],
+    [
+      "any later write to a stopped record",
+      { old: { ...base, status: "stopped" }, new: { ...base, status: "stopped", stop_acknowledged_at: "x" } },
+    ],
     ["a record written already stopped", { new: { ...base, status: "stopped" } }],
     ["a new record naming a parent", { new: { ...base, parent_execution: "p" } }],
   ])("pass %s", (_case, change) => {

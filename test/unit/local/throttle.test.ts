@@ -45,7 +45,10 @@ describe("--throttle RATE,BURST", () => {
     expect(parseThrottleOption(" 0.5 , 1 ")).toEqual({ rateLimit: 0.5, burstLimit: 1 });
   });
 
-  it.each(["", "10", "10,", ",20", "ten,20", "10,2.5", "-1,5", "10,20,30"])("refuses %j, saying what it takes", (value) => {
-    expect(() => parseThrottleOption(value)).toThrow("--throttle takes RATE,BURST");
-  });
+  it.each(["", "10", "10,", ",20", "ten,20", "10,2.5", "-1,5", "10,20,30"])(
+    "refuses %j, saying what it takes",
+    (value) => {
+      expect(() => parseThrottleOption(value)).toThrow("--throttle takes RATE,BURST");
+    },
+  );
 });

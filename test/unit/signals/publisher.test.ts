@@ -40,7 +40,9 @@ describe("stop signal routing", () => {
 
   it("recognises a missing queue in either protocol's words, and nothing else", () => {
     expect(isQueueGone(Object.assign(new Error("gone"), { name: "QueueDoesNotExist" }))).toBe(true);
-    expect(isQueueGone(Object.assign(new Error("gone"), { Code: "AWS.SimpleQueueService.NonExistentQueue" }))).toBe(true);
+    expect(isQueueGone(Object.assign(new Error("gone"), { Code: "AWS.SimpleQueueService.NonExistentQueue" }))).toBe(
+      true,
+    );
     expect(isQueueGone(Object.assign(new Error("slow"), { name: "TimeoutError" }))).toBe(false);
     expect(isQueueGone("QueueDoesNotExist")).toBe(false);
   });
@@ -48,7 +50,11 @@ describe("stop signal routing", () => {
 
 describe("buildStopMessage", () => {
   it("builds a message the workers' schema accepts", () => {
-    const message = buildStopMessage(execution, { requestedAt: "2026-11-25T12:00:00.000Z", requestedBy: "key-a", reason: "user_requested" });
+    const message = buildStopMessage(execution, {
+      requestedAt: "2026-11-25T12:00:00.000Z",
+      requestedBy: "key-a",
+      reason: "user_requested",
+    });
     expect(stopMessageSchema.parse(message)).toEqual({
       type: "task.stop",
       version: 1,
@@ -66,12 +72,21 @@ describe("buildStopMessage", () => {
   });
 
   it("carries the caller's own words when the stop has them", () => {
-    const message = buildStopMessage(execution, { requestedAt: "2026-11-25T12:00:00.000Z", requestedBy: "key-a", reason: "user_requested", note: "budget spent" });
+    const message = buildStopMessage(execution, {
+      requestedAt: "2026-11-25T12:00:00.000Z",
+      requestedBy: "key-a",
+      reason: "user_requested",
+      note: "budget spent",
+    });
     expect(stopMessageSchema.parse(message)).toMatchObject({ reason: "user_requested", note: "budget spent" });
   });
 
   it("is still read by workers when it predates the note", () => {
-    const { note: _note, ...older } = buildStopMessage(execution, { requestedAt: "2026-11-25T12:00:00.000Z", requestedBy: "key-a", reason: "user_requested" });
+    const { note: _note, ...older } = buildStopMessage(execution, {
+      requestedAt: "2026-11-25T12:00:00.000Z",
+      requestedBy: "key-a",
+      reason: "user_requested",
+    });
     expect(stopMessageSchema.safeParse(older).success).toBe(true);
   });
 });

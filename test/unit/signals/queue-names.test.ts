@@ -1,7 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { signalChannels } from "../../../lib/resources.js";
-import { namePrefixOfUrlPrefix, signalQueueName, signalQueueNamePrefix, signalQueueUrl } from "../../../lib/signals/queue-names.js";
+import {
+  namePrefixOfUrlPrefix,
+  signalQueueName,
+  signalQueueNamePrefix,
+  signalQueueUrl,
+} from "../../../lib/signals/queue-names.js";
 
 const prefix = signalQueueNamePrefix("stop-task-prod", signalChannels.workers);
 const sqsName = /^[A-Za-z0-9_-]{1,80}$/;
@@ -35,18 +40,28 @@ describe("signal queue names, derived from the owner's id alone", () => {
 
   it("gives every id a valid queue name, and different ids different names", () => {
     fc.assert(
-      fc.property(fc.string({ minLength: 1, maxLength: 200, unit: "grapheme" }), fc.string({ minLength: 1, maxLength: 200 }), (a, b) => {
-        expect(signalQueueName(prefix, a)).toMatch(sqsName);
-        if (a !== b) expect(signalQueueName(prefix, a)).not.toBe(signalQueueName(prefix, b));
-      }),
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 200, unit: "grapheme" }),
+        fc.string({ minLength: 1, maxLength: 200 }),
+        (a, b) => {
+          expect(signalQueueName(prefix, a)).toMatch(sqsName);
+          if (a !== b) expect(signalQueueName(prefix, a)).not.toBe(signalQueueName(prefix, b));
+        },
+      ),
     );
   });
 
   it("builds the URL from the channel's URL prefix, the stack's and the emulator's forms alike", () => {
     const cloud = "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-prod-worker-";
-    expect(signalQueueUrl(cloud, "worker-7")).toBe("https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-prod-worker-worker-7");
-    expect(signalQueueUrl(cloud, "a.b")).toBe(`https://sqs.eu-west-1.amazonaws.com/123456789012/${signalQueueName(prefix, "a.b")}`);
-    expect(signalQueueUrl("http://127.0.0.1:4566/000000000000/local-env-", "env-1")).toBe("http://127.0.0.1:4566/000000000000/local-env-env-1");
+    expect(signalQueueUrl(cloud, "worker-7")).toBe(
+      "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-prod-worker-worker-7",
+    );
+    expect(signalQueueUrl(cloud, "a.b")).toBe(
+      `https://sqs.eu-west-1.amazonaws.com/123456789012/${signalQueueName(prefix, "a.b")}`,
+    );
+    expect(signalQueueUrl("http://127.0.0.1:4566/000000000000/local-env-", "env-1")).toBe(
+      "http://127.0.0.1:4566/000000000000/local-env-env-1",
+    );
     expect(namePrefixOfUrlPrefix(cloud)).toBe(prefix);
   });
 

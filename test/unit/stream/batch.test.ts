@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { CascadeStore } from "../../../lib/executions/cascade-store.js";
 import { processExecutionStreamBatch } from "../../../lib/execution-stream.js";
+import type { CascadeStore } from "../../../lib/executions/cascade-store.js";
 import type { ExecutionRepository } from "../../../lib/executions/repository.js";
 import type { TaskEvent } from "../../../lib/task-events.js";
 import { aStreamRecord } from "../../support/stream-records.js";
@@ -20,7 +20,11 @@ function deps(publish: (events: readonly TaskEvent[]) => Promise<void>) {
   return {
     cascade: {
       stop: {
-        executions: { stop: unused, markSignalPending: unused, clearSignalPending: unused } as unknown as ExecutionRepository,
+        executions: {
+          stop: unused,
+          markSignalPending: unused,
+          clearSignalPending: unused,
+        } as unknown as ExecutionRepository,
         publishStopSignal: unused,
         now: () => new Date(),
       },
@@ -51,7 +55,10 @@ describe("a batch of stream records", () => {
 
   it("reports nothing when every record was handled", async () => {
     const published: string[] = [];
-    const response = await processExecutionStreamBatch([stop(5), stop(6)], deps(async (events) => void published.push(...events.map((event) => event.detail.idempotency_key))));
+    const response = await processExecutionStreamBatch(
+      [stop(5), stop(6)],
+      deps(async (events) => void published.push(...events.map((event) => event.detail.idempotency_key))),
+    );
     expect(response).toEqual({ batchItemFailures: [] });
     expect(published).toEqual(["request-5", "request-6"]);
   });

@@ -60,8 +60,14 @@ describe("Task Stopped", () => {
   });
 
   it.each([
-    ["any later write to a stopped record (a re-drive, the cascade's cursor)", { old: stopped, new: { ...stopped, signal_attempts: 2, cascade_cursor: 3 } }],
-    ["a record that is not stopped", { old: running, new: { ...running, idx_heartbeat_at: "2026-11-25T12:00:00.000000Z" } }],
+    [
+      "any later write to a stopped record (a re-drive, the cascade's cursor)",
+      { old: stopped, new: { ...stopped, signal_attempts: 2, cascade_cursor: 3 } },
+    ],
+    [
+      "a record that is not stopped",
+      { old: running, new: { ...running, idx_heartbeat_at: "2026-11-25T12:00:00.000000Z" } },
+    ],
     ["a deleted record", { old: stopped }],
     ["a completion", { old: running, new: { ...running, status: "completed" } }],
   ])("is not emitted for %s", (_case, change) => {
@@ -72,7 +78,9 @@ describe("Task Stopped", () => {
     const { stop_request_id: _id, ...withoutRequestId } = stopped;
     const record = aStreamRecord({ new: withoutRequestId });
     const change = readExecutionChange(record);
-    expect(change && taskEventsOf(change).map((event) => event.detail.idempotency_key)).toEqual([`stream:${record.eventID}`]);
+    expect(change && taskEventsOf(change).map((event) => event.detail.idempotency_key)).toEqual([
+      `stream:${record.eventID}`,
+    ]);
   });
 
   it("reads the record as leniently as the stop does: Python timestamps, nulls, floats, a bad field", () => {
@@ -87,7 +95,10 @@ describe("Task Stopped", () => {
     };
     const record = aStreamRecord({ old: running, new: platformWritten });
     // Numbers as boto3 stores them, beyond what a JS number holds exactly: read, never a throw.
-    Object.assign(record.dynamodb?.NewImage ?? {}, { tokens: { M: { prompt_tokens: { N: "1E+21" } } }, cascade_cursor: { N: "2.0" } });
+    Object.assign(record.dynamodb?.NewImage ?? {}, {
+      tokens: { M: { prompt_tokens: { N: "1E+21" } } },
+      cascade_cursor: { N: "2.0" },
+    });
     const change = readExecutionChange(record);
     expect(change?.newImage?.cascade_cursor).toBe(2);
     const [event] = change ? taskEventsOf(change) : [];
@@ -103,20 +114,30 @@ describe("Task Stopped", () => {
 
 describe("Task Stop Acknowledged and Task Stop Delivery Failed", () => {
   it("are emitted when the acknowledgement or the delivery failure is first recorded, each with its own key", () => {
-    const acknowledged = { ...stopped, stop_acknowledged_at: "2026-11-25T12:00:01.000000Z", stop_acknowledged_by: "worker-7" };
+    const acknowledged = {
+      ...stopped,
+      stop_acknowledged_at: "2026-11-25T12:00:01.000000Z",
+      stop_acknowledged_by: "worker-7",
+    };
     const failed = { ...stopped, signal_delivery_failed_at: "2026-11-25T12:10:00.000000Z" };
 
     expect(eventsOf({ old: stopped, new: acknowledged })).toEqual([
       expect.objectContaining({
         detailType: "Task Stop Acknowledged",
         time: "2026-11-25T12:00:01.000000Z",
-        detail: expect.objectContaining({ idempotency_key: `${stopped.stop_request_id}:acknowledged`, stop_acknowledged_at: "2026-11-25T12:00:01.000000Z" }),
+        detail: expect.objectContaining({
+          idempotency_key: `${stopped.stop_request_id}:acknowledged`,
+          stop_acknowledged_at: "2026-11-25T12:00:01.000000Z",
+        }),
       }),
     ]);
     expect(eventsOf({ old: stopped, new: failed })).toEqual([
       expect.objectContaining({
         detailType: "Task Stop Delivery Failed",
-        detail: expect.objectContaining({ idempotency_key: `${stopped.stop_request_id}:delivery_failed`, signal_delivery_failed_at: "2026-11-25T12:10:00.000000Z" }),
+        detail: expect.objectContaining({
+          idempotency_key: `${stopped.stop_request_id}:delivery_failed`,
+          signal_delivery_failed_at: "2026-11-25T12:10:00.000000Z",
+        }),
       }),
     ]);
     expect(JSON.stringify(eventsOf({ old: stopped, new: acknowledged }))).not.toContain("stop_acknowledged_by");
@@ -125,6 +146,8 @@ describe("Task Stop Acknowledged and Task Stop Delivery Failed", () => {
   it("are not emitted again when the record changes later, nor for a null a writer stored", () => {
     const acknowledged = { ...stopped, stop_acknowledged_at: "2026-11-25T12:00:01.000000Z" };
     expect(eventsOf({ old: acknowledged, new: { ...acknowledged, signal_attempts: 1 } })).toEqual([]);
-    expect(eventsOf({ old: stopped, new: { ...stopped, stop_acknowledged_at: null, signal_delivery_failed_at: null } })).toEqual([]);
+    expect(
+      eventsOf({ old: stopped, new: { ...stopped, stop_acknowledged_at: null, signal_delivery_failed_at: null } }),
+    ).toEqual([]);
   });
 });
