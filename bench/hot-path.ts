@@ -170,7 +170,10 @@ export async function recordSuccessCalls(): Promise<SuccessCalls> {
   return { updateItem, sendMessage };
 }
 
-/** What the SDK alone costs for the success path's two calls: the handler's own requests, replayed on clients configured alike. */
+/**
+ * What the SDK alone costs for the success path's two calls: the handler's own requests, replayed on clients configured
+ * alike.
+ */
 async function sdkBaseline(transport: StubTransport) {
   const { updateItem, sendMessage } = await recordSuccessCalls();
   const clientOptions = {

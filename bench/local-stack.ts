@@ -26,7 +26,10 @@ export interface LoadSummary {
 }
 
 export interface LocalStackResults {
-  /** `npm start` until its stack file exists (polled every 100 ms): dependencies checked, emulators up, tables and queues created, demo data loaded. */
+  /**
+   * `npm start` until its stack file exists (polled every 100 ms): dependencies checked, emulators up, tables and
+   * queues created, demo data loaded.
+   */
   readonly startupMs: number;
   readonly runs: readonly {
     readonly concurrency: number;

@@ -4,7 +4,8 @@ import { type HttpRequest, HttpResponse } from "@smithy/core/transport";
 import type { HttpHandlerOptions, RequestHandler } from "@smithy/types";
 
 /**
- * An SDK transport that answers in-process and at once (in the next turn of the event loop), with the HTTP responses DynamoDB and SQS
+ * An SDK transport that answers in-process and at once (in the next turn of the event loop), with the HTTP responses
+ * DynamoDB and SQS
  * would send: the SDK still serializes, signs and parses every call, only the network is gone.
  * Both the handler under test and the bare SDK baseline send through it, so its own (small) cost
  * is in both sides of the ratio.

@@ -170,7 +170,10 @@ function tally(report: CascadeReport, childId: string, outcome: StopTaskOutcome)
   if (outcome.signal === "pending" || outcome.signal === "unrecorded") report.signalsNotDelivered.push(childId);
 }
 
-/** Stops each child through the stop core, as the parent's cascade. A dependency failure is thrown once every child was tried. */
+/**
+ * Stops each child through the stop core, as the parent's cascade. A dependency failure is thrown once every child was
+ * tried.
+ */
 async function stopChildren(
   parent: ExecutionImage,
   childIds: readonly string[],

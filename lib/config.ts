@@ -11,7 +11,8 @@ z.config(en());
 const awsClientSettings = {
   // Per-attempt budget for one AWS call, so that a hung dependency cannot eat the Lambda timeout:
   // the two calls that can hold up a 503 (key GetItem, UpdateItem), each 3 x (0.3 s + 0.7 s) plus
-  // backoff, stay inside the API functions' timeout (lib/resources.ts). DynamoDB and SQS answer in milliseconds when healthy.
+  // backoff, stay inside the API functions' timeout (lib/resources.ts). DynamoDB and SQS answer in milliseconds when
+  // healthy.
   AWS_REQUEST_TIMEOUT_MS: z._default(z.coerce.number().check(z.int(), z.positive()), 700),
   AWS_CONNECTION_TIMEOUT_MS: z._default(z.coerce.number().check(z.int(), z.positive()), 300),
   AWS_MAX_ATTEMPTS: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(10)), 3),
@@ -28,7 +29,10 @@ const getTaskConfigSchema = z.object({
 });
 
 const signalQueues = {
-  /** A worker's queue URL is this plus its worker_id (lib/signals/queue-names.ts): `https://sqs.<region>.<suffix>/<account>/<prefix>-worker-`. */
+  /**
+   * A worker's queue URL is this plus its worker_id (lib/signals/queue-names.ts):
+   * `https://sqs.<region>.<suffix>/<account>/<prefix>-worker-`.
+   */
   WORKER_QUEUE_URL_PREFIX: z.url(),
   /** A self-hosted environment's asset-command queue URL is this plus its environment_id. */
   ENVIRONMENT_QUEUE_URL_PREFIX: z.url(),
@@ -64,7 +68,10 @@ const executionStreamConfigSchema = z
     LIMITS_TABLE_NAME: z.string().check(z.minLength(1)),
     /** In AWS: the EventBridge bus the task events go to. */
     EVENT_BUS_NAME: z.optional(z.string().check(z.minLength(1))),
-    /** On the local stack instead: the queue that receives them in EventBridge's envelope, as a rule's queue target would. */
+    /**
+     * On the local stack instead: the queue that receives them in EventBridge's envelope, as a rule's queue target
+     * would.
+     */
     EVENTS_QUEUE_URL: z.optional(z.url()),
     /** Sub-executions one stream record stops at most; the rest continue through the parent's next record. */
     CASCADE_CHILDREN_PER_RECORD: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(100)), 25),

@@ -17,7 +17,9 @@ export type TerminalStatus = (typeof terminalStatuses)[number];
 export const terminalStatusSet: ReadonlySet<string> = new Set(terminalStatuses);
 export const terminalStatusList: readonly TerminalStatus[] = terminalStatuses;
 
-/** The states a stop may move to `stopped`: the known ones that are not terminal. Anything else is never transitioned. */
+/**
+ * The states a stop may move to `stopped`: the known ones that are not terminal. Anything else is never transitioned.
+ */
 export const activeStatusList = executionStatuses.filter((status) => !terminalStatusSet.has(status));
 
 export function isTerminal(status: string): boolean {
@@ -127,7 +129,10 @@ export const agentExecutionSchema = z.object({
   stopped_at: optional(timestamp),
   stop_reason: optional(z.string()),
   stopped_by: optional(z.string()),
-  /** The caller's own words on why it stopped the task (`{"reason": ...}` of the stop's body); `stop_reason` stays the machine code. */
+  /**
+   * The caller's own words on why it stopped the task (`{"reason": ...}` of the stop's body); `stop_reason` stays the
+   * machine code.
+   */
   stop_note: optional(z.string()),
   /** When the worker (or self-hosted environment) confirmed it halted the task. */
   stop_acknowledged_at: optional(timestamp),

@@ -229,7 +229,9 @@ export const executionStreamProcessing = {
       },
     },
   ],
-  /** Where a record that exhausted its retries is described (shard and sequence numbers): the on-failure destination. */
+  /**
+   * Where a record that exhausted its retries is described (shard and sequence numbers): the on-failure destination.
+   */
   failureQueue: { logicalName: "execution-stream-failures", retentionSeconds: 14 * DAY_SECONDS },
 } as const;
 
@@ -302,7 +304,8 @@ export const MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024;
 
 /**
  * How long API Gateway waits for a route's function (the REST API's default and maximum without
- * a quota raise). The route functions' own, shorter timeout (`functionDefinitions`) comes first in AWS: a function that runs out of
+ * a quota raise). The route functions' own, shorter timeout (`functionDefinitions`) comes first in AWS: a function that
+ * runs out of
  * it fails, and that is an integration failure (502), not this timeout.
  */
 export const INTEGRATION_TIMEOUT_SECONDS = 29;

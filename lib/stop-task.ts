@@ -123,7 +123,8 @@ function isManualStop(requester: StopRequester): boolean {
 
 /**
  * Stop Task: one conditional write moves the execution to `stopped`, then one message on its
- * worker's (or environment's) own queue tells whoever runs it. The write is the commitment; a failed send never undoes it, it is recorded
+ * worker's (or environment's) own queue tells whoever runs it. The write is the commitment; a failed send never undoes
+ * it, it is recorded
  * so that a repeated stop (or the sweeper) can deliver the signal later.
  */
 export async function stopTask(command: StopTaskCommand, deps: StopTaskDependencies): Promise<StopTaskOutcome> {

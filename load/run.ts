@@ -112,7 +112,8 @@ async function main(): Promise<number> {
       url: local.stack.api_url,
       connections,
       amount: requestCount,
-      // Longer than the handler's worst case (three attempts of the AWS request timeout), so a slow answer is measured, not cut.
+      // Longer than the handler's worst case (three attempts of the AWS request timeout), so a slow answer is measured,
+      // not cut.
       timeout: Math.ceil((awsRequestTimeoutMs * 4) / 1000) + 5,
       requests: [
         {

@@ -127,7 +127,10 @@ function parseJson(text: string | undefined): unknown {
   }
 }
 
-/** The owners' queues the seed names: each worker's (of fleet executions) and each environment's, as `worker:<id>` / `env:<id>`. */
+/**
+ * The owners' queues the seed names: each worker's (of fleet executions) and each environment's, as `worker:<id>` /
+ * `env:<id>`.
+ */
 export function ownerQueuesOf(executions: readonly LoadExecution[]): {
   readonly workers: string[];
   readonly environments: string[];

@@ -142,7 +142,10 @@ function post(agent: Agent, url: string): Promise<number> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** An SQS client for a whole simulated fleet: a socket per long poll (the SDK's default is 50), and a timeout past the poll's 20 s. */
+/**
+ * An SQS client for a whole simulated fleet: a socket per long poll (the SDK's default is 50), and a timeout past the
+ * poll's 20 s.
+ */
 function fleetSqsClient(stack: StackFile): { sqs: SQSClient; receipts: { messages: number; calls: number } } {
   const sqs = createSqsClient({
     region: stack.region,
@@ -422,7 +425,9 @@ export interface FleetResults {
   readonly runs: readonly FleetRun[];
 }
 
-/** Runs the steps in order (each design in turn per fleet size, so both meet the same machine state) on one local stack. */
+/**
+ * Runs the steps in order (each design in turn per fleet size, so both meet the same machine state) on one local stack.
+ */
 export async function measureFleet(
   workDirectory: string,
   steps: readonly FleetStep[],

@@ -14,7 +14,10 @@ export async function createStopTopic(sns: SNSClient, name: string): Promise<str
   return TopicArn;
 }
 
-/** The worker's queue takes the topic's stops for this worker only. (In AWS its queue policy must also let the topic send.) */
+/**
+ * The worker's queue takes the topic's stops for this worker only. (In AWS its queue policy must also let the topic
+ * send.)
+ */
 export async function subscribeWorkerQueue(
   sns: SNSClient,
   sqs: SQSClient,

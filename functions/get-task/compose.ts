@@ -5,7 +5,9 @@ import { dynamoExecutionRepository } from "../../lib/executions/repository.js";
 import { createLogger, createMetrics } from "../../lib/observability.js";
 import { createGetTaskHandler, type GetTaskHandlerDependencies } from "./app.js";
 
-/** The get function, wired from a config and its one client: handler.ts, the local stack and the tests all call this. */
+/**
+ * The get function, wired from a config and its one client: handler.ts, the local stack and the tests all call this.
+ */
 export function composeGetTask(
   config: GetTaskConfig,
   clients: { readonly dynamoDb: DynamoDBClient },

@@ -21,7 +21,10 @@ export class LimitsTable extends ServiceTable {
     fn.setEnvironment("LIMITS_TABLE_NAME", this.tableName);
   }
 
-  /** The cleanup's duration guard reads every organization's defaults once a run: a Scan of this small table, nothing else. */
+  /**
+   * The cleanup's duration guard reads every organization's defaults once a run: a Scan of this small table, nothing
+   * else.
+   */
   grantLimitsList(fn: ServiceFunction): void {
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["dynamodb:Scan"], resources: [this.tableArn] }));
     fn.setEnvironment("LIMITS_TABLE_NAME", this.tableName);

@@ -1,4 +1,7 @@
-/** `npm run cleanup`: one cleanup run, then one sweep of idle signal queues, against the running local stack (.local/stack.json). */
+/**
+ * `npm run cleanup`: one cleanup run, then one sweep of idle signal queues, against the running local stack
+ * (.local/stack.json).
+ */
 import { parseArgs } from "node:util";
 import { loadFunctionHandler, pointFunctionsAt, useLocalProcessDefaults } from "./functions.js";
 import { createLocalCleanup, type InvokableHandler, inProcessStopInvoker } from "./local-cleanup.js";

@@ -18,7 +18,10 @@ export const stackFileSchema = z.object({
   dynamodb_endpoint: z.url(),
   sqs_endpoint: z.url(),
   tables: z.object({ executions: z.string(), api_keys: z.string(), limits: z.string() }),
-  /** Per channel: an owner's queue URL is `url_prefix` + its id; owners make their queue with `name_prefix` and `dead_letter_arn`. */
+  /**
+   * Per channel: an owner's queue URL is `url_prefix` + its id; owners make their queue with `name_prefix` and
+   * `dead_letter_arn`.
+   */
   signal_channels: z.object({ workers: signalChannel, environments: signalChannel }),
   queues: z.object({
     /** Task events in EventBridge's envelope, as a rule targeting a queue delivers them. */

@@ -51,7 +51,9 @@ function portOption(value: string | undefined, name: string): number | undefined
   return port;
 }
 
-/** Everything started here, stopped in reverse order on the way out (the stream poller before the emulators it reads). */
+/**
+ * Everything started here, stopped in reverse order on the way out (the stream poller before the emulators it reads).
+ */
 const running: Pick<RunningEmulator, "stop">[] = [];
 let stopping = false;
 
@@ -182,7 +184,9 @@ async function main(): Promise<void> {
   printBanner(stack, stackFile, Boolean(options.seed), seed, throttling);
 }
 
-/** The cloud runs the cleanup every minute on a schedule (and the queue sweep every hour); locally it runs on a timer. */
+/**
+ * The cloud runs the cleanup every minute on a schedule (and the queue sweep every hour); locally it runs on a timer.
+ */
 function scheduleCleanup(stack: StackFile, stopHandler: InvokableHandler): void {
   const intervalSeconds = Number(process.env.CLEANUP_INTERVAL_SECONDS ?? "60");
   if (!Number.isFinite(intervalSeconds) || intervalSeconds <= 0) return;
@@ -218,7 +222,10 @@ function scheduleCleanup(stack: StackFile, stopHandler: InvokableHandler): void 
   timer.unref();
 }
 
-/** One curl that lists what is on queues.events (fauxqs takes SQS's JSON protocol unsigned); visibility 0 leaves the events there. */
+/**
+ * One curl that lists what is on queues.events (fauxqs takes SQS's JSON protocol unsigned); visibility 0 leaves the
+ * events there.
+ */
 function peekEventsCommand(stack: StackFile): string {
   const body = JSON.stringify({ QueueUrl: stack.queues.events, MaxNumberOfMessages: 10, VisibilityTimeout: 0 });
   return `curl -s ${stack.sqs_endpoint} -H 'x-amz-target: AmazonSQS.ReceiveMessage' -H 'content-type: application/x-amz-json-1.0' -d '${body}'`;

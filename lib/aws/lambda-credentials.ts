@@ -3,7 +3,10 @@ import { type FromHttpOptions, fromHttp } from "@aws-sdk/credential-provider-htt
 import { memoize } from "@smithy/core/config";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 
-/** As the SDK's own chain: refresh five minutes before expiry, and never cache credentials that expire without refreshing. */
+/**
+ * As the SDK's own chain: refresh five minutes before expiry, and never cache credentials that expire without
+ * refreshing.
+ */
 const REFRESH_BEFORE_EXPIRY_MS = 5 * 60 * 1000;
 const treatedAsExpired = (credentials: AwsCredentialIdentity) =>
   credentials.expiration !== undefined && credentials.expiration.getTime() - Date.now() < REFRESH_BEFORE_EXPIRY_MS;

@@ -47,7 +47,9 @@ export interface CleanupQueries {
   claimRedrive(taskId: string, seenDueAt: string, attempt: number, nextDueAt: string): Promise<boolean>;
   /** Gives up on a signal after the last attempt: the execution leaves the index, flagged for an operator. */
   flagUndeliverable(taskId: string, seenDueAt: string, at: string): Promise<boolean>;
-  /** Closes the re-drive of a stop that no worker or environment can receive: the execution leaves the index, marked so. */
+  /**
+   * Closes the re-drive of a stop that no worker or environment can receive: the execution leaves the index, marked so.
+   */
   closeUnassigned(taskId: string, seenDueAt: string, at: string): Promise<boolean>;
   /** Removes the pending-signal marker this run saw, once its signal went out. */
   clearSignalPending(taskId: string, since: string): Promise<void>;
@@ -68,7 +70,8 @@ export function dynamoCleanupQueries(client: DynamoDBClient, tableName: string):
       values: Record<string, AttributeValue>;
     },
   ): Promise<IndexPage> {
-    // `from` turns the bound into a range, inclusive at both ends (DynamoDB's BETWEEN): only the filtered query uses it.
+    // `from` turns the bound into a range, inclusive at both ends (DynamoDB's BETWEEN): only the filtered query uses
+    // it.
     const sortCondition =
       filter?.from === undefined ? `#sort ${inclusive ? "<=" : "<"} :bound` : "#sort BETWEEN :from AND :bound";
     const { Items = [], LastEvaluatedKey } = await client.send(
@@ -143,7 +146,8 @@ export function dynamoCleanupQueries(client: DynamoDBClient, tableName: string):
         conditionalUpdate(client, {
           tableName,
           key: { id: { S: taskId } },
-          // Still as this run saw it, and still with no one to tell (a worker assigned meanwhile gets the signal next run).
+          // Still as this run saw it, and still with no one to tell (a worker assigned meanwhile gets the signal next
+          // run).
           condition: allOf(
             stillHolds(indexAttributes.signalDueAt, seenDueAt),
             hasNoOwner("worker_id"),

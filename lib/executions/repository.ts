@@ -32,7 +32,10 @@ export interface StopTransition {
   readonly organizationId?: string;
   readonly requestedBy: string;
   readonly reason: string;
-  /** The caller's own words, stored as `stop_note`; absent, any note a record carries is removed (it was not this stop's). */
+  /**
+   * The caller's own words, stored as `stop_note`; absent, any note a record carries is removed (it was not this
+   * stop's).
+   */
   readonly note?: string;
   readonly isManuallyStopped: boolean;
   /** A guard's stop: stored as `stop_limit` (bookkeeping), which the Task Stopped event carries. */

@@ -12,7 +12,10 @@ import type { ValidationIssue } from "./responses.js";
 export const STOP_NOTE_MIN_LENGTH = 1;
 export const STOP_NOTE_MAX_LENGTH = 500;
 
-/** The body as the OpenAPI document describes it. Lengths count characters (code points), as JSON Schema and pydantic do. */
+/**
+ * The body as the OpenAPI document describes it. Lengths count characters (code points), as JSON Schema and pydantic
+ * do.
+ */
 export const stopRequestBodySchema = z.object({
   reason: z.optional(
     z.nullable(z.string().check(z.minLength(STOP_NOTE_MIN_LENGTH), z.maxLength(STOP_NOTE_MAX_LENGTH))),

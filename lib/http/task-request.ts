@@ -15,7 +15,10 @@ import type { RequestBodyRead } from "./stop-request-body.js";
 
 export type TaskOperation<Body = undefined> = (taskId: string, principal: Principal, body: Body) => Promise<TaskAnswer>;
 
-/** Reads a route's body: its value, or FastAPI-shaped issues (answered 422 with any task id issue, before anything is done). */
+/**
+ * Reads a route's body: its value, or FastAPI-shaped issues (answered 422 with any task id issue, before anything is
+ * done).
+ */
 export type TaskBodyReader<Body> = (event: APIGatewayProxyEvent) => RequestBodyRead<Body>;
 
 export interface TaskRequestDependencies extends OutcomeRecorder {

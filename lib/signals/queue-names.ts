@@ -14,7 +14,10 @@ const SAFE_ID = /^[A-Za-z0-9_-]+$/;
 const UNSAFE_CHARACTERS = /[^A-Za-z0-9_-]/g;
 /** 16 hex digits (64 bits) of SHA-256: two ids of one fleet sharing a queue is not a real risk. */
 const HASH_LENGTH = 16;
-/** The form a hashed name ends in; an id that already ends so is hashed too, so a plain id can never take another id's hashed name. */
+/**
+ * The form a hashed name ends in; an id that already ends so is hashed too, so a plain id can never take another id's
+ * hashed name.
+ */
 const HASHED_ENDING = new RegExp(`-[0-9a-f]{${HASH_LENGTH}}$`);
 
 /** The tag an owner refreshes on its queue while it lives; the cleanup's sweep deletes queues whose tag is too old. */

@@ -20,7 +20,9 @@ export const stopMessageSchema = z.object({
   requested_at: z.iso.datetime(),
   requested_by: z.string(),
   reason: z.string(),
-  /** The caller's own words (the record's `stop_note`), when it gave any; absent from messages sent before it existed. */
+  /**
+   * The caller's own words (the record's `stop_note`), when it gave any; absent from messages sent before it existed.
+   */
   note: z.optional(z.nullable(z.string())),
   /** A runaway guard's stop only: the limit crossed and the usage that crossed it (lib/limits.ts). */
   limit: z.optional(limitCrossingSchema),

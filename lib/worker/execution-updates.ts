@@ -30,7 +30,9 @@ export type FinishResult =
 export interface WorkerExecutionUpdates {
   /** Records that the worker halted the task; the stop leaves the signal-redrive index. */
   acknowledgeStop(taskId: string, acknowledgedBy: string): Promise<AcknowledgeResult>;
-  /** Proves the worker is alive; answers `stop_requested` once the task has been stopped, a channel no routing can lose. */
+  /**
+   * Proves the worker is alive; answers `stop_requested` once the task has been stopped, a channel no routing can lose.
+   */
   heartbeat(taskId: string, workerId: string): Promise<HeartbeatResult>;
   complete(taskId: string, workerId: string, result: string): Promise<FinishResult>;
   fail(taskId: string, workerId: string, result: string): Promise<FinishResult>;

@@ -37,7 +37,10 @@ export interface ReferenceWorkerOptions {
    * environment's consumer the environment channel (lib/worker/signal-queue.ts).
    */
   readonly signalQueue: SignalQueueSettings;
-  /** Set for a self-hosted environment's consumer: its queue is the environment's, and only that environment's commands are taken. */
+  /**
+   * Set for a self-hosted environment's consumer: its queue is the environment's, and only that environment's commands
+   * are taken.
+   */
   readonly environmentId?: string;
   readonly updates: WorkerExecutionUpdates;
   readonly heartbeatIntervalMs?: number;
@@ -120,7 +123,8 @@ export function createReferenceWorker(options: ReferenceWorkerOptions) {
       body = undefined;
     }
     const parsed = stopMessageSchema.safeParse(body);
-    // Acknowledge before deleting: if the worker dies in between, the message comes back and is acknowledged again (idempotent).
+    // Acknowledge before deleting: if the worker dies in between, the message comes back and is acknowledged again
+    // (idempotent).
     const result = parsed.success ? await honourStop(parsed.data) : "unreadable";
     if (result === "unreadable") log("unreadable stop message discarded", { message_id: message.MessageId });
     // Only this worker reads its queue, so a stop for a task it neither owns nor runs has no one
@@ -133,7 +137,10 @@ export function createReferenceWorker(options: ReferenceWorkerOptions) {
   return {
     runningTasks: () => [...running.keys()],
 
-    /** Creates (or finds) this worker's queue and returns its URL; do it before taking tasks, so no stop finds it missing. */
+    /**
+     * Creates (or finds) this worker's queue and returns its URL; do it before taking tasks, so no stop finds it
+     * missing.
+     */
     openQueue: ownQueue,
 
     honourStop,

@@ -42,7 +42,10 @@ beforeAll(async () => {
 
 const call = (route: readonly [string, string], key = KEY) => callApi(served.api, route, key);
 const stored = (id: string) => getStoredItem(served.aws.dynamoDb, served.aws.resources.tables.executions, id);
-/** Every message now on the corpus's worker's and environment's queues (drained), so a test sees exactly what its own request sent. */
+/**
+ * Every message now on the corpus's worker's and environment's queues (drained), so a test sees exactly what its own
+ * request sent.
+ */
 async function sentMessages() {
   const [worker, environment] = await Promise.all([
     drainQueue(served.aws.sqs, workerQueueUrl(served.aws, WORKER)),

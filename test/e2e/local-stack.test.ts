@@ -24,7 +24,10 @@ const EXECUTING = "11111111-1111-4111-8111-111111111111";
 const SELF_HOSTED = "22222222-2222-4222-8222-222222222222";
 const COMPLETED = "33333333-3333-4333-8333-333333333333";
 const BETA_TASK = "44444444-4444-4444-8444-444444444444";
-/** Seeded the way the platform's Python services write records: isoformat(), naive and space-separated times, explicit nulls. */
+/**
+ * Seeded the way the platform's Python services write records: isoformat(), naive and space-separated times, explicit
+ * nulls.
+ */
 const PYTHON_WRITTEN = "55555555-5555-4555-8555-555555555555";
 const PENDING_NULL_START = "66666666-6666-4666-8666-666666666666";
 

@@ -36,7 +36,10 @@ function acknowledgements(scope: IConstruct) {
   );
 }
 
-/** The IAM5 acknowledgements of the owners' queue patterns: on each owner policy, and on each function that sends to (or sweeps) them. */
+/**
+ * The IAM5 acknowledgements of the owners' queue patterns: on each owner policy, and on each function that sends to (or
+ * sweeps) them.
+ */
 function ownerPatternAcknowledgements(stage: string): string[] {
   const pattern = (part: string) =>
     `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:stop-task-${stage}-${part}-*]`;

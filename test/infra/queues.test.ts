@@ -93,7 +93,8 @@ describe("the signal channels built from lib/resources.ts", () => {
         Resource: { "Fn::GetAtt": [expect.any(String), "Arn"] },
         Condition: { Bool: { "aws:SecureTransport": "false" } },
       });
-      // Anything else a queue policy allows is EventBridge delivering the example rule's events (test/infra/task-events.test.ts).
+      // Anything else a queue policy allows is EventBridge delivering the example rule's events
+      // (test/infra/task-events.test.ts).
       for (const statement of policy.Properties.PolicyDocument.Statement.slice(1)) {
         expect(statement).toMatchObject({
           Effect: "Allow",

@@ -45,7 +45,10 @@ export function cleanupHarness(
   return async (): Promise<CleanupReport> => (await handler({}, localLambdaContext("cleanup"))) as CleanupReport;
 }
 
-/** The reference worker on this stack; `openQueue()` it (or poll once) before stopping its tasks, as a worker does at start. */
+/**
+ * The reference worker on this stack; `openQueue()` it (or poll once) before stopping its tasks, as a worker does at
+ * start.
+ */
 export function referenceWorker(
   aws: LocalAws,
   workerId: string,

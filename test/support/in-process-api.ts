@@ -43,7 +43,8 @@ export async function startInProcessApi(
 }
 
 /**
- * Hooks for a test file served over HTTP: fresh tables and queues (and the `owners`' own queues), one active key of `org-a`
+ * Hooks for a test file served over HTTP: fresh tables and queues (and the `owners`' own queues), one active key of
+ * `org-a`
  * (`key-a`), and the in-process API, closed after the file.
  */
 export function useInProcessApi(

@@ -57,7 +57,10 @@ export async function provisionIsolatedStack(owners: StackOwners = {}): Promise<
   return aws;
 }
 
-/** The URL of a worker's own queue, derived as the stop function derives it (the queue exists only if the worker made it). */
+/**
+ * The URL of a worker's own queue, derived as the stop function derives it (the queue exists only if the worker made
+ * it).
+ */
 export function workerQueueUrl(aws: LocalAws, workerId: string = FACTORY_WORKER_ID): string {
   return signalQueueUrl(aws.resources.signal_channels.workers.url_prefix, workerId);
 }

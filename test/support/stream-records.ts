@@ -3,7 +3,9 @@ import type { DynamoDBRecord } from "aws-lambda";
 
 let sequence = 1000;
 
-/** A DynamoDB stream record as Lambda delivers it, from the items before and after a write (as stored, nulls included). */
+/**
+ * A DynamoDB stream record as Lambda delivers it, from the items before and after a write (as stored, nulls included).
+ */
 export function aStreamRecord(change: {
   old?: Record<string, unknown>;
   new?: Record<string, unknown>;

@@ -44,7 +44,10 @@ afterAll(async () => {
   await Promise.all([dynamoDbProxy?.close(), sqsProxy?.close()]);
 });
 
-/** Five trees stopped at once: their records share batches, and each cascades over several records (two children a record). */
+/**
+ * Five trees stopped at once: their records share batches, and each cascades over several records (two children a
+ * record).
+ */
 const forest = (prefix: string): TreeNode[] =>
   Array.from({ length: 5 }, (_, tree) => ({
     name: `${prefix}${tree}`,
@@ -81,7 +84,9 @@ async function stopForest(prefix: string): Promise<StoredTree[]> {
   return trees;
 }
 
-/** Each node the stop must reach is stopped once (version 1), with one message and one Task Stopped; nothing else is. */
+/**
+ * Each node the stop must reach is stopped once (version 1), with one message and one Task Stopped; nothing else is.
+ */
 async function expectEachStoppedOnce(prefix: string, trees: StoredTree[]) {
   const names = Object.assign({}, ...trees.map((tree) => tree.names)) as Record<string, string>;
   const ids = Object.assign({}, ...trees.map((tree) => tree.ids)) as Record<string, string>;
@@ -104,14 +109,18 @@ async function expectEachStoppedOnce(prefix: string, trees: StoredTree[]) {
   return events;
 }
 
-/** The processor with its own clients behind the fault proxies, one attempt per call, so an injected fault fails the record. */
+/**
+ * The processor with its own clients behind the fault proxies, one attempt per call, so an injected fault fails the
+ * record.
+ */
 async function processorBehindProxies(options: { wrapHandler?: (handler: StreamHandler) => StreamHandler } = {}) {
   const clientOptions = { requestTimeoutMs: 2_000, connectionTimeoutMs: 1_000, maxAttempts: 1 };
   stream = await startExecutionStream(aws, {
     dynamoDb: createDynamoDbClient({ ...clientOptions, endpoint: dynamoDbProxy.endpoint }),
     sqs: createSqsClient({ ...clientOptions, endpoint: sqsProxy.endpoint }),
     childrenPerRecord: 2,
-    // Polled slowly enough that the five concurrent stops land in one batch: the faults then hit a record part-way through it.
+    // Polled slowly enough that the five concurrent stops land in one batch: the faults then hit a record part-way
+    // through it.
     poller: { pollIntervalMs: 250 },
     ...options,
   });

@@ -8,7 +8,10 @@ import { anExecution } from "../../support/factories.js";
 import { type LocalAws, provisionIsolatedStack, putItem } from "../../support/local-aws.js";
 import { storedExecution } from "../../support/task-tree.js";
 
-/** What `npm run worker -- --spend-tokens` runs, on this test's stack: the token guard stops it, and its stop message says why. */
+/**
+ * What `npm run worker -- --spend-tokens` runs, on this test's stack: the token guard stops it, and its stop message
+ * says why.
+ */
 
 let aws: LocalAws;
 let stream: ExecutionStreamHarness;

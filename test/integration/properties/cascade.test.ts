@@ -15,7 +15,8 @@ import { counts, drainEvents, drainStopMessages, storedExecution } from "../../s
  * message and one Task Stopped event, and every other node is exactly as it was. A node is reached
  * when it was running, in the caller's organization, and was stopped itself or its parent ended
  * stopped by this run. Writing the tree is checked the same way: a node written already stopped
- * has its Task Stopped, and its running sub-executions (of its organization) are stopped. The processor stops two sub-executions a record, so wide nodes continue
+ * has its Task Stopped, and its running sub-executions (of its organization) are stopped. The processor stops two
+ * sub-executions a record, so wide nodes continue
  * over several records while other stops race them. fast-check prints the seed and the shrunk
  * tree when a run fails.
  */
@@ -82,7 +83,10 @@ function reachedWhileWritten(nodes: readonly NodeSeed[]): Set<number> {
   return result;
 }
 
-/** Then the nodes the stops reach: running, in the caller's organization, stopped themselves or below a node they stopped. */
+/**
+ * Then the nodes the stops reach: running, in the caller's organization, stopped themselves or below a node they
+ * stopped.
+ */
 function reachedByStops(
   nodes: readonly NodeSeed[],
   alreadyStopped: Set<number>,

@@ -8,7 +8,9 @@ import { dynamoExecutionRepository } from "../../../lib/executions/repository.js
 import { type LocalAws, provisionIsolatedStack } from "../../support/local-aws.js";
 import { type PlatformExecution, platformCorpus } from "../../support/platform-records.js";
 
-/** `npm start -- --seed FILE` takes records in every form the platform's writers store, and reads them as the API does. */
+/**
+ * `npm start -- --seed FILE` takes records in every form the platform's writers store, and reads them as the API does.
+ */
 
 let aws: LocalAws;
 beforeAll(async () => {

@@ -24,7 +24,9 @@ const EXPIRED_KEY = `sk-expired-${randomUUID()}`;
 
 let aws: LocalAws;
 let service: StopTaskHarness;
-/** The own queues of the factory's worker and of the one environment these tests use, made as their owners make them. */
+/**
+ * The own queues of the factory's worker and of the one environment these tests use, made as their owners make them.
+ */
 let fleetQueue: string;
 let environmentQueueUrl: string;
 
