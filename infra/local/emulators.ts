@@ -17,8 +17,11 @@ export const LOCAL_REGION = "us-east-1";
  * local stack, its tools, the operator commands, the tests and the bench): the emulators on a busy
  * laptop answer in tens of milliseconds, not DynamoDB's few, and a laptop's path to AWS is slower
  * than a function's, so the cloud's sub-second budgets (lib/config.ts) would turn both into errors.
+ * Connecting gets as long as a request: an emulator whose process is saturated (the 1,000-node
+ * cascade test on a loaded 2-core machine) can take seconds to accept a connection.
  */
-export const localClientOptions = { requestTimeoutMs: 5_000, connectionTimeoutMs: 2_000, maxAttempts: 3 } as const;
+export const localClientOptions = { requestTimeoutMs: 5_000, connectionTimeoutMs: 5_000, maxAttempts: 3 } as const;
+
 /** DynamoDB Local and fauxqs accept any credentials; these keep the SDK from looking for real ones. */
 export const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" } as const;
 
