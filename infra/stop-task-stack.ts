@@ -106,7 +106,8 @@ export class StopTaskStack extends Stack {
         Validations.of(fn.role).acknowledge({
           id: "AwsSolutions-IAM5[Resource::*]",
           reason:
-            "sqs:ListQueues has no resource type: IAM allows it only on *. It returns queue URLs, nothing of their contents; the sweep lists by its channels' name prefixes only.",
+            "sqs:ListQueues has no resource type: IAM allows it only on *. It returns queue URLs, " +
+            "nothing of their contents; the sweep lists by its channels' name prefixes only.",
         });
         // Stuck executions are stopped through the stop function, the users' path: no API key, IAM decides.
         functions["stop-task"].grantDirectInvoke(fn, "STOP_FUNCTION_NAME");

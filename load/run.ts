@@ -222,17 +222,20 @@ async function main(): Promise<number> {
     ],
     [
       "errors",
-      `${errors} (undocumented ${summary.undocumented}, 5xx ${summary.serverErrors}, connection ${connectionErrors}, handler ${handlerFailures})`,
+      `${errors} (undocumented ${summary.undocumented}, 5xx ${summary.serverErrors}, ` +
+        `connection ${connectionErrors}, handler ${handlerFailures})`,
     ],
     ["wrong status for request", String(summary.unexpected)],
     [
       "executions stopped",
-      `${verification.stopped} of ${verification.expectedStopped} expected, each written once, with exactly one message to whoever runs it ` +
+      `${verification.stopped} of ${verification.expectedStopped} expected, ` +
+        `each written once, with exactly one message to whoever runs it ` +
         `(none for the ${verification.stoppedUnassigned} no worker ran yet)`,
     ],
     [
       "messages",
-      `${verification.messages.workerQueues} on workers' queues, ${verification.messages.environmentQueues} on environments' (${verification.messages.queuesRead} queues read)`,
+      `${verification.messages.workerQueues} on workers' queues, ${verification.messages.environmentQueues} ` +
+        `on environments' (${verification.messages.queuesRead} queues read)`,
     ],
     ["executions untouched", `${verification.untouchedChecked} checked byte for byte`],
     ["verification", verification.failureCount === 0 ? "passed" : `FAILED (${verification.failureCount} problems)`],

@@ -101,7 +101,8 @@ export class Alarms extends Construct {
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       alarmDescription:
-        "A stop signal stayed unacknowledged after every re-send: the agent may still be running. The execution carries signal_delivery_failed_at in the executions table.",
+        "A stop signal stayed unacknowledged after every re-send: the agent may still be " +
+        "running. The execution carries signal_delivery_failed_at in the executions table.",
     });
   }
 

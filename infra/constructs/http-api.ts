@@ -140,7 +140,8 @@ export class HttpApi extends Construct {
       {
         id: "AwsSolutions-APIG4",
         reason:
-          "The function authorizes every request by its x-api-key before anything else (401 as the reference defines); an API Gateway authorizer would duplicate that lookup and change the 401 body.",
+          "The function authorizes every request by its x-api-key before anything else (401 as the reference " +
+          "defines); an API Gateway authorizer would duplicate that lookup and change the 401 body.",
       },
       {
         id: "AwsSolutions-COG4",
@@ -150,7 +151,8 @@ export class HttpApi extends Construct {
       {
         id: "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
         reason:
-          "API Gateway's account-level logging role: AWS's managed policy is the documented one for it, and it must cover the execution log groups API Gateway names and creates itself.",
+          "API Gateway's account-level logging role: AWS's managed policy is the documented one " +
+          "for it, and it must cover the execution log groups API Gateway names and creates itself.",
       },
       {
         id: "AwsSolutions-APIG3",

@@ -54,7 +54,8 @@ export class SignalChannel extends Construct {
     Validations.of(this.deadLetterQueue).acknowledge({
       id: "AwsSolutions-SQS3",
       reason:
-        "This is the dead-letter queue of the owners' queues: each owner makes its queue at start with a RedrivePolicy naming this one (lib/worker/signal-queue.ts), a link CloudFormation never sees.",
+        "This is the dead-letter queue of the owners' queues: each owner makes its queue at start with " +
+        "a RedrivePolicy naming this one (lib/worker/signal-queue.ts), a link CloudFormation never sees.",
     });
 
     // `https:`, ``, `sqs.<region>.<suffix>`, `<account>`, `<name>`: SQS's own URL of the DLQ, so
@@ -88,7 +89,8 @@ export class SignalChannel extends Construct {
     });
     this.acknowledgeOwnerPattern(
       this.ownerPolicy,
-      `Owners make their own queues at start, named from their id: ${this.namePrefix}* matches exactly those queues and nothing else of the account.`,
+      `Owners make their own queues at start, named from their id: ${this.namePrefix}* ` +
+        `matches exactly those queues and nothing else of the account.`,
     );
   }
 
@@ -98,7 +100,8 @@ export class SignalChannel extends Construct {
     fn.setEnvironment(variable, this.queueUrlPrefix);
     this.acknowledgeOwnerPattern(
       fn.role,
-      `The stop signal goes to the queue of the execution's worker or environment, derived from its id: ${this.namePrefix}* is exactly those queues.`,
+      `The stop signal goes to the queue of the execution's worker or environment, ` +
+        `derived from its id: ${this.namePrefix}* is exactly those queues.`,
     );
   }
 

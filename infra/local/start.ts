@@ -228,7 +228,10 @@ function scheduleCleanup(stack: StackFile, stopHandler: InvokableHandler): void 
  */
 function peekEventsCommand(stack: StackFile): string {
   const body = JSON.stringify({ QueueUrl: stack.queues.events, MaxNumberOfMessages: 10, VisibilityTimeout: 0 });
-  return `curl -s ${stack.sqs_endpoint} -H 'x-amz-target: AmazonSQS.ReceiveMessage' -H 'content-type: application/x-amz-json-1.0' -d '${body}'`;
+  return (
+    `curl -s ${stack.sqs_endpoint} -H 'x-amz-target: AmazonSQS.ReceiveMessage' ` +
+    `-H 'content-type: application/x-amz-json-1.0' -d '${body}'`
+  );
 }
 
 function printBanner(
@@ -263,7 +266,8 @@ function printBanner(
       `    curl -s -X POST ${stack.api_url}/v1/tasks/${demoExecutions.executing}/stop -H 'x-api-key: ${DEMO_API_KEY}'`,
       `    curl -s ${stack.api_url}/v1/tasks/${demoExecutions.executing} -H 'x-api-key: ${DEMO_API_KEY}'`,
       "  stop the orchestrator with a reason: its running sub-executions stop too, one Task Stopped event each on queues.events:",
-      `    curl -s -X POST ${stack.api_url}/v1/tasks/${demoExecutions.orchestrator}/stop -H 'x-api-key: ${DEMO_API_KEY}' -d '{"reason": "Wrong brief"}'`,
+      `    curl -s -X POST ${stack.api_url}/v1/tasks/${demoExecutions.orchestrator}/stop ` +
+        `-H 'x-api-key: ${DEMO_API_KEY}' -d '{"reason": "Wrong brief"}'`,
       `    curl -s ${stack.api_url}/v1/tasks/${demoExecutions.orchestratorGrandchild} -H 'x-api-key: ${DEMO_API_KEY}'`,
       `    ${peekEventsCommand(stack)}`,
       `  API description: ${stack.api_url}/openapi.json`,

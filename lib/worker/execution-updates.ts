@@ -59,7 +59,8 @@ export function dynamoWorkerExecutionUpdates(
     const outcome = await update(taskId, {
       condition: runningOn(workerId),
       update:
-        "SET #status = :status, finished_at = :now, updated_at = :now, #result = :result, version = if_not_exists(version, :zero) + :one REMOVE #active_shard",
+        "SET #status = :status, finished_at = :now, updated_at = :now, #result = " +
+        ":result, version = if_not_exists(version, :zero) + :one REMOVE #active_shard",
       names: { "#status": "status", "#result": "result", "#active_shard": indexAttributes.activeShard },
       values: {
         ":status": { S: status },

@@ -78,7 +78,8 @@ describe("AWS Solutions checks (cdk-nag)", () => {
         "AwsSolutions-DDB3 @ stop-task-dev/ApiKeysTable/Table",
         "AwsSolutions-DDB3 @ stop-task-dev/ExecutionsTable/Table",
         "AwsSolutions-DDB3 @ stop-task-dev/LimitsTable/Table",
-        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs] @ stop-task-dev/Api/RestApi",
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs] " +
+          "@ stop-task-dev/Api/RestApi",
         ...functionConstructIds.map((id) => `AwsSolutions-L1 @ stop-task-dev/${id}/Function`),
         // The owners' queue patterns (each worker or environment makes its own queue), where they are granted.
         ...ownerPatternAcknowledgements("dev"),

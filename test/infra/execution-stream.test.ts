@@ -46,17 +46,23 @@ describe("the executions table's stream and its processor", () => {
     });
   });
 
-  it("filters to the records the processor acts on: changes of stopped records, new records naming a parent, running records with usage or limits of their own", () => {
-    const running = { S: ["pending", "executing", "paused", "error"] };
-    expect(executionStreamProcessing.filterPatterns).toEqual([
-      { dynamodb: { NewImage: { status: { S: ["stopped"] } } } },
-      { eventName: ["INSERT"], dynamodb: { NewImage: { parent_execution: { S: [{ exists: true }] } } } },
-      { dynamodb: { NewImage: { status: running, tokens: { M: { prompt_tokens: { N: [{ exists: true }] } } } } } },
-      { dynamodb: { NewImage: { status: running, tokens: { M: { completion_tokens: { N: [{ exists: true }] } } } } } },
-      { dynamodb: { NewImage: { status: running, duration: { N: [{ exists: true }] } } } },
-      { dynamodb: { NewImage: { status: running, limits_set_at: { S: [{ exists: true }] } } } },
-    ]);
-  });
+  it(
+    "filters to the records the processor acts on: changes of stopped records, new " +
+      "records naming a parent, running records with usage or limits of their own",
+    () => {
+      const running = { S: ["pending", "executing", "paused", "error"] };
+      expect(executionStreamProcessing.filterPatterns).toEqual([
+        { dynamodb: { NewImage: { status: { S: ["stopped"] } } } },
+        { eventName: ["INSERT"], dynamodb: { NewImage: { parent_execution: { S: [{ exists: true }] } } } },
+        { dynamodb: { NewImage: { status: running, tokens: { M: { prompt_tokens: { N: [{ exists: true }] } } } } } },
+        {
+          dynamodb: { NewImage: { status: running, tokens: { M: { completion_tokens: { N: [{ exists: true }] } } } } },
+        },
+        { dynamodb: { NewImage: { status: running, duration: { N: [{ exists: true }] } } } },
+        { dynamodb: { NewImage: { status: running, limits_set_at: { S: [{ exists: true }] } } } },
+      ]);
+    },
+  );
 
   it("creates the mapping only once the role may read the stream", () => {
     const { resource } = onlyResource(template, "AWS::Lambda::EventSourceMapping");

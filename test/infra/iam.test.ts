@@ -192,35 +192,39 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
     });
   });
 
-  it("writes no Allow statement with a wildcard action, and allows a wildcard resource only as the owners' queue patterns, for ListQueues and for the stream processor's ListStreams", () => {
-    expect(allStatements(resources).filter(({ statement }) => isListStreams(statement))).toHaveLength(1);
-    const allows = allStatements(resources).filter(
-      ({ statement }) => statement.Effect === "Allow" && !isListStreams(statement),
-    );
-    expect(allows.length).toBeGreaterThan(0);
-    const ownerPatterns = [`:stop-task-${stage}-worker-*`, `:stop-task-${stage}-env-*`];
-    for (const { owner, statement } of allows) {
-      expect(
-        literals(statement.Action).filter((action) => action.includes("*")),
-        owner,
-      ).toEqual([]);
-      if (statement.Resource === "*") {
-        // IAM allows ListQueues on `*` only (it has no resource type); it names queues, nothing of their contents.
-        expect(statement.Action, owner).toBe("sqs:ListQueues");
-        continue;
-      }
-      for (const wildcard of literals(statement.Resource).filter((resource) => resource.includes("*"))) {
-        expect(ownerPatterns, owner).toContain(wildcard);
+  it(
+    "writes no Allow statement with a wildcard action, and allows a wildcard resource only as " +
+      "the owners' queue patterns, for ListQueues and for the stream processor's ListStreams",
+    () => {
+      expect(allStatements(resources).filter(({ statement }) => isListStreams(statement))).toHaveLength(1);
+      const allows = allStatements(resources).filter(
+        ({ statement }) => statement.Effect === "Allow" && !isListStreams(statement),
+      );
+      expect(allows.length).toBeGreaterThan(0);
+      const ownerPatterns = [`:stop-task-${stage}-worker-*`, `:stop-task-${stage}-env-*`];
+      for (const { owner, statement } of allows) {
         expect(
-          literals(statement.Action).every((action) => action.startsWith("sqs:")),
+          literals(statement.Action).filter((action) => action.includes("*")),
           owner,
-        ).toBe(true);
+        ).toEqual([]);
+        if (statement.Resource === "*") {
+          // IAM allows ListQueues on `*` only (it has no resource type); it names queues, nothing of their contents.
+          expect(statement.Action, owner).toBe("sqs:ListQueues");
+          continue;
+        }
+        for (const wildcard of literals(statement.Resource).filter((resource) => resource.includes("*"))) {
+          expect(ownerPatterns, owner).toContain(wildcard);
+          expect(
+            literals(statement.Action).every((action) => action.startsWith("sqs:")),
+            owner,
+          ).toBe(true);
+        }
       }
-    }
-    const listQueues = allows.filter(({ statement }) => literals(statement.Action).includes("sqs:ListQueues"));
-    const cleanupRoleId = logicalIdWhere(template, "AWS::IAM::Role", "Description", roleDescription("cleanup"));
-    expect(listQueues.map(({ owner }) => resources[owner]?.Properties?.Roles)).toEqual([[{ Ref: cleanupRoleId }]]);
-  });
+      const listQueues = allows.filter(({ statement }) => literals(statement.Action).includes("sqs:ListQueues"));
+      const cleanupRoleId = logicalIdWhere(template, "AWS::IAM::Role", "Description", roleDescription("cleanup"));
+      expect(listQueues.map(({ owner }) => resources[owner]?.Properties?.Roles)).toEqual([[{ Ref: cleanupRoleId }]]);
+    },
+  );
 
   it("lets only the cleanup delete a queue, and only an owner's", () => {
     const deletes = allStatements(resources).filter(({ statement }) =>

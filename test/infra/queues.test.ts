@@ -23,9 +23,13 @@ describe("the signal channels built from lib/resources.ts", () => {
   const resources = template.toJSON().Resources;
   const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
 
-  it("creates each channel's dead-letter queue and no queue of the owners' (they make their own), the stream's failure queue, and the example task-events queue with its DLQ", () => {
-    template.resourceCountIs("AWS::SQS::Queue", channels.length + 1 + 2);
-  });
+  it(
+    "creates each channel's dead-letter queue and no queue of the owners' (they make their " +
+      "own), the stream's failure queue, and the example task-events queue with its DLQ",
+    () => {
+      template.resourceCountIs("AWS::SQS::Queue", channels.length + 1 + 2);
+    },
+  );
 
   it("keeps the stream's failure queue two weeks, encrypted, and redrives it nowhere", () => {
     const failureId = logicalIdWhere(

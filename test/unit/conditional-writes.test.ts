@@ -13,7 +13,8 @@ describe("condition fragments", () => {
     const condition = allOf(executionExists, belongsToOrganization("org-'; DROP"), inActiveState);
 
     expect(condition.expression).toBe(
-      "(attribute_exists(#exists_id)) AND (#eq_organization_id = :eq_organization_id) AND (#status IN (:active0, :active1, :active2, :active3))",
+      "(attribute_exists(#exists_id)) AND (#eq_organization_id = :eq_organization_id) " +
+        "AND (#status IN (:active0, :active1, :active2, :active3))",
     );
     expect(condition.expression).not.toContain("org-");
     expect(condition.values).toEqual({
@@ -37,7 +38,8 @@ describe("condition fragments", () => {
     );
 
     expect(condition.expression).toBe(
-      "(attribute_not_exists(#unset_stop_acknowledged_at) OR attribute_type(#unset_stop_acknowledged_at, :null_type)) AND (#eq_signal_pending_since = :eq_signal_pending_since)",
+      "(attribute_not_exists(#unset_stop_acknowledged_at) OR attribute_type(#unset_stop_acknowledged_at, " +
+        ":null_type)) AND (#eq_signal_pending_since = :eq_signal_pending_since)",
     );
     expect(condition.values).toEqual({
       ":null_type": { S: "NULL" },

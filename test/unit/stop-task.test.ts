@@ -125,30 +125,34 @@ describe("stopTask", () => {
     expect(published[0]?.request).toMatchObject({ reason: "user_requested", note: "wrong prompt, rerunning" });
   });
 
-  it("stops a sub-execution for the cascade: parent_stopped, by the parent, in the parent's organization, with the parent's manual flag", async () => {
-    const parentId = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
-    const { deps, transitions } = fakes(
-      stoppedNow(execution({ stopped_by: `parent_execution:${parentId}`, stop_reason: "parent_stopped" })),
-    );
+  it(
+    "stops a sub-execution for the cascade: parent_stopped, by the " +
+      "parent, in the parent's organization, with the parent's manual flag",
+    async () => {
+      const parentId = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
+      const { deps, transitions } = fakes(
+        stoppedNow(execution({ stopped_by: `parent_execution:${parentId}`, stop_reason: "parent_stopped" })),
+      );
 
-    await stopTask(
-      {
-        taskId: execution().id,
-        requester: { kind: "cascade", organizationId: "org-a", parentTaskId: parentId, isManuallyStopped: true },
-        reason: CASCADE_STOP_REASON,
+      await stopTask(
+        {
+          taskId: execution().id,
+          requester: { kind: "cascade", organizationId: "org-a", parentTaskId: parentId, isManuallyStopped: true },
+          reason: CASCADE_STOP_REASON,
+          note: "the whole run was wrong",
+        },
+        deps,
+      );
+
+      expect(transitions[0]).toMatchObject({
+        organizationId: "org-a",
+        requestedBy: `parent_execution:${parentId}`,
+        reason: "parent_stopped",
         note: "the whole run was wrong",
-      },
-      deps,
-    );
-
-    expect(transitions[0]).toMatchObject({
-      organizationId: "org-a",
-      requestedBy: `parent_execution:${parentId}`,
-      reason: "parent_stopped",
-      note: "the whole run was wrong",
-      isManuallyStopped: true,
-    });
-  });
+        isManuallyStopped: true,
+      });
+    },
+  );
 
   it("stops for a system caller without an organization scope and without the manual flag", async () => {
     const { deps, transitions } = fakes(stoppedNow(execution({ stopped_by: "system:cleanup" })));

@@ -52,35 +52,39 @@ describe("the OpenAPI document", () => {
     }
   });
 
-  it("describes the stop routes' optional body, {reason} of 1 to 500 characters, the limits route's required body, and no body on the others", () => {
-    const document = buildOpenApiDocument();
-    for (const route of routes) {
-      const operation = (document.paths[route.path] as Record<string, { requestBody?: unknown }>)[
-        route.method.toLowerCase()
-      ];
-      if (route.operationId === "setTaskLimits") {
-        expect(operation?.requestBody, route.operationId).toMatchObject({
-          required: true,
-          content: { "application/json": { schema: { $ref: "#/components/schemas/TaskLimitsRequest" } } },
-        });
-      } else if (route.functionName === "stop-task") {
-        expect(operation?.requestBody, route.operationId).toMatchObject({
-          required: false,
-          content: { "application/json": { schema: { $ref: "#/components/schemas/StopTaskRequest" } } },
-        });
-      } else {
-        expect(operation?.requestBody, route.operationId).toBeUndefined();
+  it(
+    "describes the stop routes' optional body, {reason} of 1 to 500 " +
+      "characters, the limits route's required body, and no body on the others",
+    () => {
+      const document = buildOpenApiDocument();
+      for (const route of routes) {
+        const operation = (document.paths[route.path] as Record<string, { requestBody?: unknown }>)[
+          route.method.toLowerCase()
+        ];
+        if (route.operationId === "setTaskLimits") {
+          expect(operation?.requestBody, route.operationId).toMatchObject({
+            required: true,
+            content: { "application/json": { schema: { $ref: "#/components/schemas/TaskLimitsRequest" } } },
+          });
+        } else if (route.functionName === "stop-task") {
+          expect(operation?.requestBody, route.operationId).toMatchObject({
+            required: false,
+            content: { "application/json": { schema: { $ref: "#/components/schemas/StopTaskRequest" } } },
+          });
+        } else {
+          expect(operation?.requestBody, route.operationId).toBeUndefined();
+        }
       }
-    }
-    expect(document.components.schemas.TaskLimitsRequest).toMatchObject({
-      type: "object",
-      properties: { max_tokens: { anyOf: [{ type: "integer", minimum: 0 }, { type: "null" }] } },
-    });
-    expect(document.components.schemas.StopTaskRequest).toMatchObject({
-      type: "object",
-      properties: { reason: { anyOf: [{ type: "string", minLength: 1, maxLength: 500 }, { type: "null" }] } },
-    });
-  });
+      expect(document.components.schemas.TaskLimitsRequest).toMatchObject({
+        type: "object",
+        properties: { max_tokens: { anyOf: [{ type: "integer", minimum: 0 }, { type: "null" }] } },
+      });
+      expect(document.components.schemas.StopTaskRequest).toMatchObject({
+        type: "object",
+        properties: { reason: { anyOf: [{ type: "string", minLength: 1, maxLength: 500 }, { type: "null" }] } },
+      });
+    },
+  );
 
   it("is what npm run openapi last wrote (openapi.json is generated, never edited)", () => {
     expect(JSON.parse(readFileSync("openapi.json", "utf8"))).toEqual(

@@ -66,96 +66,102 @@ const tree: TreeNode = {
 const expectedStopped = ["root", "a", "a1", "a1x", "a3", "a3x"];
 
 describe("a stop reaches every running sub-execution, down the tree", () => {
-  it("stops exactly the running nodes of the caller's organization: one message each, one Task Stopped each, nothing for the rest", async () => {
-    const stored = await storeTree(aws, tree);
-    // A listed sub-execution that was never written is passed over.
-    await putItem(aws.dynamoDb, aws.resources.tables.executions, {
-      ...stored.records.root,
-      sub_executions: [...((stored.records.root?.sub_executions ?? []) as string[]), randomUUID()],
-    });
-    await stream.settled();
-    await drainEvents(aws);
-    const before = Object.fromEntries(
-      await Promise.all(
-        Object.entries(stored.ids).map(async ([name, id]) => [name, await storedExecution(aws, id)] as const),
-      ),
-    );
-
-    const response = await service.http(
-      aStopRequest(stored.ids.root ?? "", ORG_A_KEY, [], {
-        body: JSON.stringify({ reason: "Customer cancelled the run" }),
-      }),
-    );
-    expect(response.statusCode).toBe(200);
-    await stream.settled();
-
-    for (const name of expectedStopped.slice(1)) {
-      const record = await storedExecution(aws, stored.ids[name] ?? "");
-      const parentName = Object.entries(stored.records).find(([, parent]) =>
-        (parent.sub_executions as string[]).includes(stored.ids[name] ?? ""),
-      )?.[0];
-      expect(record, name).toMatchObject({
-        status: "stopped",
-        stop_reason: "parent_stopped",
-        stopped_by: `parent_execution:${stored.ids[parentName ?? ""]}`,
-        is_manually_stopped: true,
-        stop_note: "Customer cancelled the run",
-        version: 1,
+  it(
+    "stops exactly the running nodes of the caller's organization: " +
+      "one message each, one Task Stopped each, nothing for the rest",
+    async () => {
+      const stored = await storeTree(aws, tree);
+      // A listed sub-execution that was never written is passed over.
+      await putItem(aws.dynamoDb, aws.resources.tables.executions, {
+        ...stored.records.root,
+        sub_executions: [...((stored.records.root?.sub_executions ?? []) as string[]), randomUUID()],
       });
-    }
-    for (const name of Object.keys(stored.ids).filter((name) => !expectedStopped.includes(name))) {
-      expect(await storedExecution(aws, stored.ids[name] ?? ""), name).toEqual(before[name]);
-    }
+      await stream.settled();
+      await drainEvents(aws);
+      const before = Object.fromEntries(
+        await Promise.all(
+          Object.entries(stored.ids).map(async ([name, id]) => [name, await storedExecution(aws, id)] as const),
+        ),
+      );
 
-    const messages = await drainStopMessages(aws, [ENVIRONMENT]);
-    expect(counts(messages.map((message) => stored.names[message.task_id] ?? message.task_id))).toEqual(
-      Object.fromEntries(expectedStopped.map((name) => [name, 1])),
-    );
-    expect(messages.find((message) => message.task_id === stored.ids.a3)).toMatchObject({
-      queue: "environment",
-      environment_id: "env-onprem-eu",
-    });
-    expect(messages.find((message) => message.task_id === stored.ids.a1x)).toMatchObject({
-      queue: "fleet",
-      worker_id: FACTORY_WORKER_ID,
-      reason: "parent_stopped",
-      requested_by: `parent_execution:${stored.ids.a1}`,
-      note: "Customer cancelled the run",
-      is_manually_stopped: true,
-    });
+      const response = await service.http(
+        aStopRequest(stored.ids.root ?? "", ORG_A_KEY, [], {
+          body: JSON.stringify({ reason: "Customer cancelled the run" }),
+        }),
+      );
+      expect(response.statusCode).toBe(200);
+      await stream.settled();
 
-    const events = await drainEvents(aws);
-    expect(events.every((event) => event["detail-type"] === "Task Stopped" && event.source === "stop-task")).toBe(true);
-    expect(counts(events.map((event) => stored.names[event.detail.task_id] ?? event.detail.task_id))).toEqual(
-      Object.fromEntries(expectedStopped.map((name) => [name, 1])),
-    );
-    const a3Event = events.find((event) => event.detail.task_id === stored.ids.a3);
-    const a3Record = await storedExecution(aws, stored.ids.a3 ?? "");
-    expect(a3Event?.detail).toEqual({
-      task_id: stored.ids.a3,
-      organization_id: "org-a",
-      agent_id: stored.records.a3?.agent_id,
-      parent_execution: stored.ids.a,
-      is_manually_stopped: true,
-      stop_reason: "parent_stopped",
-      stopped_by: `parent_execution:${stored.ids.a}`,
-      stopped_at: a3Record?.stopped_at,
-      stop_note: "Customer cancelled the run",
-      idempotency_key: a3Record?.stop_request_id,
-    });
-    expect(a3Event?.time).toBe(`${String(a3Record?.stopped_at).slice(0, 19)}Z`);
-    expect(events.find((event) => event.detail.task_id === stored.ids.root)?.detail).toMatchObject({
-      parent_execution: null,
-      stop_reason: "user_requested",
-      stopped_by: "key-a",
-    });
+      for (const name of expectedStopped.slice(1)) {
+        const record = await storedExecution(aws, stored.ids[name] ?? "");
+        const parentName = Object.entries(stored.records).find(([, parent]) =>
+          (parent.sub_executions as string[]).includes(stored.ids[name] ?? ""),
+        )?.[0];
+        expect(record, name).toMatchObject({
+          status: "stopped",
+          stop_reason: "parent_stopped",
+          stopped_by: `parent_execution:${stored.ids[parentName ?? ""]}`,
+          is_manually_stopped: true,
+          stop_note: "Customer cancelled the run",
+          version: 1,
+        });
+      }
+      for (const name of Object.keys(stored.ids).filter((name) => !expectedStopped.includes(name))) {
+        expect(await storedExecution(aws, stored.ids[name] ?? ""), name).toEqual(before[name]);
+      }
 
-    const foreignSkips = capturedLogLines().filter(
-      (line) =>
-        line.includes("sub-execution of another organization left untouched") && line.includes(stored.ids.e ?? "?"),
-    );
-    expect(foreignSkips.length).toBeGreaterThanOrEqual(1);
-  });
+      const messages = await drainStopMessages(aws, [ENVIRONMENT]);
+      expect(counts(messages.map((message) => stored.names[message.task_id] ?? message.task_id))).toEqual(
+        Object.fromEntries(expectedStopped.map((name) => [name, 1])),
+      );
+      expect(messages.find((message) => message.task_id === stored.ids.a3)).toMatchObject({
+        queue: "environment",
+        environment_id: "env-onprem-eu",
+      });
+      expect(messages.find((message) => message.task_id === stored.ids.a1x)).toMatchObject({
+        queue: "fleet",
+        worker_id: FACTORY_WORKER_ID,
+        reason: "parent_stopped",
+        requested_by: `parent_execution:${stored.ids.a1}`,
+        note: "Customer cancelled the run",
+        is_manually_stopped: true,
+      });
+
+      const events = await drainEvents(aws);
+      expect(events.every((event) => event["detail-type"] === "Task Stopped" && event.source === "stop-task")).toBe(
+        true,
+      );
+      expect(counts(events.map((event) => stored.names[event.detail.task_id] ?? event.detail.task_id))).toEqual(
+        Object.fromEntries(expectedStopped.map((name) => [name, 1])),
+      );
+      const a3Event = events.find((event) => event.detail.task_id === stored.ids.a3);
+      const a3Record = await storedExecution(aws, stored.ids.a3 ?? "");
+      expect(a3Event?.detail).toEqual({
+        task_id: stored.ids.a3,
+        organization_id: "org-a",
+        agent_id: stored.records.a3?.agent_id,
+        parent_execution: stored.ids.a,
+        is_manually_stopped: true,
+        stop_reason: "parent_stopped",
+        stopped_by: `parent_execution:${stored.ids.a}`,
+        stopped_at: a3Record?.stopped_at,
+        stop_note: "Customer cancelled the run",
+        idempotency_key: a3Record?.stop_request_id,
+      });
+      expect(a3Event?.time).toBe(`${String(a3Record?.stopped_at).slice(0, 19)}Z`);
+      expect(events.find((event) => event.detail.task_id === stored.ids.root)?.detail).toMatchObject({
+        parent_execution: null,
+        stop_reason: "user_requested",
+        stopped_by: "key-a",
+      });
+
+      const foreignSkips = capturedLogLines().filter(
+        (line) =>
+          line.includes("sub-execution of another organization left untouched") && line.includes(stored.ids.e ?? "?"),
+      );
+      expect(foreignSkips.length).toBeGreaterThanOrEqual(1);
+    },
+  );
 
   it("shows each sub-execution stopped in Get Task as soon as it is, while the caller's own stop answered at once", async () => {
     const stored = await storeTree(aws, { name: "top", children: [{ name: "mid", children: [{ name: "leaf" }] }] });

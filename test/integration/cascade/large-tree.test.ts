@@ -74,7 +74,8 @@ describe("a tree of 1,000 descendants", () => {
     await stream.settled(180_000);
     const wholeTreeMs = performance.now() - startedAt;
     console.info(
-      `1,000-descendant tree: caller answered in ${answeredMs.toFixed(0)} ms, whole tree stopped and its events out in ${(wholeTreeMs / 1000).toFixed(1)} s`,
+      `1,000-descendant tree: caller answered in ${answeredMs.toFixed(0)} ms, whole ` +
+        `tree stopped and its events out in ${(wholeTreeMs / 1000).toFixed(1)} s`,
     );
 
     const ids = Object.values(stored.ids);

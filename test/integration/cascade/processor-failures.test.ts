@@ -189,45 +189,51 @@ describe("a processor failure part-way through a batch", () => {
     await expectEachStoppedOnce("e", trees);
   });
 
-  it("after an invocation that dies once its work is done (a timeout), repeats no stop and no message; a repeated event carries the same idempotency key", async () => {
-    let invocations = 0;
-    const processor = await processorBehindProxies({
-      wrapHandler: (handler) => async (event, context) => {
-        const response = await handler(event, context);
-        // The third invocation runs out of time after handling its batch: Lambda retries all of it (bisected).
-        invocations += 1;
-        if (invocations === 3) throw new Error("Task timed out after 60.00 seconds");
-        return response;
-      },
-    });
-
-    const trees = await stopForest("t");
-    await processor.settled(60_000);
-
-    expect(invocations).toBeGreaterThan(3);
-    const names = Object.assign({}, ...trees.map((tree) => tree.names)) as Record<string, string>;
-    const expected = runningIn("t");
-    for (const name of expected) {
-      expect(await storedExecution(aws, trees.map((tree) => tree.ids[name]).find(Boolean) ?? ""), name).toMatchObject({
-        status: "stopped",
-        version: 1,
+  it(
+    "after an invocation that dies once its work is done (a timeout), repeats " +
+      "no stop and no message; a repeated event carries the same idempotency key",
+    async () => {
+      let invocations = 0;
+      const processor = await processorBehindProxies({
+        wrapHandler: (handler) => async (event, context) => {
+          const response = await handler(event, context);
+          // The third invocation runs out of time after handling its batch: Lambda retries all of it (bisected).
+          invocations += 1;
+          if (invocations === 3) throw new Error("Task timed out after 60.00 seconds");
+          return response;
+        },
       });
-    }
-    const messages = await drainStopMessages(aws);
-    expect(counts(messages.map((message) => names[message.task_id] ?? message.task_id))).toEqual(
-      Object.fromEntries(expected.map((name) => [name, 1])),
-    );
-    // EventBridge delivers at least once, as does a retried invocation: a consumer drops repeats by key.
-    const stoppedEvents = (await drainEvents(aws)).filter((event) => event["detail-type"] === "Task Stopped");
-    const keysByNode: Record<string, Set<string>> = {};
-    for (const event of stoppedEvents) {
-      const name = names[event.detail.task_id] ?? event.detail.task_id;
-      keysByNode[name] ??= new Set();
-      keysByNode[name]?.add(event.detail.idempotency_key);
-    }
-    expect(Object.keys(keysByNode).sort()).toEqual([...expected].sort());
-    for (const [name, keys] of Object.entries(keysByNode)) expect(keys.size, name).toBe(1);
-  });
+
+      const trees = await stopForest("t");
+      await processor.settled(60_000);
+
+      expect(invocations).toBeGreaterThan(3);
+      const names = Object.assign({}, ...trees.map((tree) => tree.names)) as Record<string, string>;
+      const expected = runningIn("t");
+      for (const name of expected) {
+        expect(await storedExecution(aws, trees.map((tree) => tree.ids[name]).find(Boolean) ?? ""), name).toMatchObject(
+          {
+            status: "stopped",
+            version: 1,
+          },
+        );
+      }
+      const messages = await drainStopMessages(aws);
+      expect(counts(messages.map((message) => names[message.task_id] ?? message.task_id))).toEqual(
+        Object.fromEntries(expected.map((name) => [name, 1])),
+      );
+      // EventBridge delivers at least once, as does a retried invocation: a consumer drops repeats by key.
+      const stoppedEvents = (await drainEvents(aws)).filter((event) => event["detail-type"] === "Task Stopped");
+      const keysByNode: Record<string, Set<string>> = {};
+      for (const event of stoppedEvents) {
+        const name = names[event.detail.task_id] ?? event.detail.task_id;
+        keysByNode[name] ??= new Set();
+        keysByNode[name]?.add(event.detail.idempotency_key);
+      }
+      expect(Object.keys(keysByNode).sort()).toEqual([...expected].sort());
+      for (const [name, keys] of Object.entries(keysByNode)) expect(keys.size, name).toBe(1);
+    },
+  );
 
   it("gives up on a record that keeps failing after its retries, describes it on the failure queue, and moves on", async () => {
     const poison = await storeTree(aws, { name: "poison" });

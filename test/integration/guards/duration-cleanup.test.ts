@@ -85,47 +85,51 @@ async function outcomeOf(
 }
 
 describe("the cleanup's duration guard", () => {
-  it("stops a task active longer than its limit once, with its reason, one message and one event carrying the limit; a task under it, and tasks without a duration limit, run on", async () => {
-    const over = await aTaskActiveFor(organizations.minute, 120);
-    const under = await aTaskActiveFor(organizations.minute, 30);
-    const tokensOnly = await aTaskActiveFor(organizations.tokensOnly, 4000);
-    const withoutLimits = await aTaskActiveFor(`org-none-${randomUUID().slice(0, 8)}`, 4000);
+  it(
+    "stops a task active longer than its limit once, with its reason, one message and one " +
+      "event carrying the limit; a task under it, and tasks without a duration limit, run on",
+    async () => {
+      const over = await aTaskActiveFor(organizations.minute, 120);
+      const under = await aTaskActiveFor(organizations.minute, 30);
+      const tokensOnly = await aTaskActiveFor(organizations.tokensOnly, 4000);
+      const withoutLimits = await aTaskActiveFor(`org-none-${randomUUID().slice(0, 8)}`, 4000);
 
-    const reports = await runCleanupTwice();
-    const messages = await drainStopMessages(aws);
-    const events = await drainEvents(aws);
+      const reports = await runCleanupTwice();
+      const messages = await drainStopMessages(aws);
+      const events = await drainEvents(aws);
 
-    expect(reports.map((report) => report.stoppedOverDurationLimit)).toEqual([1, 0]);
-    const stopped = await outcomeOf(over, messages, events);
-    expect(stopped.record).toMatchObject({
-      status: "stopped",
-      stop_reason: "duration_limit_exceeded",
-      stopped_by: "guard:duration_limit",
-      is_manually_stopped: false,
-      version: 1,
-    });
-    expect(stopped.messages).toHaveLength(1);
-    expect(stopped.messages[0]).toMatchObject({
-      reason: "duration_limit_exceeded",
-      requested_by: "guard:duration_limit",
-      is_manually_stopped: false,
-      limit: { limit_name: "max_duration_seconds", limit: 60 },
-    });
-    expect(stopped.messages[0]?.limit?.usage).toBeGreaterThan(60);
-    expect(stopped.events).toHaveLength(1);
-    expect(stopped.events[0]?.detail).toMatchObject({
-      stop_reason: "duration_limit_exceeded",
-      stopped_by: "guard:duration_limit",
-      limit: { limit_name: "max_duration_seconds", limit: 60 },
-    });
-    for (const taskId of [under, tokensOnly, withoutLimits]) {
-      const untouched = await outcomeOf(taskId, messages, events);
-      expect(untouched.record).toMatchObject({ status: "executing" });
-      expect(untouched.record).not.toHaveProperty("stop_reason");
-      expect(untouched.messages).toEqual([]);
-      expect(untouched.events).toEqual([]);
-    }
-  });
+      expect(reports.map((report) => report.stoppedOverDurationLimit)).toEqual([1, 0]);
+      const stopped = await outcomeOf(over, messages, events);
+      expect(stopped.record).toMatchObject({
+        status: "stopped",
+        stop_reason: "duration_limit_exceeded",
+        stopped_by: "guard:duration_limit",
+        is_manually_stopped: false,
+        version: 1,
+      });
+      expect(stopped.messages).toHaveLength(1);
+      expect(stopped.messages[0]).toMatchObject({
+        reason: "duration_limit_exceeded",
+        requested_by: "guard:duration_limit",
+        is_manually_stopped: false,
+        limit: { limit_name: "max_duration_seconds", limit: 60 },
+      });
+      expect(stopped.messages[0]?.limit?.usage).toBeGreaterThan(60);
+      expect(stopped.events).toHaveLength(1);
+      expect(stopped.events[0]?.detail).toMatchObject({
+        stop_reason: "duration_limit_exceeded",
+        stopped_by: "guard:duration_limit",
+        limit: { limit_name: "max_duration_seconds", limit: 60 },
+      });
+      for (const taskId of [under, tokensOnly, withoutLimits]) {
+        const untouched = await outcomeOf(taskId, messages, events);
+        expect(untouched.record).toMatchObject({ status: "executing" });
+        expect(untouched.record).not.toHaveProperty("stop_reason");
+        expect(untouched.messages).toEqual([]);
+        expect(untouched.events).toEqual([]);
+      }
+    },
+  );
 
   it("a task's own limit beats its organization's default, lower and higher", async () => {
     const lowered = await aTaskActiveFor(organizations.hour, 120, { max_duration_seconds: 60 });

@@ -118,69 +118,77 @@ describe("a task over a limit is stopped once, by its guard", () => {
   ] as const;
 
   for (const example of cases) {
-    it(`${example.limit}: at the limit it runs on; past it, it is stopped with ${example.reason}, one message and one Task Stopped carrying the limit`, async () => {
-      const organizationId = anOrganization(example.organization);
-      const taskId = await aRunningTask(organizationId);
+    it(
+      `${example.limit}: at the limit it runs on; past it, it is stopped with ` +
+        `${example.reason}, one message and one Task Stopped carrying the limit`,
+      async () => {
+        const organizationId = anOrganization(example.organization);
+        const taskId = await aRunningTask(organizationId);
 
-      await reportUsage(taskId, example.under);
-      const atLimit = await outcomeOf(taskId);
-      expect(atLimit.record).toMatchObject({ status: "executing" });
-      expect(atLimit.messages).toEqual([]);
+        await reportUsage(taskId, example.under);
+        const atLimit = await outcomeOf(taskId);
+        expect(atLimit.record).toMatchObject({ status: "executing" });
+        expect(atLimit.messages).toEqual([]);
 
-      await reportUsage(taskId, example.over);
-      // More usage after the stop (the worker had not heard yet) changes nothing.
-      await stream.settled();
-      await reportUsage(taskId, { tokens: tokens(5000, 5000), used_tools: ["a", "b", "c", "d"], duration: 999 });
-      const { record, messages, events } = await outcomeOf(taskId);
-      expect(record).toMatchObject({
-        status: "stopped",
-        stop_reason: example.reason,
-        stopped_by: example.guard,
-        is_manually_stopped: false,
-        version: 1,
-      });
-      expect(messages).toHaveLength(1);
-      expect(messages[0]).toMatchObject({
-        reason: example.reason,
-        requested_by: example.guard,
-        is_manually_stopped: false,
-        limit: example.crossing,
-      });
-      expect(events).toHaveLength(1);
-      expect(events[0]?.detail).toMatchObject({
-        stop_reason: example.reason,
-        stopped_by: example.guard,
-        is_manually_stopped: false,
-        limit: example.crossing,
-      });
-    });
+        await reportUsage(taskId, example.over);
+        // More usage after the stop (the worker had not heard yet) changes nothing.
+        await stream.settled();
+        await reportUsage(taskId, { tokens: tokens(5000, 5000), used_tools: ["a", "b", "c", "d"], duration: 999 });
+        const { record, messages, events } = await outcomeOf(taskId);
+        expect(record).toMatchObject({
+          status: "stopped",
+          stop_reason: example.reason,
+          stopped_by: example.guard,
+          is_manually_stopped: false,
+          version: 1,
+        });
+        expect(messages).toHaveLength(1);
+        expect(messages[0]).toMatchObject({
+          reason: example.reason,
+          requested_by: example.guard,
+          is_manually_stopped: false,
+          limit: example.crossing,
+        });
+        expect(events).toHaveLength(1);
+        expect(events[0]?.detail).toMatchObject({
+          stop_reason: example.reason,
+          stopped_by: example.guard,
+          is_manually_stopped: false,
+          limit: example.crossing,
+        });
+      },
+    );
   }
 });
 
 describe("usage at or under the limits in force never stops a task", () => {
-  it("leaves a task at every limit, with usage stored as floats and nulls, and a task of an organization without limits, untouched", async () => {
-    const limited = anOrganization("limited");
-    const unlimited = anOrganization();
-    const atLimits = await aRunningTask(limited);
-    const noLimits = await aRunningTask(unlimited);
-    await reportUsage(atLimits, {
-      tokens: { prompt_tokens: 100.0, completion_tokens: null },
-      used_tools: ["search"],
-      duration: 10.0,
-    });
-    await reportUsage(noLimits, {
-      tokens: tokens(1_000_000, 1_000_000),
-      used_tools: Array.from({ length: 50 }, () => "search"),
-      duration: 86_400,
-    });
-    for (const taskId of [atLimits, noLimits]) {
-      const { record, messages, events } = await outcomeOf(taskId);
-      expect(record).toMatchObject({ status: "executing" });
-      expect(record).not.toHaveProperty("stop_reason");
-      expect(messages).toEqual([]);
-      expect(events).toEqual([]);
-    }
-  });
+  it(
+    "leaves a task at every limit, with usage stored as floats and " +
+      "nulls, and a task of an organization without limits, untouched",
+    async () => {
+      const limited = anOrganization("limited");
+      const unlimited = anOrganization();
+      const atLimits = await aRunningTask(limited);
+      const noLimits = await aRunningTask(unlimited);
+      await reportUsage(atLimits, {
+        tokens: { prompt_tokens: 100.0, completion_tokens: null },
+        used_tools: ["search"],
+        duration: 10.0,
+      });
+      await reportUsage(noLimits, {
+        tokens: tokens(1_000_000, 1_000_000),
+        used_tools: Array.from({ length: 50 }, () => "search"),
+        duration: 86_400,
+      });
+      for (const taskId of [atLimits, noLimits]) {
+        const { record, messages, events } = await outcomeOf(taskId);
+        expect(record).toMatchObject({ status: "executing" });
+        expect(record).not.toHaveProperty("stop_reason");
+        expect(messages).toEqual([]);
+        expect(events).toEqual([]);
+      }
+    },
+  );
 });
 
 describe("a task's own limit beats its organization's default", () => {

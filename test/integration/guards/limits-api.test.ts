@@ -66,40 +66,46 @@ describe("PUT /v1/tasks/{task_id}/limits", () => {
     expect(JSON.parse(response.body)).not.toHaveProperty("limits_set_at");
   });
 
-  it("answers 401 before anything else, 422 for a bad id and body together, 404 and 403 as stop does, and changes nothing on any refusal", async () => {
-    const taskId = await aRunningTask({ tokens: { prompt_tokens: 10, completion_tokens: 10 } });
-    await stream.settled();
-    const before = await stored(taskId);
+  it(
+    "answers 401 before anything else, 422 for a bad id and body together, " +
+      "404 and 403 as stop does, and changes nothing on any refusal",
+    async () => {
+      const taskId = await aRunningTask({ tokens: { prompt_tokens: 10, completion_tokens: 10 } });
+      await stream.settled();
+      const before = await stored(taskId);
 
-    const unauthorized = await service.http(aLimitsRequest("not-a-uuid", undefined, "{"));
-    expect(unauthorized.statusCode).toBe(401);
-    expect(JSON.parse(unauthorized.body)).toEqual({ detail: "Invalid or missing API key" });
-    expect((await service.http(aLimitsRequest(taskId, "sk-wrong", { max_tokens: 1 }))).statusCode).toBe(401);
+      const unauthorized = await service.http(aLimitsRequest("not-a-uuid", undefined, "{"));
+      expect(unauthorized.statusCode).toBe(401);
+      expect(JSON.parse(unauthorized.body)).toEqual({ detail: "Invalid or missing API key" });
+      expect((await service.http(aLimitsRequest(taskId, "sk-wrong", { max_tokens: 1 }))).statusCode).toBe(401);
 
-    const invalid = await service.http(
-      aLimitsRequest("not-a-uuid", ORG_A_KEY, { max_tokens: -1, max_tool_calls: 1.5 }),
-    );
-    expect(invalid.statusCode).toBe(422);
-    expect(JSON.parse(invalid.body).detail.map((issue: { loc: string[] }) => issue.loc.join("."))).toEqual([
-      "path.task_id",
-      "body.max_tokens",
-      "body.max_tool_calls",
-    ]);
-    for (const body of [undefined, "{", "[1]", { max_tokens: "100" }]) {
-      expect((await service.http(aLimitsRequest(taskId, ORG_A_KEY, body))).statusCode, JSON.stringify(body)).toBe(422);
-    }
+      const invalid = await service.http(
+        aLimitsRequest("not-a-uuid", ORG_A_KEY, { max_tokens: -1, max_tool_calls: 1.5 }),
+      );
+      expect(invalid.statusCode).toBe(422);
+      expect(JSON.parse(invalid.body).detail.map((issue: { loc: string[] }) => issue.loc.join("."))).toEqual([
+        "path.task_id",
+        "body.max_tokens",
+        "body.max_tool_calls",
+      ]);
+      for (const body of [undefined, "{", "[1]", { max_tokens: "100" }]) {
+        expect((await service.http(aLimitsRequest(taskId, ORG_A_KEY, body))).statusCode, JSON.stringify(body)).toBe(
+          422,
+        );
+      }
 
-    const missing = await service.http(aLimitsRequest(randomUUID(), ORG_A_KEY, { max_tokens: 1 }));
-    expect(missing.statusCode).toBe(404);
-    expect(JSON.parse(missing.body)).toEqual({ detail: "Task not found" });
-    const foreign = await service.http(aLimitsRequest(taskId, ORG_B_KEY, { max_tokens: 1 }));
-    expect(foreign.statusCode).toBe(403);
-    expect(JSON.parse(foreign.body)).toEqual({ detail: "Task belongs to a different organization" });
+      const missing = await service.http(aLimitsRequest(randomUUID(), ORG_A_KEY, { max_tokens: 1 }));
+      expect(missing.statusCode).toBe(404);
+      expect(JSON.parse(missing.body)).toEqual({ detail: "Task not found" });
+      const foreign = await service.http(aLimitsRequest(taskId, ORG_B_KEY, { max_tokens: 1 }));
+      expect(foreign.statusCode).toBe(403);
+      expect(JSON.parse(foreign.body)).toEqual({ detail: "Task belongs to a different organization" });
 
-    await stream.settled();
-    expect(await stored(taskId)).toEqual(before);
-    expect((await drainStopMessages(aws)).filter((message) => message.task_id === taskId)).toEqual([]);
-  });
+      await stream.settled();
+      expect(await stored(taskId)).toEqual(before);
+      expect((await drainStopMessages(aws)).filter((message) => message.task_id === taskId)).toEqual([]);
+    },
+  );
 
   it("stops a task that already spent more than the new limit, once, as the token guard", async () => {
     const taskId = await aRunningTask({ tokens: { prompt_tokens: 300, completion_tokens: 200 } });

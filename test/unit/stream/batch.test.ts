@@ -37,21 +37,25 @@ function deps(publish: (events: readonly TaskEvent[]) => Promise<void>) {
 }
 
 describe("a batch of stream records", () => {
-  it("is handled in order, and stops at the first record that fails: that record is reported, the ones after it are not tried", async () => {
-    const records = [stop(1), stop(2), stop(3), stop(4)];
-    const published: string[] = [];
-    const response = await processExecutionStreamBatch(
-      records,
-      deps(async (events) => {
-        const key = events[0]?.detail.idempotency_key ?? "";
-        if (key === "request-2") throw new Error("bus unavailable");
-        published.push(key);
-      }),
-    );
+  it(
+    "is handled in order, and stops at the first record that fails: " +
+      "that record is reported, the ones after it are not tried",
+    async () => {
+      const records = [stop(1), stop(2), stop(3), stop(4)];
+      const published: string[] = [];
+      const response = await processExecutionStreamBatch(
+        records,
+        deps(async (events) => {
+          const key = events[0]?.detail.idempotency_key ?? "";
+          if (key === "request-2") throw new Error("bus unavailable");
+          published.push(key);
+        }),
+      );
 
-    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: records[1]?.dynamodb?.SequenceNumber }] });
-    expect(published).toEqual(["request-1"]);
-  });
+      expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: records[1]?.dynamodb?.SequenceNumber }] });
+      expect(published).toEqual(["request-1"]);
+    },
+  );
 
   it("reports nothing when every record was handled", async () => {
     const published: string[] = [];

@@ -74,14 +74,18 @@ describe("Task Stopped", () => {
     expect(eventsOf(change)).toEqual([]);
   });
 
-  it("is emitted for a record written already stopped, by any writer, with the stream record's id as its key when it has no stop request id", () => {
-    const { stop_request_id: _id, ...withoutRequestId } = stopped;
-    const record = aStreamRecord({ new: withoutRequestId });
-    const change = readExecutionChange(record);
-    expect(change && taskEventsOf(change).map((event) => event.detail.idempotency_key)).toEqual([
-      `stream:${record.eventID}`,
-    ]);
-  });
+  it(
+    "is emitted for a record written already stopped, by any writer, with " +
+      "the stream record's id as its key when it has no stop request id",
+    () => {
+      const { stop_request_id: _id, ...withoutRequestId } = stopped;
+      const record = aStreamRecord({ new: withoutRequestId });
+      const change = readExecutionChange(record);
+      expect(change && taskEventsOf(change).map((event) => event.detail.idempotency_key)).toEqual([
+        `stream:${record.eventID}`,
+      ]);
+    },
+  );
 
   it("reads the record as leniently as the stop does: Python timestamps, nulls, floats, a bad field", () => {
     const platformWritten = {
