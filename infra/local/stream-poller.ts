@@ -20,10 +20,14 @@ import { localLambdaContext } from "./lambda-context.js";
 /**
  * What Lambda's DynamoDB Streams event source mapping does in AWS, for the local stack: reads
  * every shard of DynamoDB Local's stream (a child shard only after its parent), keeps the records
- * that match the mapping's filters, and invokes the same handler with Lambda's event shape, one
- * batch per shard at a time. Partial batch failures resume the shard at the failed record; a
- * thrown error splits the batch (bisect); a record that fails `maxRetryAttempts` times is skipped
- * and described on the failure queue, as Lambda's on-failure destination would receive it.
+ * that match the mapping's filters, and invokes the same handler with Lambda's event shape. A
+ * shard's records are spread over `parallelizationFactor` lanes by the hash of their key (Lambda's
+ * ParallelizationFactor), one batch per lane at a time: each item's records stay in order, and
+ * the items of different lanes are handled at once. Each lane reads as a shard did before: partial
+ * batch failures resume the lane at the failed record; a thrown error splits the batch (bisect); a
+ * record that fails `maxRetryAttempts` times is skipped and described on the failure queue, as
+ * Lambda's on-failure destination would receive it. The shard is read ahead (up to 1,000 records
+ * a GetRecords, as Lambda reads) while the lanes handle what was read.
  */
 
 export type StreamHandler = (
@@ -33,6 +37,7 @@ export type StreamHandler = (
 
 export interface StreamProcessingSettings {
   readonly batchSize: number;
+  readonly parallelizationFactor: number;
   readonly maxRetryAttempts: number;
   readonly bisectBatchOnError: boolean;
   readonly filterPatterns: readonly unknown[];
@@ -99,17 +104,28 @@ interface ShardState {
   lastReadSequence?: string;
   /** TrimmedDataAccessException answers in a row. */
   trimmedRefusals: number;
+  /** A closed shard was read to its end: it is exhausted once its lanes are empty. */
+  endReached: boolean;
+  exhausted: boolean;
+  /** Records read and matching a filter, not yet handled, by the hash of their key. */
+  readonly lanes: LaneState[];
+}
+
+interface LaneState {
   /** Read, not yet handled (in order). */
   pending: DynamoDBRecord[];
-  exhausted: boolean;
   /** Attempts at the first pending record, and how many records the next invocation takes (halved by bisect). */
   attempts: number;
   limit: number;
   retryAt: number;
 }
 
+/** What one GetRecords may return at most (Lambda's poller reads this many too). */
+const READ_LIMIT = 1_000;
+
 const defaultSettings: StreamProcessingSettings = {
   batchSize: executionStreamProcessing.batchSize,
+  parallelizationFactor: executionStreamProcessing.parallelizationFactor,
   maxRetryAttempts: executionStreamProcessing.maxRetryAttempts,
   bisectBatchOnError: executionStreamProcessing.bisectBatchOnError,
   filterPatterns: executionStreamProcessing.filterPatterns,
@@ -163,6 +179,18 @@ const sequenceOf = (record: DynamoDBRecord) => record.dynamodb?.SequenceNumber ?
 const compareSequences = (left: string, right: string) =>
   BigInt(left) < BigInt(right) ? -1 : BigInt(left) > BigInt(right) ? 1 : 0;
 
+/** The lane of a record: the same key always lands in the same lane (FNV-1a over the key's attributes). */
+function laneOf(record: DynamoDBRecord, lanes: number): number {
+  if (lanes <= 1) return 0;
+  const key = JSON.stringify(record.dynamodb?.Keys ?? {});
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < key.length; index += 1) {
+    hash ^= key.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % lanes;
+}
+
 export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
   const settings = { ...defaultSettings, ...options.settings };
   const pollIntervalMs = options.pollIntervalMs ?? 100;
@@ -200,11 +228,14 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
       ...(shard.ParentShardId ? { parentShardId: shard.ParentShardId } : {}),
       startAt,
       trimmedRefusals: 0,
-      pending: [],
+      endReached: false,
       exhausted: false,
-      attempts: 0,
-      limit: settings.batchSize,
-      retryAt: 0,
+      lanes: Array.from({ length: Math.max(1, settings.parallelizationFactor) }, () => ({
+        pending: [],
+        attempts: 0,
+        limit: settings.batchSize,
+        retryAt: 0,
+      })),
     });
   }
 
@@ -227,8 +258,11 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     return ShardIterator;
   }
 
-  /** Reads the shard's next records into `pending`; false when there was nothing new. */
+  const buffered = (shard: ShardState) => shard.lanes.reduce((sum, lane) => sum + lane.pending.length, 0);
+
+  /** Reads the shard's next records into its lanes; false when there was nothing new. */
   async function read(shard: ShardState): Promise<boolean> {
+    if (shard.endReached) return false;
     shard.iterator ??= await iteratorFor(shard);
     if (!shard.iterator) {
       shard.exhausted = true;
@@ -236,16 +270,20 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     }
     try {
       const { Records = [], NextShardIterator } = await options.streams.send(
-        new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: settings.batchSize }),
+        new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: READ_LIMIT }),
       );
       shard.iterator = NextShardIterator;
       shard.trimmedRefusals = 0;
       const records = Records.map((record) => toLambdaRecord(record, options.streamArn));
-      shard.pending.push(...records);
+      // Records no filter matches are dropped before batching, as Lambda drops them.
+      for (const record of records) {
+        if (matchesAnyFilter(record, settings.filterPatterns))
+          shard.lanes[laneOf(record, shard.lanes.length)]?.pending.push(record);
+      }
       const last = records.at(-1);
       if (last) shard.lastReadSequence = sequenceOf(last);
       // A closed shard ends once read to its end (and its pending records are handled).
-      if (!NextShardIterator && shard.pending.length === 0) shard.exhausted = true;
+      if (!NextShardIterator) shard.endReached = true;
       return records.length > 0;
     } catch (error) {
       if (error instanceof ExpiredIteratorException) {
@@ -284,7 +322,12 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     }
   }
 
-  async function giveUp(shard: ShardState, records: DynamoDBRecord[], functionError: boolean): Promise<void> {
+  async function giveUp(
+    shard: ShardState,
+    lane: LaneState,
+    records: DynamoDBRecord[],
+    functionError: boolean,
+  ): Promise<void> {
     const first = records[0];
     const last = records.at(-1);
     const arrival = (record: DynamoDBRecord | undefined) =>
@@ -294,7 +337,7 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
         requestId: randomUUID(),
         functionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
         condition: "RetryAttemptsExhausted",
-        approximateInvokeCount: shard.attempts,
+        approximateInvokeCount: lane.attempts,
       },
       responseContext: {
         statusCode: 200,
@@ -315,53 +358,65 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     });
   }
 
-  function succeeded(shard: ShardState, handled: number): void {
-    shard.pending.splice(0, handled);
-    shard.attempts = 0;
-    shard.limit = settings.batchSize;
-    shard.retryAt = 0;
+  function succeeded(lane: LaneState, handled: number): void {
+    lane.pending.splice(0, handled);
+    lane.attempts = 0;
+    lane.limit = settings.batchSize;
+    lane.retryAt = 0;
   }
 
-  /** One step for one shard; true when it did something (read records or handled them). */
-  async function step(shard: ShardState): Promise<boolean> {
-    if (shard.pending.length === 0 && !(await read(shard))) return false;
-    if (shard.pending.length === 0) return true;
-    if (Date.now() < shard.retryAt) return true;
-
-    const batch = shard.pending.slice(0, shard.limit);
-    // Records no filter matches are dropped without an invocation, as Lambda drops them.
-    const matching = batch.filter((record) => matchesAnyFilter(record, settings.filterPatterns));
-    if (matching.length === 0) {
-      succeeded(shard, batch.length);
-      return true;
-    }
-    const outcome = await invoke(matching);
+  /** One invocation for one lane (or its wait before a retry). */
+  async function stepLane(shard: ShardState, lane: LaneState): Promise<void> {
+    // Read while this batch is handled appends to `pending`: the batch stays its first records.
+    const batch = lane.pending.slice(0, lane.limit);
+    const outcome = await invoke(batch);
     if (!outcome.thrown && outcome.failedAt === undefined) {
-      succeeded(shard, batch.length);
-      return true;
+      succeeded(lane, batch.length);
+      return;
     }
 
-    shard.attempts += 1;
+    lane.attempts += 1;
     if (outcome.failedAt !== undefined) {
       // Everything before the failed record is done (the checkpoint moves to it).
-      const failedIndex = shard.pending.findIndex((record) => sequenceOf(record) === outcome.failedAt);
-      shard.pending.splice(0, failedIndex);
+      const failedIndex = lane.pending.findIndex((record) => sequenceOf(record) === outcome.failedAt);
+      lane.pending.splice(0, failedIndex);
     } else if (settings.bisectBatchOnError && batch.length > 1) {
-      shard.limit = Math.ceil(batch.length / 2);
+      lane.limit = Math.ceil(batch.length / 2);
     }
-    if (shard.attempts > settings.maxRetryAttempts) {
+    if (lane.attempts > settings.maxRetryAttempts) {
       // The first record is the one that keeps failing: skip it, and say where it was.
-      const skipped = shard.pending.splice(
+      const skipped = lane.pending.splice(
         0,
-        outcome.failedAt !== undefined ? 1 : Math.min(shard.limit, shard.pending.length),
+        outcome.failedAt !== undefined ? 1 : Math.min(lane.limit, lane.pending.length),
       );
-      await giveUp(shard, skipped, outcome.thrown !== undefined);
-      shard.attempts = 0;
-      shard.limit = settings.batchSize;
-      return true;
+      await giveUp(shard, lane, skipped, outcome.thrown !== undefined);
+      lane.attempts = 0;
+      lane.limit = settings.batchSize;
+      return;
     }
-    shard.retryAt = Date.now() + Math.min(100 * 2 ** (shard.attempts - 1), 2_000);
-    return true;
+    lane.retryAt = Date.now() + Math.min(100 * 2 ** (lane.attempts - 1), 2_000);
+  }
+
+  /**
+   * One step for one shard: a read (while fewer than a batch per lane wait) alongside one
+   * invocation per lane with records; true when it did something, or has records waiting.
+   */
+  async function step(shard: ShardState): Promise<boolean> {
+    const reading = buffered(shard) < settings.batchSize * shard.lanes.length ? read(shard) : Promise.resolve(false);
+    const waiting = shard.lanes.filter((lane) => lane.pending.length > 0);
+    const due = waiting.filter((lane) => Date.now() >= lane.retryAt);
+    // Only lanes waiting to retry: pause until the first is due, rather than spin.
+    const pause =
+      waiting.length > 0 && due.length === 0
+        ? sleep(Math.min(pollIntervalMs, Math.min(...waiting.map((lane) => lane.retryAt)) - Date.now()))
+        : Promise.resolve();
+    const handling = [...due.map((lane) => stepLane(shard, lane)), pause];
+    // Every part is awaited before the next round, even when one fails: a lane never has two invocations at once.
+    const [readResult, ...handled] = await Promise.allSettled([reading, ...handling]);
+    const failure = [readResult, ...handled].find((result) => result.status === "rejected");
+    if (failure) throw failure.reason;
+    if (shard.endReached && buffered(shard) === 0) shard.exhausted = true;
+    return (readResult?.status === "fulfilled" && readResult.value) || waiting.length > 0;
   }
 
   const loop = (async () => {
@@ -375,7 +430,7 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
           nextDescribeAt = Date.now() + describeIntervalMs;
         }
         const results = await Promise.all([...shards.values()].filter(ready).map(step));
-        busy = results.some(Boolean) || [...shards.values()].some((shard) => shard.pending.length > 0);
+        busy = results.some(Boolean) || [...shards.values()].some((shard) => buffered(shard) > 0);
       } catch (error) {
         busy = true;
         if (!stopped) reportError(error);
