@@ -109,6 +109,13 @@ interface ShardState {
   exhausted: boolean;
   /** Records read and matching a filter, not yet handled, by the hash of their key. */
   readonly lanes: LaneState[];
+  /** The GetRecords in flight, if any: the shard is read while its lanes are handled. */
+  reading?: Promise<void>;
+  /** What the last read found; after an empty read the next waits until `nextReadAt` (an idle poll's pace). */
+  readFound: boolean;
+  nextReadAt: number;
+  /** Failures of the work in flight, thrown by the next step. */
+  readonly failures: unknown[];
 }
 
 interface LaneState {
@@ -118,6 +125,8 @@ interface LaneState {
   attempts: number;
   limit: number;
   retryAt: number;
+  /** The lane's invocation in flight, if any: one at a time, so its records are handled in order. */
+  running?: Promise<void>;
 }
 
 /** What one GetRecords may return at most (Lambda's poller reads this many too). */
@@ -229,6 +238,9 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
       startAt,
       trimmedRefusals: 0,
       endReached: false,
+      readFound: false,
+      nextReadAt: 0,
+      failures: [],
       exhausted: false,
       lanes: Array.from({ length: Math.max(1, settings.parallelizationFactor) }, () => ({
         pending: [],
@@ -397,26 +409,63 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     lane.retryAt = Date.now() + Math.min(100 * 2 ** (lane.attempts - 1), 2_000);
   }
 
+  /** Starts `work` for the shard in the background; a failure is kept for the next step to throw. */
+  function inBackground(shard: ShardState, work: Promise<unknown>): Promise<void> {
+    return work.then(
+      () => undefined,
+      (error: unknown) => {
+        shard.failures.push(error);
+      },
+    );
+  }
+
+  const inFlight = (shard: ShardState) =>
+    [shard.reading, ...shard.lanes.map((lane) => lane.running)].filter(
+      (work): work is Promise<void> => work !== undefined,
+    );
+
   /**
-   * One step for one shard: a read (while fewer than a batch per lane wait) alongside one
-   * invocation per lane with records; true when it did something, or has records waiting.
+   * One step for one shard: starts a read (while fewer than a batch per lane wait) and an
+   * invocation for each lane that has records and none in flight, then waits for the first of
+   * them to finish; each lane goes on at its own pace. False when the shard had nothing to do: no
+   * work in flight, nothing waiting, and a read that found nothing.
    */
   async function step(shard: ShardState): Promise<boolean> {
-    const reading = buffered(shard) < settings.batchSize * shard.lanes.length ? read(shard) : Promise.resolve(false);
-    const waiting = shard.lanes.filter((lane) => lane.pending.length > 0);
-    const due = waiting.filter((lane) => Date.now() >= lane.retryAt);
-    // Only lanes waiting to retry: pause until the first is due, rather than spin.
-    const pause =
-      waiting.length > 0 && due.length === 0
-        ? sleep(Math.min(pollIntervalMs, Math.min(...waiting.map((lane) => lane.retryAt)) - Date.now()))
-        : Promise.resolve();
-    const handling = [...due.map((lane) => stepLane(shard, lane)), pause];
-    // Every part is awaited before the next round, even when one fails: a lane never has two invocations at once.
-    const [readResult, ...handled] = await Promise.allSettled([reading, ...handling]);
-    const failure = [readResult, ...handled].find((result) => result.status === "rejected");
-    if (failure) throw failure.reason;
-    if (shard.endReached && buffered(shard) === 0) shard.exhausted = true;
-    return (readResult?.status === "fulfilled" && readResult.value) || waiting.length > 0;
+    const failure = shard.failures.shift();
+    if (failure !== undefined) throw failure;
+    const idleBefore = inFlight(shard).length === 0 && buffered(shard) === 0;
+    // Read ahead while the lanes work, but an empty shard is polled at the idle pace, not back to back.
+    const readDue = idleBefore || Date.now() >= shard.nextReadAt;
+    if (!shard.reading && readDue && buffered(shard) < settings.batchSize * shard.lanes.length) {
+      shard.reading = inBackground(
+        shard,
+        read(shard).then((found) => {
+          shard.readFound = found;
+          shard.nextReadAt = found ? 0 : Date.now() + pollIntervalMs;
+        }),
+      ).finally(() => {
+        shard.reading = undefined;
+      });
+    }
+    const now = Date.now();
+    for (const lane of shard.lanes) {
+      if (lane.running || lane.pending.length === 0 || now < lane.retryAt) continue;
+      lane.running = inBackground(shard, stepLane(shard, lane)).finally(() => {
+        lane.running = undefined;
+      });
+    }
+    const working = inFlight(shard);
+    if (working.length > 0) await Promise.race(working);
+    else {
+      // Only lanes waiting to retry: pause until the first is due, rather than spin.
+      const retries = shard.lanes.filter((lane) => lane.pending.length > 0).map((lane) => lane.retryAt);
+      if (retries.length > 0) await sleep(Math.max(0, Math.min(pollIntervalMs, Math.min(...retries) - Date.now())));
+    }
+    if (shard.endReached && buffered(shard) === 0 && inFlight(shard).length === 0) shard.exhausted = true;
+    if (!idleBefore) return true;
+    // Nothing was under way: this step's read decides (awaited whole, so an idle pass is a full one).
+    if (shard.reading) await shard.reading;
+    return shard.readFound || buffered(shard) > 0 || inFlight(shard).length > 0;
   }
 
   const loop = (async () => {
@@ -430,7 +479,9 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
           nextDescribeAt = Date.now() + describeIntervalMs;
         }
         const results = await Promise.all([...shards.values()].filter(ready).map(step));
-        busy = results.some(Boolean) || [...shards.values()].some((shard) => buffered(shard) > 0);
+        busy =
+          results.some(Boolean) ||
+          [...shards.values()].some((shard) => buffered(shard) > 0 || inFlight(shard).length > 0);
       } catch (error) {
         busy = true;
         if (!stopped) reportError(error);
@@ -441,6 +492,8 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
         await sleep(pollIntervalMs);
       }
     }
+    // Stopped: what is in flight finishes before the poller says it stopped.
+    await Promise.all([...shards.values()].flatMap(inFlight));
   })();
 
   return {
