@@ -183,7 +183,7 @@ export const executionStreamProcessing = {
    * more than one invocation at a time for a guard's stop to follow its crossing within 2 s
    * (docs/performance.md, "Runaway guards").
    */
-  parallelizationFactor: 4,
+  parallelizationFactor: 10,
   // A failing record is retried (the batch split at it, then from it) this many times before it
   // is skipped and described on the failure queue, which alarms: a poison record cannot hold the
   // shard, and is not lost silently. The stream keeps records 24 hours.
