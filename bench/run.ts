@@ -6,7 +6,7 @@
  *   npm run bench                       everything (about 5-6 minutes)
  *   npm run bench -- --only hot,cold    some sections: bundle, cold, hot, local, fleet
  *   npm run bench -- --only fleet --fleet-sizes 1,10   the fleet section for some fleet sizes only
- *   npm run bench -- --only guards --guard-tasks 100   the runaway guards over 100 tasks (default 50)
+ *   npm run bench -- --only guards --guard-tasks 50    the runaway guards over 50 tasks (default 100)
  */
 import { fork } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -35,7 +35,7 @@ const { values: options } = parseArgs({
     "hot-calls": { type: "string", default: "10000" },
     "fleet-sizes": { type: "string", default: "1,10,100,1000" },
     "fleet-designs": { type: "string", default: "per-worker,sns,shared" },
-    "guard-tasks": { type: "string", default: "50" },
+    "guard-tasks": { type: "string", default: "100" },
   },
   strict: true,
 });

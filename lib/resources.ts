@@ -176,6 +176,14 @@ export const executionStreamProcessing = {
   functionName: "execution-stream",
   /** Records per invocation; each record stops at most CASCADE_CHILDREN_PER_RECORD sub-executions. */
   batchSize: 10,
+  /**
+   * Batches of one shard handled at once, the records spread by item (Lambda's
+   * ParallelizationFactor; each item's records stay in order). One shard takes every write of the
+   * table; a fleet reporting usage twice a second (100 tasks, about 220 records a second) needs
+   * more than one invocation at a time for a guard's stop to follow its crossing within 2 s
+   * (docs/performance.md, "Runaway guards").
+   */
+  parallelizationFactor: 10,
   // A failing record is retried (the batch split at it, then from it) this many times before it
   // is skipped and described on the failure queue, which alarms: a poison record cannot hold the
   // shard, and is not lost silently. The stream keeps records 24 hours.

@@ -70,6 +70,7 @@ export class ExecutionStreamProcessing extends Construct {
       eventSourceArn: streamArn,
       startingPosition: lambda.StartingPosition[settings.startingPosition],
       batchSize: settings.batchSize,
+      parallelizationFactor: settings.parallelizationFactor,
       bisectBatchOnError: settings.bisectBatchOnError,
       reportBatchItemFailures: settings.reportBatchItemFailures,
       retryAttempts: settings.maxRetryAttempts,

@@ -20,10 +20,14 @@ import { localLambdaContext } from "./lambda-context.js";
 /**
  * What Lambda's DynamoDB Streams event source mapping does in AWS, for the local stack: reads
  * every shard of DynamoDB Local's stream (a child shard only after its parent), keeps the records
- * that match the mapping's filters, and invokes the same handler with Lambda's event shape, one
- * batch per shard at a time. Partial batch failures resume the shard at the failed record; a
- * thrown error splits the batch (bisect); a record that fails `maxRetryAttempts` times is skipped
- * and described on the failure queue, as Lambda's on-failure destination would receive it.
+ * that match the mapping's filters, and invokes the same handler with Lambda's event shape. A
+ * shard's records are spread over `parallelizationFactor` lanes by the hash of their key (Lambda's
+ * ParallelizationFactor), one batch per lane at a time: each item's records stay in order, and
+ * the items of different lanes are handled at once. Each lane reads as a shard did before: partial
+ * batch failures resume the lane at the failed record; a thrown error splits the batch (bisect); a
+ * record that fails `maxRetryAttempts` times is skipped and described on the failure queue, as
+ * Lambda's on-failure destination would receive it. The shard is read ahead (up to 1,000 records
+ * a GetRecords, as Lambda reads) while the lanes handle what was read.
  */
 
 export type StreamHandler = (
@@ -33,6 +37,7 @@ export type StreamHandler = (
 
 export interface StreamProcessingSettings {
   readonly batchSize: number;
+  readonly parallelizationFactor: number;
   readonly maxRetryAttempts: number;
   readonly bisectBatchOnError: boolean;
   readonly filterPatterns: readonly unknown[];
@@ -99,17 +104,37 @@ interface ShardState {
   lastReadSequence?: string;
   /** TrimmedDataAccessException answers in a row. */
   trimmedRefusals: number;
+  /** A closed shard was read to its end: it is exhausted once its lanes are empty. */
+  endReached: boolean;
+  exhausted: boolean;
+  /** Records read and matching a filter, not yet handled, by the hash of their key. */
+  readonly lanes: LaneState[];
+  /** The GetRecords in flight, if any: the shard is read while its lanes are handled. */
+  reading?: Promise<void>;
+  /** What the last read found; after an empty read the next waits until `nextReadAt` (an idle poll's pace). */
+  readFound: boolean;
+  nextReadAt: number;
+  /** Failures of the work in flight, thrown by the next step. */
+  readonly failures: unknown[];
+}
+
+interface LaneState {
   /** Read, not yet handled (in order). */
   pending: DynamoDBRecord[];
-  exhausted: boolean;
   /** Attempts at the first pending record, and how many records the next invocation takes (halved by bisect). */
   attempts: number;
   limit: number;
   retryAt: number;
+  /** The lane's invocation in flight, if any: one at a time, so its records are handled in order. */
+  running?: Promise<void>;
 }
+
+/** What one GetRecords may return at most (Lambda's poller reads this many too). */
+const READ_LIMIT = 1_000;
 
 const defaultSettings: StreamProcessingSettings = {
   batchSize: executionStreamProcessing.batchSize,
+  parallelizationFactor: executionStreamProcessing.parallelizationFactor,
   maxRetryAttempts: executionStreamProcessing.maxRetryAttempts,
   bisectBatchOnError: executionStreamProcessing.bisectBatchOnError,
   filterPatterns: executionStreamProcessing.filterPatterns,
@@ -163,6 +188,18 @@ const sequenceOf = (record: DynamoDBRecord) => record.dynamodb?.SequenceNumber ?
 const compareSequences = (left: string, right: string) =>
   BigInt(left) < BigInt(right) ? -1 : BigInt(left) > BigInt(right) ? 1 : 0;
 
+/** The lane of a record: the same key always lands in the same lane (FNV-1a over the key's attributes). */
+function laneOf(record: DynamoDBRecord, lanes: number): number {
+  if (lanes <= 1) return 0;
+  const key = JSON.stringify(record.dynamodb?.Keys ?? {});
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < key.length; index += 1) {
+    hash ^= key.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % lanes;
+}
+
 export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
   const settings = { ...defaultSettings, ...options.settings };
   const pollIntervalMs = options.pollIntervalMs ?? 100;
@@ -200,11 +237,17 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
       ...(shard.ParentShardId ? { parentShardId: shard.ParentShardId } : {}),
       startAt,
       trimmedRefusals: 0,
-      pending: [],
+      endReached: false,
+      readFound: false,
+      nextReadAt: 0,
+      failures: [],
       exhausted: false,
-      attempts: 0,
-      limit: settings.batchSize,
-      retryAt: 0,
+      lanes: Array.from({ length: Math.max(1, settings.parallelizationFactor) }, () => ({
+        pending: [],
+        attempts: 0,
+        limit: settings.batchSize,
+        retryAt: 0,
+      })),
     });
   }
 
@@ -227,8 +270,11 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     return ShardIterator;
   }
 
-  /** Reads the shard's next records into `pending`; false when there was nothing new. */
+  const buffered = (shard: ShardState) => shard.lanes.reduce((sum, lane) => sum + lane.pending.length, 0);
+
+  /** Reads the shard's next records into its lanes; false when there was nothing new. */
   async function read(shard: ShardState): Promise<boolean> {
+    if (shard.endReached) return false;
     shard.iterator ??= await iteratorFor(shard);
     if (!shard.iterator) {
       shard.exhausted = true;
@@ -236,16 +282,20 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     }
     try {
       const { Records = [], NextShardIterator } = await options.streams.send(
-        new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: settings.batchSize }),
+        new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: READ_LIMIT }),
       );
       shard.iterator = NextShardIterator;
       shard.trimmedRefusals = 0;
       const records = Records.map((record) => toLambdaRecord(record, options.streamArn));
-      shard.pending.push(...records);
+      // Records no filter matches are dropped before batching, as Lambda drops them.
+      for (const record of records) {
+        if (matchesAnyFilter(record, settings.filterPatterns))
+          shard.lanes[laneOf(record, shard.lanes.length)]?.pending.push(record);
+      }
       const last = records.at(-1);
       if (last) shard.lastReadSequence = sequenceOf(last);
       // A closed shard ends once read to its end (and its pending records are handled).
-      if (!NextShardIterator && shard.pending.length === 0) shard.exhausted = true;
+      if (!NextShardIterator) shard.endReached = true;
       return records.length > 0;
     } catch (error) {
       if (error instanceof ExpiredIteratorException) {
@@ -284,7 +334,12 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     }
   }
 
-  async function giveUp(shard: ShardState, records: DynamoDBRecord[], functionError: boolean): Promise<void> {
+  async function giveUp(
+    shard: ShardState,
+    lane: LaneState,
+    records: DynamoDBRecord[],
+    functionError: boolean,
+  ): Promise<void> {
     const first = records[0];
     const last = records.at(-1);
     const arrival = (record: DynamoDBRecord | undefined) =>
@@ -294,7 +349,7 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
         requestId: randomUUID(),
         functionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
         condition: "RetryAttemptsExhausted",
-        approximateInvokeCount: shard.attempts,
+        approximateInvokeCount: lane.attempts,
       },
       responseContext: {
         statusCode: 200,
@@ -315,53 +370,102 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     });
   }
 
-  function succeeded(shard: ShardState, handled: number): void {
-    shard.pending.splice(0, handled);
-    shard.attempts = 0;
-    shard.limit = settings.batchSize;
-    shard.retryAt = 0;
+  function succeeded(lane: LaneState, handled: number): void {
+    lane.pending.splice(0, handled);
+    lane.attempts = 0;
+    lane.limit = settings.batchSize;
+    lane.retryAt = 0;
   }
 
-  /** One step for one shard; true when it did something (read records or handled them). */
-  async function step(shard: ShardState): Promise<boolean> {
-    if (shard.pending.length === 0 && !(await read(shard))) return false;
-    if (shard.pending.length === 0) return true;
-    if (Date.now() < shard.retryAt) return true;
-
-    const batch = shard.pending.slice(0, shard.limit);
-    // Records no filter matches are dropped without an invocation, as Lambda drops them.
-    const matching = batch.filter((record) => matchesAnyFilter(record, settings.filterPatterns));
-    if (matching.length === 0) {
-      succeeded(shard, batch.length);
-      return true;
-    }
-    const outcome = await invoke(matching);
+  /** One invocation for one lane (or its wait before a retry). */
+  async function stepLane(shard: ShardState, lane: LaneState): Promise<void> {
+    // Read while this batch is handled appends to `pending`: the batch stays its first records.
+    const batch = lane.pending.slice(0, lane.limit);
+    const outcome = await invoke(batch);
     if (!outcome.thrown && outcome.failedAt === undefined) {
-      succeeded(shard, batch.length);
-      return true;
+      succeeded(lane, batch.length);
+      return;
     }
 
-    shard.attempts += 1;
+    lane.attempts += 1;
     if (outcome.failedAt !== undefined) {
       // Everything before the failed record is done (the checkpoint moves to it).
-      const failedIndex = shard.pending.findIndex((record) => sequenceOf(record) === outcome.failedAt);
-      shard.pending.splice(0, failedIndex);
+      const failedIndex = lane.pending.findIndex((record) => sequenceOf(record) === outcome.failedAt);
+      lane.pending.splice(0, failedIndex);
     } else if (settings.bisectBatchOnError && batch.length > 1) {
-      shard.limit = Math.ceil(batch.length / 2);
+      lane.limit = Math.ceil(batch.length / 2);
     }
-    if (shard.attempts > settings.maxRetryAttempts) {
+    if (lane.attempts > settings.maxRetryAttempts) {
       // The first record is the one that keeps failing: skip it, and say where it was.
-      const skipped = shard.pending.splice(
+      const skipped = lane.pending.splice(
         0,
-        outcome.failedAt !== undefined ? 1 : Math.min(shard.limit, shard.pending.length),
+        outcome.failedAt !== undefined ? 1 : Math.min(lane.limit, lane.pending.length),
       );
-      await giveUp(shard, skipped, outcome.thrown !== undefined);
-      shard.attempts = 0;
-      shard.limit = settings.batchSize;
-      return true;
+      await giveUp(shard, lane, skipped, outcome.thrown !== undefined);
+      lane.attempts = 0;
+      lane.limit = settings.batchSize;
+      return;
     }
-    shard.retryAt = Date.now() + Math.min(100 * 2 ** (shard.attempts - 1), 2_000);
-    return true;
+    lane.retryAt = Date.now() + Math.min(100 * 2 ** (lane.attempts - 1), 2_000);
+  }
+
+  /** Starts `work` for the shard in the background; a failure is kept for the next step to throw. */
+  function inBackground(shard: ShardState, work: Promise<unknown>): Promise<void> {
+    return work.then(
+      () => undefined,
+      (error: unknown) => {
+        shard.failures.push(error);
+      },
+    );
+  }
+
+  const inFlight = (shard: ShardState) =>
+    [shard.reading, ...shard.lanes.map((lane) => lane.running)].filter(
+      (work): work is Promise<void> => work !== undefined,
+    );
+
+  /**
+   * One step for one shard: starts a read (while fewer than a batch per lane wait) and an
+   * invocation for each lane that has records and none in flight, then waits for the first of
+   * them to finish; each lane goes on at its own pace. False when the shard had nothing to do: no
+   * work in flight, nothing waiting, and a read that found nothing.
+   */
+  async function step(shard: ShardState): Promise<boolean> {
+    const failure = shard.failures.shift();
+    if (failure !== undefined) throw failure;
+    const idleBefore = inFlight(shard).length === 0 && buffered(shard) === 0;
+    // Read ahead while the lanes work, but an empty shard is polled at the idle pace, not back to back.
+    const readDue = idleBefore || Date.now() >= shard.nextReadAt;
+    if (!shard.reading && readDue && buffered(shard) < settings.batchSize * shard.lanes.length) {
+      shard.reading = inBackground(
+        shard,
+        read(shard).then((found) => {
+          shard.readFound = found;
+          shard.nextReadAt = found ? 0 : Date.now() + pollIntervalMs;
+        }),
+      ).finally(() => {
+        shard.reading = undefined;
+      });
+    }
+    const now = Date.now();
+    for (const lane of shard.lanes) {
+      if (lane.running || lane.pending.length === 0 || now < lane.retryAt) continue;
+      lane.running = inBackground(shard, stepLane(shard, lane)).finally(() => {
+        lane.running = undefined;
+      });
+    }
+    const working = inFlight(shard);
+    if (working.length > 0) await Promise.race(working);
+    else {
+      // Only lanes waiting to retry: pause until the first is due, rather than spin.
+      const retries = shard.lanes.filter((lane) => lane.pending.length > 0).map((lane) => lane.retryAt);
+      if (retries.length > 0) await sleep(Math.max(0, Math.min(pollIntervalMs, Math.min(...retries) - Date.now())));
+    }
+    if (shard.endReached && buffered(shard) === 0 && inFlight(shard).length === 0) shard.exhausted = true;
+    if (!idleBefore) return true;
+    // Nothing was under way: this step's read decides (awaited whole, so an idle pass is a full one).
+    if (shard.reading) await shard.reading;
+    return shard.readFound || buffered(shard) > 0 || inFlight(shard).length > 0;
   }
 
   const loop = (async () => {
@@ -375,7 +479,9 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
           nextDescribeAt = Date.now() + describeIntervalMs;
         }
         const results = await Promise.all([...shards.values()].filter(ready).map(step));
-        busy = results.some(Boolean) || [...shards.values()].some((shard) => shard.pending.length > 0);
+        busy =
+          results.some(Boolean) ||
+          [...shards.values()].some((shard) => buffered(shard) > 0 || inFlight(shard).length > 0);
       } catch (error) {
         busy = true;
         if (!stopped) reportError(error);
@@ -386,6 +492,8 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
         await sleep(pollIntervalMs);
       }
     }
+    // Stopped: what is in flight finishes before the poller says it stopped.
+    await Promise.all([...shards.values()].flatMap(inFlight));
   })();
 
   return {

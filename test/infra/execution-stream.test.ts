@@ -35,6 +35,7 @@ describe("the executions table's stream and its processor", () => {
       FunctionName: { Ref: functionId },
       StartingPosition: "TRIM_HORIZON",
       BatchSize: executionStreamProcessing.batchSize,
+      ParallelizationFactor: executionStreamProcessing.parallelizationFactor,
       BisectBatchOnFunctionError: true,
       FunctionResponseTypes: ["ReportBatchItemFailures"],
       MaximumRetryAttempts: executionStreamProcessing.maxRetryAttempts,

@@ -120,8 +120,9 @@ async function processorBehindProxies(options: { wrapHandler?: (handler: StreamH
     sqs: createSqsClient({ ...clientOptions, endpoint: sqsProxy.endpoint }),
     childrenPerRecord: 2,
     // Polled slowly enough that the five concurrent stops land in one batch: the faults then hit a record part-way
-    // through it.
-    poller: { pollIntervalMs: 250 },
+    // through it. One lane: a batch then holds records of several items, which is what these tests are about
+    // (with more lanes, each lane's batches keep the same semantics, over fewer items).
+    poller: { pollIntervalMs: 250, settings: { parallelizationFactor: 1 } },
     ...options,
   });
   return stream;
