@@ -5,7 +5,8 @@
  * On the local stack (`npm start` in a process of its own: DynamoDB Local, fauxqs, and the local
  * stream poller feeding the real execution-stream handler), N tasks of one organization whose
  * default `max_tokens` is `limit` run in reference workers in this process, `tasksPerWorker` each
- * (each with its own queue, long polls, heartbeats every 5 s, as in a fleet). Each task reports its cumulative tokens every `intervalMs` as the
+ * (each with its own queue, long polls, heartbeats every 5 s, as in a fleet). Each task reports its cumulative tokens
+ * every `intervalMs` as the
  * platform does (lib/worker/spend-tokens.ts), at a rate of its own, until its stop arrives.
  * Times, all on this machine's clock:
  * - crossing to stopped record: from the moment the UpdateItem that put usage over the limit
@@ -20,7 +21,7 @@ import { join } from "node:path";
 import { GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { demoSeed } from "../infra/local/demo-data.js";
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from "../infra/local/emulators.js";
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localClientOptions } from "../infra/local/emulators.js";
 import { ownerQueueSettings } from "../infra/local/provision.js";
 import { createDynamoDbClient, createSqsClient } from "../lib/aws/clients.js";
 import { livenessIndexKeys } from "../lib/executions/indexes.js";
@@ -87,7 +88,7 @@ export async function measureGuards(workDirectory: string, plan: GuardsPlan): Pr
     const { stack } = local;
     process.env.AWS_ACCESS_KEY_ID = LOCAL_CREDENTIALS.accessKeyId;
     process.env.AWS_SECRET_ACCESS_KEY = LOCAL_CREDENTIALS.secretAccessKey;
-    const clientOptions = { region: LOCAL_REGION, requestTimeoutMs: 5000, connectionTimeoutMs: 2000, maxAttempts: 3 };
+    const clientOptions = { ...localClientOptions, region: LOCAL_REGION };
     const dynamoDb = createDynamoDbClient({ ...clientOptions, endpoint: stack.dynamodb_endpoint });
     const sqs = createSqsClient({ ...clientOptions, requestTimeoutMs: 30_000, endpoint: stack.sqs_endpoint });
     const organizationId = `org-bench-guards-${randomUUID().slice(0, 8)}`;

@@ -202,7 +202,8 @@ if (selected.has("cold") && built) {
   print();
   print(
     `Where stop-task's ${parts.aboveBareMs} ms above the bare handler go: loading Node built-ins ${parts.builtinsMs} ms, ` +
-      `parsing and compiling ${stopTask.kib} KiB ${parts.compileMs} ms, evaluating (module bodies, schemas, clients) ${parts.evaluateMs} ms`,
+      `parsing and compiling ${stopTask.kib} KiB ${parts.compileMs} ms, ` +
+      `evaluating (module bodies, schemas, clients) ${parts.evaluateMs} ms`,
   );
   print();
 }
@@ -268,10 +269,12 @@ if (selected.has("hot")) {
   };
   print(
     `Handler, success path: ${ratio}x the bare SDK calls, median of ${ratios.length} repetitions of neighbouring blocks' ratios ` +
-      `(spread ${round(ratios[0] ?? Number.NaN, 2)}-${round(ratios.at(-1) ?? Number.NaN, 2)}x; ${check("hot path success / bare SDK (median of repetitions)", ratio, budgets.hotPathCpuRatio)})`,
+      `(spread ${round(ratios[0] ?? Number.NaN, 2)}-${round(ratios.at(-1) ?? Number.NaN, 2)}x; ` +
+      `${check("hot path success / bare SDK (median of repetitions)", ratio, budgets.hotPathCpuRatio)})`,
   );
   print(
-    `The same pairs' fastest tenth of calls: ${round(median(fastRatios), 2)}x (spread ${round(fastRatios[0] ?? Number.NaN, 2)}-${round(fastRatios.at(-1) ?? Number.NaN, 2)}x); ` +
+    `The same pairs' fastest tenth of calls: ${round(median(fastRatios), 2)}x (spread ` +
+      `${round(fastRatios[0] ?? Number.NaN, 2)}-${round(fastRatios.at(-1) ?? Number.NaN, 2)}x); ` +
       `the pooled medians above: ${round(hot.paths.success.medianUs / baseline.medianUs, 2)}x`,
   );
   print();
@@ -284,7 +287,8 @@ if (selected.has("local")) {
   ]);
   results.localStack = local;
   print(
-    `Local stack (\`npm start\`: DynamoDB Local + fauxqs; stops over HTTP vs the same run's bare SDK calls). Startup: ${round(local.startupMs / 1000, 1)} s`,
+    `Local stack (\`npm start\`: DynamoDB Local + fauxqs; stops over HTTP vs the ` +
+      `same run's bare SDK calls). Startup: ${round(local.startupMs / 1000, 1)} s`,
   );
   print();
   table(
@@ -344,7 +348,10 @@ if (selected.has("fleet")) {
   };
   const designName = (run: FleetRun) => designNames[run.design];
   print(
-    `Fleet (\`npm start\` stack; N reference workers in one process, heartbeat every ${fleet.heartbeatIntervalMs / 1000} s; stops over HTTP to the real stop handler in its own process; time from the request to the task's AbortSignal). Startup: ${round(fleet.startupMs / 1000, 1)} s`,
+    `Fleet (\`npm start\` stack; N reference workers in one process, heartbeat ` +
+      `every ${fleet.heartbeatIntervalMs / 1000} s; stops over HTTP to ` +
+      `the real stop handler in its own process; time from the request to the ` +
+      `task's AbortSignal). Startup: ${round(fleet.startupMs / 1000, 1)} s`,
   );
   print();
   const { target } = budgets.fleet;
@@ -370,7 +377,8 @@ if (selected.has("fleet")) {
               check(`fleet x${run.workers} dead-lettered`, run.deadLettered, target.deadLettered),
               run.p99Ms <= target.stopToAbortP99Ms
                 ? `p99 ${check(`fleet x${run.workers} p99 ms`, run.p99Ms, target.stopToAbortP99Ms)}`
-                : `p99 target ${target.stopToAbortP99Ms} missed; gate ${check(`fleet x${run.workers} p99 ms (gate)`, run.p99Ms, gate ?? target.stopToAbortP99Ms)}`,
+                : `p99 target ${target.stopToAbortP99Ms} ` +
+                  `missed; gate ${check(`fleet x${run.workers} p99 ms (gate)`, run.p99Ms, gate ?? target.stopToAbortP99Ms)}`,
             ].join("; ")
           : "";
       return [
@@ -395,14 +403,18 @@ if (selected.has("fleet")) {
       .map(([name, ms]) => `${name} p50 ${ms.p50} / p99 ${ms.p99} ms`)
       .join(", ");
     print(
-      `- ${designName(run)}, ${run.workers} workers: the API answered in p50 ${run.answerP50Ms} / p99 ${run.answerP99Ms} ms, of which the stop function's calls: ${parts}`,
+      `- ${designName(run)}, ${run.workers} workers: the API answered in p50 ${run.answerP50Ms} ` +
+        `/ p99 ${run.answerP99Ms} ms, of which the stop function's calls: ${parts}`,
     );
   }
   print();
   print(
-    `The shared queue dead-letters after ${fleet.sharedQueueMaxReceives} receives; its stops at 1,000 workers are a sample (fewer, slower), since ` +
-      "each costs the emulator some 20,000 empty receives there (fauxqs answers every waiting long poll at each new or released message). A stop whose message was lost halts at its task's next heartbeat. " +
-      "\"API answer\" is the stop request's own time (the stop function's UpdateItem and SendMessage on the emulators); the rest of a stop-to-abort is delivery.",
+    `The shared queue dead-letters after ${fleet.sharedQueueMaxReceives} ` +
+      `receives; its stops at 1,000 workers are a sample (fewer, slower), since ` +
+      "each costs the emulator some 20,000 empty receives there (fauxqs answers every waiting long poll at " +
+      "each new or released message). A stop whose message was lost halts at its task's next heartbeat. " +
+      "\"API answer\" is the stop request's own time (the stop function's UpdateItem " +
+      "and SendMessage on the emulators); the rest of a stop-to-abort is delivery.",
   );
   print();
 }
@@ -417,8 +429,10 @@ if (selected.has("guards")) {
   });
   results.guards = guards;
   print(
-    `Runaway guards (\`npm start\` stack, its stream poller and the real stream handler; ${guards.tasks} tasks, ${guards.tasksPerWorker} per reference worker, each reporting its tokens every ${guards.intervalMs} ms, ` +
-      `${guards.tokensPerReport[0]}-${guards.tokensPerReport[1]} tokens a report, against an organization default max_tokens of ${guards.limit}). Startup: ${round(guards.startupMs / 1000, 1)} s, run: ${guards.seconds} s`,
+    `Runaway guards (\`npm start\` stack, its stream poller and the real stream handler; ${guards.tasks} tasks, ` +
+      `${guards.tasksPerWorker} per reference worker, each reporting its tokens every ${guards.intervalMs} ms, ` +
+      `${guards.tokensPerReport[0]}-${guards.tokensPerReport[1]} tokens a report, against an organization default ` +
+      `max_tokens of ${guards.limit}). Startup: ${round(guards.startupMs / 1000, 1)} s, run: ${guards.seconds} s`,
   );
   print();
   table(
@@ -453,8 +467,10 @@ if (selected.has("guards")) {
     ],
   );
   print(
-    `Stopped: ${guards.stopped} of ${guards.tasks} (${guards.notStopped} not); the worker heard by its stop message ${guards.abortedByMessage}, by its heartbeat ${guards.abortedByHeartbeat}. ` +
-      "Overshoot is the last total a task reported minus the limit: the crossing report's own excess, plus any report written before the stop reached the worker.",
+    `Stopped: ${guards.stopped} of ${guards.tasks} (${guards.notStopped} not); the worker heard by ` +
+      `its stop message ${guards.abortedByMessage}, by its heartbeat ${guards.abortedByHeartbeat}. ` +
+      "Overshoot is the last total a task reported minus the limit: the crossing " +
+      "report's own excess, plus any report written before the stop reached the worker.",
   );
   print();
 }
@@ -464,7 +480,8 @@ const missed = checks.filter((entry) => !entry.met);
 print(
   missed.length === 0
     ? `All ${checks.length} budgets met.`
-    : `${missed.length} of ${checks.length} budgets MISSED: ${missed.map((entry) => `${entry.what} ${entry.actual} > ${entry.budget}`).join("; ")}`,
+    : `${missed.length} of ${checks.length} ` +
+        `budgets MISSED: ${missed.map((entry) => `${entry.what} ${entry.actual} > ${entry.budget}`).join("; ")}`,
 );
 writeFileSync(join(workDirectory, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
 writeFileSync(join(workDirectory, "results.md"), `${lines.join("\n")}\n`);

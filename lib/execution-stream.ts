@@ -12,7 +12,8 @@ import { type TaskEvent, type TaskEventPublisher, taskEventsOf } from "./task-ev
 
 /**
  * The executions table's stream processor: for each record, in order, the runaway guards (a
- * running task over its limits is stopped), the cascade's share of it, then the record's events. Events go last, so that a record whose events were published is never
+ * running task over its limits is stopped), the cascade's share of it, then the record's events. Events go last, so
+ * that a record whose events were published is never
  * handled again because of something that failed after them.
  */
 

@@ -1,4 +1,7 @@
-/** Composition root of the executions table's stream processor: config once, clients once per container, handed to compose.ts. */
+/**
+ * Composition root of the executions table's stream processor: config once, clients once per container, handed to
+ * compose.ts.
+ */
 import { createDynamoDbClient, createSqsClient } from "../../lib/aws/clients.js";
 import { createEventBridgeClient } from "../../lib/aws/eventbridge-client.js";
 import { awsClientOptions, readExecutionStreamConfig } from "../../lib/config.js";

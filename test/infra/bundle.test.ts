@@ -118,7 +118,8 @@ describe("the deployed stop function's credentials", () => {
     if (!stopBundle) throw new Error("no stop-task bundle among the assets");
     const event = { action: "stop_task", task_id: randomUUID(), reason: "bundle test", requested_by: "bundle-test" };
     const script = `import(${JSON.stringify(pathToFileURL(join(stopBundle, "index.mjs")).href)}).then(async (m) => {
-      const result = await m.handler(${JSON.stringify(event)}, { awsRequestId: "bundle-test", functionName: "stop-task", getRemainingTimeInMillis: () => 10000 });
+      const context = { awsRequestId: "bundle-test", functionName: "stop-task", getRemainingTimeInMillis: () => 10000 };
+      const result = await m.handler(${JSON.stringify(event)}, context);
       process.stdout.write("\\n" + JSON.stringify(result));
     })`;
     const env = {

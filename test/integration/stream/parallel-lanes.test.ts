@@ -48,26 +48,30 @@ afterAll(async () => {
   await stream?.stop();
 });
 
-it("spreads a shard's records over lanes by item: several batches at once, each item's records once and in order, a failure retried in its own lane", async () => {
-  const executions = Array.from({ length: ITEMS }, () => anExecution({ status: "executing" }));
-  for (const execution of executions) await putItem(aws.dynamoDb, aws.resources.tables.executions, execution);
-  failingItem = executions[0]?.id as string;
-  for (let report = 1; report <= REPORTS; report += 1) {
-    await Promise.all(
-      executions.map((execution) =>
-        dynamoTokenUsageReporter(
-          aws.dynamoDb,
-          aws.resources.tables.executions,
-          execution.id as string,
-        )({ prompt_tokens: report, completion_tokens: 0 }),
-      ),
-    );
-  }
-  await stream.settled(20_000);
+it(
+  "spreads a shard's records over lanes by item: several batches at once, " +
+    "each item's records once and in order, a failure retried in its own lane",
+  async () => {
+    const executions = Array.from({ length: ITEMS }, () => anExecution({ status: "executing" }));
+    for (const execution of executions) await putItem(aws.dynamoDb, aws.resources.tables.executions, execution);
+    failingItem = executions[0]?.id as string;
+    for (let report = 1; report <= REPORTS; report += 1) {
+      await Promise.all(
+        executions.map((execution) =>
+          dynamoTokenUsageReporter(
+            aws.dynamoDb,
+            aws.resources.tables.executions,
+            execution.id as string,
+          )({ prompt_tokens: report, completion_tokens: 0 }),
+        ),
+      );
+    }
+    await stream.settled(20_000);
 
-  expect(failedOnce).toBe(true);
-  const expected = Array.from({ length: REPORTS }, (_, index) => index + 1);
-  for (const execution of executions)
-    expect(handled.get(execution.id as string), execution.id as string).toEqual(expected);
-  expect(mostInFlight).toBeGreaterThan(1);
-});
+    expect(failedOnce).toBe(true);
+    const expected = Array.from({ length: REPORTS }, (_, index) => index + 1);
+    for (const execution of executions)
+      expect(handled.get(execution.id as string), execution.id as string).toEqual(expected);
+    expect(mostInFlight).toBeGreaterThan(1);
+  },
+);
