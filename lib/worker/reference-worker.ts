@@ -2,6 +2,7 @@ import { DeleteMessageCommand, type Message, ReceiveMessageCommand, type SQSClie
 import { signalChannels } from "../resources.js";
 import { isQueueGone } from "../signals/publisher.js";
 import { type StopMessage, stopMessageSchema } from "../signals/stop-message.js";
+import { abortablePause } from "./abortable-pause.js";
 import type { WorkerExecutionUpdates } from "./execution-updates.js";
 import {
   ensureSignalQueue,
@@ -235,18 +236,7 @@ export type ReferenceWorker = ReturnType<typeof createReferenceWorker>;
 export function fakeTask(steps: number, stepMs: number): TaskBody {
   return async (signal) => {
     for (let step = 0; step < steps; step += 1) {
-      signal.throwIfAborted();
-      await new Promise<void>((resolve, reject) => {
-        const onAbort = () => {
-          clearTimeout(timer);
-          reject(signal.reason);
-        };
-        const timer = setTimeout(() => {
-          signal.removeEventListener("abort", onAbort);
-          resolve();
-        }, stepMs);
-        signal.addEventListener("abort", onAbort, { once: true });
-      });
+      await abortablePause(stepMs, signal);
     }
     return `finished ${steps} steps`;
   };

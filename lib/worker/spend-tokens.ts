@@ -1,4 +1,5 @@
 import { type DynamoDBClient, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
+import { abortablePause } from "./abortable-pause.js";
 import type { TaskBody } from "./reference-worker.js";
 
 /**
@@ -56,7 +57,7 @@ export function spendTokensTask(report: TokenUsageReporter, options: SpendTokens
   return async (signal) => {
     let total = 0;
     for (let reports = 0; reports < (options.maxReports ?? Number.POSITIVE_INFINITY); reports += 1) {
-      await pause(options.intervalMs, signal);
+      await abortablePause(options.intervalMs, signal);
       total += options.tokensPerReport;
       const prompt = Math.ceil(total * 0.75);
       await report({ prompt_tokens: prompt, completion_tokens: total - prompt });
@@ -64,19 +65,4 @@ export function spendTokensTask(report: TokenUsageReporter, options: SpendTokens
     }
     return `spent ${total} tokens`;
   };
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  signal.throwIfAborted();
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
