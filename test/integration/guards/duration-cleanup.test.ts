@@ -1,12 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { livenessIndexKeys } from "../../../lib/executions/indexes.js";
-import { putOrganizationLimits, setTaskLimits } from "../../../lib/executions/limits-store.js";
+import { setTaskLimits } from "../../../lib/executions/limits-store.js";
 import type { Limits } from "../../../lib/limits.js";
 import { cleanupHarness } from "../../support/cleanup-harness.js";
-import { type ExecutionStreamHarness, startExecutionStream } from "../../support/execution-stream-harness.js";
+import type { ExecutionStreamHarness } from "../../support/execution-stream-harness.js";
 import { anExecution } from "../../support/factories.js";
-import { type LocalAws, provisionIsolatedStack, putItem } from "../../support/local-aws.js";
+import { type LocalAws, putItem } from "../../support/local-aws.js";
+import { organizationsNamed, startStackWithLimits } from "../../support/organization-limits.js";
 import { stopTaskHarness } from "../../support/stop-task-harness.js";
 import { drainEvents, drainStopMessages, storedExecution } from "../../support/task-tree.js";
 
@@ -24,21 +25,10 @@ const organizationDefaults = {
   hour: { max_duration_seconds: 3600 },
   tokensOnly: { max_tokens: 1000 },
 } as const satisfies Record<string, Limits>;
-const organizations = Object.fromEntries(
-  Object.keys(organizationDefaults).map((name) => [name, `org-${name}-${randomUUID().slice(0, 8)}`]),
-) as Record<keyof typeof organizationDefaults, string>;
+const organizations = organizationsNamed(organizationDefaults);
 
 beforeAll(async () => {
-  aws = await provisionIsolatedStack();
-  for (const [name, defaults] of Object.entries(organizationDefaults)) {
-    await putOrganizationLimits(
-      aws.dynamoDb,
-      aws.resources.tables.limits,
-      organizations[name as keyof typeof organizationDefaults],
-      defaults,
-    );
-  }
-  stream = await startExecutionStream(aws);
+  ({ aws, stream } = await startStackWithLimits(organizations, organizationDefaults));
 });
 
 afterAll(async () => {

@@ -2,11 +2,12 @@ import { randomUUID } from "node:crypto";
 import { UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { putOrganizationLimits, setTaskLimits } from "../../../lib/executions/limits-store.js";
+import { setTaskLimits } from "../../../lib/executions/limits-store.js";
 import type { Limits } from "../../../lib/limits.js";
-import { type ExecutionStreamHarness, startExecutionStream } from "../../support/execution-stream-harness.js";
+import type { ExecutionStreamHarness } from "../../support/execution-stream-harness.js";
 import { anExecution } from "../../support/factories.js";
-import { type LocalAws, provisionIsolatedStack, putItem } from "../../support/local-aws.js";
+import { type LocalAws, putItem } from "../../support/local-aws.js";
+import { organizationsNamed, startStackWithLimits } from "../../support/organization-limits.js";
 import { drainEvents, drainStopMessages, storedExecution } from "../../support/task-tree.js";
 
 let aws: LocalAws;
@@ -22,21 +23,10 @@ const organizationDefaults = {
   raised: { max_tokens: 100 },
   strict: { max_tokens: 1, max_tool_calls: 0, max_duration_seconds: 1 },
 } as const satisfies Record<string, Limits>;
-const organizations = Object.fromEntries(
-  Object.keys(organizationDefaults).map((name) => [name, `org-${name}-${randomUUID().slice(0, 8)}`]),
-) as Record<keyof typeof organizationDefaults, string>;
+const organizations = organizationsNamed(organizationDefaults);
 
 beforeAll(async () => {
-  aws = await provisionIsolatedStack();
-  for (const [name, defaults] of Object.entries(organizationDefaults)) {
-    await putOrganizationLimits(
-      aws.dynamoDb,
-      aws.resources.tables.limits,
-      organizations[name as keyof typeof organizationDefaults],
-      defaults,
-    );
-  }
-  stream = await startExecutionStream(aws);
+  ({ aws, stream } = await startStackWithLimits(organizations, organizationDefaults));
 });
 
 afterAll(async () => {

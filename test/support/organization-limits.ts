@@ -1,0 +1,27 @@
+import { randomUUID } from "node:crypto";
+import { putOrganizationLimits } from "../../lib/executions/limits-store.js";
+import type { Limits } from "../../lib/limits.js";
+import { type ExecutionStreamHarness, startExecutionStream } from "./execution-stream-harness.js";
+import { type LocalAws, provisionIsolatedStack } from "./local-aws.js";
+
+/** An organization id of this run for each name: tests of one file never share an organization's limits. */
+export function organizationsNamed<Name extends string>(defaults: Record<Name, Limits>): Record<Name, string> {
+  return Object.fromEntries(
+    Object.keys(defaults).map((name) => [name, `org-${name}-${randomUUID().slice(0, 8)}`]),
+  ) as Record<Name, string>;
+}
+
+/**
+ * Fresh tables and queues with each organization's default limits written, then the stream
+ * processor started over them, as the runaway guards run on the stack.
+ */
+export async function startStackWithLimits<Name extends string>(
+  organizations: Record<Name, string>,
+  defaults: Record<Name, Limits>,
+): Promise<{ aws: LocalAws; stream: ExecutionStreamHarness }> {
+  const aws = await provisionIsolatedStack();
+  for (const name of Object.keys(defaults) as Name[]) {
+    await putOrganizationLimits(aws.dynamoDb, aws.resources.tables.limits, organizations[name], defaults[name]);
+  }
+  return { aws, stream: await startExecutionStream(aws) };
+}
