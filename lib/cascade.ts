@@ -1,5 +1,6 @@
-import { isActive, taskIdSchema } from "./execution.js";
+import { isActive, readOrganizationId, taskIdSchema } from "./execution.js";
 import type { CascadeStore } from "./executions/cascade-store.js";
+import { InvalidStoredExecutionError } from "./executions/repository.js";
 import {
   CASCADE_STOP_REASON,
   type StopRequester,
@@ -19,7 +20,9 @@ import type { ExecutionChange, ExecutionImage } from "./stream/execution-change.
  * Found through the parent's `sub_executions` (appended to by the orchestrator; the cascade reads it
  * in order), and through a child's `parent_execution` when the child is written after its parent
  * stopped (the orchestrator raced the stop). A sub-execution already terminal keeps its outcome,
- * and its branch ends there; one of another organization is never touched.
+ * and its branch ends there; one of another organization is never touched. A parent whose own
+ * organization cannot be read (empty, null, missing) speaks for no organization: it cascades nowhere,
+ * and a `parent_execution` that cannot be an id is never used as a key.
  *
  * Bounded: one stream record stops at most `childrenPerRecord` children. The parent's
  * `cascade_cursor` then records how far it got; that write is itself a stream record of the
@@ -50,7 +53,15 @@ export type CascadePlan =
       readonly cursorSeen: number;
     }
   /** A running child was written naming a parent: stop it if that parent is stopped. */
-  | { readonly kind: "late_child"; readonly childId: string; readonly parentId: string };
+  | { readonly kind: "late_child"; readonly childId: string; readonly parentId: string }
+  /** Cascade work this record (`taskId`) would have started, refused: see CascadeRefusal. */
+  | { readonly kind: "refused"; readonly taskId: string; readonly reason: CascadeRefusal };
+
+/**
+ * Why a cascade goes nowhere: the stopped parent names no organization tenancy can rely on (it would otherwise stop
+ * children in any organization), or a child's `parent_execution` is no task id (it could not even be a key).
+ */
+export type CascadeRefusal = "parent_organization_unreadable" | "parent_id_invalid";
 
 export interface CascadeDependencies {
   readonly stop: StopTaskDependencies;
@@ -73,6 +84,8 @@ export interface CascadeReport {
   readonly signalsNotDelivered: string[];
   /** More sub-executions remain: the parent's cursor moved, and its next record continues. */
   readonly continues: boolean;
+  /** Set when the cascade was refused: nothing was stopped (`parentId` is then the record whose cascade it was). */
+  readonly refused?: CascadeRefusal;
 }
 
 const sameList = (left: readonly string[], right: readonly string[]) =>
@@ -95,6 +108,9 @@ export function planCascade(change: ExecutionChange, settings: CascadeSettings):
     const from = Math.min(becameStopped ? 0 : newImage.cascade_cursor, total);
     const children = newImage.sub_executions.slice(from, from + settings.childrenPerRecord);
     if (children.length === 0) return { kind: "none" };
+    if (readOrganizationId(newImage.organization_id) === undefined) {
+      return { kind: "refused", taskId: newImage.id, reason: "parent_organization_unreadable" };
+    }
     return {
       kind: "children",
       parent: newImage,
@@ -106,17 +122,20 @@ export function planCascade(change: ExecutionChange, settings: CascadeSettings):
     };
   }
 
-  const parentId = newImage.parent_execution;
-  if (change.eventName === "INSERT" && isActive(newImage.status) && parentId && parentId !== newImage.id) {
-    return { kind: "late_child", childId: newImage.id, parentId };
+  const listedParent = newImage.parent_execution;
+  if (change.eventName !== "INSERT" || !isActive(newImage.status) || listedParent === null || listedParent === "") {
+    return { kind: "none" };
   }
-  return { kind: "none" };
+  const parentId = taskIdSchema.safeParse(listedParent);
+  if (!parentId.success) return { kind: "refused", taskId: newImage.id, reason: "parent_id_invalid" };
+  if (parentId.data === newImage.id) return { kind: "none" };
+  return { kind: "late_child", childId: newImage.id, parentId: parentId.data };
 }
 
-function cascadeRequester(parent: ExecutionImage): StopRequester {
+function cascadeRequester(parent: ExecutionImage, organizationId: string): StopRequester {
   return {
     kind: "cascade",
-    organizationId: parent.organization_id,
+    organizationId,
     parentTaskId: parent.id,
     isManuallyStopped: parent.is_manually_stopped,
   };
@@ -139,8 +158,9 @@ async function forEachLimited<T>(items: readonly T[], limit: number, work: (item
   if (failures.length > 0) throw failures[0];
 }
 
-function emptyReport(parentId: string): CascadeReport {
+function emptyReport(parentId: string, refused?: CascadeRefusal): CascadeReport {
   return {
+    ...(refused ? { refused } : {}),
     parentId,
     stopped: [],
     unchanged: [],
@@ -180,6 +200,8 @@ async function stopChildren(
   deps: CascadeDependencies,
   settings: CascadeSettings,
 ): Promise<CascadeReport> {
+  const organizationId = readOrganizationId(parent.organization_id);
+  if (organizationId === undefined) return emptyReport(parent.id, "parent_organization_unreadable");
   const report = emptyReport(parent.id);
   await forEachLimited(childIds, settings.concurrency ?? 8, async (listedId) => {
     const childId = taskIdSchema.safeParse(listedId);
@@ -187,16 +209,23 @@ async function stopChildren(
       report.notFound.push(listedId);
       return;
     }
-    const outcome = await stopTask(
-      {
-        taskId: childId.data,
-        requester: cascadeRequester(parent),
-        reason: CASCADE_STOP_REASON,
-        ...(parent.stop_note === null ? {} : { note: parent.stop_note }),
-      },
-      deps.stop,
-    );
-    tally(report, childId.data, outcome);
+    try {
+      const outcome = await stopTask(
+        {
+          taskId: childId.data,
+          requester: cascadeRequester(parent, organizationId),
+          reason: CASCADE_STOP_REASON,
+          ...(parent.stop_note === null ? {} : { note: parent.stop_note }),
+        },
+        deps.stop,
+      );
+      tally(report, childId.data, outcome);
+    } catch (error) {
+      // A child the stop refuses to read (a status this service does not know): set aside, its siblings go on.
+      // Anything else (a dependency failing) fails the record, to be retried.
+      if (!(error instanceof InvalidStoredExecutionError)) throw error;
+      report.unreadable.push(childId.data);
+    }
   });
   return report;
 }
@@ -209,6 +238,8 @@ export async function runCascade(
   switch (plan.kind) {
     case "none":
       return undefined;
+    case "refused":
+      return emptyReport(plan.taskId, plan.reason);
     case "children": {
       const report = await stopChildren(plan.parent, plan.children, deps, settings);
       // Written after the children, so a failure above retries this slice; a refusal means another

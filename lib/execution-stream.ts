@@ -50,6 +50,8 @@ export async function handleExecutionChange(
 export interface StreamBatchObserver {
   readonly onHandled?: (result: ChangeResult) => void;
   readonly onSkipped?: (record: DynamoDBRecord) => void;
+  /** A record whose images cannot be read at all: skipped, so it never holds up the records after it. */
+  readonly onUnreadable?: (record: DynamoDBRecord, error: unknown) => void;
   readonly onFailed?: (record: DynamoDBRecord, error: unknown) => void;
 }
 
@@ -65,7 +67,14 @@ export async function processExecutionStreamBatch(
   observer: StreamBatchObserver = {},
 ): Promise<DynamoDBBatchResponse> {
   for (const record of records) {
-    const change = readExecutionChange(record);
+    let change: ExecutionChange | undefined;
+    try {
+      change = readExecutionChange(record);
+    } catch (error) {
+      // Reading is pure: a retry would fail the same way, for ever, and hold up the shard behind it.
+      observer.onUnreadable?.(record, error);
+      continue;
+    }
     if (!change) {
       observer.onSkipped?.(record);
       continue;

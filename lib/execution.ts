@@ -154,6 +154,18 @@ export type AgentExecution = z.output<typeof agentExecutionSchema>;
 export type AgentExecutionInput = z.input<typeof agentExecutionSchema>;
 
 /**
+ * An organization id as tenancy reads it: a non-empty string. A record whose `organization_id` is anything else
+ * (empty, null, missing, not a string) belongs to no organization, so nothing may act on it in one's name.
+ */
+export const organizationIdSchema = z.string().check(z.minLength(1));
+
+/** The record's organization, or undefined when it has none that tenancy can rely on. */
+export function readOrganizationId(value: unknown): string | undefined {
+  const parsed = organizationIdSchema.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/**
  * What a stop needs from a stored record to signal its worker, read on its own and leniently:
  * once the conditional write has stopped a task, its signal must go out even when some other
  * field of the record breaks the public schema.

@@ -1,4 +1,4 @@
-import { isActive } from "./execution.js";
+import { isActive, readOrganizationId } from "./execution.js";
 import { indexAttributes } from "./executions/indexes.js";
 import type { OrganizationLimitsReader } from "./executions/limits-store.js";
 import {
@@ -57,8 +57,10 @@ export async function runGuards(change: ExecutionChange, deps: GuardDependencies
   if (!newImage || !mayHaveCrossed(oldImage, newImage)) return undefined;
   const usage = readUsage(newImage);
   if (usage.tokens === 0 && usage.toolCalls === 0 && usage.durationSeconds === 0) return undefined;
-  const organizationId = newImage.organization_id;
-  const organizationDefaults = organizationId === "" ? {} : await deps.organizationLimits(organizationId);
+  // A task that names no organization is stopped by no guard: its stop would have no tenancy to run under.
+  const organizationId = readOrganizationId(newImage.organization_id);
+  if (organizationId === undefined) return undefined;
+  const organizationDefaults = await deps.organizationLimits(organizationId);
   const limits = effectiveLimits(readStoredLimits(newImage.limits), organizationDefaults);
   if (!hasAnyLimit(limits)) return undefined;
   const crossing = crossedLimit(usage, limits);

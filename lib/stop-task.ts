@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { AgentExecution } from "./execution.js";
+import { type AgentExecution, readOrganizationId } from "./execution.js";
 import type { ExecutionRead, ExecutionRepository, InvalidStoredExecutionError } from "./executions/repository.js";
 import type { LimitCrossing } from "./limits.js";
 import type { TaskRefusal } from "./outcomes.js";
@@ -91,8 +91,15 @@ export function cascadeStoppedBy(parentTaskId: string): string {
   return `parent_execution:${parentTaskId}`;
 }
 
-function organizationOf(requester: StopRequester): string | undefined {
-  return requester.kind === "system" ? undefined : requester.organizationId;
+/**
+ * The organization a stop is confined to: every requester but a trusted system speaks for one, and its write carries
+ * that organization's clause whatever the value. `invalid` is a requester naming no organization tenancy can rely on
+ * (an empty id read from a broken record): such a stop is refused before anything is written.
+ */
+function tenancyOf(requester: StopRequester): { readonly organizationId?: string } | "invalid" {
+  if (requester.kind === "system") return {};
+  const organizationId = readOrganizationId(requester.organizationId);
+  return organizationId === undefined ? "invalid" : { organizationId };
 }
 
 function requestedByOf(requester: StopRequester): string {
@@ -134,9 +141,11 @@ export async function stopTask(command: StopTaskCommand, deps: StopTaskDependenc
     new Date(now.getTime() + (deps.signalAckTimeoutMs ?? DEFAULT_SIGNAL_ACK_TIMEOUT_MS)),
   );
   const { requester } = command;
+  const tenancy = tenancyOf(requester);
+  if (tenancy === "invalid") return { kind: "forbidden" };
   const result = await deps.executions.stop({
     taskId: command.taskId,
-    organizationId: organizationOf(requester),
+    ...tenancy,
     requestedBy: requestedByOf(requester),
     reason: command.reason,
     ...(command.note === undefined ? {} : { note: command.note }),

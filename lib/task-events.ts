@@ -34,8 +34,9 @@ export const taskEventDetailSchema = z.object({
   stop_note: z.nullable(z.string()),
   /**
    * Unique per event, the same for every delivery of it: a consumer drops a repeat by it. For
-   * Task Stopped it is the stop's request id (`stop_request_id`, stored by the stop's write); the
-   * other two append what happened to it.
+   * Task Stopped it is the stop's request id (`stop_request_id`) when this service's stop wrote the
+   * transition, else the stream record's own id (another writer stopped it: a request id left on the
+   * item belongs to an earlier stop); the other two are keyed by the stream record that carried them.
    */
   idempotency_key: z.string(),
   /** A runaway guard's stop (`*_limit_exceeded`): the limit crossed and the usage that crossed it. */
@@ -77,8 +78,11 @@ const isStopped = (image: ExecutionImage | undefined) => image?.status === "stop
 export function taskEventsOf(change: ExecutionChange): TaskEvent[] {
   const { oldImage, newImage } = change;
   if (!newImage) return [];
-  // Without the stop's own request id (a record some other writer stopped), the stream record's id is as stable.
-  const stopKey = newImage.stop_request_id ?? `stream:${change.eventId}`;
+  // The stop's request id only when this very write set it: a task stopped, run again and stopped by another writer
+  // still carries the first stop's id. The stream record's id is as stable across deliveries, and never reused.
+  const recordKey = `stream:${change.eventId}`;
+  const requestId = newImage.stop_request_id;
+  const stopKey = requestId !== null && requestId !== oldImage?.stop_request_id ? requestId : recordKey;
   const limit = readLimitCrossing(newImage.stop_limit);
   const detail = (idempotencyKey: string, extra: Partial<TaskEventDetail> = {}): TaskEventDetail => ({
     task_id: newImage.id,
@@ -104,7 +108,7 @@ export function taskEventsOf(change: ExecutionChange): TaskEvent[] {
     events.push({
       detailType: taskEventTypes.stopAcknowledged,
       time: acknowledgedAt,
-      detail: detail(`${stopKey}:acknowledged`, { stop_acknowledged_at: acknowledgedAt }),
+      detail: detail(`${recordKey}:acknowledged`, { stop_acknowledged_at: acknowledgedAt }),
     });
   }
   const deliveryFailedAt = newImage.signal_delivery_failed_at;
@@ -112,7 +116,7 @@ export function taskEventsOf(change: ExecutionChange): TaskEvent[] {
     events.push({
       detailType: taskEventTypes.stopDeliveryFailed,
       time: deliveryFailedAt,
-      detail: detail(`${stopKey}:delivery_failed`, { signal_delivery_failed_at: deliveryFailedAt }),
+      detail: detail(`${recordKey}:delivery_failed`, { signal_delivery_failed_at: deliveryFailedAt }),
     });
   }
   return events;

@@ -22,13 +22,34 @@ const ISO_PATTERN =
 const UNIX_PATTERN = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const UNIX_SECONDS_LIMIT = 2e10;
 
-/** Microseconds since the epoch, or undefined when `value` is not a timestamp pydantic would accept. */
-export function parseTimestamp(value: unknown): number | undefined {
-  if (typeof value === "number") return unixTimeMicros(value);
-  if (typeof value === "bigint") return unixTimeMicros(Number(value));
+/**
+ * An instant as a Python datetime holds it: milliseconds since the epoch and the microseconds within that
+ * millisecond, apart, because microseconds since the epoch stop being exact in a double after the year 2255.
+ */
+interface Instant {
+  readonly epochMillis: number;
+  readonly microsOfMilli: number;
+}
+
+/**
+ * The instants a Python datetime can hold, 0001-01-01 to 9999-12-31 UTC: pydantic refuses a Unix time past 9999 (a
+ * `time.time_ns()` value, say), and a 4-digit year is what the canonical form and the index keys sort by. Anything
+ * outside is not a timestamp, never an instant that cannot be written back.
+ */
+const EARLIEST_MILLIS = Date.parse("0001-01-01T00:00:00Z");
+const END_MILLIS = Date.parse("+010000-01-01T00:00:00Z");
+
+function parseInstant(value: unknown): Instant | undefined {
+  const instant = parseAnyInstant(value);
+  return instant && instant.epochMillis >= EARLIEST_MILLIS && instant.epochMillis < END_MILLIS ? instant : undefined;
+}
+
+function parseAnyInstant(value: unknown): Instant | undefined {
+  if (typeof value === "number") return unixTime(value);
+  if (typeof value === "bigint") return unixTime(Number(value));
   if (typeof value !== "string") return undefined;
   const text = value.trim();
-  if (UNIX_PATTERN.test(text)) return unixTimeMicros(Number(text));
+  if (UNIX_PATTERN.test(text)) return unixTime(Number(text));
   const match = ISO_PATTERN.exec(text);
   if (!match) return undefined;
   const [
@@ -75,7 +96,10 @@ export function parseTimestamp(value: unknown): number | undefined {
   date.setUTCFullYear(y);
   const offsetMinutesTotal = (sign === "-" ? -1 : 1) * (oh * 60 + om);
   const micros = Number(fraction.padEnd(6, "0").slice(0, 6));
-  return (date.getTime() - offsetMinutesTotal * 60_000) * MICROS_PER_MILLI + micros;
+  return {
+    epochMillis: date.getTime() - offsetMinutesTotal * 60_000 + Math.floor(micros / MICROS_PER_MILLI),
+    microsOfMilli: micros % MICROS_PER_MILLI,
+  };
 }
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
@@ -85,35 +109,34 @@ function daysInMonth(year: number, month: number): number {
   return month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] ?? 0);
 }
 
-function unixTimeMicros(value: number): number | undefined {
+function unixTime(value: number): Instant | undefined {
   if (!Number.isFinite(value)) return undefined;
   const seconds = Math.abs(value) > UNIX_SECONDS_LIMIT ? value / 1000 : value;
-  return Math.round(seconds * MICROS_PER_SECOND);
+  // Unix times within the datetime range are under 3e11 s: microseconds are exact in a double there.
+  const micros = Math.round(seconds * MICROS_PER_SECOND);
+  const epochMillis = Math.floor(micros / MICROS_PER_MILLI);
+  return { epochMillis, microsOfMilli: micros - epochMillis * MICROS_PER_MILLI };
 }
 
-/** The canonical form of an instant given in microseconds since the epoch. */
-export function formatTimestampMicros(micros: number): string {
-  const millis = Math.floor(micros / MICROS_PER_MILLI);
-  const subMillis = micros - millis * MICROS_PER_MILLI;
-  const iso = new Date(millis).toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
-  return `${iso.slice(0, -1)}${String(subMillis).padStart(3, "0")}Z`;
+function formatInstant({ epochMillis, microsOfMilli }: Instant): string {
+  const iso = new Date(epochMillis).toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
+  return `${iso.slice(0, -1)}${String(microsOfMilli).padStart(3, "0")}Z`;
 }
 
 /** The canonical form of `date`: what this service writes into every timestamp it stores. */
 export function formatTimestamp(date: Date): string {
-  return formatTimestampMicros(date.getTime() * MICROS_PER_MILLI);
+  return formatInstant({ epochMillis: date.getTime(), microsOfMilli: 0 });
 }
 
-/** `value` in the canonical form, or undefined when it is not a timestamp. */
+/** `value` in the canonical form, or undefined when it is not a timestamp (or lies outside years 1-9999). */
 export function canonicalTimestamp(value: unknown): string | undefined {
-  const micros = parseTimestamp(value);
-  return micros === undefined ? undefined : formatTimestampMicros(micros);
+  const instant = parseInstant(value);
+  return instant === undefined ? undefined : formatInstant(instant);
 }
 
 /** Milliseconds since the epoch (for comparisons with `Date.now()`), or undefined when it is not a timestamp. */
 export function timestampMillis(value: unknown): number | undefined {
-  const micros = parseTimestamp(value);
-  return micros === undefined ? undefined : Math.floor(micros / MICROS_PER_MILLI);
+  return parseInstant(value)?.epochMillis;
 }
 
 /**

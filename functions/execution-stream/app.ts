@@ -22,6 +22,9 @@ interface Tally {
   eventsPublished: number;
   guardStops: number;
   recordsFailed: number;
+  /** Records, or sub-executions within a cascade, that the processor cannot read: set aside, never retried. */
+  recordsUnreadable: number;
+  cascadesRefused: number;
 }
 
 /**
@@ -47,6 +50,15 @@ export function createExecutionStreamHandler(deps: ExecutionStreamHandlerDepende
     }
     const report = result.cascade;
     if (!report) return;
+    if (report.refused) {
+      tally.cascadesRefused += 1;
+      // The reason, and the record's id: never the unreadable value itself.
+      logger.warn("cascade refused: the parent's organization cannot be read, or its id is no task id", {
+        task_id: report.parentId,
+        reason: report.refused,
+      });
+    }
+    tally.recordsUnreadable += report.unreadable.length;
     tally.childrenStopped += report.stopped.length;
     tally.childrenNotFound += report.notFound.length;
     tally.cascadesContinued += report.continues ? 1 : 0;
@@ -85,9 +97,20 @@ export function createExecutionStreamHandler(deps: ExecutionStreamHandlerDepende
         eventsPublished: 0,
         guardStops: 0,
         recordsFailed: 0,
+        recordsUnreadable: 0,
+        cascadesRefused: 0,
       };
       const response = await processExecutionStreamBatch(event.Records, deps, {
         onHandled: (result) => observe(tally, result),
+        onUnreadable: (record, error) => {
+          tally.recordsUnreadable += 1;
+          logger.error("stream record cannot be read; set aside, the shard goes on", {
+            event_id: record.eventID,
+            sequence_number: record.dynamodb?.SequenceNumber,
+            task_id: record.dynamodb?.Keys?.id?.S,
+            error: error instanceof Error ? error.name : "unknown",
+          });
+        },
         onFailed: (record, error) => {
           tally.recordsFailed += 1;
           logger.error("stream record failed; the shard resumes from it", {
@@ -107,6 +130,8 @@ export function createExecutionStreamHandler(deps: ExecutionStreamHandlerDepende
       metrics.addMetric("GuardStops", MetricUnit.Count, tally.guardStops);
       // The alarm watches this one (with the function's errors and the failure queue).
       metrics.addMetric("StreamRecordsFailed", MetricUnit.Count, tally.recordsFailed);
+      metrics.addMetric("StreamRecordsUnreadable", MetricUnit.Count, tally.recordsUnreadable);
+      metrics.addMetric("CascadesRefused", MetricUnit.Count, tally.cascadesRefused);
       return response;
     });
 }

@@ -26,6 +26,16 @@ export const SIGNAL_PENDING_SINCE = "signal_pending_since";
 /** How many entries of `sub_executions` the cascade has handled since the record was stopped (lib/cascade.ts). */
 export const CASCADE_CURSOR = "cascade_cursor";
 
+/** What one stop's delivery records on the item, to be cleared when a task that ran again is stopped anew. */
+const PREVIOUS_STOP_BOOKKEEPING = [
+  "stop_acknowledged_at",
+  "stop_acknowledged_by",
+  "signal_attempts",
+  "signal_delivery_failed_at",
+  "signal_unassigned_at",
+  SIGNAL_PENDING_SINCE,
+] as const;
+
 export interface StopTransition {
   readonly taskId: string;
   /** The caller's organization; absent for trusted internal callers, whom IAM already vetted. */
@@ -154,9 +164,11 @@ export function dynamoExecutionRepository(
     },
 
     async stop(transition) {
-      const condition = transition.organizationId
-        ? allOf(executionExists, belongsToOrganization(transition.organizationId), inActiveState)
-        : allOf(executionExists, inActiveState);
+      // Present at all, the organization is a clause: never left out because of what its value is.
+      const condition =
+        transition.organizationId === undefined
+          ? allOf(executionExists, inActiveState)
+          : allOf(executionExists, belongsToOrganization(transition.organizationId), inActiveState);
       const result = await conditionalUpdate(client, {
         tableName,
         key: { id: { S: transition.taskId } },
@@ -169,8 +181,10 @@ export function dynamoExecutionRepository(
           "version = if_not_exists(version, :zero) + :one, #signal_shard = :signal_shard, #signal_due_at = :signal_due_at, " +
           `stop_request_id = :stop_request_id${transition.note === undefined ? "" : ", #stop_note = :stop_note"}` +
           `${transition.limit === undefined ? "" : ", stop_limit = :stop_limit"} ` +
-          // A stop starts its own cascade from the first sub-execution (lib/cascade.ts).
-          `REMOVE #active_shard, #cascade_cursor${transition.note === undefined ? ", #stop_note" : ""}`,
+          // A stop starts its own cascade from the first sub-execution (lib/cascade.ts), and its own delivery: what
+          // an earlier stop of a task that ran again left behind (its acknowledgement, attempts, limit) is not this one's.
+          `REMOVE #active_shard, #cascade_cursor, ${PREVIOUS_STOP_BOOKKEEPING.join(", ")}` +
+          `${transition.note === undefined ? ", #stop_note" : ""}${transition.limit === undefined ? ", stop_limit" : ""}`,
         names: {
           "#status": "status",
           "#signal_shard": indexAttributes.signalShard,
@@ -238,7 +252,9 @@ function classifyRefusal(
 ): StopTransitionResult {
   if (!oldItem) return { kind: "not_found" };
   const organizationId = oldItem.organization_id?.S;
-  if (transition.organizationId && organizationId !== transition.organizationId) return { kind: "forbidden" };
+  if (transition.organizationId !== undefined && organizationId !== transition.organizationId) {
+    return { kind: "forbidden" };
+  }
   const { target, record } = readStopped(transition.taskId, oldItem);
   // Our own write, applied on an attempt whose answer never arrived: this request made the stop.
   if (oldItem.stop_request_id?.S === transition.stopRequestId) return { kind: "stopped", target, record };

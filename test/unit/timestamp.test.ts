@@ -28,6 +28,9 @@ describe("canonicalTimestamp", () => {
     [1764579600, "2025-12-01T09:00:00.000000Z"],
     ["1764579600.25", "2025-12-01T09:00:00.250000Z"],
     [1764579600123, "2025-12-01T09:00:00.123000Z"],
+    // The ends of a Python datetime's range, to the microsecond.
+    ["9999-12-31T23:59:59.999999Z", "9999-12-31T23:59:59.999999Z"],
+    ["0001-01-01T00:00:00Z", "0001-01-01T00:00:00.000000Z"],
   ])("reads %j as %s", (stored, canonical) => {
     expect(canonicalTimestamp(stored)).toBe(canonical);
   });
@@ -43,6 +46,14 @@ describe("canonicalTimestamp", () => {
     "2026-12-01T09:00:00+05",
     "+2026-12-01T09:00:00",
     "0000-01-01T00:00:00",
+    // A Unix time in nanoseconds (`time.time_ns()`) or microseconds: pydantic refuses what lands past 9999.
+    "1733300000000000000",
+    1733300000000000000,
+    "1733300000000000",
+    // Past the range once the offset is applied: pydantic keeps the aware value, but Python cannot convert it to UTC.
+    "9999-12-31T23:59:59-01:00",
+    "0001-01-01T00:00:00+01:00",
+    1e300,
     null,
     true,
     {},

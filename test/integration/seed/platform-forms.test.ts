@@ -50,4 +50,18 @@ describe("--seed with records as the platform writes them", () => {
     await expect(readSeedFile(path)).rejects.toThrow(SeedFileError);
     await expect(readSeedFile(path)).rejects.toThrow(/executions\[1\]\.status/);
   });
+
+  it("refuses a Unix time in nanoseconds (time.time_ns()) naming the entry and the field, not with a stack trace", async () => {
+    const [first] = readable;
+    if (!first) throw new Error("the corpus has no readable record");
+    const path = join(mkdtempSync(join(tmpdir(), "seed-")), "seed.json");
+    const nanoseconds = {
+      ...unmarshall(first.item),
+      id: "77777777-7777-4777-8777-777777777777",
+      created_at: "1733300000000000000",
+    };
+    writeFileSync(path, JSON.stringify({ executions: [unmarshall(first.item), nanoseconds] }));
+    await expect(readSeedFile(path)).rejects.toThrow(SeedFileError);
+    await expect(readSeedFile(path)).rejects.toThrow(/executions\[1\]\.created_at/);
+  });
 });

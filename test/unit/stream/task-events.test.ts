@@ -116,6 +116,26 @@ describe("Task Stopped", () => {
   });
 });
 
+describe("each transition to stopped has its own key", () => {
+  it("keys a stop by another writer by its stream record, not by the request id an earlier stop left on the item", () => {
+    const runningAgain = { ...stopped, status: "executing" };
+    const stoppedAgain = { ...runningAgain, status: "stopped", stop_reason: "platform_timeout" };
+    const record = aStreamRecord({ old: runningAgain, new: stoppedAgain });
+    const change = readExecutionChange(record);
+    expect(change && taskEventsOf(change).map((event) => event.detail.idempotency_key)).toEqual([
+      `stream:${record.eventID}`,
+    ]);
+  });
+
+  it("keys a new stop of this service by the request id its write set", () => {
+    const runningAgain = { ...stopped, status: "executing" };
+    const stoppedAgain = { ...stopped, stop_request_id: "c0ffee00-0000-4000-8000-000000000002" };
+    expect(eventsOf({ old: runningAgain, new: stoppedAgain }).map((event) => event.detail.idempotency_key)).toEqual([
+      "c0ffee00-0000-4000-8000-000000000002",
+    ]);
+  });
+});
+
 describe("Task Stop Acknowledged and Task Stop Delivery Failed", () => {
   it("are emitted when the acknowledgement or the delivery failure is first recorded, each with its own key", () => {
     const acknowledged = {
@@ -130,7 +150,7 @@ describe("Task Stop Acknowledged and Task Stop Delivery Failed", () => {
         detailType: "Task Stop Acknowledged",
         time: "2026-11-25T12:00:01.000000Z",
         detail: expect.objectContaining({
-          idempotency_key: `${stopped.stop_request_id}:acknowledged`,
+          idempotency_key: expect.stringMatching(/^stream:event-\d+:acknowledged$/),
           stop_acknowledged_at: "2026-11-25T12:00:01.000000Z",
         }),
       }),
@@ -139,7 +159,7 @@ describe("Task Stop Acknowledged and Task Stop Delivery Failed", () => {
       expect.objectContaining({
         detailType: "Task Stop Delivery Failed",
         detail: expect.objectContaining({
-          idempotency_key: `${stopped.stop_request_id}:delivery_failed`,
+          idempotency_key: expect.stringMatching(/^stream:event-\d+:delivery_failed$/),
           signal_delivery_failed_at: "2026-11-25T12:10:00.000000Z",
         }),
       }),
