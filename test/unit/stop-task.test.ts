@@ -166,12 +166,25 @@ describe("stopTask", () => {
       deps,
     );
 
+    expect(transitions[0]).not.toHaveProperty("organizationId");
     expect(transitions[0]).toMatchObject({
-      organizationId: undefined,
       isManuallyStopped: false,
       requestedBy: "system:cleanup",
       reason: "stale_heartbeat",
     });
+  });
+
+  it.each([
+    ["the cascade", { kind: "cascade", organizationId: "", parentTaskId: "p", isManuallyStopped: true }],
+    ["a guard", { kind: "guard", organizationId: "", guard: "guard:token_limit" }],
+    ["an API key", { kind: "api_key", organizationId: "", keyId: "key-a" }],
+  ] as const)("refuses %s speaking for an empty organization before writing anything", async (_who, requester) => {
+    const { deps, transitions } = fakes(stoppedNow(execution()));
+
+    const outcome = await stopTask({ taskId: execution().id, requester, reason: "parent_stopped" }, deps);
+
+    expect(outcome).toEqual({ kind: "forbidden" });
+    expect(transitions).toEqual([]);
   });
 
   it("keeps the stop and marks the signal pending when the send fails", async () => {
