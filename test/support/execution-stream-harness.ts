@@ -10,6 +10,8 @@ import { type LocalAws, localDynamoDbClient, localSqsClient } from "./local-aws.
 
 export interface ExecutionStreamHarness {
   readonly poller: StreamPoller;
+  /** The sequence number of every record the processor reported failed so far (each a retry, or worse). */
+  readonly failedRecords: string[];
   /** Every record written so far (and whatever the processor wrote in turn) has been handled. */
   settled(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -46,6 +48,12 @@ export async function startExecutionStream(
     { dynamoDb: options.dynamoDb ?? localDynamoDbClient(), sqs: options.sqs ?? localSqsClient() },
     options.override,
   );
+  const failedRecords: string[] = [];
+  const watched: StreamHandler = async (event, context) => {
+    const response = await (handler as StreamHandler)(event, context);
+    for (const failure of response?.batchItemFailures ?? []) failedRecords.push(failure.itemIdentifier);
+    return response;
+  };
   const poller = await startLocalExecutionStream(
     {
       region: "us-east-1",
@@ -54,8 +62,8 @@ export async function startExecutionStream(
       executionsTable: aws.resources.tables.executions,
       failureQueueUrl: aws.resources.queues.execution_stream_failures,
     },
-    (options.wrapHandler ?? ((unwrapped) => unwrapped))(handler as StreamHandler),
+    (options.wrapHandler ?? ((unwrapped) => unwrapped))(watched),
     { pollIntervalMs: 20, ...options.poller },
   );
-  return { poller, settled: (timeoutMs) => poller.settled(timeoutMs), stop: () => poller.stop() };
+  return { poller, failedRecords, settled: (timeoutMs) => poller.settled(timeoutMs), stop: () => poller.stop() };
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { type DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { type DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { inject } from "vitest";
@@ -87,6 +87,26 @@ export async function putItem(
 ): Promise<void> {
   await dynamoDb.send(
     new PutItemCommand({ TableName: tableName, Item: marshall(item, { removeUndefinedValues: true }) }),
+  );
+}
+
+/**
+ * Another writer (the platform) sets `fields` on a stored execution: a plain UpdateItem, none of this service's
+ * bookkeeping. Values are marshalled as boto3 would store them (a NumberValue for a number past 2^53).
+ */
+export async function writeFields(aws: LocalAws, taskId: string, fields: Record<string, unknown>): Promise<void> {
+  const entries = Object.entries(fields);
+  await aws.dynamoDb.send(
+    new UpdateItemCommand({
+      TableName: aws.resources.tables.executions,
+      Key: { id: { S: taskId } },
+      UpdateExpression: `SET ${entries.map((_, index) => `#f${index} = :v${index}`).join(", ")}`,
+      ExpressionAttributeNames: Object.fromEntries(entries.map(([name], index) => [`#f${index}`, name])),
+      ExpressionAttributeValues: marshall(
+        Object.fromEntries(entries.map(([, value], index) => [`:v${index}`, value])),
+        { removeUndefinedValues: true, convertClassInstanceToMap: true },
+      ),
+    }),
   );
 }
 

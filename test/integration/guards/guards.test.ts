@@ -1,12 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { UpdateItemCommand } from "@aws-sdk/client-dynamodb";
-import { marshall } from "@aws-sdk/util-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setTaskLimits } from "../../../lib/executions/limits-store.js";
 import type { Limits } from "../../../lib/limits.js";
 import type { ExecutionStreamHarness } from "../../support/execution-stream-harness.js";
 import { anExecution } from "../../support/factories.js";
-import { type LocalAws, putItem } from "../../support/local-aws.js";
+import { type LocalAws, putItem, writeFields } from "../../support/local-aws.js";
 import { organizationsNamed, startStackWithLimits } from "../../support/organization-limits.js";
 import { drainEvents, drainStopMessages, storedExecution } from "../../support/task-tree.js";
 
@@ -49,19 +47,7 @@ async function reportUsage(
   taskId: string,
   usage: { tokens?: unknown; used_tools?: unknown; duration?: unknown },
 ): Promise<void> {
-  const entries = Object.entries(usage);
-  await aws.dynamoDb.send(
-    new UpdateItemCommand({
-      TableName: aws.resources.tables.executions,
-      Key: { id: { S: taskId } },
-      UpdateExpression: `SET ${entries.map((_, index) => `#f${index} = :v${index}`).join(", ")}`,
-      ExpressionAttributeNames: Object.fromEntries(entries.map(([name], index) => [`#f${index}`, name])),
-      ExpressionAttributeValues: marshall(
-        Object.fromEntries(entries.map(([, value], index) => [`:v${index}`, value])),
-        { convertClassInstanceToMap: true },
-      ),
-    }),
-  );
+  await writeFields(aws, taskId, usage);
 }
 
 async function outcomeOf(taskId: string) {

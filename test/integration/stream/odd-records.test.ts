@@ -1,12 +1,17 @@
 import { randomUUID } from "node:crypto";
-import { UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { StreamHandler } from "../../../infra/local/stream-poller.js";
 import { dynamoWorkerExecutionUpdates } from "../../../lib/worker/execution-updates.js";
 import { capturedLogLines } from "../../support/capture-logs.js";
 import { type ExecutionStreamHarness, startExecutionStream } from "../../support/execution-stream-harness.js";
 import { anExecution, aStopRequest, FACTORY_WORKER_ID } from "../../support/factories.js";
-import { drainQueue, type LocalAws, provisionIsolatedStack, putItem, storeApiKey } from "../../support/local-aws.js";
+import {
+  drainQueue,
+  type LocalAws,
+  provisionIsolatedStack,
+  putItem,
+  storeApiKey,
+  writeFields,
+} from "../../support/local-aws.js";
 import { type StopTaskHarness, stopTaskHarness } from "../../support/stop-task-harness.js";
 import { drainEvents, drainStopMessages, storedExecution } from "../../support/task-tree.js";
 
@@ -22,26 +27,15 @@ const NANOSECONDS = "1733300000000000000";
 let aws: LocalAws;
 let service: StopTaskHarness;
 let stream: ExecutionStreamHarness;
-const failedRecords: string[] = [];
-
-/** Notes every record the processor reported failed (a retry, and eventually the failure queue). */
-const watchFailures =
-  (handler: StreamHandler): StreamHandler =>
-  async (event, context) => {
-    const response = await handler(event, context);
-    for (const failure of response?.batchItemFailures ?? []) failedRecords.push(failure.itemIdentifier);
-    return response;
-  };
-
 beforeAll(async () => {
   aws = await provisionIsolatedStack();
   await storeApiKey(aws, { key: KEY, organizationId: "org-a", keyId: "key-a" });
   service = stopTaskHarness(aws);
-  stream = await startExecutionStream(aws, { wrapHandler: watchFailures });
+  stream = await startExecutionStream(aws);
 });
 
 beforeEach(() => {
-  failedRecords.length = 0;
+  stream.failedRecords.length = 0;
 });
 
 afterAll(async () => {
@@ -51,40 +45,15 @@ afterAll(async () => {
 const store = (record: Record<string, unknown>) => putItem(aws.dynamoDb, aws.resources.tables.executions, record);
 
 /** Another writer (the platform) stops a record: a plain update, none of this service's bookkeeping. */
-async function stopByAnotherWriter(id: string, fields: Record<string, string> = {}) {
-  const values = { status: "stopped", stop_reason: "platform_timeout", ...fields };
-  const names = Object.keys(values);
-  await aws.dynamoDb.send(
-    new UpdateItemCommand({
-      TableName: aws.resources.tables.executions,
-      Key: { id: { S: id } },
-      UpdateExpression: `SET ${names.map((_, index) => `#f${index} = :v${index}`).join(", ")}`,
-      ExpressionAttributeNames: Object.fromEntries(names.map((name, index) => [`#f${index}`, name])),
-      ExpressionAttributeValues: Object.fromEntries(
-        Object.values(values).map((value, index) => [`:v${index}`, { S: value }]),
-      ),
-    }),
-  );
-}
-
-async function setStatus(id: string, status: string) {
-  await aws.dynamoDb.send(
-    new UpdateItemCommand({
-      TableName: aws.resources.tables.executions,
-      Key: { id: { S: id } },
-      UpdateExpression: "SET #status = :status",
-      ExpressionAttributeNames: { "#status": "status" },
-      ExpressionAttributeValues: { ":status": { S: status } },
-    }),
-  );
-}
+const stopByAnotherWriter = (id: string, fields: Record<string, unknown> = {}) =>
+  writeFields(aws, id, { status: "stopped", stop_reason: "platform_timeout", ...fields });
 
 async function settle() {
   await stream.settled(30_000);
 }
 
 async function expectNothingFailed() {
-  expect(failedRecords).toEqual([]);
+  expect(stream.failedRecords).toEqual([]);
   expect(await drainQueue(aws.sqs, aws.resources.queues.execution_stream_failures)).toEqual([]);
 }
 
@@ -259,7 +228,7 @@ describe("each transition to stopped has its own idempotency key", () => {
     expect((await service.http(aStopRequest(record.id, KEY))).statusCode).toBe(200);
     await settle();
     // The platform sets the task running again, and then stops it itself.
-    await setStatus(record.id, "executing");
+    await writeFields(aws, record.id, { status: "executing" });
     await settle();
     await stopByAnotherWriter(record.id);
     await settle();
