@@ -1,7 +1,7 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
-import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import {
   type ChangeResult,
   type ExecutionStreamDependencies,
@@ -25,6 +25,16 @@ interface Tally {
   /** Records, or sub-executions within a cascade, that the processor cannot read: set aside, never retried. */
   recordsUnreadable: number;
   cascadesRefused: number;
+}
+
+/** Where a record is in its shard and whose it is, and the kind of error: never the record's content. */
+function describeRecord(record: DynamoDBRecord, error: unknown) {
+  return {
+    event_id: record.eventID,
+    sequence_number: record.dynamodb?.SequenceNumber,
+    task_id: record.dynamodb?.Keys?.id?.S,
+    error: error instanceof Error ? error.name : "unknown",
+  };
 }
 
 /**
@@ -104,21 +114,11 @@ export function createExecutionStreamHandler(deps: ExecutionStreamHandlerDepende
         onHandled: (result) => observe(tally, result),
         onUnreadable: (record, error) => {
           tally.recordsUnreadable += 1;
-          logger.error("stream record cannot be read; set aside, the shard goes on", {
-            event_id: record.eventID,
-            sequence_number: record.dynamodb?.SequenceNumber,
-            task_id: record.dynamodb?.Keys?.id?.S,
-            error: error instanceof Error ? error.name : "unknown",
-          });
+          logger.error("stream record cannot be read; set aside, the shard goes on", describeRecord(record, error));
         },
         onFailed: (record, error) => {
           tally.recordsFailed += 1;
-          logger.error("stream record failed; the shard resumes from it", {
-            event_id: record.eventID,
-            sequence_number: record.dynamodb?.SequenceNumber,
-            task_id: record.dynamodb?.Keys?.id?.S,
-            error: error instanceof Error ? error.name : "unknown",
-          });
+          logger.error("stream record failed; the shard resumes from it", describeRecord(record, error));
         },
       });
       metrics.addMetric("StreamRecordsHandled", MetricUnit.Count, tally.records);
