@@ -115,7 +115,22 @@ export const limitsTable = {
   globalSecondaryIndexes: [],
 } as const satisfies TableDefinition;
 
-export const tables = { executions: executionsTable, apiKeys: apiKeysTable, limits: limitsTable } as const;
+/**
+ * Where the hourly sweep of idle signal queues resumes (lib/signals/sweep-positions.ts): one item per sweep, keyed by
+ * the name prefixes of the channels it sweeps, read and written by the cleanup only.
+ */
+export const sweepPositionsTable = {
+  logicalName: "sweep-positions",
+  partitionKey: { name: "sweep", type: "S" },
+  globalSecondaryIndexes: [],
+} as const satisfies TableDefinition;
+
+export const tables = {
+  executions: executionsTable,
+  apiKeys: apiKeysTable,
+  limits: limitsTable,
+  sweepPositions: sweepPositionsTable,
+} as const;
 
 // A stop is only useful while the task still runs: four days covers any outage a worker
 // fleet could sit out, and the DLQ keeps undeliverable signals two weeks for an operator.

@@ -10,6 +10,7 @@ import { signalChannels } from "../../lib/resources.js";
 import { sqsStopSignalPublisher } from "../../lib/signals/publisher.js";
 import { namePrefixOfUrlPrefix } from "../../lib/signals/queue-names.js";
 import { type SweepSettings, sqsSignalQueueInventory } from "../../lib/signals/queue-sweep.js";
+import { dynamoSweepPositions } from "../../lib/signals/sweep-positions.js";
 import { type CleanupHandlerDependencies, createCleanupHandler } from "./app.js";
 
 export interface CleanupClients {
@@ -46,6 +47,7 @@ export function composeCleanup(
     settings: cleanupSettings(config),
     sweep: {
       inventory: sqsSignalQueueInventory(clients.sqs),
+      positions: dynamoSweepPositions(clients.dynamoDb, config.SWEEP_POSITIONS_TABLE_NAME),
       namePrefixes: [config.WORKER_QUEUE_URL_PREFIX, config.ENVIRONMENT_QUEUE_URL_PREFIX].map(namePrefixOfUrlPrefix),
       settings: sweepSettings(config),
     },

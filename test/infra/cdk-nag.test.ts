@@ -78,6 +78,7 @@ describe("AWS Solutions checks (cdk-nag)", () => {
         "AwsSolutions-DDB3 @ stop-task-dev/ApiKeysTable/Table",
         "AwsSolutions-DDB3 @ stop-task-dev/ExecutionsTable/Table",
         "AwsSolutions-DDB3 @ stop-task-dev/LimitsTable/Table",
+        "AwsSolutions-DDB3 @ stop-task-dev/SweepPositionsTable/Table",
         "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs] " +
           "@ stop-task-dev/Api/RestApi",
         ...functionConstructIds.map((id) => `AwsSolutions-L1 @ stop-task-dev/${id}/Function`),
