@@ -52,6 +52,12 @@ export interface SignalChannelDefinition extends Omit<QueueDefinition, "logicalN
   readonly ownerQueuePart: string;
   /** An owner's queue not refreshed by its owner for this long is deleted by the cleanup's sweep. */
   readonly idleBeforeDeleteSeconds: number;
+  /**
+   * The principal tag an owner's role (or session) carries: its id as its queue name holds it
+   * (lib/signals/queue-names.ts `ownerQueueId`). The owner policy allows `<prefix>-<ownerQueuePart>-`
+   * followed by this tag's value, and nothing else: an owner reaches its own queue only.
+   */
+  readonly ownerPrincipalTag: string;
 }
 
 const DAY_SECONDS = 24 * 60 * 60;
@@ -145,6 +151,7 @@ const IDLE_QUEUE_SECONDS = DAY_SECONDS;
 /** The fleet's workers: a queue per `worker_id`. */
 export const workerSignalChannel = {
   ownerQueuePart: "worker",
+  ownerPrincipalTag: "stop-task:worker-id",
   visibilityTimeoutSeconds: 30,
   retentionSeconds: 4 * DAY_SECONDS,
   deadLetter: {
@@ -158,6 +165,7 @@ export const workerSignalChannel = {
 /** Self-hosted environments' asset-command channel: a queue per `environment_id`. */
 export const environmentCommandChannel = {
   ownerQueuePart: "env",
+  ownerPrincipalTag: "stop-task:environment-id",
   visibilityTimeoutSeconds: 30,
   retentionSeconds: 4 * DAY_SECONDS,
   deadLetter: {

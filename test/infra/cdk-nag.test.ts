@@ -37,15 +37,13 @@ function acknowledgements(scope: IConstruct) {
 }
 
 /**
- * The IAM5 acknowledgements of the owners' queue patterns: on each owner policy, and on each function that sends to (or
- * sweeps) them.
+ * The IAM5 acknowledgements of the owners' queue patterns: on each function that sends to (or sweeps) them. The owner
+ * policies have none to acknowledge: each owner reaches its own queue only, named by its principal tag.
  */
 function ownerPatternAcknowledgements(stage: string): string[] {
   const pattern = (part: string) =>
     `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:stop-task-${stage}-${part}-*]`;
   return [
-    ["worker", "StopSignals/OwnerPolicy"],
-    ["env", "AssetCommands/OwnerPolicy"],
     ...["worker", "env"].flatMap((part) => [
       [part, "StopTask/Role"],
       [part, "Cleanup/Role"],
