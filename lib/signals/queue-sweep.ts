@@ -30,6 +30,9 @@ import { LAST_SEEN_TAG } from "./queue-names.js";
 /** The hourly schedule's input to the cleanup function: this sweep instead of its every-minute run. */
 export const SWEEP_SIGNAL_QUEUES_JOB = "sweep-signal-queues";
 
+/** Queues one run judges at most (the cleanup's setting): every queue is judged within ceil(total / this) runs. */
+export const SWEEP_MAX_QUEUES_PER_RUN = 5_000;
+
 /** Queues judged at once: each judgement is one or two SQS calls, so the run's time goes on the network. */
 const JUDGED_CONCURRENTLY = 10;
 
