@@ -6,6 +6,19 @@ import { physicalName, type SignalChannelDefinition } from "../../lib/resources.
 import { signalQueueNamePrefix } from "../../lib/signals/queue-names.js";
 import type { FunctionEnvironmentName, ServiceFunction } from "./service-function.js";
 
+/**
+ * What an owner does with its own queue (lib/worker/): CreateQueue with tags needs TagQueue too;
+ * SetQueueAttributes and GetQueueUrl bring a queue made by an older version to this one's attributes.
+ */
+export const OWNER_QUEUE_ACTIONS = [
+  "sqs:CreateQueue",
+  "sqs:GetQueueUrl",
+  "sqs:SetQueueAttributes",
+  "sqs:TagQueue",
+  "sqs:ReceiveMessage",
+  "sqs:DeleteMessage",
+] as const;
+
 export interface SignalChannelProps {
   readonly prefix: string;
   readonly definition: SignalChannelDefinition;
@@ -87,21 +100,7 @@ export class SignalChannel extends Construct {
       description:
         `For ${props.owners}: make, tag and consume its own ${this.namePrefix}<id> stop-signal queue (lib/worker/), ` +
         `<id> being the role's or session's ${definition.ownerPrincipalTag} tag`,
-      statements: [
-        new iam.PolicyStatement({
-          // CreateQueue with tags needs TagQueue too; SetQueueAttributes and GetQueueUrl bring a
-          // queue made by an older version to this one's attributes.
-          actions: [
-            "sqs:CreateQueue",
-            "sqs:GetQueueUrl",
-            "sqs:SetQueueAttributes",
-            "sqs:TagQueue",
-            "sqs:ReceiveMessage",
-            "sqs:DeleteMessage",
-          ],
-          resources: [this.ownQueueArn],
-        }),
-      ],
+      statements: [new iam.PolicyStatement({ actions: [...OWNER_QUEUE_ACTIONS], resources: [this.ownQueueArn] })],
     });
   }
 

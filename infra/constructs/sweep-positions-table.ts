@@ -2,17 +2,12 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import type { Construct } from "constructs";
 import { sweepPositionsTable } from "../../lib/resources.js";
 import type { ServiceFunction } from "./service-function.js";
-import { ServiceTable } from "./service-table.js";
-
-export interface SweepPositionsTableProps {
-  readonly prefix: string;
-  readonly retainData: boolean;
-}
+import { ServiceTable, type ServiceTableProps } from "./service-table.js";
 
 /** Where the hourly sweep of idle signal queues resumes in each channel (lib/signals/sweep-positions.ts). */
 export class SweepPositionsTable extends ServiceTable {
-  constructor(scope: Construct, id: string, props: SweepPositionsTableProps) {
-    super(scope, id, { prefix: props.prefix, retainData: props.retainData, definition: sweepPositionsTable });
+  constructor(scope: Construct, id: string, props: Omit<ServiceTableProps, "definition">) {
+    super(scope, id, { ...props, definition: sweepPositionsTable });
   }
 
   /** A channel's position is one GetItem at the start of a sweep and one PutItem at its end. */

@@ -11,14 +11,10 @@ import { synthesizeStage } from "./synth.js";
  * through AWS's evaluation logic as @cloud-copilot/iam-simulate implements it. Each worker (or
  * environment) carries its principal tag; a decision other than Allowed is a denial.
  */
-const OWNER_ACTIONS = [
-  "sqs:CreateQueue",
-  "sqs:GetQueueUrl",
-  "sqs:SetQueueAttributes",
-  "sqs:TagQueue",
-  "sqs:ReceiveMessage",
-  "sqs:DeleteMessage",
-] as const;
+
+/** The calls an owner makes on its queue (lib/worker/signal-queue.ts, reference-worker.ts), stated apart from the policy. */
+const OWNER_CALLS = ["CreateQueue", "GetQueueUrl", "SetQueueAttributes", "TagQueue", "ReceiveMessage", "DeleteMessage"];
+const OWNER_QUEUE_ACTIONS = OWNER_CALLS.map((call) => `sqs:${call}`);
 
 const { account, region } = PLACEHOLDER;
 const queueArn = (name: string) => `arn:aws:sqs:${region}:${account}:${name}`;
@@ -84,7 +80,7 @@ describe.each(["dev", "prod"] as const)("owners reach their own queue only, as d
   const workerQueue = (id: string) => queueArn(signalQueueName(workerPrefix, id));
   const environmentQueue = (id: string) => queueArn(signalQueueName(environmentPrefix, id));
 
-  it.each(OWNER_ACTIONS)(
+  it.each(OWNER_QUEUE_ACTIONS)(
     "allows worker A %s on its own queue, even when its id is hashed into the name",
     async (action) => {
       expect(await decide(worker("worker-a"), action, workerQueue("worker-a"))).toBe("Allowed");
@@ -92,19 +88,22 @@ describe.each(["dev", "prod"] as const)("owners reach their own queue only, as d
     },
   );
 
-  it.each(OWNER_ACTIONS)("denies worker A %s on worker B's queue and on any environment's queue", async (action) => {
-    for (const resource of [
-      workerQueue("worker-b"),
-      // A name that merely starts with A's: the policy names the queue whole.
-      workerQueue("worker-a2"),
-      environmentQueue("env-onprem-eu"),
-      environmentQueue("worker-a"),
-      queueArn(`${prefix}-stop-signals-dlq`),
-    ])
-      expect(await decide(worker("worker-a"), action, resource), resource).not.toBe("Allowed");
-  });
+  it.each(OWNER_QUEUE_ACTIONS)(
+    "denies worker A %s on worker B's queue and on any environment's queue",
+    async (action) => {
+      for (const resource of [
+        workerQueue("worker-b"),
+        // A name that merely starts with A's: the policy names the queue whole.
+        workerQueue("worker-a2"),
+        environmentQueue("env-onprem-eu"),
+        environmentQueue("worker-a"),
+        queueArn(`${prefix}-stop-signals-dlq`),
+      ])
+        expect(await decide(worker("worker-a"), action, resource), resource).not.toBe("Allowed");
+    },
+  );
 
-  it.each(OWNER_ACTIONS)(
+  it.each(OWNER_QUEUE_ACTIONS)(
     "allows an environment %s on its own queue, and denies it on another's and any worker's",
     async (action) => {
       const own = environment("env-onprem-eu");
@@ -114,7 +113,7 @@ describe.each(["dev", "prod"] as const)("owners reach their own queue only, as d
     },
   );
 
-  it.each(OWNER_ACTIONS)("denies %s to a principal with an owner policy but without its tag", async (action) => {
+  it.each(OWNER_QUEUE_ACTIONS)("denies %s to a principal with an owner policy but without its tag", async (action) => {
     const untagged = { ...worker("worker-a"), tags: {} };
     const wrongTag = { ...worker("worker-a"), tags: { [environmentTag]: "worker-a" } };
     for (const principal of [untagged, wrongTag])

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { OWNER_QUEUE_ACTIONS } from "../../infra/constructs/signal-queue.js";
 import { executionStreamProcessing, signalChannels, taskEventsQueue } from "../../lib/resources.js";
 import { logicalIdWhere, synthesizeStage } from "./synth.js";
 
@@ -125,14 +126,8 @@ describe("the signal channels built from lib/resources.ts", () => {
       expect(resources[policyId].Properties.PolicyDocument.Statement).toEqual([
         {
           Effect: "Allow",
-          Action: [
-            "sqs:CreateQueue",
-            "sqs:GetQueueUrl",
-            "sqs:SetQueueAttributes",
-            "sqs:TagQueue",
-            "sqs:ReceiveMessage",
-            "sqs:DeleteMessage",
-          ],
+          // What each does on its own queue, and on no other: test/infra/owner-isolation.test.ts.
+          Action: [...OWNER_QUEUE_ACTIONS],
           // IAM puts the requester's tag in: test/infra/owner-isolation.test.ts simulates it.
           Resource: arnOfQueueNamed(`stop-task-dev-${part}-\${aws:PrincipalTag/${principalTag}}`),
         },

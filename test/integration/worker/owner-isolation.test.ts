@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { ListQueuesCommand } from "@aws-sdk/client-sqs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ownerQueueSettings } from "../../../infra/local/provision.js";
@@ -7,14 +6,13 @@ import { sqsSignalQueueInventory, sweepIdleSignalQueues } from "../../../lib/sig
 import { dynamoSweepPositions } from "../../../lib/signals/sweep-positions.js";
 import { dynamoWorkerExecutionUpdates } from "../../../lib/worker/execution-updates.js";
 import { ensureSignalQueue, markSignalQueueSeen } from "../../../lib/worker/signal-queue.js";
-import { anExecution, aStopRequest } from "../../support/factories.js";
+import { anExecution } from "../../support/factories.js";
 import {
   getStoredItem,
   type LocalAws,
   localDynamoDbClient,
   provisionIsolatedStack,
   putItem,
-  storeApiKey,
 } from "../../support/local-aws.js";
 import { stopTaskHarness } from "../../support/stop-task-harness.js";
 
@@ -24,22 +22,25 @@ import { stopTaskHarness } from "../../support/stop-task-harness.js";
  * test/infra/owner-isolation.test.ts; what IAM cannot express, whose task a worker acknowledges
  * (worker_id is no key attribute), is the acknowledgement's own condition, proven here.
  */
-const KEY = `sk-owners-${randomUUID()}`;
 let aws: LocalAws;
 
 beforeAll(async () => {
   aws = await provisionIsolatedStack({ workers: [] });
-  await storeApiKey(aws, { key: KEY, organizationId: "org-a", keyId: "key-a" });
 });
 
 const updates = () => dynamoWorkerExecutionUpdates(localDynamoDbClient(), aws.resources.tables.executions);
 const stored = (id: string) => getStoredItem(aws.dynamoDb, aws.resources.tables.executions, id);
 
-/** A running execution of `owner`, stopped through the API: in the re-drive index, awaiting its owner's acknowledgement. */
+/** A running execution of `owner`, stopped by a trusted caller: in the re-drive index, awaiting its owner's acknowledgement. */
 async function stoppedExecution(owner: { worker_id: string; environment_id?: string }) {
   const execution = anExecution({ status: "executing", started_at: new Date().toISOString(), ...owner });
   await putItem(aws.dynamoDb, aws.resources.tables.executions, { ...execution, ...livenessIndexKeys(execution) });
-  await stopTaskHarness(aws).http(aStopRequest(execution.id, KEY));
+  await stopTaskHarness(aws).invoke({
+    action: "stop_task",
+    task_id: execution.id,
+    reason: "user_requested",
+    requested_by: "operator",
+  });
   return execution;
 }
 
