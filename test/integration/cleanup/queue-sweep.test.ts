@@ -124,6 +124,29 @@ describe("the sweep of vanished owners' queues", () => {
   });
 });
 
+describe("a sweep out of time", () => {
+  it("judges nothing when its time runs out before the listing is whole, and keeps its position", async () => {
+    const aws = await provisionIsolatedStack({ workers: [] });
+    const { workers } = aws.resources.signal_channels;
+    const longAgo = new Date("2026-01-01T00:00:00.000Z");
+    for (const id of ["a", "b"]) await ensureSignalQueue(aws.sqs, ownerQueueSettings(workers), `worker-${id}`, longAgo);
+    const positions = dynamoSweepPositions(aws.dynamoDb, aws.resources.tables.sweep_positions);
+    const sweep = sweeper(aws, aws.sqs, [workers.name_prefix]);
+    await sweep({ maxQueuesPerRun: 1 });
+    const position = await positions.read(workers.name_prefix);
+
+    expect(await sweep({ timeBudgetMs: 0 })).toEqual({
+      listed: 0,
+      examined: 0,
+      deleted: 0,
+      failures: 0,
+      truncated: true,
+    });
+    expect(await positions.read(workers.name_prefix)).toBe(position);
+    expect(await sweep()).toMatchObject({ listed: 1, examined: 1, deleted: 1, truncated: false });
+  });
+});
+
 describe("the sweep over more queues than one ListQueues page, paged as SQS pages", () => {
   const WORKER_QUEUES = 2_600;
   const ENVIRONMENT_QUEUES = 400;
