@@ -55,7 +55,8 @@ export interface SignalChannelDefinition extends Omit<QueueDefinition, "logicalN
   /**
    * The principal tag an owner's role (or session) carries: its id as its queue name holds it
    * (lib/signals/queue-names.ts `ownerQueueId`). The owner policy allows `<prefix>-<ownerQueuePart>-`
-   * followed by this tag's value, and nothing else: an owner reaches its own queue only.
+   * followed by this tag's value, and nothing else: an owner reaches its own queue only. No `:` in
+   * the key, so that `${aws:PrincipalTag/<key>}` holds no character IAM could read as a separator.
    */
   readonly ownerPrincipalTag: string;
 }
@@ -151,7 +152,7 @@ const IDLE_QUEUE_SECONDS = DAY_SECONDS;
 /** The fleet's workers: a queue per `worker_id`. */
 export const workerSignalChannel = {
   ownerQueuePart: "worker",
-  ownerPrincipalTag: "stop-task:worker-id",
+  ownerPrincipalTag: "stop-task-worker-id",
   visibilityTimeoutSeconds: 30,
   retentionSeconds: 4 * DAY_SECONDS,
   deadLetter: {
@@ -165,7 +166,7 @@ export const workerSignalChannel = {
 /** Self-hosted environments' asset-command channel: a queue per `environment_id`. */
 export const environmentCommandChannel = {
   ownerQueuePart: "env",
-  ownerPrincipalTag: "stop-task:environment-id",
+  ownerPrincipalTag: "stop-task-environment-id",
   visibilityTimeoutSeconds: 30,
   retentionSeconds: 4 * DAY_SECONDS,
   deadLetter: {

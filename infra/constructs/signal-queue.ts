@@ -43,7 +43,7 @@ export class SignalChannel extends Construct {
   /** `arn:<partition>:sqs:<region>:<account>:<prefix>-worker-*`: every owner's queue, nothing else. */
   readonly queueArnPattern: string;
   /**
-   * `arn:...:<prefix>-worker-${aws:PrincipalTag/stop-task:worker-id}`: the one queue of the owner
+   * `arn:...:<prefix>-worker-${aws:PrincipalTag/stop-task-worker-id}`: the one queue of the owner
    * making the request. A principal without the tag matches no queue (IAM cannot resolve the variable).
    */
   readonly ownQueueArn: string;

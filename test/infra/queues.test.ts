@@ -105,14 +105,14 @@ describe("the signal channels built from lib/resources.ts", () => {
   });
 
   it.each([
-    ["workers", "worker", "stop-signals-dlq", "Worker", "StopSignal", "stop-task:worker-id"],
+    ["workers", "worker", "stop-signals-dlq", "Worker", "StopSignal", "stop-task-worker-id"],
     [
       "self-hosted environments",
       "env",
       "asset-commands-dlq",
       "Environment",
       "AssetCommand",
-      "stop-task:environment-id",
+      "stop-task-environment-id",
     ],
   ])(
     "gives %s a managed policy to make, tag and consume each its own queue (named by its principal tag), and nothing else, and outputs what they need",
