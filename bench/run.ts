@@ -7,6 +7,7 @@
  *   npm run bench -- --only hot,cold    some sections: bundle, cold, hot, local, fleet
  *   npm run bench -- --only fleet --fleet-sizes 1,10   the fleet section for some fleet sizes only
  *   npm run bench -- --only guards --guard-tasks 50    the runaway guards over 50 tasks (default 100)
+ *   npm run bench -- --only sweep                      the sweep of idle signal queues over 10,000 queues
  */
 import { fork } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -20,12 +21,13 @@ import { type FleetRun, type FleetStep, measureFleet } from "./fleet/measure.js"
 import { type GuardsResults, measureGuards } from "./guards.js";
 import type { HotPath, HotPathResults } from "./hot-path.js";
 import { type LocalStackResults, measureLocalStack } from "./local-stack.js";
+import { measureSweep } from "./queue-sweep.js";
 import { median, round } from "./stats.js";
 
 // The SDK warns once per process that Node 20 support ends; the table is no place for it.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
-const sections = ["bundle", "cold", "hot", "local", "fleet", "guards"] as const;
+const sections = ["bundle", "cold", "hot", "local", "fleet", "guards", "sweep"] as const;
 type Section = (typeof sections)[number];
 
 const { values: options } = parseArgs({
@@ -471,6 +473,42 @@ if (selected.has("guards")) {
       `its stop message ${guards.abortedByMessage}, by its heartbeat ${guards.abortedByHeartbeat}. ` +
       "Overshoot is the last total a task reported minus the limit: the crossing " +
       "report's own excess, plus any report written before the stop reached the worker.",
+  );
+  print();
+}
+
+if (selected.has("sweep")) {
+  const sweep = await measureSweep({ workerQueues: 9_000, environmentQueues: 1_000, idleEvery: 5 });
+  results.sweep = sweep;
+  const total = sweep.workerQueues + sweep.environmentQueues;
+  print(
+    `Sweep of idle signal queues (the cleanup's handler, hourly input; fauxqs behind a proxy that pages ListQueues ` +
+      `as SQS does): ${sweep.workerQueues} worker and ${sweep.environmentQueues} environment queues, ${sweep.idle} ` +
+      `of them idle for two days; cap ${sweep.cap} a run. Setup: ${round(sweep.setupSeconds, 1)} s`,
+  );
+  print();
+  table(
+    ["run", "listed", "judged", "deleted", "failures", "truncated", "SQS calls", "seconds"],
+    sweep.runs.map((run, index) => [
+      index + 1,
+      run.listed,
+      run.examined,
+      run.deleted,
+      run.failures,
+      String(run.truncated),
+      Object.entries(run.calls)
+        .map(([operation, count]) => `${operation} ${count}`)
+        .join(", "),
+      round(run.seconds, 2),
+    ]),
+  );
+  const runsToDeleteAll = sweep.runs.findIndex(
+    (_, index) => sweep.runs.slice(0, index + 1).reduce((sum, run) => sum + run.deleted, 0) === sweep.idle,
+  );
+  print(
+    `Every idle queue deleted after ${runsToDeleteAll + 1} runs ` +
+      `(${check("sweep runs to delete every idle queue", runsToDeleteAll + 1, Math.ceil(total / sweep.cap))}); ` +
+      `${sweep.left} queues left, of ${total - sweep.idle} live.`,
   );
   print();
 }

@@ -15,6 +15,7 @@ import { QueueWithDeadLetter } from "./constructs/queue-with-dead-letter.js";
 import { ScheduledRun } from "./constructs/scheduled-run.js";
 import { ServiceFunction } from "./constructs/service-function.js";
 import { SignalChannel } from "./constructs/signal-queue.js";
+import { SweepPositionsTable } from "./constructs/sweep-positions-table.js";
 import { TaskEventsBus } from "./constructs/task-events-bus.js";
 import { resourcePrefix, type StageName } from "./stages.js";
 
@@ -51,6 +52,7 @@ export class StopTaskStack extends Stack {
     const executions = new ExecutionsTable(this, "ExecutionsTable", { prefix, retainData });
     const apiKeys = new ApiKeysTable(this, "ApiKeysTable", { prefix, retainData });
     const limits = new LimitsTable(this, "LimitsTable", { prefix, retainData });
+    const sweepPositions = new SweepPositionsTable(this, "SweepPositionsTable", { prefix, retainData });
     const workerSignals = new SignalChannel(this, "StopSignals", {
       prefix,
       retainData,
@@ -102,6 +104,7 @@ export class StopTaskStack extends Stack {
         // The hourly sweep deletes the queues of workers and environments long gone.
         workerSignals.grantSweep(fn);
         environmentCommands.grantSweep(fn);
+        sweepPositions.grantSweepPositions(fn);
         fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["sqs:ListQueues"], resources: ["*"] }));
         Validations.of(fn.role).acknowledge({
           id: "AwsSolutions-IAM5[Resource::*]",

@@ -62,6 +62,11 @@ export function runsOnWorker(workerId: string): ExpressionPart {
   return attributeEquals("worker_id", { S: workerId });
 }
 
+/** Only the self-hosted environment an execution names may acknowledge its stop. */
+export function runsInEnvironment(environmentId: string): ExpressionPart {
+  return attributeEquals("environment_id", { S: environmentId });
+}
+
 /**
  * The attribute still holds what the caller saw: a marker or a due time used as a version, so
  * that of two writers racing for it only the first one acts.

@@ -57,6 +57,8 @@ const cleanupConfigSchema = z.object({
   CLEANUP_MAX_ITEMS_PER_RUN: z._default(z.coerce.number().check(z.int(), z.positive()), 200),
   /** The hourly sweep deletes a worker's or environment's queue its owner has not refreshed for this long. */
   SIGNAL_QUEUE_IDLE_SECONDS: z.optional(z.coerce.number().check(z.positive())),
+  /** Where the sweep resumes in each channel (lib/signals/sweep-positions.ts). */
+  SWEEP_POSITIONS_TABLE_NAME: z.string().check(z.minLength(1)),
 });
 
 const executionStreamConfigSchema = z

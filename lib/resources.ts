@@ -52,6 +52,13 @@ export interface SignalChannelDefinition extends Omit<QueueDefinition, "logicalN
   readonly ownerQueuePart: string;
   /** An owner's queue not refreshed by its owner for this long is deleted by the cleanup's sweep. */
   readonly idleBeforeDeleteSeconds: number;
+  /**
+   * The principal tag an owner's role (or session) carries: its id as its queue name holds it
+   * (lib/signals/queue-names.ts `ownerQueueId`). The owner policy allows `<prefix>-<ownerQueuePart>-`
+   * followed by this tag's value, and nothing else: an owner reaches its own queue only. No `:` in
+   * the key, so that `${aws:PrincipalTag/<key>}` holds no character IAM could read as a separator.
+   */
+  readonly ownerPrincipalTag: string;
 }
 
 const DAY_SECONDS = 24 * 60 * 60;
@@ -115,7 +122,22 @@ export const limitsTable = {
   globalSecondaryIndexes: [],
 } as const satisfies TableDefinition;
 
-export const tables = { executions: executionsTable, apiKeys: apiKeysTable, limits: limitsTable } as const;
+/**
+ * Where the hourly sweep of idle signal queues resumes (lib/signals/sweep-positions.ts): one item per sweep, keyed by
+ * the name prefixes of the channels it sweeps, read and written by the cleanup only.
+ */
+export const sweepPositionsTable = {
+  logicalName: "sweep-positions",
+  partitionKey: { name: "sweep", type: "S" },
+  globalSecondaryIndexes: [],
+} as const satisfies TableDefinition;
+
+export const tables = {
+  executions: executionsTable,
+  apiKeys: apiKeysTable,
+  limits: limitsTable,
+  sweepPositions: sweepPositionsTable,
+} as const;
 
 // A stop is only useful while the task still runs: four days covers any outage a worker
 // fleet could sit out, and the DLQ keeps undeliverable signals two weeks for an operator.
@@ -130,6 +152,7 @@ const IDLE_QUEUE_SECONDS = DAY_SECONDS;
 /** The fleet's workers: a queue per `worker_id`. */
 export const workerSignalChannel = {
   ownerQueuePart: "worker",
+  ownerPrincipalTag: "stop-task-worker-id",
   visibilityTimeoutSeconds: 30,
   retentionSeconds: 4 * DAY_SECONDS,
   deadLetter: {
@@ -143,6 +166,7 @@ export const workerSignalChannel = {
 /** Self-hosted environments' asset-command channel: a queue per `environment_id`. */
 export const environmentCommandChannel = {
   ownerQueuePart: "env",
+  ownerPrincipalTag: "stop-task-environment-id",
   visibilityTimeoutSeconds: 30,
   retentionSeconds: 4 * DAY_SECONDS,
   deadLetter: {

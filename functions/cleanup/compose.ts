@@ -9,7 +9,12 @@ import { createLogger, createMetrics } from "../../lib/observability.js";
 import { signalChannels } from "../../lib/resources.js";
 import { sqsStopSignalPublisher } from "../../lib/signals/publisher.js";
 import { namePrefixOfUrlPrefix } from "../../lib/signals/queue-names.js";
-import { type SweepSettings, sqsSignalQueueInventory } from "../../lib/signals/queue-sweep.js";
+import {
+  SWEEP_MAX_QUEUES_PER_RUN,
+  type SweepSettings,
+  sqsSignalQueueInventory,
+} from "../../lib/signals/queue-sweep.js";
+import { dynamoSweepPositions } from "../../lib/signals/sweep-positions.js";
 import { type CleanupHandlerDependencies, createCleanupHandler } from "./app.js";
 
 export interface CleanupClients {
@@ -46,6 +51,7 @@ export function composeCleanup(
     settings: cleanupSettings(config),
     sweep: {
       inventory: sqsSignalQueueInventory(clients.sqs),
+      positions: dynamoSweepPositions(clients.dynamoDb, config.SWEEP_POSITIONS_TABLE_NAME),
       namePrefixes: [config.WORKER_QUEUE_URL_PREFIX, config.ENVIRONMENT_QUEUE_URL_PREFIX].map(namePrefixOfUrlPrefix),
       settings: sweepSettings(config),
     },
@@ -68,6 +74,6 @@ function cleanupSettings(config: CleanupConfig): Omit<CleanupSettings, "timeBudg
 function sweepSettings(config: CleanupConfig): Omit<SweepSettings, "timeBudgetMs"> {
   return {
     idleMs: (config.SIGNAL_QUEUE_IDLE_SECONDS ?? signalChannels.workers.idleBeforeDeleteSeconds) * 1000,
-    maxQueuesPerRun: 5_000,
+    maxQueuesPerRun: SWEEP_MAX_QUEUES_PER_RUN,
   };
 }

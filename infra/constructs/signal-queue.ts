@@ -6,6 +6,19 @@ import { physicalName, type SignalChannelDefinition } from "../../lib/resources.
 import { signalQueueNamePrefix } from "../../lib/signals/queue-names.js";
 import type { FunctionEnvironmentName, ServiceFunction } from "./service-function.js";
 
+/**
+ * What an owner does with its own queue (lib/worker/): CreateQueue with tags needs TagQueue too;
+ * SetQueueAttributes and GetQueueUrl bring a queue made by an older version to this one's attributes.
+ */
+export const OWNER_QUEUE_ACTIONS = [
+  "sqs:CreateQueue",
+  "sqs:GetQueueUrl",
+  "sqs:SetQueueAttributes",
+  "sqs:TagQueue",
+  "sqs:ReceiveMessage",
+  "sqs:DeleteMessage",
+] as const;
+
 export interface SignalChannelProps {
   readonly prefix: string;
   readonly definition: SignalChannelDefinition;
@@ -19,7 +32,7 @@ export interface SignalChannelProps {
  * at start (lib/worker/signal-queue.ts), named `<prefix>-<part>-<owner id>`, so the stack holds
  * what is shared: the dead-letter queue they redrive to, the URL prefix the stop function derives
  * an owner's queue from, the IAM pattern of their names, and the managed policy an owner's role
- * needs (create, tag, receive and delete on its channel's pattern only).
+ * needs (create, tag, receive and delete on its own queue only, named by its principal tag).
  */
 export class SignalChannel extends Construct {
   readonly deadLetterQueue: sqs.Queue;
@@ -29,6 +42,11 @@ export class SignalChannel extends Construct {
   readonly queueUrlPrefix: string;
   /** `arn:<partition>:sqs:<region>:<account>:<prefix>-worker-*`: every owner's queue, nothing else. */
   readonly queueArnPattern: string;
+  /**
+   * `arn:...:<prefix>-worker-${aws:PrincipalTag/stop-task-worker-id}`: the one queue of the owner
+   * making the request. A principal without the tag matches no queue (IAM cannot resolve the variable).
+   */
+  readonly ownQueueArn: string;
   /** Attach to the role of each owner (worker or environment agent). */
   readonly ownerPolicy: iam.ManagedPolicy;
 
@@ -68,30 +86,22 @@ export class SignalChannel extends Construct {
       arnFormat: ArnFormat.NO_RESOURCE_NAME,
     });
 
+    this.ownQueueArn = Stack.of(this).formatArn({
+      service: "sqs",
+      resource: `${this.namePrefix}\${aws:PrincipalTag/${definition.ownerPrincipalTag}}`,
+      arnFormat: ArnFormat.NO_RESOURCE_NAME,
+    });
+
+    // One policy for every owner of the channel, each reaching its own queue only: the queue's name
+    // is the prefix and the principal's tag. Another owner's queue, whose last-seen tag the sweep
+    // trusts, is out of reach (docs/stop-delivery.md, "Permissions").
     this.ownerPolicy = new iam.ManagedPolicy(this, "OwnerPolicy", {
       managedPolicyName: physicalName(prefix, `${definition.ownerQueuePart}-signal-queue-owner`),
-      description: `For ${props.owners}: make, tag and consume its own ${this.namePrefix}<id> stop-signal queue (lib/worker/)`,
-      statements: [
-        new iam.PolicyStatement({
-          // CreateQueue with tags needs TagQueue too; SetQueueAttributes and GetQueueUrl bring a
-          // queue made by an older version to this one's attributes.
-          actions: [
-            "sqs:CreateQueue",
-            "sqs:GetQueueUrl",
-            "sqs:SetQueueAttributes",
-            "sqs:TagQueue",
-            "sqs:ReceiveMessage",
-            "sqs:DeleteMessage",
-          ],
-          resources: [this.queueArnPattern],
-        }),
-      ],
+      description:
+        `For ${props.owners}: make, tag and consume its own ${this.namePrefix}<id> stop-signal queue (lib/worker/), ` +
+        `<id> being the role's or session's ${definition.ownerPrincipalTag} tag`,
+      statements: [new iam.PolicyStatement({ actions: [...OWNER_QUEUE_ACTIONS], resources: [this.ownQueueArn] })],
     });
-    this.acknowledgeOwnerPattern(
-      this.ownerPolicy,
-      `Owners make their own queues at start, named from their id: ${this.namePrefix}* ` +
-        `matches exactly those queues and nothing else of the account.`,
-    );
   }
 
   /** SendMessage to any owner's queue (not the DLQ), and the URL prefix in the function's `variable`. */

@@ -28,6 +28,7 @@ export function createLocalCleanup(
     ENVIRONMENT_QUEUE_URL_PREFIX: stack.signal_channels.environments.url_prefix,
     STOP_FUNCTION_NAME: "stop-task (in-process)",
     LIMITS_TABLE_NAME: stack.tables.limits,
+    SWEEP_POSITIONS_TABLE_NAME: stack.tables.sweep_positions,
   });
   const clientOptions = { ...localClientOptions, region: stack.region };
   const handler = composeCleanup(config, {

@@ -35,7 +35,12 @@ export interface SignalChannelResources {
 }
 
 export interface ProvisionedResources {
-  readonly tables: { readonly executions: string; readonly api_keys: string; readonly limits: string };
+  readonly tables: {
+    readonly executions: string;
+    readonly api_keys: string;
+    readonly limits: string;
+    readonly sweep_positions: string;
+  };
   readonly signal_channels: { readonly workers: SignalChannelResources; readonly environments: SignalChannelResources };
   readonly queues: {
     /** Every task event, in EventBridge's envelope (the local stand-in for the bus and a rule targeting a queue). */
@@ -152,11 +157,13 @@ export async function provisionLocalResources(
     executions: physicalName(prefix, tables.executions.logicalName),
     api_keys: physicalName(prefix, tables.apiKeys.logicalName),
     limits: physicalName(prefix, tables.limits.logicalName),
+    sweep_positions: physicalName(prefix, tables.sweepPositions.logicalName),
   };
-  const [, , , workers, environments, events, streamFailures] = await Promise.all([
+  const [, , , , workers, environments, events, streamFailures] = await Promise.all([
     createTable(clients.dynamoDb, names.executions, tables.executions),
     createTable(clients.dynamoDb, names.api_keys, tables.apiKeys),
     createTable(clients.dynamoDb, names.limits, tables.limits),
+    createTable(clients.dynamoDb, names.sweep_positions, tables.sweepPositions),
     createChannel(clients.sqs, prefix, signalChannels.workers),
     createChannel(clients.sqs, prefix, signalChannels.environments),
     createQueue(clients.sqs, prefix, taskEventsQueue),

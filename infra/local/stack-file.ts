@@ -17,7 +17,7 @@ export const stackFileSchema = z.object({
   region: z.string(),
   dynamodb_endpoint: z.url(),
   sqs_endpoint: z.url(),
-  tables: z.object({ executions: z.string(), api_keys: z.string(), limits: z.string() }),
+  tables: z.object({ executions: z.string(), api_keys: z.string(), limits: z.string(), sweep_positions: z.string() }),
   /**
    * Per channel: an owner's queue URL is `url_prefix` + its id; owners make their queue with `name_prefix` and
    * `dead_letter_arn`.

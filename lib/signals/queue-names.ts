@@ -48,6 +48,15 @@ export function signalQueueName(namePrefix: string, ownerId: string): string {
 }
 
 /**
+ * An owner's id as its queue name holds it: the id itself when SQS allows it as is, otherwise its
+ * readable, hashed form. The value of the owner's principal tag (lib/resources.ts `ownerPrincipalTag`),
+ * since IAM can only append a tag's value to the channel's name prefix, not hash it.
+ */
+export function ownerQueueId(namePrefix: string, ownerId: string): string {
+  return signalQueueName(namePrefix, ownerId).slice(namePrefix.length);
+}
+
+/**
  * The queue URL of one owner, from the channel's URL prefix (`https://sqs.<region>.<suffix>/
  * <account>/<resource prefix>-worker-`, which the stack sets; locally the emulator's own form).
  */

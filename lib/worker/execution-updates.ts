@@ -7,6 +7,7 @@ import {
   inActiveState,
   isStopped,
   isUnset,
+  runsInEnvironment,
   runsOnWorker,
 } from "../conditional-writes.js";
 import { type ExecutionStatus, executionStatusSchema, isTerminal } from "../execution.js";
@@ -20,7 +21,16 @@ import { formatTimestamp } from "../timestamp.js";
  * the terminal state, and the other learns it from the refused condition.
  */
 
-export type AcknowledgeResult = "acknowledged" | "not_stopped" | "not_found";
+/** `not_owner`: the execution runs on another worker (or in another environment); nothing was written. */
+export type AcknowledgeResult = "acknowledged" | "not_stopped" | "not_found" | "not_owner";
+
+/**
+ * Who acknowledges a stop: the worker the execution runs on, or, for a self-hosted environment's
+ * consumer (which gets the stop on its environment's queue), the environment the execution names.
+ */
+export type StopOwner = { readonly workerId: string } | { readonly environmentId: string };
+
+const ownerIdOf = (owner: StopOwner) => ("workerId" in owner ? owner.workerId : owner.environmentId);
 export type HeartbeatResult = "alive" | "stop_requested" | "not_running";
 export type FinishResult =
   | { readonly kind: "finished" }
@@ -28,8 +38,12 @@ export type FinishResult =
   | { readonly kind: "not_found" };
 
 export interface WorkerExecutionUpdates {
-  /** Records that the worker halted the task; the stop leaves the signal-redrive index. */
-  acknowledgeStop(taskId: string, acknowledgedBy: string): Promise<AcknowledgeResult>;
+  /**
+   * Records that its owner halted the task; the stop leaves the signal-redrive index. Only the
+   * task's own worker (or environment) may: another's acknowledgement would take a stop its real
+   * owner never heard of out of the re-drive.
+   */
+  acknowledgeStop(taskId: string, by: StopOwner): Promise<AcknowledgeResult>;
   /**
    * Proves the worker is alive; answers `stop_requested` once the task has been stopped, a channel no routing can lose.
    */
@@ -80,11 +94,17 @@ export function dynamoWorkerExecutionUpdates(
   }
 
   return {
-    async acknowledgeStop(taskId, acknowledgedBy) {
+    async acknowledgeStop(taskId, by) {
       const at = now();
+      const acknowledgedBy = ownerIdOf(by);
+      // An empty id names nobody, though it would equal the "" a writer may store for "unassigned".
+      if (acknowledgedBy === "") return "not_owner";
+      // Its owner only. IAM cannot say this (worker_id is no key attribute, and a worker's role may
+      // update the table), so the condition is the guard.
+      const owned = "workerId" in by ? runsOnWorker(by.workerId) : runsInEnvironment(by.environmentId);
       // The first acknowledgement is the one kept; a writer's explicit null counts as none yet.
       const outcome = await update(taskId, {
-        condition: allOf(isStopped, isUnset("stop_acknowledged_at")),
+        condition: allOf(isStopped, owned, isUnset("stop_acknowledged_at")),
         update:
           "SET stop_acknowledged_at = :now, stop_acknowledged_by = :by REMOVE #signal_shard, #signal_due_at, #pending",
         names: {
@@ -96,6 +116,8 @@ export function dynamoWorkerExecutionUpdates(
       });
       if (outcome.applied) return "acknowledged";
       if (!outcome.old) return "not_found";
+      const ownerAttribute = "workerId" in by ? "worker_id" : "environment_id";
+      if (outcome.old[ownerAttribute]?.S !== acknowledgedBy) return "not_owner";
       // Refused because an earlier acknowledgement is already recorded: this one agrees with it.
       return outcome.old.status?.S === "stopped" ? "acknowledged" : "not_stopped";
     },

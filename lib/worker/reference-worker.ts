@@ -83,7 +83,10 @@ export function createReferenceWorker(options: ReferenceWorkerOptions) {
   }
 
   async function acknowledge(taskId: string): Promise<void> {
-    const result = await options.updates.acknowledgeStop(taskId, ownerId);
+    const result = await options.updates.acknowledgeStop(
+      taskId,
+      options.environmentId ? { environmentId: options.environmentId } : { workerId: options.workerId },
+    );
     log("stop acknowledged", { task_id: taskId, result });
   }
 

@@ -37,15 +37,13 @@ function acknowledgements(scope: IConstruct) {
 }
 
 /**
- * The IAM5 acknowledgements of the owners' queue patterns: on each owner policy, and on each function that sends to (or
- * sweeps) them.
+ * The IAM5 acknowledgements of the owners' queue patterns: on each function that sends to (or sweeps) them. The owner
+ * policies have none to acknowledge: each owner reaches its own queue only, named by its principal tag.
  */
 function ownerPatternAcknowledgements(stage: string): string[] {
   const pattern = (part: string) =>
     `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:stop-task-${stage}-${part}-*]`;
   return [
-    ["worker", "StopSignals/OwnerPolicy"],
-    ["env", "AssetCommands/OwnerPolicy"],
     ...["worker", "env"].flatMap((part) => [
       [part, "StopTask/Role"],
       [part, "Cleanup/Role"],
@@ -78,6 +76,7 @@ describe("AWS Solutions checks (cdk-nag)", () => {
         "AwsSolutions-DDB3 @ stop-task-dev/ApiKeysTable/Table",
         "AwsSolutions-DDB3 @ stop-task-dev/ExecutionsTable/Table",
         "AwsSolutions-DDB3 @ stop-task-dev/LimitsTable/Table",
+        "AwsSolutions-DDB3 @ stop-task-dev/SweepPositionsTable/Table",
         "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs] " +
           "@ stop-task-dev/Api/RestApi",
         ...functionConstructIds.map((id) => `AwsSolutions-L1 @ stop-task-dev/${id}/Function`),

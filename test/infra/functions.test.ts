@@ -174,6 +174,7 @@ describe("the functions", () => {
         ...signalQueueVariables(),
         STOP_FUNCTION_NAME: ref("AWS::Lambda::Function", "FunctionName", "stop-task-dev-stop-task"),
         LIMITS_TABLE_NAME: ref("AWS::DynamoDB::Table", "TableName", "stop-task-dev-limits"),
+        SWEEP_POSITIONS_TABLE_NAME: ref("AWS::DynamoDB::Table", "TableName", "stop-task-dev-sweep-positions"),
       },
     });
   });

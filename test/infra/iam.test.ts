@@ -105,6 +105,12 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
       onOwners("sqs:SendMessage", "env"),
       onOwners(["sqs:ListQueueTags", "sqs:GetQueueAttributes", "sqs:DeleteQueue"], "worker"),
       onOwners(["sqs:ListQueueTags", "sqs:GetQueueAttributes", "sqs:DeleteQueue"], "env"),
+      // Where the sweep resumes in each channel: read at its start, written at its end.
+      {
+        Effect: "Allow",
+        Action: ["dynamodb:GetItem", "dynamodb:PutItem"],
+        Resource: arnOf("AWS::DynamoDB::Table", "TableName", `stop-task-${stage}-sweep-positions`),
+      },
       { Effect: "Allow", Action: "sqs:ListQueues", Resource: "*" },
       allow("lambda:InvokeFunction", "AWS::Lambda::Function", "FunctionName", "stop-task"),
       // The duration guard: every organization's default limits, read whole once a run.
@@ -307,6 +313,8 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
         "dynamodb:UpdateItem",
         "dynamodb:Query",
         "dynamodb:Scan",
+        // The sweep's resume positions, in a table of their own (the cleanup's statements above).
+        "dynamodb:PutItem",
         // The stream processor reads the stream (test/infra/execution-stream.test.ts).
         "dynamodb:DescribeStream",
         "dynamodb:GetRecords",

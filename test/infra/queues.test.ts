@@ -1,20 +1,13 @@
 import { describe, expect, it } from "vitest";
+import { OWNER_QUEUE_ACTIONS } from "../../infra/constructs/signal-queue.js";
 import { executionStreamProcessing, signalChannels, taskEventsQueue } from "../../lib/resources.js";
 import { logicalIdWhere, synthesizeStage } from "./synth.js";
 
 const channels = Object.values(signalChannels);
-const patternOf = (stage: string, part: string) => ({
+const arnOfQueueNamed = (name: string) => ({
   "Fn::Join": [
     "",
-    [
-      "arn:",
-      { Ref: "AWS::Partition" },
-      ":sqs:",
-      { Ref: "AWS::Region" },
-      ":",
-      { Ref: "AWS::AccountId" },
-      `:stop-task-${stage}-${part}-*`,
-    ],
+    ["arn:", { Ref: "AWS::Partition" }, ":sqs:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, `:${name}`],
   ],
 });
 
@@ -112,11 +105,18 @@ describe("the signal channels built from lib/resources.ts", () => {
   });
 
   it.each([
-    ["workers", "worker", "stop-signals-dlq", "Worker", "StopSignal"],
-    ["self-hosted environments", "env", "asset-commands-dlq", "Environment", "AssetCommand"],
+    ["workers", "worker", "stop-signals-dlq", "Worker", "StopSignal", "stop-task-worker-id"],
+    [
+      "self-hosted environments",
+      "env",
+      "asset-commands-dlq",
+      "Environment",
+      "AssetCommand",
+      "stop-task-environment-id",
+    ],
   ])(
-    "gives %s a managed policy to make, tag and consume their own queues, and nothing else, and outputs what they need",
-    (_owners, part, dlq, output, dlqOutput) => {
+    "gives %s a managed policy to make, tag and consume each its own queue (named by its principal tag), and nothing else, and outputs what they need",
+    (_owners, part, dlq, output, dlqOutput, principalTag) => {
       const policyId = logicalIdWhere(
         template,
         "AWS::IAM::ManagedPolicy",
@@ -126,15 +126,10 @@ describe("the signal channels built from lib/resources.ts", () => {
       expect(resources[policyId].Properties.PolicyDocument.Statement).toEqual([
         {
           Effect: "Allow",
-          Action: [
-            "sqs:CreateQueue",
-            "sqs:GetQueueUrl",
-            "sqs:SetQueueAttributes",
-            "sqs:TagQueue",
-            "sqs:ReceiveMessage",
-            "sqs:DeleteMessage",
-          ],
-          Resource: patternOf("dev", part),
+          // What each does on its own queue, and on no other: test/infra/owner-isolation.test.ts.
+          Action: [...OWNER_QUEUE_ACTIONS],
+          // IAM puts the requester's tag in: test/infra/owner-isolation.test.ts simulates it.
+          Resource: arnOfQueueNamed(`stop-task-dev-${part}-\${aws:PrincipalTag/${principalTag}}`),
         },
         {
           Effect: "Allow",

@@ -33,6 +33,7 @@ export function cleanupHarness(
     ENVIRONMENT_QUEUE_URL_PREFIX: aws.resources.signal_channels.environments.url_prefix,
     STOP_FUNCTION_NAME: "stop-task (in this test)",
     LIMITS_TABLE_NAME: aws.resources.tables.limits,
+    SWEEP_POSITIONS_TABLE_NAME: aws.resources.tables.sweep_positions,
     SIGNAL_ACK_TIMEOUT_SECONDS: String(settings.signalAckTimeoutMs / 1000),
     SIGNAL_MAX_ATTEMPTS: String(settings.signalMaxAttempts),
     CLEANUP_MAX_ITEMS_PER_RUN: String(settings.maxItemsPerRun),

@@ -9,6 +9,7 @@ export const sampleDeployedEnvironment = {
   EXECUTIONS_TABLE_NAME: "stop-task-dev-executions",
   API_KEYS_TABLE_NAME: "stop-task-dev-api-keys",
   LIMITS_TABLE_NAME: "stop-task-dev-limits",
+  SWEEP_POSITIONS_TABLE_NAME: "stop-task-dev-sweep-positions",
   WORKER_QUEUE_URL_PREFIX: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-worker-",
   ENVIRONMENT_QUEUE_URL_PREFIX: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-env-",
   STOP_FUNCTION_NAME: "stop-task-dev-stop-task",

@@ -19,6 +19,7 @@ function cleanupFunction(aws: LocalAws, now: Date) {
     ENVIRONMENT_QUEUE_URL_PREFIX: environments.url_prefix,
     STOP_FUNCTION_NAME: "stop-task (in this test)",
     LIMITS_TABLE_NAME: aws.resources.tables.limits,
+    SWEEP_POSITIONS_TABLE_NAME: aws.resources.tables.sweep_positions,
   });
   return composeCleanup(
     config,
@@ -49,7 +50,7 @@ describe("the cleanup function's two jobs", () => {
 
     const report = await cleanupFunction(aws, now)({ job: SWEEP_SIGNAL_QUEUES_JOB }, inRemainingTime());
 
-    expect(report).toEqual({ examined: 2, deleted: 1, failures: 0, truncated: false });
+    expect(report).toEqual({ listed: 2, examined: 2, deleted: 1, failures: 0, truncated: false });
     const { QueueUrls = [] } = await aws.sqs.send(new ListQueuesCommand({ QueueNamePrefix: workers.name_prefix }));
     expect(QueueUrls).toEqual([alive]);
     expect(QueueUrls).not.toContain(gone);

@@ -176,6 +176,6 @@ describe("worker-side writes", () => {
     expect(await updates().heartbeat(execution.id, "worker-7")).toBe("not_running");
     await stopTaskHarness(aws).http(aStopRequest(execution.id, KEY));
     expect(await updates().heartbeat(execution.id, "worker-6")).toBe("stop_requested");
-    expect(await updates().acknowledgeStop(randomUUID(), "worker-6")).toBe("not_found");
+    expect(await updates().acknowledgeStop(randomUUID(), { workerId: "worker-6" })).toBe("not_found");
   });
 });
