@@ -260,10 +260,9 @@ describe("each transition to stopped has its own idempotency key", () => {
       expect(stored?.[stale], stale).toBeUndefined();
     }
     expect(
-      await dynamoWorkerExecutionUpdates(aws.dynamoDb, aws.resources.tables.executions).acknowledgeStop(
-        record.id,
-        FACTORY_WORKER_ID,
-      ),
+      await dynamoWorkerExecutionUpdates(aws.dynamoDb, aws.resources.tables.executions).acknowledgeStop(record.id, {
+        workerId: FACTORY_WORKER_ID,
+      }),
     ).toBe("acknowledged");
     await settle();
 
