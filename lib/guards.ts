@@ -1,4 +1,5 @@
 import { isActive } from "./execution.js";
+import { type DeadlineWrites, durationDeadline, hasOwnDurationLimit } from "./executions/deadlines.js";
 import { indexAttributes } from "./executions/indexes.js";
 import type { OrganizationLimitsReader } from "./executions/limits-store.js";
 import {
@@ -114,4 +115,26 @@ export async function runDurationGuard(
     context.stop,
   );
   return { taskId, crossing, outcome: outcome.kind };
+}
+
+/**
+ * The duration deadline of a running task with a start, kept as the stream sees it change (its
+ * insert, its first heartbeat, its own limits): computed from its own limit, else its
+ * organization's default (read only then), and written only when it differs from the stored one,
+ * conditionally on both, so that the record of this write, which changes neither, ends here.
+ */
+export async function keepDurationDeadline(
+  image: ExecutionImage,
+  deps: { readonly organizationLimits: OrganizationLimitsReader; readonly deadlines: DeadlineWrites },
+): Promise<"written" | "kept" | undefined> {
+  if (!isActive(image.status) || !image.idx_active_since) return undefined;
+  // No organization read, no default: a task whose organization cannot be read gets its own limit only.
+  const organizationId = image.organization_id;
+  const organizationDefaults =
+    hasOwnDurationLimit(image.limits) || !organizationId ? undefined : await deps.organizationLimits(organizationId);
+  const deadline = durationDeadline(image.idx_active_since, image.limits, organizationDefaults);
+  if (deadline === undefined || deadline === image.idx_deadline_at) return "kept";
+  return (await deps.deadlines.setDeadline(image.id, image.idx_deadline_at ?? undefined, deadline))
+    ? "written"
+    : "kept";
 }

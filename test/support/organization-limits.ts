@@ -20,8 +20,17 @@ export async function startStackWithLimits<Name extends string>(
   defaults: Record<Name, Limits>,
 ): Promise<{ aws: LocalAws; stream: ExecutionStreamHarness }> {
   const aws = await provisionIsolatedStack();
+  // Written a minute ago, as an operator's change is by the time tasks run: the cleanup's rewrite of
+  // their deadlines (which waits out the stream's cache of limits) is not left for some later run.
+  const aMinuteAgo = new Date(Date.now() - 60_000);
   for (const name of Object.keys(defaults) as Name[]) {
-    await putOrganizationLimits(aws.dynamoDb, aws.resources.tables.limits, organizations[name], defaults[name]);
+    await putOrganizationLimits(
+      aws.dynamoDb,
+      aws.resources.tables.limits,
+      organizations[name],
+      defaults[name],
+      aMinuteAgo,
+    );
   }
   return { aws, stream: await startExecutionStream(aws) };
 }

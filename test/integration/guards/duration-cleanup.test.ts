@@ -54,8 +54,12 @@ async function aTaskActiveFor(organizationId: string, activeForSeconds: number, 
   return execution.id as string;
 }
 
-/** Two runs within the acknowledgement time: the second must find nothing to stop, and nothing yet to re-send. */
+/**
+ * Two runs within the acknowledgement time: the second must find nothing to stop, and nothing yet to re-send. The
+ * stream processor has written the tasks' duration deadlines first, as it has on the stack by the next minute.
+ */
 async function runCleanupTwice() {
+  await stream.settled();
   const cleanup = cleanupHarness(aws, stopTaskHarness(aws), { settings: { signalAckTimeoutMs: 60_000 } });
   const reports = [await cleanup(), await cleanup()];
   await stream.settled();
