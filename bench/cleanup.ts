@@ -12,7 +12,7 @@
  * own limit, past the 6-hour backstop.
  *
  * Each run is one cleanup run as `npm run cleanup` wires it (createLocalCleanup, the stop handler
- * in-process), its DynamoDB client counted by the suite's call counter (test/support). Its clock
+ * in-process, composed as its handler.ts composes it), its DynamoDB client counted by the suite's call counter (test/support). Its clock
  * is held at the moment the fleet was seeded, so that tasks crossing their limits while 30,000 are
  * seeded do not blur the figures: the runs see the fleet as seeded. Then one organization's
  * default is raised, and the runs that rewrite its tasks' deadlines are counted apart.
@@ -28,12 +28,14 @@ import {
   QueryCommand,
 } from "@aws-sdk/client-dynamodb";
 import { marshall } from "@aws-sdk/util-dynamodb";
+import { composeStopTask } from "../functions/stop-task/compose.js";
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localClientOptions } from "../infra/local/emulators.js";
-import { loadFunctionHandler, pointFunctionsAt, useLocalProcessDefaults } from "../infra/local/functions.js";
+import { pointFunctionsAt, useLocalProcessDefaults } from "../infra/local/functions.js";
 import { createLocalCleanup, type InvokableHandler, inProcessStopInvoker } from "../infra/local/local-cleanup.js";
 import { ownerQueueSettings } from "../infra/local/provision.js";
 import { createDynamoDbClient, createSqsClient } from "../lib/aws/clients.js";
 import type { CleanupReport } from "../lib/cleanup.js";
+import { readStopTaskConfig } from "../lib/config.js";
 import { allShards, livenessIndexKeys } from "../lib/executions/indexes.js";
 import { putOrganizationLimits } from "../lib/executions/limits-store.js";
 import type { Limits } from "../lib/limits.js";
@@ -145,23 +147,35 @@ function fleet(size: number, organizations: Record<OrganizationName, string>, at
   return tasks;
 }
 
-async function batchWrite(dynamoDb: DynamoDBClient, tableName: string, items: readonly Record<string, unknown>[]) {
-  const chunks: Record<string, unknown>[][] = [];
-  for (let index = 0; index < items.length; index += 25) chunks.push(items.slice(index, index + 25));
+/** `work` on each entry, four at a time: DynamoDB Local on two cores answers no faster with more. */
+async function inLanes<Entry, Result>(
+  entries: readonly Entry[],
+  work: (entry: Entry) => Promise<Result>,
+): Promise<Result[]> {
+  const results: Result[] = new Array(entries.length);
   let next = 0;
   const lane = async () => {
-    while (next < chunks.length) {
-      const chunk = chunks[next++] as Record<string, unknown>[];
-      let requests = chunk.map((item) => ({ PutRequest: { Item: marshall(item, { removeUndefinedValues: true }) } }));
-      while (requests.length > 0) {
-        const { UnprocessedItems } = await dynamoDb.send(
-          new BatchWriteItemCommand({ RequestItems: { [tableName]: requests } }),
-        );
-        requests = (UnprocessedItems?.[tableName] ?? []) as typeof requests;
-      }
+    while (next < entries.length) {
+      const index = next++;
+      results[index] = await work(entries[index] as Entry);
     }
   };
   await Promise.all(Array.from({ length: 4 }, lane));
+  return results;
+}
+
+async function batchWrite(dynamoDb: DynamoDBClient, tableName: string, items: readonly Record<string, unknown>[]) {
+  const chunks: Record<string, unknown>[][] = [];
+  for (let index = 0; index < items.length; index += 25) chunks.push(items.slice(index, index + 25));
+  await inLanes(chunks, async (chunk) => {
+    let requests = chunk.map((item) => ({ PutRequest: { Item: marshall(item, { removeUndefinedValues: true }) } }));
+    while (requests.length > 0) {
+      const { UnprocessedItems } = await dynamoDb.send(
+        new BatchWriteItemCommand({ RequestItems: { [tableName]: requests } }),
+      );
+      requests = (UnprocessedItems?.[tableName] ?? []) as typeof requests;
+    }
+  });
 }
 
 /** Items in the active-by-deadline index: the bench's own reads, not counted in any run. */
@@ -200,7 +214,13 @@ async function measureSize(workDirectory: string, size: number): Promise<Cleanup
     const { stack } = local;
     process.env.AWS_ACCESS_KEY_ID = LOCAL_CREDENTIALS.accessKeyId;
     process.env.AWS_SECRET_ACCESS_KEY = LOCAL_CREDENTIALS.secretAccessKey;
-    const clientOptions = { ...localClientOptions, region: LOCAL_REGION, endpoint: stack.dynamodb_endpoint };
+    // A longer request timeout than the laptop default: 30,000 items seeded keep DynamoDB Local busy.
+    const clientOptions = {
+      ...localClientOptions,
+      requestTimeoutMs: 30_000,
+      region: LOCAL_REGION,
+      endpoint: stack.dynamodb_endpoint,
+    };
     const dynamoDb = createDynamoDbClient(clientOptions);
     const sqs = createSqsClient({ ...localClientOptions, region: LOCAL_REGION, endpoint: stack.sqs_endpoint });
     // The fleet's worker has its queue, so that each stop is sent, as it is in a fleet.
@@ -228,7 +248,9 @@ async function measureSize(workDirectory: string, size: number): Promise<Cleanup
 
     useLocalProcessDefaults();
     pointFunctionsAt(stack);
-    const stopHandler = await loadFunctionHandler<InvokableHandler>("stop-task");
+    // The stop function as its handler.ts composes it, for this size's stack (its module, loaded
+    // once per process, would keep the first stack's clients).
+    const stopHandler = composeStopTask(readStopTaskConfig(), { dynamoDb, sqs }) as InvokableHandler;
     const countedDynamoDb = createDynamoDbClient(clientOptions);
     const counter = countAwsCalls(countedDynamoDb);
     const cleanup = createLocalCleanup(stack, inProcessStopInvoker(stopHandler), process.env, {
@@ -276,19 +298,17 @@ async function measureSize(workDirectory: string, size: number): Promise<Cleanup
     const figures = ({ report: _report, ...rest }: CleanupRunFigures & { report: CleanupReport }) => rest;
 
     const runs = [await run("1"), await run("2")];
-    const statuses = await Promise.all(
-      tasks.map(async (task) => {
-        const { Item } = await dynamoDb.send(
-          new GetItemCommand({
-            TableName: stack.tables.executions,
-            Key: { id: { S: String(task.item.id) } },
-            ProjectionExpression: "#status",
-            ExpressionAttributeNames: { "#status": "status" },
-          }),
-        );
-        return { overdue: task.overdue, stopped: Item?.status?.S === "stopped" };
-      }),
-    );
+    const statuses = await inLanes(tasks, async (task) => {
+      const { Item } = await dynamoDb.send(
+        new GetItemCommand({
+          TableName: stack.tables.executions,
+          Key: { id: { S: String(task.item.id) } },
+          ProjectionExpression: "#status",
+          ExpressionAttributeNames: { "#status": "status" },
+        }),
+      );
+      return { overdue: task.overdue, stopped: Item?.status?.S === "stopped" };
+    });
     runs.push(await run("3 (steady)"));
 
     // hourB's default rises: its tasks' deadlines move out, run by run, from where the last stopped.

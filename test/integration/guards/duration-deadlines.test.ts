@@ -1,14 +1,19 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
 import { livenessIndexKeys } from "../../../lib/executions/indexes.js";
-import { putOrganizationLimits, setTaskLimits } from "../../../lib/executions/limits-store.js";
+import { putOrganizationLimits } from "../../../lib/executions/limits-store.js";
 import type { Limits } from "../../../lib/limits.js";
 import { countAwsCalls } from "../../support/aws-call-counter.js";
 import { cleanupHarness } from "../../support/cleanup-harness.js";
 import type { ExecutionStreamHarness } from "../../support/execution-stream-harness.js";
 import { anExecution } from "../../support/factories.js";
 import { type LocalAws, localDynamoDbClient, putItem } from "../../support/local-aws.js";
-import { organizationsNamed, startStackWithLimits } from "../../support/organization-limits.js";
+import {
+  aTaskActiveFor,
+  organizationsNamed,
+  secondsAgo,
+  startStackWithLimits,
+} from "../../support/organization-limits.js";
 import { stopTaskHarness } from "../../support/stop-task-harness.js";
 import { drainStopMessages, storedExecution } from "../../support/task-tree.js";
 
@@ -28,30 +33,6 @@ async function stackWith<Name extends string>(defaults: Record<Name, Limits>) {
   const { aws, stream } = await startStackWithLimits(organizations, defaults);
   stacks.push(stream);
   return { aws, stream, organizations };
-}
-
-const secondsAgo = (seconds: number) => new Date(Date.now() - seconds * 1000).toISOString();
-
-/** A running, heartbeated task in the liveness indexes since `activeForSeconds` ago, as the worker library writes one. */
-async function aTaskActiveFor(
-  aws: LocalAws,
-  organizationId: string,
-  activeForSeconds: number,
-  limits?: Limits,
-): Promise<string> {
-  const execution = anExecution({
-    organization_id: organizationId,
-    started_at: secondsAgo(activeForSeconds),
-    heartbeat_at: secondsAgo(1),
-  });
-  await putItem(aws.dynamoDb, aws.resources.tables.executions, { ...execution, ...livenessIndexKeys(execution) });
-  if (limits)
-    await setTaskLimits(aws.dynamoDb, aws.resources.tables.executions, {
-      taskId: execution.id as string,
-      organizationId,
-      limits,
-    });
-  return execution.id as string;
 }
 
 function countedCleanup(aws: LocalAws, maxItemsPerRun = 200) {
@@ -173,6 +154,46 @@ describe("the cleanup reaches every overdue task however many healthy ones run",
       stop_limit: { limit_name: "max_duration_seconds", limit: 600 },
     });
     expect(await storedExecution(aws, other)).toMatchObject({ status: "executing" });
+  });
+});
+
+describe("a run cut short is taken up where it stopped", () => {
+  it("works through 25 due tasks with a budget of 10 a run: 10, 10, then 5, and nothing left truncated", async () => {
+    const { aws, stream, organizations } = await stackWith({ minute: { max_duration_seconds: 60 } });
+    const due = await Promise.all(Array.from({ length: 25 }, () => aTaskActiveFor(aws, organizations.minute, 120)));
+    await stream.settled();
+
+    const { run } = countedCleanup(aws, 10);
+    const reports = [await run(), await run(), await run()];
+
+    expect(reports.map((report) => report.stoppedOverDurationLimit)).toEqual([10, 10, 5]);
+    expect(reports.map((report) => report.truncated)).toEqual([true, true, false]);
+    for (const taskId of due) expect(await storedExecution(aws, taskId)).toMatchObject({ status: "stopped" });
+  });
+
+  it("a finished task that another writer left in the liveness indexes has its deadline removed, once", async () => {
+    const { aws, organizations } = await stackWith({ minute: { max_duration_seconds: 60 } });
+    const execution = anExecution({
+      organization_id: organizations.minute,
+      status: "completed",
+      started_at: secondsAgo(120),
+      heartbeat_at: secondsAgo(1),
+    });
+    const keys = livenessIndexKeys({ ...execution, status: "executing" });
+    await putItem(aws.dynamoDb, aws.resources.tables.executions, {
+      ...execution,
+      ...keys,
+      idx_deadline_at: secondsAgo(59),
+    });
+
+    const { run, counter } = countedCleanup(aws);
+    await run();
+    const record = await storedExecution(aws, execution.id as string);
+    expect(record).toMatchObject({ status: "completed" });
+    expect(record).not.toHaveProperty("idx_deadline_at");
+    counter.reset();
+    await run();
+    expect(counter.itemsRead(aws.resources.tables.executions)).toBe(0);
   });
 });
 
