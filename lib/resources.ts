@@ -15,6 +15,12 @@ export interface GlobalIndexDefinition {
   readonly indexName: string;
   readonly partitionKey: KeyAttribute;
   readonly sortKey?: KeyAttribute;
+  /**
+   * The attributes the index carries besides the keys: these only (DynamoDB's INCLUDE projection),
+   * or all of them when unset. A write that changes no projected attribute and no key writes
+   * nothing to the index.
+   */
+  readonly projectedAttributes?: readonly string[];
 }
 
 export interface TableDefinition {
@@ -94,6 +100,9 @@ export const executionIndexes = {
     indexName: "active-by-deadline",
     partitionKey: { name: "idx_active_shard", type: "S" },
     sortKey: { name: "idx_deadline_at", type: "S" },
+    // What the duration guard reads (the stop reads the item itself): a heartbeat, which changes
+    // none of these, costs this index no write.
+    projectedAttributes: ["organization_id", "status", "limits", "idx_active_since"],
   },
 } as const satisfies Record<string, GlobalIndexDefinition>;
 
