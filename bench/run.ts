@@ -8,6 +8,7 @@
  *   npm run bench -- --only fleet --fleet-sizes 1,10   the fleet section for some fleet sizes only
  *   npm run bench -- --only guards --guard-tasks 50    the runaway guards over 50 tasks (default 100)
  *   npm run bench -- --only sweep                      the sweep of idle signal queues over 10,000 queues
+ *   npm run bench -- --only cleanup --cleanup-sizes 1000   cleanup runs at 1,000 running tasks (default 1000,10000,30000)
  */
 import { fork } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -17,6 +18,7 @@ import { parseArgs } from "node:util";
 import * as esbuild from "esbuild";
 import { esbuildOptions } from "../infra/bundling.js";
 import { buildAllBundles, type ColdInit, coldInitParts, coldInitVariants, measureColdInit } from "./bundles.js";
+import { type CleanupSizeResults, measureCleanup } from "./cleanup.js";
 import { type FleetRun, type FleetStep, measureFleet } from "./fleet/measure.js";
 import { type GuardsResults, measureGuards } from "./guards.js";
 import type { HotPath, HotPathResults } from "./hot-path.js";
@@ -27,7 +29,7 @@ import { median, round } from "./stats.js";
 // The SDK warns once per process that Node 20 support ends; the table is no place for it.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
-const sections = ["bundle", "cold", "hot", "local", "fleet", "guards", "sweep"] as const;
+const sections = ["bundle", "cold", "hot", "local", "fleet", "guards", "sweep", "cleanup"] as const;
 type Section = (typeof sections)[number];
 
 const { values: options } = parseArgs({
@@ -38,6 +40,7 @@ const { values: options } = parseArgs({
     "fleet-sizes": { type: "string", default: "1,10,100,1000" },
     "fleet-designs": { type: "string", default: "per-worker,sns,shared" },
     "guard-tasks": { type: "string", default: "100" },
+    "cleanup-sizes": { type: "string", default: "1000,10000,30000" },
   },
   strict: true,
 });
@@ -62,6 +65,13 @@ interface Budgets {
     readonly gateP99Ms?: Record<string, number>;
   };
   readonly guards: { readonly crossingToStoppedP99Ms: number };
+  readonly cleanup: {
+    /** A steady run's Queries: one page per shard and job, whatever runs. */
+    readonly steadyQueriesPerRun: number;
+    /** Items a steady run reads: the due tasks only, and none is due. */
+    readonly steadyItemsReadPerRun: number;
+    readonly overdueLeftAfterTwoRuns: number;
+  };
 }
 const budgets = JSON.parse(readFileSync(new URL("./budgets.json", import.meta.url), "utf8")) as Budgets;
 
@@ -511,6 +521,61 @@ if (selected.has("sweep")) {
       `${sweep.left} queues left, of ${total - sweep.idle} live.`,
   );
   print();
+}
+
+if (selected.has("cleanup")) {
+  const sizes = options["cleanup-sizes"].split(",").map((size) => Number(size.trim()));
+  const cleanup: readonly CleanupSizeResults[] = await measureCleanup(workDirectory, sizes);
+  results.cleanup = cleanup;
+  print(
+    "Cleanup runs (`npm start` stack per size, the stream processor writing deadlines, each run as `npm run " +
+      "cleanup` wires it, its clock held at the seeding; five organizations: default max_duration_seconds 600, " +
+      "3,600 x3, none; starts spread over each one's limit, up to 5.5 h; one task in 500 with its own limit)",
+  );
+  print();
+  for (const size of cleanup) {
+    print(
+      `${size.runningTasks.toLocaleString("en")} running tasks, ${size.overdue} overdue, ${size.ownLimits} with ` +
+        `their own limit: seeded in ${size.seedSeconds} s (BatchWriteItem), every deadline written by the stream ` +
+        `${size.deadlinesSeconds} s later`,
+    );
+    print();
+    const steady = size.runs.at(-1);
+    table(
+      [
+        "run",
+        "items read",
+        "Query calls",
+        "UpdateItem calls",
+        "stopped (guard)",
+        "stopped (6 h)",
+        "rewritten",
+        "truncated",
+        "ms",
+      ],
+      [...size.runs, size.steadyAfterRewrite].map((run) => [
+        run.run,
+        run.itemsRead,
+        run.queries,
+        run.writes,
+        run.stoppedByGuard,
+        run.stoppedOverlong,
+        run.deadlinesRewritten,
+        run.truncated ? "yes" : "no",
+        run.ms,
+      ]),
+    );
+    print(
+      `Overdue still running after two runs: ${size.overdueLeftAfterTwoRuns} ` +
+        `(${check(`cleanup ${size.runningTasks} overdue left after two runs`, size.overdueLeftAfterTwoRuns, budgets.cleanup.overdueLeftAfterTwoRuns)}); ` +
+        `healthy tasks stopped: ${size.healthyStopped}. Steady run: ${steady?.itemsRead} items read ` +
+        `(${check(`cleanup ${size.runningTasks} steady items read`, steady?.itemsRead ?? Number.POSITIVE_INFINITY, budgets.cleanup.steadyItemsReadPerRun)}), ` +
+        `${steady?.queries} Queries (${check(`cleanup ${size.runningTasks} steady queries`, steady?.queries ?? Number.POSITIVE_INFINITY, budgets.cleanup.steadyQueriesPerRun)}). ` +
+        `A default raised: ${size.rewrite.runs} runs rewrote ${size.rewrite.rewritten} deadlines, reading ` +
+        `${size.rewrite.itemsRead} items in all.`,
+    );
+    print();
+  }
 }
 
 results.checks = checks;

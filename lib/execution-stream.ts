@@ -6,7 +6,8 @@ import {
   planCascade,
   runCascade,
 } from "./cascade.js";
-import { type GuardDependencies, type GuardReport, runGuards } from "./guards.js";
+import type { DeadlineWrites } from "./executions/deadlines.js";
+import { type GuardDependencies, type GuardReport, keepDurationDeadline, runGuards } from "./guards.js";
 import { type ExecutionChange, readExecutionChange } from "./stream/execution-change.js";
 import { type TaskEvent, type TaskEventPublisher, taskEventsOf } from "./task-events.js";
 
@@ -21,8 +22,11 @@ export interface ExecutionStreamDependencies {
   readonly cascade: CascadeDependencies;
   readonly publishEvents: TaskEventPublisher;
   readonly settings: CascadeSettings;
-  /** The runaway guards' reads (the stop itself goes through `cascade.stop`, the same core). */
-  readonly guards: Pick<GuardDependencies, "organizationLimits">;
+  /**
+   * The runaway guards' reads (the stop itself goes through `cascade.stop`, the same core), and the
+   * duration deadlines' writes (lib/executions/deadlines.ts).
+   */
+  readonly guards: Pick<GuardDependencies, "organizationLimits"> & { readonly deadlines: DeadlineWrites };
 }
 
 export interface ChangeResult {
@@ -41,6 +45,8 @@ export async function handleExecutionChange(
     stop: deps.cascade.stop,
     organizationLimits: deps.guards.organizationLimits,
   });
+  // A task the guard did not stop keeps its duration deadline, which the cleanup's guard reads.
+  if (change.newImage && guard?.outcome !== "stopped") await keepDurationDeadline(change.newImage, deps.guards);
   const cascade = await runCascade(planCascade(change, deps.settings), deps.cascade, deps.settings);
   const events = taskEventsOf(change);
   await deps.publishEvents(events);

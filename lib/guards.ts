@@ -1,4 +1,5 @@
 import { isActive, readOrganizationId } from "./execution.js";
+import { type DeadlineWrites, taskDurationDeadline } from "./executions/deadlines.js";
 import { indexAttributes } from "./executions/indexes.js";
 import type { OrganizationLimitsReader } from "./executions/limits-store.js";
 import {
@@ -99,7 +100,9 @@ export async function runDurationGuard(
   },
 ): Promise<GuardReport | undefined> {
   const taskId = String(item.id);
-  const organizationId = typeof item.organization_id === "string" ? item.organization_id : "";
+  // A task that names no organization is stopped by no guard, as on the stream (its deadline is none).
+  const organizationId = readOrganizationId(item.organization_id);
+  if (organizationId === undefined) return undefined;
   const limits = effectiveLimits(readStoredLimits(item.limits), context.organizationDefaults.get(organizationId));
   const durationSeconds = activeSeconds(item, context.now);
   if (durationSeconds === undefined) return undefined;
@@ -116,4 +119,25 @@ export async function runDurationGuard(
     context.stop,
   );
   return { taskId, crossing, outcome: outcome.kind };
+}
+
+/**
+ * The duration deadline of a running task with a start, kept as the stream sees it change (its
+ * insert, its first heartbeat, its own limits): computed from its own limit, else its
+ * organization's default (read only then), and written only when it differs from the stored one,
+ * conditionally on both, so that the record of this write, which changes neither, ends here.
+ */
+export async function keepDurationDeadline(
+  image: ExecutionImage,
+  deps: { readonly organizationLimits: OrganizationLimitsReader; readonly deadlines: DeadlineWrites },
+): Promise<"written" | "kept" | undefined> {
+  if (!isActive(image.status) || !image.idx_active_since) return undefined;
+  const deadline = await taskDurationDeadline(
+    { organization_id: image.organization_id, limits: image.limits, activeSince: image.idx_active_since },
+    deps.organizationLimits,
+  );
+  if (deadline === undefined || deadline === image.idx_deadline_at) return "kept";
+  return (await deps.deadlines.setDeadline(image.id, image.idx_deadline_at ?? undefined, deadline))
+    ? "written"
+    : "kept";
 }

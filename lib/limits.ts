@@ -11,23 +11,39 @@ import * as z from "zod/mini";
 export const limitNames = ["max_tokens", "max_tool_calls", "max_duration_seconds"] as const;
 export type LimitName = (typeof limitNames)[number];
 
-const limitValue = z.int().check(z.nonnegative(), z.maximum(Number.MAX_SAFE_INTEGER));
+/**
+ * The largest value of each limit that the guards compute with, and so the largest accepted
+ * anywhere (`PUT .../limits`, `npm run limits`): counts up to the largest integer a JavaScript
+ * number holds exactly; durations up to 10 years (365-day years), far beyond any task, so that a
+ * start plus the limit is always a date the deadline index can hold (lib/executions/deadlines.ts).
+ */
+export const limitMaximums = {
+  max_tokens: Number.MAX_SAFE_INTEGER,
+  max_tool_calls: Number.MAX_SAFE_INTEGER,
+  max_duration_seconds: 10 * 365 * 24 * 60 * 60,
+} as const satisfies Record<LimitName, number>;
+
+const limitValue = (name: LimitName) => z.nullable(z.int().check(z.nonnegative(), z.maximum(limitMaximums[name])));
 
 /** Limits as a caller sets them (`PUT .../limits`) and Get Task returns them: each may be unset (null). */
 export const limitsSchema = z.object({
-  max_tokens: z.optional(z.nullable(limitValue)),
-  max_duration_seconds: z.optional(z.nullable(limitValue)),
-  max_tool_calls: z.optional(z.nullable(limitValue)),
+  max_tokens: z.optional(limitValue("max_tokens")),
+  max_duration_seconds: z.optional(limitValue("max_duration_seconds")),
+  max_tool_calls: z.optional(limitValue("max_tool_calls")),
 });
 export type Limits = { readonly [name in LimitName]?: number | null };
 
 /**
  * A stored limit read leniently: DynamoDB numbers may come back as floats (`1000.0`) or as a
- * string from an odd writer; anything that is not a finite non-negative number is unset.
+ * string from an odd writer; anything that is not a finite non-negative number is unset. A value
+ * above the limit's maximum (written before the bound, or by another writer) reads as the
+ * maximum: as good as no limit, and never a date out of range.
  */
-function readLimitValue(value: unknown): number | null {
+function readLimitValue(name: LimitName, value: unknown): number | null {
   const number = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
-  return typeof number === "number" && Number.isFinite(number) && number >= 0 ? Math.floor(number) : null;
+  return typeof number === "number" && Number.isFinite(number) && number >= 0
+    ? Math.min(Math.floor(number), limitMaximums[name])
+    : null;
 }
 
 /** Stored limits (an org's item, a task's `limits` map) read leniently: an unreadable value is unset. */
@@ -36,7 +52,7 @@ export function readStoredLimits(value: unknown): Limits {
   const record = value as Record<string, unknown>;
   const limits: { [name in LimitName]?: number } = {};
   for (const name of limitNames) {
-    const read = readLimitValue(record[name]);
+    const read = readLimitValue(name, record[name]);
     if (read !== null) limits[name] = read;
   }
   return limits;

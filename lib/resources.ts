@@ -15,6 +15,12 @@ export interface GlobalIndexDefinition {
   readonly indexName: string;
   readonly partitionKey: KeyAttribute;
   readonly sortKey?: KeyAttribute;
+  /**
+   * The attributes the index carries besides the keys: these only (DynamoDB's INCLUDE projection),
+   * or all of them when unset. A write that changes no projected attribute and no key writes
+   * nothing to the index.
+   */
+  readonly projectedAttributes?: readonly string[];
 }
 
 export interface TableDefinition {
@@ -91,6 +97,19 @@ export const executionIndexes = {
     indexName: "active-by-start",
     partitionKey: { name: "idx_active_shard", type: "S" },
     sortKey: { name: "idx_active_since", type: "S" },
+  },
+  /**
+   * Running executions by their duration deadline: the instant they will have run longer than the
+   * `max_duration_seconds` in force (lib/executions/deadlines.ts). The cleanup's duration guard reads
+   * only the tasks whose deadline has passed; a task leaves with its `idx_active_shard`, as from the others.
+   */
+  activeByDeadline: {
+    indexName: "active-by-deadline",
+    partitionKey: { name: "idx_active_shard", type: "S" },
+    sortKey: { name: "idx_deadline_at", type: "S" },
+    // What the duration guard reads (the stop reads the item itself): a heartbeat, which changes
+    // none of these, costs this index no write.
+    projectedAttributes: ["organization_id", "status", "limits", "idx_active_since"],
   },
 } as const satisfies Record<string, GlobalIndexDefinition>;
 
@@ -226,7 +245,10 @@ export const executionStreamProcessing = {
    * `exists` works on leaves): `tokens.prompt_tokens`, `tokens.completion_tokens`, `duration` and
    * the task's own `limits_set_at`. `used_tools` is a list, which a filter cannot test for
    * existence; a task that uses tools also reports tokens or duration, so its records arrive
-   * through those. A running task that reports no usage (its heartbeats) never invokes it.
+   * through those. A running task that reports no usage (its heartbeats) invokes it once, for its
+   * duration deadline (lib/executions/deadlines.ts), and never again.
+   * Seven patterns: above Lambda's default quota of five filters per event source mapping, which
+   * is raised on request up to ten (docs/cascade-and-events.md).
    */
   filterPatterns: [
     { dynamodb: { NewImage: { status: { S: ["stopped"] } } } },
@@ -257,6 +279,18 @@ export const executionStreamProcessing = {
         NewImage: {
           status: { S: ["pending", "executing", "paused", "error"] },
           limits_set_at: { S: [{ exists: true }] },
+        },
+      },
+    },
+    // A running record with a start and no duration deadline yet (its insert, or the first heartbeat
+    // of a record the platform wrote): the processor writes the deadline, and the filter lets no
+    // later heartbeat of it through.
+    {
+      dynamodb: {
+        NewImage: {
+          status: { S: ["pending", "executing", "paused", "error"] },
+          idx_active_since: { S: [{ exists: true }] },
+          idx_deadline_at: { S: [{ exists: false }] },
         },
       },
     },

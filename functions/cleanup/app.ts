@@ -85,6 +85,8 @@ export function createCleanupHandler(deps: CleanupHandlerDependencies) {
       metrics.addMetric("StaleExecutionsStopped", MetricUnit.Count, report.stoppedStale);
       metrics.addMetric("OverlongExecutionsStopped", MetricUnit.Count, report.stoppedOverlong);
       metrics.addMetric("DurationLimitStops", MetricUnit.Count, report.stoppedOverDurationLimit);
+      // Deadlines moved: a default changed (then many, once), or a due task was found under its limit.
+      metrics.addMetric("DurationDeadlinesRewritten", MetricUnit.Count, report.deadlinesRewritten);
       metrics.addMetric("CleanupItemFailures", MetricUnit.Count, report.failures);
       logger.info("cleanup run finished", { ...report });
       return report;

@@ -4,7 +4,7 @@ import { awsStopDependencies } from "../../lib/aws/stop-dependencies.js";
 import type { CleanupDependencies, CleanupSettings } from "../../lib/cleanup.js";
 import type { CleanupConfig } from "../../lib/config.js";
 import { dynamoCleanupQueries } from "../../lib/executions/cleanup-queries.js";
-import { dynamoOrganizationLimitsDirectory } from "../../lib/executions/limits-store.js";
+import { dynamoDeadlineRewriteRecorder, dynamoOrganizationLimitsDirectory } from "../../lib/executions/limits-store.js";
 import { createLogger, createMetrics } from "../../lib/observability.js";
 import { signalChannels } from "../../lib/resources.js";
 import { sqsStopSignalPublisher } from "../../lib/signals/publisher.js";
@@ -47,6 +47,7 @@ export function composeCleanup(
     guards: {
       stop: awsStopDependencies(config, clients),
       organizationLimits: dynamoOrganizationLimitsDirectory(clients.dynamoDb, config.LIMITS_TABLE_NAME),
+      recordDeadlineRewrite: dynamoDeadlineRewriteRecorder(clients.dynamoDb, config.LIMITS_TABLE_NAME),
     },
     settings: cleanupSettings(config),
     sweep: {

@@ -5,6 +5,7 @@ import { awsStopDependencies } from "../../lib/aws/stop-dependencies.js";
 import type { ExecutionStreamConfig } from "../../lib/config.js";
 import { eventBridgeTaskEventPublisher, sqsEnvelopeTaskEventPublisher } from "../../lib/events/publishers.js";
 import { dynamoCascadeStore } from "../../lib/executions/cascade-store.js";
+import { dynamoDeadlineWrites } from "../../lib/executions/deadlines.js";
 import { dynamoOrganizationLimits } from "../../lib/executions/limits-store.js";
 import { createLogger, createMetrics } from "../../lib/observability.js";
 import { createExecutionStreamHandler, type ExecutionStreamHandlerDependencies } from "./app.js";
@@ -51,7 +52,10 @@ function executionStreamDependencies(
       store: dynamoCascadeStore(clients.dynamoDb, config.EXECUTIONS_TABLE_NAME),
     },
     publishEvents,
-    guards: { organizationLimits: dynamoOrganizationLimits(clients.dynamoDb, config.LIMITS_TABLE_NAME) },
+    guards: {
+      organizationLimits: dynamoOrganizationLimits(clients.dynamoDb, config.LIMITS_TABLE_NAME),
+      deadlines: dynamoDeadlineWrites(clients.dynamoDb, config.EXECUTIONS_TABLE_NAME),
+    },
     settings: { childrenPerRecord: config.CASCADE_CHILDREN_PER_RECORD },
     logger: createLogger("execution-stream"),
     metrics: createMetrics("execution-stream"),

@@ -8,19 +8,21 @@
  */
 import { parseArgs } from "node:util";
 import { getOrganizationLimits, putOrganizationLimits } from "../../lib/executions/limits-store.js";
-import type { LimitName, Limits } from "../../lib/limits.js";
+import { type LimitName, type Limits, limitMaximums } from "../../lib/limits.js";
 import { tableTarget } from "./table-target.js";
 
 const usage = `usage:
   npm run limits -- set --org ORG [--max-tokens N] [--max-duration-seconds N] [--max-tool-calls N] [--table NAME --region REGION]
   npm run limits -- show --org ORG [--table NAME --region REGION]
-set replaces the organization's defaults: a limit not given is unset. Without --table the command
+set replaces the organization's defaults: a limit not given is unset. --max-duration-seconds is at
+most 315360000 (10 years); the counts at most 9007199254740991. Without --table the command
 uses the local stack that npm start is running (.local/stack.json).`;
 
-function limitArgument(option: string, value: string | undefined): number | undefined {
+function limitArgument(option: string, value: string | undefined, maximum: number): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)))
     throw new Error(`--${option} is not a non-negative integer: ${value}`);
+  if (Number(value) > maximum) throw new Error(`--${option} is above its maximum of ${maximum}: ${value}`);
   return Number(value);
 }
 
@@ -46,7 +48,11 @@ async function main(): Promise<void> {
     };
     const limits: { [name in LimitName]?: number } = {};
     for (const [name, option] of Object.entries(options) as [LimitName, string][]) {
-      const value = limitArgument(option, values[option as keyof typeof values] as string | undefined);
+      const value = limitArgument(
+        option,
+        values[option as keyof typeof values] as string | undefined,
+        limitMaximums[name],
+      );
       if (value !== undefined) limits[name] = value;
     }
     const { client, tableName } = await tableTarget(

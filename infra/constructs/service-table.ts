@@ -57,7 +57,9 @@ export class ServiceTable extends Construct {
         indexName: index.indexName,
         partitionKey: toAttribute(index.partitionKey),
         ...(index.sortKey ? { sortKey: toAttribute(index.sortKey) } : {}),
-        projectionType: dynamodb.ProjectionType.ALL,
+        ...(index.projectedAttributes
+          ? { projectionType: dynamodb.ProjectionType.INCLUDE, nonKeyAttributes: [...index.projectedAttributes] }
+          : { projectionType: dynamodb.ProjectionType.ALL }),
       });
     }
   }

@@ -30,7 +30,8 @@ function matchesPattern(value: unknown, pattern: Pattern): boolean {
     const present = record !== undefined && Object.hasOwn(record, key) && record[key] !== undefined;
     const field = present ? record?.[key] : undefined;
     if (Array.isArray(expected)) return matchesValues(present, field, expected as readonly PatternValue[]);
-    return present && matchesPattern(field, expected as Pattern);
+    // An absent object has absent leaves: only `{"exists": false}` below it matches, as in AWS.
+    return matchesPattern(field, expected as Pattern);
   });
 }
 

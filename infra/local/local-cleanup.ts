@@ -1,3 +1,4 @@
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Context } from "aws-lambda";
 import { composeCleanup } from "../../functions/cleanup/compose.js";
 import { createDynamoDbClient, createSqsClient } from "../../lib/aws/clients.js";
@@ -20,6 +21,8 @@ export function createLocalCleanup(
   stack: StackFile,
   invokeStop: StopInvoker,
   env: Record<string, string | undefined> = process.env,
+  /** A bench's own DynamoDB client (one that counts its calls), and a clock held still. */
+  options: { readonly dynamoDb?: DynamoDBClient; readonly now?: () => Date } = {},
 ) {
   const config = readCleanupConfig({
     ...env,
@@ -31,11 +34,15 @@ export function createLocalCleanup(
     SWEEP_POSITIONS_TABLE_NAME: stack.tables.sweep_positions,
   });
   const clientOptions = { ...localClientOptions, region: stack.region };
-  const handler = composeCleanup(config, {
-    dynamoDb: createDynamoDbClient({ ...clientOptions, endpoint: stack.dynamodb_endpoint }),
-    sqs: createSqsClient({ ...clientOptions, endpoint: stack.sqs_endpoint }),
-    invokeStop,
-  });
+  const handler = composeCleanup(
+    config,
+    {
+      dynamoDb: options.dynamoDb ?? createDynamoDbClient({ ...clientOptions, endpoint: stack.dynamodb_endpoint }),
+      sqs: createSqsClient({ ...clientOptions, endpoint: stack.sqs_endpoint }),
+      invokeStop,
+    },
+    options.now ? { now: options.now } : {},
+  );
   return {
     run: async () => (await handler({}, localLambdaContext("cleanup"))) as CleanupReport,
     sweep: async () => (await handler({ job: SWEEP_SIGNAL_QUEUES_JOB }, localLambdaContext("cleanup"))) as SweepReport,

@@ -81,7 +81,9 @@ async function createTable(client: DynamoDBClient, name: string, table: TableDef
                   { AttributeName: index.partitionKey.name, KeyType: "HASH" as const },
                   ...(index.sortKey ? [{ AttributeName: index.sortKey.name, KeyType: "RANGE" as const }] : []),
                 ],
-                Projection: { ProjectionType: "ALL" as const },
+                Projection: index.projectedAttributes
+                  ? { ProjectionType: "INCLUDE" as const, NonKeyAttributes: [...index.projectedAttributes] }
+                  : { ProjectionType: "ALL" as const },
               })),
             }
           : {}),

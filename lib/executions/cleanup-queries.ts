@@ -2,6 +2,7 @@ import { type AttributeValue, type DynamoDBClient, QueryCommand } from "@aws-sdk
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { allOf, conditionalUpdate, hasNoOwner, isStopped, stillHolds } from "../conditional-writes.js";
 import { executionIndexes } from "../resources.js";
+import { type DeadlineWrites, dynamoDeadlineWrites, NO_DEADLINE } from "./deadlines.js";
 import { indexAttributes } from "./indexes.js";
 import { clearSignalPendingMarker, SIGNAL_PENDING_SINCE } from "./repository.js";
 
@@ -15,7 +16,7 @@ export interface IndexPage {
   readonly nextPage?: Record<string, AttributeValue>;
 }
 
-export interface CleanupQueries {
+export interface CleanupQueries extends DeadlineWrites {
   /** Stopped executions whose signal (re)send is due by `dueBy`. */
   dueSignals(shard: string, dueBy: string, limit: number, page?: Record<string, AttributeValue>): Promise<IndexPage>;
   /** Running executions whose last heartbeat is older than `before`. */
@@ -32,14 +33,16 @@ export interface CleanupQueries {
     limit: number,
     page?: Record<string, AttributeValue>,
   ): Promise<IndexPage>;
+  /** Running executions whose duration deadline (lib/executions/deadlines.ts) is `dueBy` or earlier, earliest first. */
+  dueDeadlines(shard: string, dueBy: string, limit: number, page?: Record<string, AttributeValue>): Promise<IndexPage>;
   /**
-   * Running executions active since `from` (inclusive; from the index's start when undefined)
-   * until before `before` that carry a duration limit of their own.
+   * One organization's running executions, each shard's read whole with a filter: only after an
+   * operator changed the organization's default (lib/cleanup.ts says why no index of its own).
+   * `limit` counts the items read, kept or not.
    */
-  withOwnDurationLimit(
+  activeOfOrganization(
     shard: string,
-    from: string | undefined,
-    before: string,
+    organizationId: string,
     limit: number,
     page?: Record<string, AttributeValue>,
   ): Promise<IndexPage>;
@@ -63,29 +66,15 @@ export function dynamoCleanupQueries(client: DynamoDBClient, tableName: string):
     inclusive: boolean,
     limit: number,
     page?: Record<string, AttributeValue>,
-    filter?: {
-      from?: string;
-      expression: string;
-      names: Record<string, string>;
-      values: Record<string, AttributeValue>;
-    },
+    filter?: { expression: string; names: Record<string, string>; values: Record<string, AttributeValue> },
   ): Promise<IndexPage> {
-    // `from` turns the bound into a range, inclusive at both ends (DynamoDB's BETWEEN): only the filtered query uses
-    // it.
-    const sortCondition =
-      filter?.from === undefined ? `#sort ${inclusive ? "<=" : "<"} :bound` : "#sort BETWEEN :from AND :bound";
     const { Items = [], LastEvaluatedKey } = await client.send(
       new QueryCommand({
         TableName: tableName,
         IndexName: index.indexName,
-        KeyConditionExpression: `#shard = :shard AND ${sortCondition}`,
+        KeyConditionExpression: `#shard = :shard AND #sort ${inclusive ? "<=" : "<"} :bound`,
         ExpressionAttributeNames: { "#shard": index.partitionKey.name, "#sort": index.sortKey.name, ...filter?.names },
-        ExpressionAttributeValues: {
-          ":shard": { S: shard },
-          ":bound": { S: bound },
-          ...(filter?.from === undefined ? {} : { ":from": { S: filter.from } }),
-          ...filter?.values,
-        },
+        ExpressionAttributeValues: { ":shard": { S: shard }, ":bound": { S: bound }, ...filter?.values },
         ...(filter ? { FilterExpression: filter.expression } : {}),
         Limit: limit,
         ...(page ? { ExclusiveStartKey: page } : {}),
@@ -106,15 +95,16 @@ export function dynamoCleanupQueries(client: DynamoDBClient, tableName: string):
       queryBelow(executionIndexes.activeByHeartbeat, shard, before, false, limit, page),
     startedBefore: (shard, before, limit, page) =>
       queryBelow(executionIndexes.activeByStart, shard, before, false, limit, page),
-    // A task's own limit is on its item (the index projects all attributes), not in the key: the
-    // filter returns only the items that carry one (few: an override is set task by task).
-    withOwnDurationLimit: (shard, from, before, limit, page) =>
-      queryBelow(executionIndexes.activeByStart, shard, before, false, limit, page, {
-        ...(from === undefined ? {} : { from }),
-        expression: "attribute_type(#limits.#maxDuration, :number)",
-        names: { "#limits": "limits", "#maxDuration": "max_duration_seconds" },
-        values: { ":number": { S: "N" } },
+    dueDeadlines: (shard, dueBy, limit, page) =>
+      queryBelow(executionIndexes.activeByDeadline, shard, dueBy, true, limit, page),
+    // Every start is a canonical timestamp, before the deadline of a task with none.
+    activeOfOrganization: (shard, organizationId, limit, page) =>
+      queryBelow(executionIndexes.activeByStart, shard, NO_DEADLINE, true, limit, page, {
+        expression: "#organization = :organization",
+        names: { "#organization": "organization_id" },
+        values: { ":organization": { S: organizationId } },
       }),
+    ...dynamoDeadlineWrites(client, tableName),
 
     claimRedrive: (taskId, seenDueAt, attempt, nextDueAt) =>
       applied(

@@ -9,6 +9,7 @@ export const indexAttributes = {
   activeShard: executionIndexes.activeByHeartbeat.partitionKey.name,
   heartbeatAt: executionIndexes.activeByHeartbeat.sortKey.name,
   activeSince: executionIndexes.activeByStart.sortKey.name,
+  deadlineAt: executionIndexes.activeByDeadline.sortKey.name,
 } as const;
 
 export type IndexFamily = "signal" | "active";

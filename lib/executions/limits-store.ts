@@ -6,7 +6,7 @@ import {
   ScanCommand,
 } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
-import { allOf, belongsToOrganization, conditionalUpdate, executionExists } from "../conditional-writes.js";
+import { allOf, belongsToOrganization, conditionalUpdate, executionExists, stillHolds } from "../conditional-writes.js";
 import type { AgentExecution } from "../execution.js";
 import { type LimitName, type Limits, limitNames, readStoredLimits } from "../limits.js";
 import type { TaskRefusal } from "../outcomes.js";
@@ -31,7 +31,7 @@ export function dynamoOrganizationLimits(
   tableName: string,
   options: { readonly ttlMs?: number; readonly now?: () => number } = {},
 ): OrganizationLimitsReader {
-  const ttlMs = options.ttlMs ?? 5_000;
+  const ttlMs = options.ttlMs ?? ORGANIZATION_LIMITS_TTL_MS;
   const now = options.now ?? Date.now;
   const cache = new Map<string, { readonly limits: Limits; readonly expiresAt: number }>();
   return async (organizationId) => {
@@ -47,21 +47,51 @@ export function dynamoOrganizationLimits(
   };
 }
 
-/** Every organization's defaults, by organization id: what the cleanup's duration guard reads once a run. */
-export type OrganizationLimitsDirectory = () => Promise<ReadonlyMap<string, Limits>>;
+/**
+ * An organization whose default changed (`updated_at`) since its running tasks' duration deadlines
+ * were last rewritten for it (`deadlines_for`), and where an unfinished rewrite stopped
+ * (`deadlines_cursor`): bookkeeping on its limits item, which `npm run limits` replaces whole, so
+ * that every change starts a rewrite from the beginning.
+ */
+export interface DeadlineRewrite {
+  readonly organizationId: string;
+  readonly updatedAt: string;
+  readonly cursor?: string;
+}
+
+export interface LimitsDirectory {
+  /** Every organization's defaults, by organization id. */
+  readonly defaults: ReadonlyMap<string, Limits>;
+  readonly deadlineRewrites: readonly DeadlineRewrite[];
+}
+
+/** What the cleanup's duration guard reads once a run. */
+export type OrganizationLimitsDirectory = () => Promise<LimitsDirectory>;
+
+/** Records how far a rewrite got (`cursor`), or that it is done (undefined); a newer change wins. */
+export type DeadlineRewriteRecorder = (rewrite: DeadlineRewrite, cursor: string | undefined) => Promise<void>;
+
+/**
+ * How long the stream processor keeps an organization's limits (dynamoOrganizationLimits): after
+ * that, every deadline it writes uses the changed default, and a rewrite can begin.
+ */
+export const ORGANIZATION_LIMITS_TTL_MS = 5_000;
+
+const DEADLINES_FOR = "deadlines_for";
+const DEADLINES_CURSOR = "deadlines_cursor";
 
 /**
  * The whole limits table, read page by page. A Scan, and meant to be one: the table holds one
  * small item per organization that set defaults (this service's own bookkeeping, written by the
- * operator only), so a run of the cleanup reads it whole, once, to know the shortest duration
- * limit in force. The executions table is never scanned.
+ * operator only), so a run of the cleanup reads it whole, once. The executions table is never scanned.
  */
 export function dynamoOrganizationLimitsDirectory(
   client: DynamoDBClient,
   tableName: string,
 ): OrganizationLimitsDirectory {
   return async () => {
-    const directory = new Map<string, Limits>();
+    const defaults = new Map<string, Limits>();
+    const deadlineRewrites: DeadlineRewrite[] = [];
     let page: Record<string, AttributeValue> | undefined;
     do {
       const { Items = [], LastEvaluatedKey } = await client.send(
@@ -69,15 +99,34 @@ export function dynamoOrganizationLimitsDirectory(
       );
       for (const item of Items) {
         const organizationId = item.organization_id?.S;
-        if (organizationId)
-          directory.set(
-            organizationId,
-            readStoredLimits(unmarshall(item, { wrapNumbers: (text: string) => Number(text) })),
-          );
+        if (!organizationId) continue;
+        defaults.set(
+          organizationId,
+          readStoredLimits(unmarshall(item, { wrapNumbers: (text: string) => Number(text) })),
+        );
+        const updatedAt = item.updated_at?.S;
+        if (updatedAt !== undefined && updatedAt !== item[DEADLINES_FOR]?.S) {
+          const cursor = item[DEADLINES_CURSOR]?.S;
+          deadlineRewrites.push({ organizationId, updatedAt, ...(cursor === undefined ? {} : { cursor }) });
+        }
       }
       page = LastEvaluatedKey;
     } while (page);
-    return directory;
+    return { defaults, deadlineRewrites };
+  };
+}
+
+export function dynamoDeadlineRewriteRecorder(client: DynamoDBClient, tableName: string): DeadlineRewriteRecorder {
+  return async (rewrite, cursor) => {
+    await conditionalUpdate(client, {
+      tableName,
+      key: { organization_id: { S: rewrite.organizationId } },
+      // Only for the change it rewrote for: a newer one (the item replaced) starts its own rewrite.
+      condition: stillHolds("updated_at", rewrite.updatedAt),
+      update: cursor === undefined ? "SET #for = :updated_at REMOVE #cursor" : "SET #cursor = :cursor",
+      names: { "#cursor": DEADLINES_CURSOR, ...(cursor === undefined ? { "#for": DEADLINES_FOR } : {}) },
+      values: cursor === undefined ? { ":updated_at": { S: rewrite.updatedAt } } : { ":cursor": { S: cursor } },
+    });
   };
 }
 

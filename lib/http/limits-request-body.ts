@@ -1,11 +1,12 @@
 import type { APIGatewayProxyEvent } from "aws-lambda";
-import { type Limits, limitNames, limitsSchema } from "../limits.js";
+import { type Limits, limitMaximums, limitNames, limitsSchema } from "../limits.js";
 import type { ValidationIssue } from "./responses.js";
 import type { RequestBodyRead } from "./stop-request-body.js";
 
 /**
  * The body of `PUT /v1/tasks/{task_id}/limits`: `{"max_tokens": N, "max_duration_seconds": N,
- * "max_tool_calls": N}`, each optional, a non-negative integer or null (unset). It replaces the
+ * "max_tool_calls": N}`, each optional, a non-negative integer up to its maximum (`limitMaximums`:
+ * 10 years for a duration) or null (unset). It replaces the
  * task's own limits: a limit left out is unset, and the organization's default applies to it.
  * Required; every issue is reported at once in FastAPI's shape, and nothing is changed.
  * Unknown fields are ignored, as pydantic does by default.
@@ -60,6 +61,12 @@ export function readLimitsRequestBody(
         loc: ["body", name],
         msg: "Input should be greater than or equal to 0",
         type: "greater_than_equal",
+      });
+    } else if (field > limitMaximums[name]) {
+      issues.push({
+        loc: ["body", name],
+        msg: `Input should be less than or equal to ${limitMaximums[name]}`,
+        type: "less_than_equal",
       });
     } else {
       limits[name] = field;

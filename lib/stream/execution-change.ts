@@ -40,6 +40,9 @@ export const executionImageSchema = z.extend(stopTargetSchema, {
   limits: z.optional(z.unknown()),
   limits_set_at: lenientString,
   stop_limit: z.optional(z.unknown()),
+  // The duration deadline's start and its stored value (lib/executions/deadlines.ts): bookkeeping.
+  idx_active_since: lenientString,
+  idx_deadline_at: lenientString,
 });
 export type ExecutionImage = z.output<typeof executionImageSchema>;
 

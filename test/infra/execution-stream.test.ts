@@ -49,7 +49,7 @@ describe("the executions table's stream and its processor", () => {
 
   it(
     "filters to the records the processor acts on: changes of stopped records, new " +
-      "records naming a parent, running records with usage or limits of their own",
+      "records naming a parent, running records with usage or limits of their own, or a start and no deadline yet",
     () => {
       const running = { S: ["pending", "executing", "paused", "error"] };
       expect(executionStreamProcessing.filterPatterns).toEqual([
@@ -61,6 +61,15 @@ describe("the executions table's stream and its processor", () => {
         },
         { dynamodb: { NewImage: { status: running, duration: { N: [{ exists: true }] } } } },
         { dynamodb: { NewImage: { status: running, limits_set_at: { S: [{ exists: true }] } } } },
+        {
+          dynamodb: {
+            NewImage: {
+              status: running,
+              idx_active_since: { S: [{ exists: true }] },
+              idx_deadline_at: { S: [{ exists: false }] },
+            },
+          },
+        },
       ]);
     },
   );

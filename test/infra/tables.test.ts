@@ -10,6 +10,7 @@ type IndexDefinition = {
   readonly indexName: string;
   readonly partitionKey: KeyAttribute;
   readonly sortKey?: KeyAttribute;
+  readonly projectedAttributes?: readonly string[];
 };
 
 /** Every key attribute of the table and its indexes, once each (indexes may share one). */
@@ -55,7 +56,9 @@ describe("DynamoDB tables built from lib/resources.ts", () => {
                 (definition.globalSecondaryIndexes as readonly IndexDefinition[]).map((index) => ({
                   IndexName: index.indexName,
                   KeySchema: expectedKeySchema(index),
-                  Projection: { ProjectionType: "ALL" },
+                  Projection: index.projectedAttributes
+                    ? { ProjectionType: "INCLUDE", NonKeyAttributes: [...index.projectedAttributes] }
+                    : { ProjectionType: "ALL" },
                 })),
               ),
       });
@@ -72,6 +75,26 @@ describe("DynamoDB tables built from lib/resources.ts", () => {
       expect(attributes).toEqual(expectedAttributes(definition));
     },
   );
+
+  it("gives the executions table its active-by-deadline index, carrying only what the duration guard reads", () => {
+    template.hasResourceProperties("AWS::DynamoDB::Table", {
+      TableName: "stop-task-dev-executions",
+      GlobalSecondaryIndexes: Match.arrayWith([
+        {
+          IndexName: "active-by-deadline",
+          KeySchema: [
+            { AttributeName: "idx_active_shard", KeyType: "HASH" },
+            { AttributeName: "idx_deadline_at", KeyType: "RANGE" },
+          ],
+          // No idx_heartbeat_at: a heartbeat writes nothing to this index.
+          Projection: {
+            ProjectionType: "INCLUDE",
+            NonKeyAttributes: ["organization_id", "status", "limits", "idx_active_since"],
+          },
+        },
+      ]),
+    });
+  });
 
   it("gives the api-keys table its by-key-id index for the keys command", () => {
     template.hasResourceProperties("AWS::DynamoDB::Table", {

@@ -1,3 +1,4 @@
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { composeCleanup } from "../../functions/cleanup/compose.js";
 import { localLambdaContext } from "../../infra/local/lambda-context.js";
@@ -24,7 +25,7 @@ export interface CleanupTestSettings {
 export function cleanupHarness(
   aws: LocalAws,
   stopFunction: StopTaskHarness,
-  options: { now?: () => Date; sqs?: SQSClient; settings?: CleanupTestSettings } = {},
+  options: { now?: () => Date; sqs?: SQSClient; dynamoDb?: DynamoDBClient; settings?: CleanupTestSettings } = {},
 ) {
   const settings = { signalAckTimeoutMs: 0, signalMaxAttempts: 5, maxItemsPerRun: 1_000, ...options.settings };
   const config = readCleanupConfig({
@@ -40,7 +41,11 @@ export function cleanupHarness(
   });
   const handler = composeCleanup(
     config,
-    { dynamoDb: localDynamoDbClient(), sqs: options.sqs ?? localSqsClient(), invokeStop: stopFunction.invoke },
+    {
+      dynamoDb: options.dynamoDb ?? localDynamoDbClient(),
+      sqs: options.sqs ?? localSqsClient(),
+      invokeStop: stopFunction.invoke,
+    },
     options.now ? { now: options.now } : {},
   );
   return async (): Promise<CleanupReport> => (await handler({}, localLambdaContext("cleanup"))) as CleanupReport;

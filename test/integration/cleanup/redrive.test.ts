@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { createSqsClient } from "../../../lib/aws/clients.js";
-import { livenessIndexKeys } from "../../../lib/executions/indexes.js";
+import { indexShard, livenessIndexKeys } from "../../../lib/executions/indexes.js";
 import { cleanupHarness, referenceWorker } from "../../support/cleanup-harness.js";
 import { anExecution, aStopRequest } from "../../support/factories.js";
 import {
@@ -137,5 +137,37 @@ describe("re-drive: the stop signal always arrives", () => {
     expect(messages.map((message) => JSON.parse(message.Body ?? "{}").task_id).sort()).toEqual(
       executions.map((execution) => execution.id).sort(),
     );
+  });
+});
+
+describe("re-drive: a guard's stop is re-sent whole", () => {
+  it("re-sends the limit crossed and its usage (stop_limit) with the reason", async () => {
+    const aws = await stackWithKey();
+    const execution = anExecution({
+      worker_id: "worker-1",
+      status: "stopped",
+      stopped_at: "2026-11-25T12:00:00.000000Z",
+      stopped_by: "guard:duration_limit",
+      stop_reason: "duration_limit_exceeded",
+      is_manually_stopped: false,
+    });
+    await putItem(aws.dynamoDb, aws.resources.tables.executions, {
+      ...execution,
+      stop_limit: { limit_name: "max_duration_seconds", limit: 600, usage: 612 },
+      idx_signal_shard: indexShard("signal", execution.id as string),
+      idx_signal_due_at: "2026-11-25T12:00:30.000000Z",
+    });
+
+    expect(await cleanupHarness(aws, stopTaskHarness(aws))()).toMatchObject({ redriven: 1 });
+
+    const messages = await drainQueue(aws.sqs, workerQueueUrl(aws, "worker-1"));
+    expect(messages.map((message) => JSON.parse(message.Body ?? "{}"))).toEqual([
+      expect.objectContaining({
+        task_id: execution.id,
+        reason: "duration_limit_exceeded",
+        requested_by: "guard:duration_limit",
+        limit: { limit_name: "max_duration_seconds", limit: 600, usage: 612 },
+      }),
+    ]);
   });
 });

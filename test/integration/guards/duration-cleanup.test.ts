@@ -1,13 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { livenessIndexKeys } from "../../../lib/executions/indexes.js";
-import { setTaskLimits } from "../../../lib/executions/limits-store.js";
 import type { Limits } from "../../../lib/limits.js";
 import { cleanupHarness } from "../../support/cleanup-harness.js";
 import type { ExecutionStreamHarness } from "../../support/execution-stream-harness.js";
-import { anExecution } from "../../support/factories.js";
-import { type LocalAws, putItem } from "../../support/local-aws.js";
-import { organizationsNamed, startStackWithLimits } from "../../support/organization-limits.js";
+import type { LocalAws } from "../../support/local-aws.js";
+import {
+  aTaskActiveFor as aTaskActiveForOn,
+  organizationsNamed,
+  startStackWithLimits,
+} from "../../support/organization-limits.js";
 import { stopTaskHarness } from "../../support/stop-task-harness.js";
 import { drainEvents, drainStopMessages, storedExecution } from "../../support/task-tree.js";
 
@@ -35,27 +36,16 @@ afterAll(async () => {
   await stream?.stop();
 });
 
-const secondsAgo = (seconds: number) => new Date(Date.now() - seconds * 1000).toISOString();
+/** A running task of this file's stack, in the index since `activeForSeconds` ago. */
+const aTaskActiveFor = (organizationId: string, activeForSeconds: number, limits?: Limits) =>
+  aTaskActiveForOn(aws, organizationId, activeForSeconds, limits);
 
-/** A running task, in the index since `activeForSeconds` ago, as the seed and the reference worker write one. */
-async function aTaskActiveFor(organizationId: string, activeForSeconds: number, limits?: Limits): Promise<string> {
-  const execution = anExecution({
-    organization_id: organizationId,
-    started_at: secondsAgo(activeForSeconds),
-    heartbeat_at: secondsAgo(1),
-  });
-  await putItem(aws.dynamoDb, aws.resources.tables.executions, { ...execution, ...livenessIndexKeys(execution) });
-  if (limits)
-    await setTaskLimits(aws.dynamoDb, aws.resources.tables.executions, {
-      taskId: execution.id as string,
-      organizationId,
-      limits,
-    });
-  return execution.id as string;
-}
-
-/** Two runs within the acknowledgement time: the second must find nothing to stop, and nothing yet to re-send. */
+/**
+ * Two runs within the acknowledgement time: the second must find nothing to stop, and nothing yet to re-send. The
+ * stream processor has written the tasks' duration deadlines first, as it has on the stack by the next minute.
+ */
 async function runCleanupTwice() {
+  await stream.settled();
   const cleanup = cleanupHarness(aws, stopTaskHarness(aws), { settings: { signalAckTimeoutMs: 60_000 } });
   const reports = [await cleanup(), await cleanup()];
   await stream.settled();

@@ -107,6 +107,29 @@ describe("PUT /v1/tasks/{task_id}/limits", () => {
     },
   );
 
+  it("answers 422 for a max_duration_seconds above 10 years (315,360,000 s), and changes nothing", async () => {
+    const taskId = await aRunningTask();
+    await stream.settled();
+    const before = await stored(taskId);
+
+    const refused = await service.http(aLimitsRequest(taskId, ORG_A_KEY, { max_duration_seconds: 9007199254740991 }));
+
+    expect(refused.statusCode).toBe(422);
+    expect(JSON.parse(refused.body)).toEqual({
+      detail: [
+        {
+          loc: ["body", "max_duration_seconds"],
+          msg: "Input should be less than or equal to 315360000",
+          type: "less_than_equal",
+        },
+      ],
+    });
+    await stream.settled();
+    expect(await stored(taskId)).toEqual(before);
+    const atTheBound = await service.http(aLimitsRequest(taskId, ORG_A_KEY, { max_duration_seconds: 315360000 }));
+    expect(atTheBound.statusCode).toBe(200);
+  });
+
   it("stops a task that already spent more than the new limit, once, as the token guard", async () => {
     const taskId = await aRunningTask({ tokens: { prompt_tokens: 300, completion_tokens: 200 } });
     await stream.settled();

@@ -59,4 +59,18 @@ describe("npm run limits", () => {
     });
     expect(await getOrganizationLimits(aws.dynamoDb, aws.resources.tables.limits, organizationId)).toEqual({});
   });
+
+  it("refuses a limit above what the guards compute with (max_duration_seconds over 10 years), and writes nothing", async () => {
+    const organizationId = `org-${randomUUID().slice(0, 8)}`;
+    const refused = limitsCommand("set", "--org", organizationId, "--max-duration-seconds", "9007199254740991");
+    await expect(refused).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/max-duration-seconds.*315360000/),
+    });
+    expect(await getOrganizationLimits(aws.dynamoDb, aws.resources.tables.limits, organizationId)).toEqual({});
+    await limitsCommand("set", "--org", organizationId, "--max-duration-seconds", "315360000");
+    expect(await getOrganizationLimits(aws.dynamoDb, aws.resources.tables.limits, organizationId)).toEqual({
+      max_duration_seconds: 315360000,
+    });
+  });
 });

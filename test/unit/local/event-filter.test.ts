@@ -16,12 +16,27 @@ describe("the stream's filters, as the local poller applies them (Lambda event f
     ],
     ["a record written already stopped", { new: { ...base, status: "stopped" } }],
     ["a new record naming a parent", { new: { ...base, parent_execution: "p" } }],
+    [
+      "the first write that gives a running record a start (no duration deadline yet)",
+      { old: base, new: { ...base, idx_heartbeat_at: "x", idx_active_since: "x" } },
+    ],
   ])("pass %s", (_case, change) => {
     expect(passes(change)).toBe(true);
   });
 
   it.each([
     ["a heartbeat", { old: base, new: { ...base, idx_heartbeat_at: "x" } }],
+    [
+      "a heartbeat of a running record with its duration deadline",
+      {
+        old: { ...base, idx_active_since: "x", idx_deadline_at: "y" },
+        new: { ...base, idx_heartbeat_at: "x", idx_active_since: "x", idx_deadline_at: "y" },
+      },
+    ],
+    [
+      "the completion of a record with a start",
+      { old: base, new: { ...base, status: "completed", idx_active_since: "x" } },
+    ],
     ["a completion", { old: base, new: { ...base, status: "completed" } }],
     ["a new record naming no parent", { new: base }],
     ["a new record whose parent is a stored null", { new: { ...base, parent_execution: null } }],

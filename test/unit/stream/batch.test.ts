@@ -32,7 +32,10 @@ function deps(publish: (events: readonly TaskEvent[]) => Promise<void>) {
     },
     publishEvents: publish,
     settings: { childrenPerRecord: 25 },
-    guards: { organizationLimits: async () => ({}) },
+    guards: {
+      organizationLimits: async () => ({}),
+      deadlines: { setDeadline: async () => true, retireDeadline: async () => true },
+    },
   };
 }
 
