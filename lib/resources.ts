@@ -242,12 +242,13 @@ export const executionStreamProcessing = {
    * failed delivery, the cascade's cursor, sub-executions appended after the stop), a new
    * record that names a parent, and a running record that reports usage or carries limits of its
    * own (the runaway guards, lib/guards.ts). The usage patterns match leaf attributes only (Lambda's
-   * `exists` works on leaves): `tokens.prompt_tokens`, `tokens.completion_tokens`, `duration` and
-   * the task's own `limits_set_at`. `used_tools` is a list, which a filter cannot test for
-   * existence; a task that uses tools also reports tokens or duration, so its records arrive
-   * through those. A running task that reports no usage (its heartbeats) invokes it once, for its
-   * duration deadline (lib/executions/deadlines.ts), and never again.
-   * Seven patterns: above Lambda's default quota of five filters per event source mapping, which
+   * `exists` works on leaves): `tokens.prompt_tokens`, `tokens.completion_tokens`, `duration`, the
+   * task's own `limits_set_at`, and an entry of `used_tools` (a list: Lambda's matcher flattens a list
+   * of objects, so `used_tools.L.S` exists when any entry is a string; an empty list has none). A
+   * writer that reports tools alone (tokens and duration null) is guarded too. A running task that
+   * reports no usage (its heartbeats) invokes it once, for its duration deadline
+   * (lib/executions/deadlines.ts), and never again.
+   * Eight patterns: above Lambda's default quota of five filters per event source mapping, which
    * is raised on request up to ten (docs/cascade-and-events.md).
    */
   filterPatterns: [
@@ -272,6 +273,14 @@ export const executionStreamProcessing = {
     {
       dynamodb: {
         NewImage: { status: { S: ["pending", "executing", "paused", "error"] }, duration: { N: [{ exists: true }] } },
+      },
+    },
+    {
+      dynamodb: {
+        NewImage: {
+          status: { S: ["pending", "executing", "paused", "error"] },
+          used_tools: { L: { S: [{ exists: true }] } },
+        },
       },
     },
     {

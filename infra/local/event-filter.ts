@@ -1,6 +1,7 @@
 /**
  * Lambda event filtering, the part of its pattern language that lib/resources.ts uses: nested
- * objects, lists of accepted values, and `{"exists": true|false}`. Patterns are ORed; within a
+ * objects, lists of accepted values, `{"exists": true|false}`, and lists of objects in the record
+ * (Lambda's matcher flattens them: a nested pattern matches when one entry matches all of it). Patterns are ORed; within a
  * pattern every key must match. Anything else in a pattern is refused loudly, so the local stack
  * never quietly filters differently from AWS.
  */
@@ -30,6 +31,7 @@ function matchesPattern(value: unknown, pattern: Pattern): boolean {
     const present = record !== undefined && Object.hasOwn(record, key) && record[key] !== undefined;
     const field = present ? record?.[key] : undefined;
     if (Array.isArray(expected)) return matchesValues(present, field, expected as readonly PatternValue[]);
+    if (Array.isArray(field)) return field.some((entry) => matchesPattern(entry, expected as Pattern));
     // An absent object has absent leaves: only `{"exists": false}` below it matches, as in AWS.
     return matchesPattern(field, expected as Pattern);
   });

@@ -60,6 +60,7 @@ describe("the executions table's stream and its processor", () => {
           dynamodb: { NewImage: { status: running, tokens: { M: { completion_tokens: { N: [{ exists: true }] } } } } },
         },
         { dynamodb: { NewImage: { status: running, duration: { N: [{ exists: true }] } } } },
+        { dynamodb: { NewImage: { status: running, used_tools: { L: { S: [{ exists: true }] } } } } },
         { dynamodb: { NewImage: { status: running, limits_set_at: { S: [{ exists: true }] } } } },
         {
           dynamodb: {

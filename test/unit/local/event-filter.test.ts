@@ -20,6 +20,10 @@ describe("the stream's filters, as the local poller applies them (Lambda event f
       "the first write that gives a running record a start (no duration deadline yet)",
       { old: base, new: { ...base, idx_heartbeat_at: "x", idx_active_since: "x" } },
     ],
+    [
+      "a usage write that reports tools alone",
+      { old: base, new: { ...base, tokens: null, duration: null, used_tools: ["search", "search"] } },
+    ],
   ])("pass %s", (_case, change) => {
     expect(passes(change)).toBe(true);
   });
@@ -38,6 +42,14 @@ describe("the stream's filters, as the local poller applies them (Lambda event f
       { old: base, new: { ...base, status: "completed", idx_active_since: "x" } },
     ],
     ["a completion", { old: base, new: { ...base, status: "completed" } }],
+    [
+      "a running record whose tool list is empty",
+      {
+        old: { ...base, idx_active_since: "x", idx_deadline_at: "y" },
+        new: { ...base, idx_active_since: "x", idx_deadline_at: "y", used_tools: [] },
+      },
+    ],
+    ["a completion that reports tools", { old: base, new: { ...base, status: "completed", used_tools: ["search"] } }],
     ["a new record naming no parent", { new: base }],
     ["a new record whose parent is a stored null", { new: { ...base, parent_execution: null } }],
     ["a change naming a parent on a running record", { old: base, new: { ...base, parent_execution: "p" } }],
