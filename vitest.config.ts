@@ -4,7 +4,7 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     globalSetup: ["test/support/global-setup.ts"],
-    setupFiles: ["test/support/capture-logs.ts"],
+    setupFiles: ["test/support/capture-logs.ts", "test/support/property-seeds.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     env: {

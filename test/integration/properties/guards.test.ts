@@ -113,6 +113,14 @@ const foundCounterexamples: [number, Step[]][] = [
     2,
     [{ kind: "usage", usage: { tokens: null, used_tools: ["search", "search", "search", "search"], duration: null } }],
   ],
+  // Issue 25's report: seed 1852640118, path 8:8:8:12:17:17:17:17:1:3:2:8 (the same crossing, then usage cleared).
+  [
+    2,
+    [
+      { kind: "usage", usage: { tokens: null, used_tools: ["search", "search", "search", "search"], duration: null } },
+      { kind: "usage", usage: { tokens: null, used_tools: null, duration: null } },
+    ],
+  ],
 ];
 
 describe("runaway guards over random usage and limit changes", () => {
