@@ -39,7 +39,9 @@ function calls(): Record<string, (body: Call) => Promise<unknown>> {
   const text = (value: string | undefined) => value ?? "";
   return {
     /** The real stop function, called as API Gateway calls it. */
-    stop: async ({ task_id }) => ({ status: (await stopTaskHarness(aws).http(aStopRequest(text(task_id), KEY))).statusCode }),
+    stop: async ({ task_id }) => ({
+      status: (await stopTaskHarness(aws).http(aStopRequest(text(task_id), KEY))).statusCode,
+    }),
     /** A running task seeded as the TypeScript tests seed one (factories, liveness keys). */
     seed: async ({ worker_id, environment_id }) => {
       const execution = anExecution({

@@ -76,8 +76,8 @@ def test_a_stop_sets_a_threads_event(
     assert end.result(timeout=10) == "stopped"
     assert saw_stop.is_set()
     assert_acknowledged(dynamodb, stack, task_id, me)
-    # A stopped task is never finished over its stop.
-    assert "finished_at" not in stored(dynamodb, stack, task_id)
+    # A stopped task is never finished over its stop (the body's return is not written as a result).
+    assert "result" not in stored(dynamodb, stack, task_id)
 
 
 def test_a_worker_whose_id_needs_hashing_gets_its_stop(

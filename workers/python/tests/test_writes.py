@@ -23,7 +23,7 @@ def normalized(item: dict[str, Any], task_id: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in item.items():
         text = value.get("S")
-        if name in ("id", "agent_id"):
+        if name in ("id", "agent_id", "stop_request_id"):
             out[name] = "<id>"
         elif isinstance(text, str) and TIMESTAMP.fullmatch(text):
             out[name] = "<timestamp>"
