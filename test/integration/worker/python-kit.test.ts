@@ -8,8 +8,10 @@
  */
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { ownerQueueSettings } from "../../../infra/local/provision.js";
@@ -117,7 +119,7 @@ function runPytest(): Promise<{ code: number | null; output: string }> {
     signal_channels: aws.resources.signal_channels,
   };
   return new Promise((resolve, reject) => {
-    const child = spawn("python3", ["-m", "pytest", "workers/python/tests", "-q", "-p", "no:cacheprovider"], {
+    const child = spawn("python3", ["-m", "pytest", "workers/python/tests", "-q", "-rA", "-p", "no:cacheprovider"], {
       cwd: ROOT,
       env: {
         ...process.env,
@@ -149,7 +151,11 @@ describe("the Python worker kit", () => {
     "passes its pytest suite against the local emulators and the real stop function",
     async () => {
       const { code, output } = await runPytest();
+      // Kept for a look after the run (CI can upload it): pytest's own summary, every case named.
+      await mkdir(join(ROOT, ".local"), { recursive: true });
+      await writeFile(join(ROOT, ".local", "python-kit-pytest.txt"), output);
       expect(code, output).toBe(0);
+      expect(output).toMatch(/\d+ passed/);
     },
     PYTEST_TIMEOUT_MS + 10_000,
   );

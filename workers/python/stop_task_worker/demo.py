@@ -75,6 +75,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument("--step-ms", type=int, default=1000)
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--heartbeat-ms", type=int, default=2000)
+    parser.add_argument("--poll-wait-seconds", type=int, default=20)
     parser.add_argument("--organization", default=DEMO_ORGANIZATION)
     parser.add_argument("--stack-file", default=None)
     args = parser.parse_args(argv)
@@ -93,6 +94,7 @@ def main(argv: Optional[list[str]] = None) -> None:
         updates=ExecutionUpdates(dynamodb, table),
         environment_id=args.environment,
         heartbeat_interval_seconds=args.heartbeat_ms / 1000,
+        poll_wait_seconds=args.poll_wait_seconds,
         log=log,
     )
     # The queue first, then the tasks: a stop must never find this worker's queue missing.
