@@ -13,6 +13,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { ownerQueueSettings } from "../../../infra/local/provision.js";
 import { livenessIndexKeys } from "../../../lib/executions/indexes.js";
@@ -69,6 +70,32 @@ function calls(): Record<string, (body: Call) => Promise<unknown>> {
     complete: async ({ task_id, worker_id, result }) => ({
       result: await updates.complete(text(task_id), text(worker_id), text(result)),
     }),
+    /** The UpdateItem requests the TypeScript writes send, captured before they leave (nothing is written). */
+    requests: async ({ task_id, worker_id, environment_id, at }) => {
+      const sent: unknown[] = [];
+      const capture = {
+        send: async (command: { input: unknown }) => {
+          sent.push(command.input);
+          return {};
+        },
+      } as unknown as DynamoDBClient;
+      const captured = dynamoWorkerExecutionUpdates(capture, "the-table", () => new Date(text(at)));
+      const id = text(task_id);
+      const worker = text(worker_id);
+      await captured.heartbeat(id, worker);
+      await captured.acknowledgeStop(id, { workerId: worker });
+      await captured.acknowledgeStop(id, { environmentId: text(environment_id) });
+      await captured.complete(id, worker, "the result");
+      await captured.fail(id, worker, "the error");
+      const [heartbeat, acknowledgeWorker, acknowledgeEnvironment, complete, fail] = sent;
+      return {
+        heartbeat,
+        acknowledge_worker: acknowledgeWorker,
+        acknowledge_environment: acknowledgeEnvironment,
+        complete,
+        fail,
+      };
+    },
     fail: async ({ task_id, worker_id, result }) => ({
       result: await updates.fail(text(task_id), text(worker_id), text(result)),
     }),

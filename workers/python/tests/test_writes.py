@@ -181,3 +181,16 @@ def test_a_stop_that_wins_the_race_with_completion_is_honoured(
     result = updates.complete(task_id, worker, "too late")
     assert (result.kind, result.status) == ("already_terminal", "stopped")
     assert stored(dynamodb, stack, task_id)["status"] == {"S": "stopped"}
+
+
+@pytest.mark.parametrize("task_id", ["0f3c2a9e-1111-4222-8333-944445555666", "worker-task-not-hex", "ffffffff"])
+def test_the_requests_are_the_typescript_requests(ts: TypeScriptSide, task_id: str) -> None:
+    """Expressions, names and values, parameter for parameter, as lib/worker/execution-updates.ts sends them."""
+    at = "2026-12-01T09:00:00.123000Z"
+    theirs = ts.call("requests", task_id=task_id, worker_id="worker-7", environment_id="env-7", at=at)
+    ours = ExecutionUpdates(client=None, table_name="the-table")
+    assert ours.heartbeat_request(task_id, "worker-7", at) == theirs["heartbeat"]
+    assert ours.acknowledge_request(task_id, WorkerOwner("worker-7"), at) == theirs["acknowledge_worker"]
+    assert ours.acknowledge_request(task_id, EnvironmentOwner("env-7"), at) == theirs["acknowledge_environment"]
+    assert ours.finish_request(task_id, "worker-7", "completed", "the result", at) == theirs["complete"]
+    assert ours.finish_request(task_id, "worker-7", "failed", "the error", at) == theirs["fail"]
