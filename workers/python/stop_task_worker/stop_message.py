@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Literal, Optional, Union
 
-from pydantic import AfterValidator, BeforeValidator, field_validator, BaseModel, ConfigDict, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError
+from pydantic import (
+    AfterValidator,
+    AllowInfNan,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+)
 
 STOP_MESSAGE_TYPE = "task.stop"
 STOP_MESSAGE_VERSION = 1
@@ -34,7 +46,7 @@ def _version_one(value: object) -> int:
 
 IsoDatetime = Annotated[StrictStr, AfterValidator(_iso_datetime)]
 # z.number(): any finite JSON number, never a boolean.
-Number = StrictInt | StrictFloat
+Number = Union[StrictInt, Annotated[StrictFloat, AllowInfNan(False)]]
 
 
 class LimitCrossing(BaseModel):

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from conftest import Stack, TypeScriptSide, channel_settings
+from conftest import Stack, TypeScriptSide, channel_settings, poll_until_handled
 from stop_task_worker import LAST_SEEN_TAG, ensure_signal_queue, signal_queue_name, signal_queue_url
 
 ODD_IDS = [
@@ -66,3 +66,34 @@ def test_making_the_queue_again_is_harmless_and_refreshes_the_tag(stack: Stack, 
     url = ensure_signal_queue(sqs, settings, owner, first)
     assert ensure_signal_queue(sqs, settings, owner, first + timedelta(hours=1)) == url
     assert sqs.list_queue_tags(QueueUrl=url)["Tags"][LAST_SEEN_TAG] == "2026-01-01T01:00:00.000000Z"
+
+
+def test_polling_refreshes_the_last_seen_tag_every_ten_minutes(stack: Stack, sqs: Any, make_worker: Any) -> None:
+    import time
+
+    worker = make_worker(f"py-refresh-{uuid.uuid4().hex[:6]}")
+    url = worker.open_queue()
+    sqs.tag_queue(QueueUrl=url, Tags={LAST_SEEN_TAG: "2026-01-01T00:00:00.000000Z"})
+    worker.poll_once(0)
+    # Less than ten minutes since the queue was made: left alone.
+    assert sqs.list_queue_tags(QueueUrl=url)["Tags"][LAST_SEEN_TAG] == "2026-01-01T00:00:00.000000Z"
+    worker._last_seen_at = time.monotonic() - 601  # ten minutes and a second ago
+    worker.poll_once(0)
+    assert sqs.list_queue_tags(QueueUrl=url)["Tags"][LAST_SEEN_TAG] > "2026-01-01T00:00:00.000000Z"
+
+
+def test_a_queue_deleted_while_the_worker_was_away_is_made_again(
+    stack: Stack, ts: TypeScriptSide, sqs: Any, make_worker: Any
+) -> None:
+    from botocore.exceptions import ClientError
+
+    me = f"py-gone-{uuid.uuid4().hex[:6]}"
+    worker = make_worker(me)
+    url = worker.open_queue()
+    sqs.delete_queue(QueueUrl=url)
+    with pytest.raises(ClientError):
+        worker.poll_once(0)
+    assert worker.open_queue() == url
+    task_id = ts.seed(me)
+    assert ts.stop(task_id) == 200
+    assert poll_until_handled(worker) == 1

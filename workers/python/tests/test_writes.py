@@ -46,6 +46,13 @@ def me() -> str:
     return f"py-writes-{uuid.uuid4().hex[:8]}"
 
 
+def a_stopped_task(ts: TypeScriptSide, worker: str) -> str:
+    """A task of ``worker``'s, stopped by the real stop function (not acknowledged yet)."""
+    task_id = ts.seed(worker)
+    assert ts.stop(task_id) == 200
+    return task_id
+
+
 def assert_twins(dynamodb: Any, stack: Stack, python_task: str, typescript_task: str) -> None:
     assert normalized(stored(dynamodb, stack, python_task), python_task) == normalized(
         stored(dynamodb, stack, typescript_task), typescript_task
@@ -114,8 +121,7 @@ def test_another_workers_acknowledge_is_refused(
     stack: Stack, ts: TypeScriptSide, dynamodb: Any, updates: ExecutionUpdates, intruder: str
 ) -> None:
     worker = me()
-    task_id = ts.seed(worker)
-    assert ts.stop(task_id) == 200
+    task_id = a_stopped_task(ts, worker)
     assert updates.acknowledge_stop(task_id, WorkerOwner(intruder)) == "not_owner"
     assert ts.call("acknowledge", task_id=task_id, worker_id=intruder)["result"] == "not_owner"
     assert updates.acknowledge_stop(task_id, EnvironmentOwner("env-not-its")) == "not_owner"
@@ -128,8 +134,7 @@ def test_an_explicit_null_acknowledgement_counts_as_none(
     stack: Stack, ts: TypeScriptSide, dynamodb: Any, updates: ExecutionUpdates
 ) -> None:
     worker = me()
-    task_id = ts.seed(worker)
-    assert ts.stop(task_id) == 200
+    task_id = a_stopped_task(ts, worker)
     dynamodb.update_item(
         TableName=stack["tables"]["executions"],
         Key={"id": {"S": task_id}},
@@ -176,8 +181,7 @@ def test_a_stop_that_wins_the_race_with_completion_is_honoured(
     stack: Stack, ts: TypeScriptSide, dynamodb: Any, updates: ExecutionUpdates
 ) -> None:
     worker = me()
-    task_id = ts.seed(worker)
-    assert ts.stop(task_id) == 200
+    task_id = a_stopped_task(ts, worker)
     result = updates.complete(task_id, worker, "too late")
     assert (result.kind, result.status) == ("already_terminal", "stopped")
     assert stored(dynamodb, stack, task_id)["status"] == {"S": "stopped"}
