@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { describe, expect, it } from "vitest";
+import { OWNER_QUEUE_ACTIONS } from "../../infra/constructs/signal-queue.js";
+import { workerSignalChannel } from "../../lib/resources.js";
 import { ownerQueueId, signalQueueName } from "../../lib/signals/queue-names.js";
 import { stopMessageSchema } from "../../lib/signals/stop-message.js";
 import { dynamoWorkerExecutionUpdates, type WorkerExecutionUpdates } from "../../lib/worker/execution-updates.js";
@@ -82,5 +84,22 @@ describe("docs/worker-protocol.md's queue names are the ones the stop function d
 describe("docs/worker-protocol.md's example stop message", () => {
   it("is one the reference worker reads", () => {
     expect(stopMessageSchema.safeParse(documentedJson("example", "stop-message")).success).toBe(true);
+  });
+});
+
+describe("docs/worker-protocol.md's owner policy", () => {
+  it("grants the owner actions of the stack's construct on the queue its principal tag names, and UpdateItem", () => {
+    const policy = documentedJson("example", "owner-policy") as {
+      Statement: { Action: string | string[]; Resource: string }[];
+    };
+    expect(policy.Statement.map((statement) => statement.Action)).toEqual([
+      [...OWNER_QUEUE_ACTIONS],
+      "dynamodb:UpdateItem",
+    ]);
+    expect(policy.Statement[0]?.Resource).toMatch(
+      new RegExp(
+        `:<prefix>-${workerSignalChannel.ownerQueuePart}-\\$\\{aws:PrincipalTag/${workerSignalChannel.ownerPrincipalTag}\\}$`,
+      ),
+    );
   });
 });
