@@ -262,8 +262,9 @@ export async function runCleanup(deps: CleanupDependencies, settings: CleanupSet
         const deadline = await deadlineOf(item);
         if (deadline !== undefined && deadline !== seen && (await deps.queries.setDeadline(taskId, seen, deadline)))
           report.deadlinesRewritten += 1;
-      } else if (guard.outcome !== "unreadable") {
-        // Finished meanwhile (`unchanged`), gone, or not stoppable in its organization's name: no longer due.
+      } else {
+        // Finished meanwhile (`unchanged`, readable or not), gone, or refused: no longer due. The retirement's own
+        // condition leaves a task that still runs as it is.
         await deps.queries.retireDeadline(taskId, seen);
       }
     } catch (error) {
