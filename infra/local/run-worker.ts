@@ -11,15 +11,22 @@
  * token guard stops it, and the worker prints the stop it received and the stopped record.
  */
 import { randomUUID } from "node:crypto";
+import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
+import { CONFORMANCE_ENV, haltedLine } from "../../conformance/contract.js";
 import { createDynamoDbClient, createSqsClient } from "../../lib/aws/clients.js";
 import { livenessIndexKeys } from "../../lib/executions/indexes.js";
 import { setTaskLimits } from "../../lib/executions/limits-store.js";
 import { formatTimestamp } from "../../lib/timestamp.js";
 import { dynamoWorkerExecutionUpdates } from "../../lib/worker/execution-updates.js";
-import { createReferenceWorker, fakeTask, type TaskBody } from "../../lib/worker/reference-worker.js";
+import {
+  createReferenceWorker,
+  fakeTask,
+  type ReferenceWorker,
+  type TaskBody,
+} from "../../lib/worker/reference-worker.js";
 import { dynamoTokenUsageReporter, spendTokensTask } from "../../lib/worker/spend-tokens.js";
 import { DEMO_API_KEY, DEMO_ORGANIZATION } from "./demo-data.js";
 import { localClientOptions } from "./emulators.js";
@@ -31,13 +38,14 @@ import { printTaskEvents } from "./task-event-printer.js";
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      "worker-id": { type: "string" },
+      "worker-id": { type: "string", default: process.env[CONFORMANCE_ENV.workerId] },
       environment: { type: "string" },
       tasks: { type: "string", default: "3" },
       "step-ms": { type: "string", default: "1000" },
       steps: { type: "string", default: "600" },
       organization: { type: "string", default: DEMO_ORGANIZATION },
-      "stack-file": { type: "string" },
+      "stack-file": { type: "string", default: process.env[CONFORMANCE_ENV.stackFile] },
+      "tasks-from-stdin": { type: "boolean", default: false },
       "spend-tokens": { type: "boolean", default: false },
       "max-tokens": { type: "string", default: "1000" },
       "tokens-per-report": { type: "string", default: "150" },
@@ -71,6 +79,13 @@ async function main(): Promise<void> {
   // The queue first, then the tasks: a stop must never find this worker's queue missing.
   const queueUrl = await worker.openQueue();
   log("own stop-signal queue ready", { queue_url: queueUrl });
+  if (values["tasks-from-stdin"]) {
+    runTasksFromStdin(worker, fakeTask(Number(values.steps), Number(values["step-ms"])), log);
+    for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(0));
+    log("listening for stops", { worker_id: workerId });
+    await worker.startPolling();
+    return;
+  }
 
   const taskCount = spendTokens ? 1 : Number(values.tasks);
   for (let index = 0; index < taskCount; index += 1) {
@@ -151,6 +166,26 @@ async function main(): Promise<void> {
   }
   log("listening for stops", { worker_id: workerId, environment_id: environmentId ?? null });
   await worker.startPolling();
+}
+
+/** Runs each task id read on stdin (once), and says `halted <task id>` when a stop halts it. */
+function runTasksFromStdin(
+  worker: ReferenceWorker,
+  body: TaskBody,
+  log: (event: string, fields: Record<string, unknown>) => void,
+): void {
+  createInterface({ input: process.stdin }).on("line", (line) => {
+    const taskId = line.trim();
+    if (!taskId || worker.runningTasks().includes(taskId)) return;
+    log("task taken", { task_id: taskId });
+    worker.run(taskId, body).then(
+      (end) => {
+        log("task ended", { task_id: taskId, end });
+        if (end === "stopped") console.log(haltedLine(taskId));
+      },
+      (error: unknown) => log("task failed", { task_id: taskId, error: String(error) }),
+    );
+  });
 }
 
 main().catch((error: unknown) => {

@@ -4,6 +4,11 @@ It reads ``.local/stack.json`` (found from the current directory upwards, or ``-
 stop-signal queue, seeds a few running tasks assigned to it, runs them (the first as an ``asyncio`` task, the
 others in threads watching a ``threading.Event``), heartbeats, and prints each stop it receives. Stop one of the
 printed ids with curl. ``--environment ENV`` consumes a self-hosted environment's channel instead.
+
+``--tasks-from-stdin`` seeds nothing: it runs the task ids it reads on stdin (tasks already recorded as running
+on it), alternating ``asyncio`` and thread tasks, and prints ``halted <task id>`` when a stop halts one. That is how
+``npm run conformance`` drives a worker; it names the stack file and the worker id in the environment
+(``STOP_TASK_STACK_FILE``, ``STOP_TASK_WORKER_ID``).
 """
 
 from __future__ import annotations
@@ -69,7 +74,7 @@ def seed_task(dynamodb: Any, table: str, worker_id: str, organization: str, inde
 
 def main(argv: Optional[list[str]] = None) -> None:
     parser = argparse.ArgumentParser(prog="python3 -m stop_task_worker.demo", description=__doc__)
-    parser.add_argument("--worker-id", default=f"worker-python-{os.getpid()}")
+    parser.add_argument("--worker-id", default=os.environ.get("STOP_TASK_WORKER_ID") or f"worker-python-{os.getpid()}")
     parser.add_argument("--environment", default=None)
     parser.add_argument("--tasks", type=int, default=3)
     parser.add_argument("--step-ms", type=int, default=1000)
@@ -77,7 +82,8 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument("--heartbeat-ms", type=int, default=2000)
     parser.add_argument("--poll-wait-seconds", type=int, default=20)
     parser.add_argument("--organization", default=DEMO_ORGANIZATION)
-    parser.add_argument("--stack-file", default=None)
+    parser.add_argument("--stack-file", default=os.environ.get("STOP_TASK_STACK_FILE"))
+    parser.add_argument("--tasks-from-stdin", action="store_true")
     args = parser.parse_args(argv)
 
     stack = json.loads(find_stack_file(args.stack_file).read_text())
@@ -99,10 +105,11 @@ def main(argv: Optional[list[str]] = None) -> None:
     )
     # The queue first, then the tasks: a stop must never find this worker's queue missing.
     log("own stop-signal queue ready", {"queue_url": worker.open_queue()})
-    asyncio.run(run(worker, dynamodb, table, args))
+    asyncio.run(run_tasks_from_stdin(worker, args) if args.tasks_from_stdin else run(worker, dynamodb, table, args))
 
 
-async def run(worker: ReferenceWorker, dynamodb: Any, table: str, args: argparse.Namespace) -> None:
+def fake_agents(args: argparse.Namespace) -> tuple[Any, Any]:
+    """A fake agent's body in both forms: an ``asyncio`` coroutine, and a thread watching its ``threading.Event``."""
     step = args.step_ms / 1000
 
     async def async_agent() -> str:
@@ -115,6 +122,47 @@ async def run(worker: ReferenceWorker, dynamodb: Any, table: str, args: argparse
             if stop.wait(step):
                 return "halted"
         return f"finished {args.steps} steps"
+
+    return async_agent, thread_agent
+
+
+async def run_tasks_from_stdin(worker: ReferenceWorker, args: argparse.Namespace) -> None:
+    """Runs each task id read on stdin once, and says ``halted <task id>`` when a stop halts it."""
+    async_agent, thread_agent = fake_agents(args)
+    loop = asyncio.get_running_loop()
+    taken = 0
+
+    def report(task_id: str, done: "asyncio.Future[Any]") -> None:
+        end = done.result()
+        log("task ended", {"task_id": task_id, "end": end})
+        if end == "stopped":
+            print(f"halted {task_id}", flush=True)
+
+    def take(task_id: str) -> None:
+        nonlocal taken
+        if task_id in worker.running_tasks():
+            return
+        kind = "asyncio" if taken % 2 == 0 else "thread"
+        taken += 1
+        log("task taken", {"task_id": task_id, "runs_as": kind})
+        if kind == "asyncio":
+            end: asyncio.Future[Any] = asyncio.ensure_future(worker.run_async(task_id, async_agent))
+        else:
+            end = asyncio.wrap_future(worker.run_thread(task_id, thread_agent))
+        end.add_done_callback(lambda done: report(task_id, done))
+
+    def read_stdin() -> None:
+        for line in sys.stdin:
+            if line.strip():
+                loop.call_soon_threadsafe(take, line.strip())
+
+    threading.Thread(target=read_stdin, daemon=True, name="stdin").start()
+    log("listening for stops", {"worker_id": worker.worker_id})
+    await asyncio.to_thread(worker.start_polling)
+
+
+async def run(worker: ReferenceWorker, dynamodb: Any, table: str, args: argparse.Namespace) -> None:
+    async_agent, thread_agent = fake_agents(args)
 
     ends: list[asyncio.Future[Any]] = []
     for index in range(args.tasks):
