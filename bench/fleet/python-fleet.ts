@@ -67,7 +67,7 @@ export interface KitFleetCounts {
   readonly acknowledged: number;
 }
 
-interface HostMessage {
+export interface HostMessage {
   readonly event: "ready" | "running" | "halted" | "finished";
   readonly queues?: Record<string, string>;
   readonly task_id?: string;
@@ -75,15 +75,16 @@ interface HostMessage {
   readonly by?: "message" | "heartbeat" | "unknown";
   readonly kind?: "asyncio" | "thread";
   readonly received?: number;
+  readonly ends?: Record<string, string>;
 }
 
-interface Halt {
+export interface Halt {
   readonly atMs: number;
   readonly by: string;
   readonly kind: string;
 }
 
-interface PythonHost {
+export interface PythonHost {
   readonly workerIds: readonly string[];
   /** The next message of this kind (the ones before it are kept by `onHalt`). */
   next(event: HostMessage["event"], timeoutMs: number): Promise<HostMessage>;
@@ -93,29 +94,36 @@ interface PythonHost {
 
 const epochNow = () => performance.timeOrigin + performance.now();
 
-function startPythonHost(
-  stackFile: string,
-  deadLetterArn: string,
-  workerIds: readonly string[],
-  seed: number,
-  onHalt: (taskId: string, halt: Halt) => void,
-): PythonHost {
+export interface PythonHostOptions {
+  readonly stackFile: string;
+  readonly deadLetterArn: string;
+  readonly workerIds: readonly string[];
+  /** Seeds the moments tasks start and polls begin (within one heartbeat interval). */
+  readonly seed: number;
+  readonly heartbeatSeconds?: number;
+  readonly pollWaitSeconds?: number;
+  readonly onHalt: (taskId: string, halt: Halt) => void;
+}
+
+/** One Python process hosting `workerIds`' workers (bench/fleet/python_fleet.py), driven over its line protocol. */
+export function startPythonHost(options: PythonHostOptions): PythonHost {
+  const { onHalt } = options;
   const child: ChildProcess = spawn(
     "python3",
     [
       "bench/fleet/python_fleet.py",
       "--stack-file",
-      stackFile,
+      options.stackFile,
       "--dead-letter-arn",
-      deadLetterArn,
+      options.deadLetterArn,
       "--workers",
-      workerIds.join(","),
+      options.workerIds.join(","),
       "--heartbeat-seconds",
-      String(HEARTBEAT_INTERVAL_MS / 1000),
+      String(options.heartbeatSeconds ?? HEARTBEAT_INTERVAL_MS / 1000),
       "--poll-wait-seconds",
-      String(LONG_POLL_SECONDS),
+      String(options.pollWaitSeconds ?? LONG_POLL_SECONDS),
       "--seed",
-      String(seed),
+      String(options.seed),
     ],
     {
       env: { ...process.env, PYTHONPATH: "workers/python", PYTHONDONTWRITEBYTECODE: "1", PYTHONUNBUFFERED: "1" },
@@ -143,7 +151,7 @@ function startPythonHost(
     exited = `the Python fleet host exited (${code})`;
   });
   return {
-    workerIds,
+    workerIds: options.workerIds,
     next: (event, timeoutMs) => {
       const early = arrived.get(event);
       if (early) {
@@ -209,13 +217,13 @@ export async function measurePythonStep(
   const hosts: PythonHost[] = [];
   for (let start = 0; start < workerIds.length; start += PYTHON_WORKERS_PER_PROCESS) {
     hosts.push(
-      startPythonHost(
+      startPythonHost({
         stackFile,
-        dlqAttributes?.QueueArn ?? "",
-        workerIds.slice(start, start + PYTHON_WORKERS_PER_PROCESS),
-        step.workers * 7919 + start,
-        (taskId, halt) => halts.set(taskId, halt),
-      ),
+        deadLetterArn: dlqAttributes?.QueueArn ?? "",
+        workerIds: workerIds.slice(start, start + PYTHON_WORKERS_PER_PROCESS),
+        seed: step.workers * 7919 + start,
+        onHalt: (taskId, halt) => halts.set(taskId, halt),
+      }),
     );
   }
   let server: Awaited<ReturnType<typeof startStopServer>> | undefined;
