@@ -48,7 +48,7 @@ import {
 } from "./harness.js";
 import type { FleetStep } from "./measure.js";
 
-/** Workers a Python process hosts: 200 workers are 4 processes, each with some 150 threads. */
+/** Workers a Python process hosts: 200 workers are 4 processes, each some 200 threads at 2 tasks a worker. */
 export const PYTHON_WORKERS_PER_PROCESS = 50;
 
 /** What a run of Python workers counts beside the times every design reports. */
