@@ -6,6 +6,7 @@
  *   npm run bench                       everything (about 5-6 minutes)
  *   npm run bench -- --only hot,cold    some sections: bundle, cold, hot, local, fleet
  *   npm run bench -- --only fleet --fleet-sizes 1,10   the fleet section for some fleet sizes only
+ *   npm run bench -- --only fleet --fleet-designs python --python-workers 200   Python workers of the kit only
  *   npm run bench -- --only guards --guard-tasks 50    the runaway guards over 50 tasks (default 100)
  *   npm run bench -- --only sweep                      the sweep of idle signal queues over 10,000 queues
  *   npm run bench -- --only cleanup --cleanup-sizes 1000   cleanup runs at 1,000 running tasks (default 1000,10000,30000)
@@ -38,7 +39,8 @@ const { values: options } = parseArgs({
     "cold-runs": { type: "string", default: "25" },
     "hot-calls": { type: "string", default: "10000" },
     "fleet-sizes": { type: "string", default: "1,10,100,1000" },
-    "fleet-designs": { type: "string", default: "per-worker,sns,shared" },
+    "fleet-designs": { type: "string", default: "per-worker,sns,shared,python" },
+    "python-workers": { type: "string", default: "200" },
     "guard-tasks": { type: "string", default: "100" },
     "cleanup-sizes": { type: "string", default: "1000,10000,30000" },
   },
@@ -63,6 +65,16 @@ interface Budgets {
     readonly target: { readonly deadLettered: number; readonly stopToAbortP99Ms: number };
     /** Regression gates per fleet size, set from measurement where a target cannot be met locally (see README). */
     readonly gateP99Ms?: Record<string, number>;
+    /** Python workers of the kit (issue 25): the targets, and a gate set from measurement if one is missed here. */
+    readonly python: {
+      readonly target: {
+        readonly deadLettered: number;
+        readonly resent: number;
+        readonly flagged: number;
+        readonly stopToHaltP99Ms: number;
+      };
+      readonly gateP99Ms?: number;
+    };
   };
   readonly guards: { readonly crossingToStoppedP99Ms: number };
   readonly cleanup: {
@@ -347,7 +359,19 @@ if (selected.has("fleet")) {
             stopsPerSecond: workers >= 100 ? 5 : 20,
           },
     ].filter((step) => designs.has(step.design));
-  const fleet = await measureFleet(workDirectory, sizes.flatMap(plan), (run) =>
+  // Python workers of the kit run once, at their own size (--python-workers), after the sweep.
+  const pythonWorkers = Number(options["python-workers"]);
+  const pythonSteps: FleetStep[] = designs.has("python")
+    ? [
+        {
+          design: "python",
+          workers: pythonWorkers,
+          stops: Math.max(40, Math.min(400, pythonWorkers * 2)),
+          stopsPerSecond: 20,
+        },
+      ]
+    : [];
+  const fleet = await measureFleet(workDirectory, [...sizes.flatMap(plan), ...pythonSteps], (run) =>
     console.error(
       `  fleet: ${run.design} x${run.workers}: p99 ${run.p99Ms} ms, ${run.deadLettered} dead-lettered, ${run.seconds} s`,
     ),
@@ -357,78 +381,152 @@ if (selected.has("fleet")) {
     "per-worker": "queue per worker (in use)",
     sns: "SNS topic, filter per worker",
     shared: "shared queue (old, reference)",
+    python: "Python workers of the kit (queue per worker)",
   };
   const designName = (run: FleetRun) => designNames[run.design];
-  print(
-    `Fleet (\`npm start\` stack; N reference workers in one process, heartbeat ` +
-      `every ${fleet.heartbeatIntervalMs / 1000} s; stops over HTTP to ` +
-      `the real stop handler in its own process; time from the request to the ` +
-      `task's AbortSignal). Startup: ${round(fleet.startupMs / 1000, 1)} s`,
-  );
-  print();
-  const { target } = budgets.fleet;
-  table(
-    [
-      "design",
-      "workers",
-      "stops (rate/s)",
-      "halted by message / heartbeat / not",
-      "dead-lettered",
-      "p50 ms",
-      "p99 ms",
-      "API answer p50 / p99 ms",
-      "receives per stop",
-      "stop fn AWS calls per stop",
-      "budget",
-    ],
-    fleet.runs.map((run) => {
-      const gate = budgets.fleet.gateP99Ms?.[String(run.workers)];
-      const budget =
-        run.design === "per-worker"
-          ? [
-              check(`fleet x${run.workers} dead-lettered`, run.deadLettered, target.deadLettered),
-              run.p99Ms <= target.stopToAbortP99Ms
-                ? `p99 ${check(`fleet x${run.workers} p99 ms`, run.p99Ms, target.stopToAbortP99Ms)}`
-                : `p99 target ${target.stopToAbortP99Ms} ` +
-                  `missed; gate ${check(`fleet x${run.workers} p99 ms (gate)`, run.p99Ms, gate ?? target.stopToAbortP99Ms)}`,
-            ].join("; ")
-          : "";
-      return [
-        designName(run),
-        run.workers,
-        `${run.stops} (${run.stopsPerSecond})`,
-        `${run.abortedByMessage} / ${run.abortedByHeartbeat} / ${run.notAborted}`,
-        run.deadLettered,
-        run.p50Ms,
-        run.p99Ms,
-        `${run.answerP50Ms} / ${run.answerP99Ms}`,
-        run.receivesPerStop,
-        `${run.stopFunctionCallsPerStop} (${Object.entries(run.stopFunctionCalls)
-          .map(([name, count]) => `${name} ${count}`)
-          .join(", ")})`,
-        budget,
-      ];
-    }),
-  );
-  for (const run of fleet.runs.filter((entry) => entry.workers === Math.max(...sizes))) {
+  const typeScriptRuns = fleet.runs.filter((run) => run.design !== "python");
+  if (typeScriptRuns.length > 0) {
+    print(
+      `Fleet (\`npm start\` stack; N reference workers in one process, heartbeat ` +
+        `every ${fleet.heartbeatIntervalMs / 1000} s; stops over HTTP to ` +
+        `the real stop handler in its own process; time from the request to the ` +
+        `task's AbortSignal). Startup: ${round(fleet.startupMs / 1000, 1)} s`,
+    );
+    print();
+    const { target } = budgets.fleet;
+    table(
+      [
+        "design",
+        "workers",
+        "stops (rate/s)",
+        "halted by message / heartbeat / not",
+        "dead-lettered",
+        "p50 ms",
+        "p99 ms",
+        "API answer p50 / p99 ms",
+        "receives per stop",
+        "stop fn AWS calls per stop",
+        "budget",
+      ],
+      typeScriptRuns.map((run) => {
+        const gate = budgets.fleet.gateP99Ms?.[String(run.workers)];
+        const budget =
+          run.design === "per-worker"
+            ? [
+                check(`fleet x${run.workers} dead-lettered`, run.deadLettered, target.deadLettered),
+                run.p99Ms <= target.stopToAbortP99Ms
+                  ? `p99 ${check(`fleet x${run.workers} p99 ms`, run.p99Ms, target.stopToAbortP99Ms)}`
+                  : `p99 target ${target.stopToAbortP99Ms} ` +
+                    `missed; gate ${check(`fleet x${run.workers} p99 ms (gate)`, run.p99Ms, gate ?? target.stopToAbortP99Ms)}`,
+              ].join("; ")
+            : "";
+        return [
+          designName(run),
+          run.workers,
+          `${run.stops} (${run.stopsPerSecond})`,
+          `${run.abortedByMessage} / ${run.abortedByHeartbeat} / ${run.notAborted}`,
+          run.deadLettered,
+          run.p50Ms,
+          run.p99Ms,
+          `${run.answerP50Ms} / ${run.answerP99Ms}`,
+          run.receivesPerStop,
+          `${run.stopFunctionCallsPerStop} (${Object.entries(run.stopFunctionCalls)
+            .map(([name, count]) => `${name} ${count}`)
+            .join(", ")})`,
+          budget,
+        ];
+      }),
+    );
+    for (const run of typeScriptRuns.filter((entry) => entry.workers === Math.max(...sizes))) {
+      const parts = Object.entries(run.stopFunctionCallMs)
+        .map(([name, ms]) => `${name} p50 ${ms.p50} / p99 ${ms.p99} ms`)
+        .join(", ");
+      print(
+        `- ${designName(run)}, ${run.workers} workers: the API answered in p50 ${run.answerP50Ms} ` +
+          `/ p99 ${run.answerP99Ms} ms, of which the stop function's calls: ${parts}`,
+      );
+    }
+    print();
+    print(
+      `The shared queue dead-letters after ${fleet.sharedQueueMaxReceives} ` +
+        `receives; its stops at 1,000 workers are a sample (fewer, slower), since ` +
+        "each costs the emulator some 20,000 empty receives there (fauxqs answers every waiting long poll at " +
+        "each new or released message). A stop whose message was lost halts at its task's next heartbeat. " +
+        "\"API answer\" is the stop request's own time (the stop function's UpdateItem " +
+        "and SendMessage on the emulators); the rest of a stop-to-abort is delivery.",
+    );
+    print();
+  }
+
+  for (const run of fleet.runs.filter((entry) => entry.design === "python")) {
+    const kit = run.kit;
+    if (!kit) continue;
+    const { target: kitTarget, gateP99Ms } = budgets.fleet.python;
+    const size = `x${run.workers}`;
+    print(
+      `Python workers of the kit (workers/python/stop_task_worker): ${run.workers} ReferenceWorkers, ` +
+        `${kit.processes} Python processes x ${kit.workersPerProcess} workers (each worker its own boto3 clients, ` +
+        `queue and long-poll thread; a heartbeat thread per task, every ${fleet.heartbeatIntervalMs / 1000} s; ` +
+        `tasks alternate asyncio / thread); stops over HTTP to the real stop handler; time from just before the ` +
+        "request to the task's body letting go in Python, on the wall clock (epoch ms) of both processes.",
+    );
+    print();
+    table(
+      [
+        "workers",
+        "stops (rate/s)",
+        "halted by message / heartbeat / not",
+        "asyncio / thread",
+        "dead-lettered",
+        "re-sent (cleanup re-drive past ack timeout)",
+        "flagged",
+        "acknowledged",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "API answer p50 / p99 ms",
+        "receives per stop",
+        "budget",
+      ],
+      [
+        [
+          `${run.workers} (${kit.processes} x ${kit.workersPerProcess})`,
+          `${run.stops} (${run.stopsPerSecond})`,
+          `${run.abortedByMessage} / ${run.abortedByHeartbeat} / ${run.notAborted}`,
+          `${kit.asyncioHalts} / ${kit.threadHalts}`,
+          run.deadLettered,
+          `${kit.resent} (${kit.redrivenByCleanup})`,
+          kit.flagged,
+          `${kit.acknowledged} / ${run.stops}`,
+          run.p50Ms,
+          run.p99Ms,
+          run.maxMs,
+          `${run.answerP50Ms} / ${run.answerP99Ms}`,
+          run.receivesPerStop,
+          [
+            `dead-lettered ${check(`python fleet ${size} dead-lettered`, run.deadLettered, kitTarget.deadLettered)}`,
+            `re-sent ${check(`python fleet ${size} re-sent`, kit.resent, kitTarget.resent)}`,
+            `flagged ${check(`python fleet ${size} flagged`, kit.flagged, kitTarget.flagged)}`,
+            // Every stop acknowledged: the ones not acknowledged must be none.
+            `unacknowledged ${check(`python fleet ${size} unacknowledged`, run.stops - kit.acknowledged, 0)}`,
+            `not halted ${check(`python fleet ${size} not halted`, run.notAborted, 0)}`,
+            run.p99Ms <= kitTarget.stopToHaltP99Ms || gateP99Ms === undefined
+              ? `p99 ${check(`python fleet ${size} p99 ms`, run.p99Ms, kitTarget.stopToHaltP99Ms)}`
+              : `p99 target ${kitTarget.stopToHaltP99Ms} missed; gate ${check(`python fleet ${size} p99 ms (gate)`, run.p99Ms, gateP99Ms)}`,
+          ].join("; "),
+        ],
+      ],
+    );
     const parts = Object.entries(run.stopFunctionCallMs)
       .map(([name, ms]) => `${name} p50 ${ms.p50} / p99 ${ms.p99} ms`)
       .join(", ");
     print(
-      `- ${designName(run)}, ${run.workers} workers: the API answered in p50 ${run.answerP50Ms} ` +
-        `/ p99 ${run.answerP99Ms} ms, of which the stop function's calls: ${parts}`,
+      "Re-sent counts the records' signal_attempts plus what one cleanup run (its real handler, its clock " +
+        "past the acknowledgement timeout) re-sent; flagged, the records' signal_delivery_failed_at and " +
+        `the run's flags. The stop function's calls: ${parts}.`,
     );
+    print();
   }
-  print();
-  print(
-    `The shared queue dead-letters after ${fleet.sharedQueueMaxReceives} ` +
-      `receives; its stops at 1,000 workers are a sample (fewer, slower), since ` +
-      "each costs the emulator some 20,000 empty receives there (fauxqs answers every waiting long poll at " +
-      "each new or released message). A stop whose message was lost halts at its task's next heartbeat. " +
-      "\"API answer\" is the stop request's own time (the stop function's UpdateItem " +
-      "and SendMessage on the emulators); the rest of a stop-to-abort is delivery.",
-  );
-  print();
 }
 
 if (selected.has("guards")) {

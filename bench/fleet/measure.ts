@@ -9,31 +9,41 @@
  * (bench/fleet/stop-server.ts). A stop's time is from just before its HTTP request to the moment
  * its task's AbortSignal fires in the worker, both on this process's clock.
  */
-import { type ChildProcess, fork } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
-import { Agent, request } from "node:http";
+import { Agent } from "node:http";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { DeleteTopicCommand, SNSClient } from "@aws-sdk/client-sns";
-import type { Message } from "@aws-sdk/client-sqs";
-import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { DEMO_API_KEY, DEMO_ORGANIZATION, demoSeed } from "../../infra/local/demo-data.js";
+import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
+import { DEMO_ORGANIZATION, demoSeed } from "../../infra/local/demo-data.js";
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from "../../infra/local/emulators.js";
 import { ownerQueueSettings } from "../../infra/local/provision.js";
 import { loadSeed, seedFileSchema } from "../../infra/local/seed.js";
 import type { StackFile } from "../../infra/local/stack-file.js";
-import { createDynamoDbClient, createSqsClient } from "../../lib/aws/clients.js";
+import { createDynamoDbClient } from "../../lib/aws/clients.js";
 import { formatTimestamp } from "../../lib/timestamp.js";
 import { dynamoWorkerExecutionUpdates } from "../../lib/worker/execution-updates.js";
 import { createReferenceWorker, type ReferenceWorker } from "../../lib/worker/reference-worker.js";
 import { startLocalStack } from "../../test/support/local-stack-process.js";
 import { seededRandom } from "../seeded-random.js";
 import { median, percentile, round } from "../stats.js";
+import {
+  type FleetDesign,
+  fleetSqsClient,
+  HEARTBEAT_INTERVAL_MS,
+  LONG_POLL_SECONDS,
+  post,
+  queueDepth,
+  SEED_SLICE,
+  sleep,
+  startStopServer,
+} from "./harness.js";
+import { type KitFleetCounts, measurePythonStep } from "./python-fleet.js";
 import { createSharedQueue, SHARED_QUEUE_RECEIVES_BEFORE_DEAD_LETTER, sharedQueueConsumer } from "./shared-queue.js";
 import { createStopTopic, subscribeWorkerQueue } from "./sns-filter.js";
 
-export type FleetDesign = "per-worker" | "sns" | "shared";
+export type { FleetDesign } from "./harness.js";
 
 export interface FleetStep {
   readonly design: FleetDesign;
@@ -65,125 +75,8 @@ export interface FleetRun extends FleetStep {
   /** p50 and p99 of each AWS call the stop function made, as it waited for them. */
   readonly stopFunctionCallMs: Record<string, { readonly p50: number; readonly p99: number }>;
   readonly seconds: number;
-}
-
-/** The reference worker's own heartbeat interval: the fallback a lost message waits for. */
-const HEARTBEAT_INTERVAL_MS = 5_000;
-const LONG_POLL_SECONDS = 20;
-const SEED_SLICE = 100;
-
-interface StopServerCalls {
-  readonly names: string[];
-  /** Milliseconds each command took, by name (`UpdateItem`, `SendMessage`, ...). */
-  readonly ms: Record<string, number[]>;
-}
-
-interface StopServer {
-  readonly url: string;
-  calls(): Promise<StopServerCalls>;
-  reset(): Promise<void>;
-  stop(): void;
-}
-
-async function startStopServer(
-  stackFile: string,
-  design: FleetDesign,
-  target: { sharedQueueUrl?: string; topicArn?: string },
-): Promise<StopServer> {
-  const child: ChildProcess = fork(
-    "bench/fleet/stop-server.ts",
-    [
-      "--stack-file",
-      stackFile,
-      "--design",
-      design,
-      ...(target.sharedQueueUrl ? ["--shared-queue-url", target.sharedQueueUrl] : []),
-      ...(target.topicArn ? ["--topic-arn", target.topicArn] : []),
-    ],
-    { execArgv: ["--import", "tsx"], stdio: ["ignore", "ignore", "inherit", "ipc"] },
-  );
-  const next = <T>(key: string): Promise<T> =>
-    new Promise((resolve, reject) => {
-      const onMessage = (message: Record<string, unknown>) => {
-        if (!(key in message)) return;
-        child.off("message", onMessage);
-        resolve(message[key] as T);
-      };
-      child.on("message", onMessage);
-      child.once("exit", (code) => reject(new Error(`the fleet stop server exited (${code})`)));
-    });
-  const port = await next<number>("port");
-  return {
-    url: `http://127.0.0.1:${port}`,
-    calls: () => {
-      const answer = next<StopServerCalls>("calls");
-      child.send("calls");
-      return answer;
-    },
-    reset: async () => {
-      const answer = next<boolean>("reset");
-      child.send("reset");
-      await answer;
-    },
-    stop: () => child.kill("SIGTERM"),
-  };
-}
-
-function post(agent: Agent, url: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const outgoing = request(url, { method: "POST", agent, headers: { "x-api-key": DEMO_API_KEY } }, (response) => {
-      response.resume();
-      response.on("end", () => resolve(response.statusCode ?? 0));
-    });
-    outgoing.on("error", reject);
-    outgoing.end();
-  });
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * An SQS client for a whole simulated fleet: a socket per long poll (the SDK's default is 50), and a timeout past the
- * poll's 20 s.
- */
-function fleetSqsClient(stack: StackFile): { sqs: SQSClient; receipts: { messages: number; calls: number } } {
-  const sqs = createSqsClient({
-    region: stack.region,
-    endpoint: stack.sqs_endpoint,
-    requestTimeoutMs: 30_000,
-    connectionTimeoutMs: 5_000,
-    maxAttempts: 3,
-    requestHandler: {
-      httpAgent: new Agent({ keepAlive: true, maxSockets: 5_000 }),
-      requestTimeout: 30_000,
-      connectionTimeout: 5_000,
-    },
-  });
-  const receipts = { messages: 0, calls: 0 };
-  sqs.middlewareStack.add(
-    (next, context) => async (args) => {
-      const result = await next(args);
-      if (context.commandName === "ReceiveMessageCommand") {
-        receipts.calls += 1;
-        receipts.messages += ((result.output as { Messages?: Message[] }).Messages ?? []).length;
-      }
-      return result;
-    },
-    { step: "initialize", name: "fleetReceiptCounter" },
-  );
-  return { sqs, receipts };
-}
-
-async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {
-  const { Attributes = {} } = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    }),
-  );
-  return (
-    Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0)
-  );
+  /** Python workers of the kit only: how they are hosted, and the counts their row is judged on. */
+  readonly kit?: KitFleetCounts;
 }
 
 async function measureStep(stack: StackFile, stackFile: string, step: FleetStep): Promise<FleetRun> {
@@ -417,6 +310,38 @@ async function measureStep(stack: StackFile, stackFile: string, step: FleetStep)
   };
 }
 
+/** The Python workers' run as a row of the fleet table. */
+async function pythonRun(stack: StackFile, stackFile: string, step: FleetStep): Promise<FleetRun> {
+  const parts = await measurePythonStep(stack, stackFile, step);
+  const callCounts: Record<string, number> = {};
+  for (const call of parts.calls.names)
+    callCounts[call.replace("Command", "")] = (callCounts[call.replace("Command", "")] ?? 0) + 1;
+  return {
+    ...step,
+    answered: parts.answered,
+    answerP50Ms: round(median([...parts.answeredAfter])),
+    answerP99Ms: round(percentile([...parts.answeredAfter], 0.99)),
+    abortedByMessage: parts.latencies.length - parts.byHeartbeat,
+    abortedByHeartbeat: parts.byHeartbeat,
+    notAborted: step.stops - parts.latencies.length,
+    p50Ms: round(median([...parts.latencies])),
+    p99Ms: round(percentile([...parts.latencies], 0.99)),
+    maxMs: round(Math.max(...parts.latencies)),
+    deadLettered: parts.deadLettered,
+    receivesPerStop: parts.receivesPerStop,
+    stopFunctionCallsPerStop: round(parts.calls.names.length / step.stops, 2),
+    stopFunctionCalls: callCounts,
+    stopFunctionCallMs: Object.fromEntries(
+      Object.entries(parts.calls.ms).map(([name, samples]) => [
+        name,
+        { p50: round(median(samples)), p99: round(percentile(samples, 0.99)) },
+      ]),
+    ),
+    seconds: parts.seconds,
+    kit: parts.kit,
+  };
+}
+
 export interface FleetResults {
   readonly startupMs: number;
   /** The old design's redrive threshold, for the table's caption. */
@@ -445,7 +370,10 @@ export async function measureFleet(
   try {
     const runs: FleetRun[] = [];
     for (const step of steps) {
-      const run = await measureStep(local.stack, local.stackFile, step);
+      const run =
+        step.design === "python"
+          ? await pythonRun(local.stack, local.stackFile, step)
+          : await measureStep(local.stack, local.stackFile, step);
       runs.push(run);
       onRun?.(run);
     }

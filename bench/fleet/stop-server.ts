@@ -76,11 +76,14 @@ for (const client of [dynamoDb, sqs, sns] as unknown as SQSClient[]) {
 
 const sharedQueueUrl = values["shared-queue-url"];
 const topicArn = values["topic-arn"];
-/** The design's publisher in place of the service's own; none for the service's design (a queue per worker). */
+/**
+ * The design's publisher in place of the service's own; none for the service's design (a queue per
+ * worker), which Python workers of the kit use too.
+ */
 function publisherOf(design: string | undefined): { publishStopSignal?: StopSignalPublisher } {
   if (design === "shared" && sharedQueueUrl) return { publishStopSignal: sharedQueuePublisher(sqs, sharedQueueUrl) };
   if (design === "sns" && topicArn) return { publishStopSignal: snsFilterPublisher(sns, topicArn) };
-  if (design === "per-worker") return {};
+  if (design === "per-worker" || design === "python") return {};
   throw new Error(`unknown design ${design}, or its queue or topic missing`);
 }
 const handler = composeStopTask(config, { dynamoDb, sqs }, publisherOf(values.design)) as ProxyHandler;
