@@ -22,11 +22,14 @@ export class LimitsTable extends ServiceTable {
   }
 
   /**
-   * The cleanup's duration guard reads every organization's defaults once a run: a Scan of this small table, nothing
-   * else.
+   * The cleanup's duration guard reads every organization's defaults once a run (a Scan of this small table), and
+   * records on an organization's item how far it rewrote its tasks' deadlines after a default changed (a conditional
+   * UpdateItem of the cleanup's own attributes, lib/executions/limits-store.ts `dynamoDeadlineRewriteRecorder`).
    */
   grantLimitsList(fn: ServiceFunction): void {
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["dynamodb:Scan"], resources: [this.tableArn] }));
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ["dynamodb:Scan", "dynamodb:UpdateItem"], resources: [this.tableArn] }),
+    );
     fn.setEnvironment("LIMITS_TABLE_NAME", this.tableName);
   }
 }

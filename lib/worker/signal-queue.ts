@@ -45,6 +45,13 @@ function queueAttributes(settings: SignalQueueSettings): Record<string, string> 
 }
 
 /**
+ * How the SDK names SQS's "a queue with this name and other attributes exists": the JSON protocol's
+ * error type, or the query protocol's code that SQS also sends (and fauxqs gives as the name), as the
+ * Python kit accepts them (workers/python/stop_task_worker/signal_queue.py).
+ */
+const QUEUE_EXISTS_NAMES = new Set(["QueueNameExists", "QueueAlreadyExists", "AWS.SimpleQueueService.QueueNameExists"]);
+
+/**
  * Creates the owner's queue, or finds it (CreateQueue is idempotent for a queue with the same
  * attributes), tagged as seen now. Returns its URL: the same the stop function derives.
  */
@@ -68,7 +75,7 @@ export async function ensureSignalQueue(
       }),
     ));
   } catch (error) {
-    if (!(error instanceof Error) || error.name !== "QueueNameExists") throw error;
+    if (!(error instanceof Error) || !QUEUE_EXISTS_NAMES.has(error.name)) throw error;
     // Made by an older version with other attributes: bring it to this version's.
     ({ QueueUrl: queueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: queueName })));
     if (queueUrl) await sqs.send(new SetQueueAttributesCommand({ QueueUrl: queueUrl, Attributes: attributes }));

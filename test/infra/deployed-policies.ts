@@ -18,6 +18,8 @@ export interface PolicyStatement {
   readonly Action: string | readonly string[];
   readonly Resource: string | readonly string[];
   readonly Condition?: unknown;
+  readonly Principal?: unknown;
+  readonly Sid?: string;
 }
 
 const pseudoParameters: Record<string, string> = {
@@ -33,7 +35,13 @@ const physicalNameProperty: Record<string, string> = {
   "AWS::Lambda::Function": "FunctionName",
   "AWS::Events::EventBus": "Name",
   "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
+  "AWS::Logs::LogGroup": "LogGroupName",
+  "AWS::Events::Rule": "Name",
+  "AWS::SNS::Topic": "TopicName",
 };
+
+/** The label in a table's stream ARN is the stream's creation time: any fixed one stands for it. */
+export const STREAM_LABEL = "2026-01-01T00:00:00.000";
 
 export function templateResolver(template: Template) {
   const resources = template.toJSON().Resources as Record<string, CfnResource>;
@@ -51,8 +59,10 @@ export function templateResolver(template: Template) {
     const pseudo = pseudoParameters[name];
     if (pseudo) return pseudo;
     const { type, name: physical } = physicalName(name);
-    // SQS's Ref is the queue URL; the others' is the name.
-    return type === "AWS::SQS::Queue" ? `https://sqs.${region}.amazonaws.com/${account}/${physical}` : physical;
+    // SQS's Ref is the queue URL, SNS's the topic ARN; the others' is the name.
+    if (type === "AWS::SQS::Queue") return `https://sqs.${region}.amazonaws.com/${account}/${physical}`;
+    if (type === "AWS::SNS::Topic") return `arn:${partition}:sns:${region}:${account}:${physical}`;
+    return physical;
   }
 
   function arn(logicalId: string): string {
@@ -62,10 +72,18 @@ export function templateResolver(template: Template) {
       "AWS::SQS::Queue": `arn:${partition}:sqs:${region}:${account}:${name}`,
       "AWS::Lambda::Function": `arn:${partition}:lambda:${region}:${account}:function:${name}`,
       "AWS::Events::EventBus": `arn:${partition}:events:${region}:${account}:event-bus/${name}`,
+      "AWS::Logs::LogGroup": `arn:${partition}:logs:${region}:${account}:log-group:${name}:*`,
+      // A rule on a custom bus has the bus's name in its ARN.
+      "AWS::Events::Rule": `arn:${partition}:events:${region}:${account}:rule/${ruleBus(logicalId)}${name}`,
     };
     const found = arns[type];
     if (!found) throw new Error(`no ARN form known for ${type}`);
     return found;
+  }
+
+  function ruleBus(logicalId: string): string {
+    const bus = resources[logicalId]?.Properties?.EventBusName;
+    return bus === undefined ? "" : `${String(resolve(bus))}/`;
   }
 
   function resolve(value: unknown): unknown {
@@ -77,6 +95,7 @@ export function templateResolver(template: Template) {
     if (entries.length === 1 && key === "Ref") return ref(String(argument));
     if (entries.length === 1 && key === "Fn::GetAtt") {
       const [logicalId, attribute] = argument as [string, string];
+      if (attribute === "StreamArn") return `${arn(logicalId)}/stream/${STREAM_LABEL}`;
       if (attribute !== "Arn") throw new Error(`Fn::GetAtt ${attribute} is not resolved here`);
       return arn(logicalId);
     }
@@ -113,6 +132,42 @@ export function templateResolver(template: Template) {
       if (found.length !== 1)
         throw new Error(`expected one managed policy ${managedPolicyName}, found ${found.length}`);
       return resolve(found[0]?.Properties?.PolicyDocument) as PolicyDocument;
+    },
+    /**
+     * The one identity policy of the role whose Description is `roleDescription` (each function's
+     * role has exactly one, test/infra/iam.test.ts), resolved.
+     */
+    rolePolicy(roleDescription: string): PolicyDocument {
+      const roles = Object.entries(resources).filter(
+        ([, resource]) => resource.Type === "AWS::IAM::Role" && resource.Properties?.Description === roleDescription,
+      );
+      if (roles.length !== 1) throw new Error(`expected one role "${roleDescription}", found ${roles.length}`);
+      const [roleId] = roles[0] as [string, CfnResource];
+      const policies = Object.values(resources).filter(
+        (resource) =>
+          resource.Type === "AWS::IAM::Policy" &&
+          JSON.stringify(resource.Properties?.Roles) === JSON.stringify([{ Ref: roleId }]),
+      );
+      if (policies.length !== 1) throw new Error(`expected one policy on ${roleId}, found ${policies.length}`);
+      return resolve(policies[0]?.Properties?.PolicyDocument) as PolicyDocument;
+    },
+    /** The resource policies the stack sets (queue and topic policies), by the ARN of the resource each governs. */
+    resourcePolicies(): Map<string, PolicyDocument> {
+      const byArn = new Map<string, PolicyDocument>();
+      for (const resource of Object.values(resources)) {
+        const governed =
+          resource.Type === "AWS::SQS::QueuePolicy"
+            ? ((resource.Properties?.Queues ?? []) as unknown[]).map((queue) => {
+                const url = String(resolve(queue));
+                return `arn:${partition}:sqs:${region}:${account}:${url.split("/").pop()}`;
+              })
+            : resource.Type === "AWS::SNS::TopicPolicy"
+              ? ((resource.Properties?.Topics ?? []) as unknown[]).map((topic) => String(resolve(topic)))
+              : [];
+        for (const arnGoverned of governed)
+          byArn.set(arnGoverned, resolve(resource.Properties?.PolicyDocument) as PolicyDocument);
+      }
+      return byArn;
     },
     resolve,
   };

@@ -113,10 +113,11 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
       },
       { Effect: "Allow", Action: "sqs:ListQueues", Resource: "*" },
       allow("lambda:InvokeFunction", "AWS::Lambda::Function", "FunctionName", "stop-task"),
-      // The duration guard: every organization's default limits, read whole once a run.
+      // The duration guard: every organization's default limits, read whole once a run, and the
+      // progress of a deadline rewrite recorded on the organization's item.
       {
         Effect: "Allow",
-        Action: "dynamodb:Scan",
+        Action: ["dynamodb:Scan", "dynamodb:UpdateItem"],
         Resource: arnOf("AWS::DynamoDB::Table", "TableName", `stop-task-${stage}-limits`),
       },
     ],
