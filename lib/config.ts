@@ -68,6 +68,8 @@ const executionStreamConfigSchema = z
     EXECUTIONS_TABLE_NAME: z.string().check(z.minLength(1)),
     /** Organizations' default limits, read by the runaway guards. */
     LIMITS_TABLE_NAME: z.string().check(z.minLength(1)),
+    /** The bulk stops, whose holds in force stop a task at birth (lib/bulk-stop/holds.ts). */
+    BULK_STOPS_TABLE_NAME: z.string().check(z.minLength(1)),
     /** In AWS: the EventBridge bus the task events go to. */
     EVENT_BUS_NAME: z.optional(z.string().check(z.minLength(1))),
     /**
@@ -85,7 +87,32 @@ const executionStreamConfigSchema = z
     }),
   );
 
+/** Events go to the bus in AWS, or onto a queue in EventBridge's envelope on the local stack: exactly one. */
+const eventsTarget = {
+  EVENT_BUS_NAME: z.optional(z.string().check(z.minLength(1))),
+  EVENTS_QUEUE_URL: z.optional(z.url()),
+};
+const oneEventsTarget = z.refine<{ EVENT_BUS_NAME?: string | undefined; EVENTS_QUEUE_URL?: string | undefined }>(
+  (config) => (config.EVENT_BUS_NAME === undefined) !== (config.EVENTS_QUEUE_URL === undefined),
+  { message: "exactly one of EVENT_BUS_NAME (AWS) and EVENTS_QUEUE_URL (local stack) must be set", path: ["EVENT_BUS_NAME"] },
+);
+
+const bulkStopConfigSchema = z
+  .object({
+    ...awsClientSettings,
+    ...signalQueues,
+    ...eventsTarget,
+    EXECUTIONS_TABLE_NAME: z.string().check(z.minLength(1)),
+    API_KEYS_TABLE_NAME: z.string().check(z.minLength(1)),
+    API_KEY_CACHE_TTL_SECONDS: z._default(z.coerce.number().check(z.nonnegative()), 60),
+    BULK_STOPS_TABLE_NAME: z.string().check(z.minLength(1)),
+    /** Where a bulk stop's run (and its continuation) is queued; this function consumes it. */
+    BULK_STOP_JOBS_QUEUE_URL: z.url(),
+  })
+  .check(oneEventsTarget);
+
 export type GetTaskConfig = z.infer<typeof getTaskConfigSchema>;
+export type BulkStopConfig = z.infer<typeof bulkStopConfigSchema>;
 export type ExecutionStreamConfig = z.infer<typeof executionStreamConfigSchema>;
 export type StopTaskConfig = z.infer<typeof stopTaskConfigSchema>;
 export type CleanupConfig = z.infer<typeof cleanupConfigSchema>;
@@ -113,6 +140,10 @@ export function readGetTaskConfig(env: Record<string, string | undefined> = proc
 
 export function readCleanupConfig(env: Record<string, string | undefined> = process.env): CleanupConfig {
   return readConfig("cleanup", cleanupConfigSchema, env);
+}
+
+export function readBulkStopConfig(env: Record<string, string | undefined> = process.env): BulkStopConfig {
+  return readConfig("bulk-stop", bulkStopConfigSchema, env);
 }
 
 export function readExecutionStreamConfig(

@@ -6,6 +6,7 @@ import {
   planCascade,
   runCascade,
 } from "./cascade.js";
+import { type HoldDependencies, type HoldReport, keepOrganizationIndex } from "./bulk-stop/holds.js";
 import type { DeadlineWrites } from "./executions/deadlines.js";
 import { type GuardDependencies, type GuardReport, keepDurationDeadline, runGuards } from "./guards.js";
 import { type ExecutionChange, readExecutionChange } from "./stream/execution-change.js";
@@ -27,12 +28,15 @@ export interface ExecutionStreamDependencies {
    * duration deadlines' writes (lib/executions/deadlines.ts).
    */
   readonly guards: Pick<GuardDependencies, "organizationLimits"> & { readonly deadlines: DeadlineWrites };
+  /** The organization index's writes and the holds in force (the held stop goes through `cascade.stop`). */
+  readonly holds: Omit<HoldDependencies, "stop">;
 }
 
 export interface ChangeResult {
   readonly change: ExecutionChange;
   readonly cascade?: CascadeReport;
   readonly guard?: GuardReport;
+  readonly hold?: HoldReport;
   readonly events: readonly TaskEvent[];
 }
 
@@ -45,12 +49,16 @@ export async function handleExecutionChange(
     stop: deps.cascade.stop,
     organizationLimits: deps.guards.organizationLimits,
   });
-  // A task the guard did not stop keeps its duration deadline, which the cleanup's guard reads.
-  if (change.newImage && guard?.outcome !== "stopped") await keepDurationDeadline(change.newImage, deps.guards);
+  // A task the guard did not stop enters its organization's index, where a hold in force may stop it at birth.
+  const hold =
+    guard?.outcome === "stopped" ? undefined : await keepOrganizationIndex(change, { ...deps.holds, stop: deps.cascade.stop });
+  // A task still running keeps its duration deadline, which the cleanup's guard reads.
+  if (change.newImage && guard?.outcome !== "stopped" && hold?.kind !== "held")
+    await keepDurationDeadline(change.newImage, deps.guards);
   const cascade = await runCascade(planCascade(change, deps.settings), deps.cascade, deps.settings);
   const events = taskEventsOf(change);
   await deps.publishEvents(events);
-  return { change, events, ...(cascade ? { cascade } : {}), ...(guard ? { guard } : {}) };
+  return { change, events, ...(cascade ? { cascade } : {}), ...(guard ? { guard } : {}), ...(hold ? { hold } : {}) };
 }
 
 export interface StreamBatchObserver {

@@ -111,6 +111,20 @@ export const executionIndexes = {
     // none of these, costs this index no write.
     projectedAttributes: ["organization_id", "status", "limits", "idx_active_since"],
   },
+  /**
+   * Running executions of one organization by their start (lib/executions/organization-index.ts): what a bulk stop
+   * reads, one organization's partitions only (`<organization_id>#<shard>`), never a Scan. Kept by the stream
+   * processor, from a task's first write (a task no worker has heartbeated yet is in it); a stop leaves it, and a
+   * finish another writer made is retired by the stream processor. The sort key is the task's start as an instant
+   * (`started_at`, else `created_at`), canonical so that strings sort as instants do.
+   */
+  activeByOrganization: {
+    indexName: "active-by-organization",
+    partitionKey: { name: "idx_org_shard", type: "S" },
+    sortKey: { name: "idx_org_since", type: "S" },
+    // What the scope's filter reads; the stop reads the item itself.
+    projectedAttributes: ["agent_id", "status"],
+  },
 } as const satisfies Record<string, GlobalIndexDefinition>;
 
 /** How many partitions each sparse index spreads over. */
@@ -151,11 +165,29 @@ export const sweepPositionsTable = {
   globalSecondaryIndexes: [],
 } as const satisfies TableDefinition;
 
+/**
+ * Bulk stops (lib/bulk-stop/): one item per bulk stop, keyed by its id, with its scope, progress and hold; and one
+ * item per Idempotency-Key an organization used (`idempotency:<organization>:<sha-256 of the key>`), naming the bulk
+ * stop it made. A hold in force carries the sparse index keys the stream processor queries for a task just born.
+ */
+export const bulkStopsTable = {
+  logicalName: "bulk-stops",
+  partitionKey: { name: "id", type: "S" },
+  globalSecondaryIndexes: [
+    {
+      indexName: "holds-by-organization",
+      partitionKey: { name: "idx_hold_organization", type: "S" },
+      sortKey: { name: "idx_hold_until", type: "S" },
+    },
+  ],
+} as const satisfies TableDefinition;
+
 export const tables = {
   executions: executionsTable,
   apiKeys: apiKeysTable,
   limits: limitsTable,
   sweepPositions: sweepPositionsTable,
+  bulkStops: bulkStopsTable,
 } as const;
 
 // A stop is only useful while the task still runs: four days covers any outage a worker
@@ -212,6 +244,19 @@ export const taskEventsQueue = {
 } as const satisfies QueueDefinition;
 
 /**
+ * The bulk stops' work: one message per bulk stop to run (or to continue, when a run ran out of time), consumed by
+ * the bulk-stop function. A message whose run keeps failing is retried, then parked for an operator (and alarmed);
+ * the bulk stop keeps its progress, and `npm run stops -- --resume` finishes it. The visibility timeout exceeds the
+ * function's timeout, as Lambda's SQS event source requires.
+ */
+export const bulkStopJobsQueue = {
+  logicalName: "bulk-stop-jobs",
+  visibilityTimeoutSeconds: 6 * 60,
+  retentionSeconds: 4 * DAY_SECONDS,
+  deadLetter: { logicalName: "bulk-stop-jobs-dlq", maxReceiveCount: 5, retentionSeconds: 14 * DAY_SECONDS },
+} as const satisfies QueueDefinition;
+
+/**
  * How the executions table's stream is read: by a Lambda event source mapping in AWS, and by the
  * local stack's poller (infra/local/stream-poller.ts) with the same settings and filters.
  */
@@ -248,8 +293,11 @@ export const executionStreamProcessing = {
    * writer that reports tools alone (tokens and duration null) is guarded too. A running task that
    * reports no usage (its heartbeats) invokes it once, for its duration deadline
    * (lib/executions/deadlines.ts), and never again.
-   * Eight patterns: above Lambda's default quota of five filters per event source mapping, which
-   * is raised on request up to ten (docs/cascade-and-events.md).
+   * A running record not yet in its organization's index (its insert, or the first write the stream shows of a record
+   * written before the index, or rewritten whole by another writer) is indexed there, and checked against the holds
+   * in force (lib/bulk-stop/holds.ts); a record another writer finished is taken out of that index.
+   * Ten patterns: above Lambda's default quota of five filters per event source mapping, and at the
+   * ten it is raised to on request (docs/cascade-and-events.md).
    */
   filterPatterns: [
     { dynamodb: { NewImage: { status: { S: ["stopped"] } } } },
@@ -303,6 +351,14 @@ export const executionStreamProcessing = {
         },
       },
     },
+    {
+      dynamodb: {
+        NewImage: { status: { S: ["pending", "executing", "paused", "error"] }, idx_org_shard: { S: [{ exists: false }] } },
+      },
+    },
+    {
+      dynamodb: { NewImage: { status: { S: ["completed", "failed"] }, idx_org_shard: { S: [{ exists: true }] } } },
+    },
   ],
   /**
    * Where a record that exhausted its retries is described (shard and sequence numbers): the on-failure destination.
@@ -330,6 +386,9 @@ export const functionDefinitions = {
   "get-task": { entry: "functions/get-task/handler.ts", handlerExport: "handler", timeoutSeconds: 10 },
   cleanup: { entry: "functions/cleanup/handler.ts", handlerExport: "handler", timeoutSeconds: 60 },
   "execution-stream": { entry: "functions/execution-stream/handler.ts", handlerExport: "handler", timeoutSeconds: 60 },
+  // Serves the bulk stop routes (seconds) and runs the bulk stops from their queue: a run stops taking tasks a margin
+  // before this timeout and continues through a new message (lib/bulk-stop/processor.ts).
+  "bulk-stop": { entry: "functions/bulk-stop/handler.ts", handlerExport: "handler", timeoutSeconds: 60 },
 } as const;
 
 export type FunctionName = keyof typeof functionDefinitions;
@@ -366,6 +425,9 @@ export const routes = [
     operationId: "getAgentExecutionStatus",
     compatibility: true,
   },
+  { method: "POST", path: "/v1/stops", functionName: "bulk-stop", operationId: "createBulkStop" },
+  { method: "GET", path: "/v1/stops/{stop_id}", functionName: "bulk-stop", operationId: "getBulkStop" },
+  { method: "DELETE", path: "/v1/stops/{stop_id}/hold", functionName: "bulk-stop", operationId: "endBulkStopHold" },
 ] as const satisfies readonly RouteDefinition[];
 
 /** Functions that serve HTTP routes (the local server loads exactly these). */

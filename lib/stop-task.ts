@@ -22,7 +22,9 @@ export type StopRequester =
       readonly isManuallyStopped: boolean;
     }
   /** A runaway guard (lib/guards.ts): the task's own organization, and the guard's name as `stopped_by`. */
-  | { readonly kind: "guard"; readonly organizationId: string; readonly guard: string };
+  | { readonly kind: "guard"; readonly organizationId: string; readonly guard: string }
+  /** A bulk stop (lib/bulk-stop/): its organization, and `bulk:<stop id>` as `stopped_by`; a manual stop. */
+  | { readonly kind: "bulk"; readonly organizationId: string; readonly stopId: string };
 
 export interface StopTaskCommand {
   readonly taskId: string;
@@ -86,6 +88,15 @@ export const USER_STOP_REASON = "user_requested";
 /** `stop_reason` of a sub-execution the cascade stopped. */
 export const CASCADE_STOP_REASON = "parent_stopped";
 
+/** `stop_reason` of a task a bulk stop stopped, and of one its hold stopped at birth. */
+export const BULK_STOP_REASON = "bulk_stop";
+export const HELD_STOP_REASON = "held";
+
+/** `stopped_by` of a task a bulk stop (or its hold) stopped: it names the bulk stop. */
+export function bulkStoppedBy(stopId: string): string {
+  return `bulk:${stopId}`;
+}
+
 /** `stopped_by` of a sub-execution the cascade stopped: it names the parent. */
 export function cascadeStoppedBy(parentTaskId: string): string {
   return `parent_execution:${parentTaskId}`;
@@ -112,6 +123,8 @@ function requestedByOf(requester: StopRequester): string {
       return cascadeStoppedBy(requester.parentTaskId);
     case "guard":
       return requester.guard;
+    case "bulk":
+      return bulkStoppedBy(requester.stopId);
   }
 }
 
@@ -125,6 +138,8 @@ function isManualStop(requester: StopRequester): boolean {
       return requester.isManuallyStopped;
     case "guard":
       return false;
+    case "bulk":
+      return true;
   }
 }
 

@@ -4,9 +4,11 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import { awsStopDependencies } from "../../lib/aws/stop-dependencies.js";
 import type { ExecutionStreamConfig } from "../../lib/config.js";
 import { eventBridgeTaskEventPublisher, sqsEnvelopeTaskEventPublisher } from "../../lib/events/publishers.js";
+import { dynamoBulkStopStore } from "../../lib/bulk-stop/store.js";
 import { dynamoCascadeStore } from "../../lib/executions/cascade-store.js";
 import { dynamoDeadlineWrites } from "../../lib/executions/deadlines.js";
 import { dynamoOrganizationLimits } from "../../lib/executions/limits-store.js";
+import { dynamoOrganizationIndexWrites } from "../../lib/executions/organization-index.js";
 import { createLogger, createMetrics } from "../../lib/observability.js";
 import { createExecutionStreamHandler, type ExecutionStreamHandlerDependencies } from "./app.js";
 
@@ -55,6 +57,10 @@ function executionStreamDependencies(
     guards: {
       organizationLimits: dynamoOrganizationLimits(clients.dynamoDb, config.LIMITS_TABLE_NAME),
       deadlines: dynamoDeadlineWrites(clients.dynamoDb, config.EXECUTIONS_TABLE_NAME),
+    },
+    holds: {
+      organizationIndex: dynamoOrganizationIndexWrites(clients.dynamoDb, config.EXECUTIONS_TABLE_NAME),
+      holds: dynamoBulkStopStore(clients.dynamoDb, config.BULK_STOPS_TABLE_NAME),
     },
     settings: { childrenPerRecord: config.CASCADE_CHILDREN_PER_RECORD },
     logger: createLogger("execution-stream"),

@@ -1,7 +1,18 @@
 import { randomUUID } from "node:crypto";
 import { type EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { TASK_EVENT_SOURCE, type TaskEvent, type TaskEventEnvelope, type TaskEventPublisher } from "../task-events.js";
+import { TASK_EVENT_SOURCE } from "../task-events.js";
+
+/** Any event of this service as a publisher takes it: the task events, and a bulk stop's completion. */
+export interface ServiceEvent {
+  readonly detailType: string;
+  /** When it happened, as EventBridge's `time`. */
+  readonly time: string | null;
+  readonly detail: object;
+}
+
+/** Delivers events, all or none: a failure is thrown, and whoever asked retries. */
+export type ServiceEventPublisher<Event extends ServiceEvent> = (events: readonly Event[]) => Promise<void>;
 
 /** Some events of a batch were refused: the record is retried (its consumers drop a repeat by its idempotency key). */
 export class TaskEventsNotDeliveredError extends Error {
@@ -15,7 +26,10 @@ export class TaskEventsNotDeliveredError extends Error {
 }
 
 /** In AWS: PutEvents on the service's bus, one call for a record's events. */
-export function eventBridgeTaskEventPublisher(client: EventBridgeClient, eventBusName: string): TaskEventPublisher {
+export function eventBridgeTaskEventPublisher<Event extends ServiceEvent>(
+  client: EventBridgeClient,
+  eventBusName: string,
+): ServiceEventPublisher<Event> {
   return async (events) => {
     if (events.length === 0) return;
     const response = await client.send(
@@ -43,7 +57,20 @@ function eventTime(time: string | null): string {
 }
 
 /** The envelope a rule's queue target receives, with the id EventBridge would give the event. */
-export function taskEventEnvelope(event: TaskEvent, where: { account: string; region: string }): TaskEventEnvelope {
+export function taskEventEnvelope<Event extends ServiceEvent>(
+  event: Event,
+  where: { account: string; region: string },
+): {
+  readonly version: string;
+  readonly id: string;
+  readonly "detail-type": string;
+  readonly source: string;
+  readonly account: string;
+  readonly time: string;
+  readonly region: string;
+  readonly resources: string[];
+  readonly detail: Event["detail"];
+} {
   return {
     version: "0",
     id: randomUUID(),
@@ -61,11 +88,11 @@ export function taskEventEnvelope(event: TaskEvent, where: { account: string; re
  * On the local stack: each event in EventBridge's envelope straight onto a queue, as a rule that
  * matches every event of the service and targets that queue would deliver it.
  */
-export function sqsEnvelopeTaskEventPublisher(
+export function sqsEnvelopeTaskEventPublisher<Event extends ServiceEvent>(
   client: SQSClient,
   queueUrl: string,
   where: { account: string; region: string },
-): TaskEventPublisher {
+): ServiceEventPublisher<Event> {
   return async (events) => {
     if (events.length === 0) return;
     const response = await client.send(

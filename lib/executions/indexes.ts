@@ -10,6 +10,8 @@ export const indexAttributes = {
   heartbeatAt: executionIndexes.activeByHeartbeat.sortKey.name,
   activeSince: executionIndexes.activeByStart.sortKey.name,
   deadlineAt: executionIndexes.activeByDeadline.sortKey.name,
+  organizationShard: executionIndexes.activeByOrganization.partitionKey.name,
+  organizationSince: executionIndexes.activeByOrganization.sortKey.name,
 } as const;
 
 export type IndexFamily = "signal" | "active";
@@ -44,4 +46,26 @@ export function livenessIndexKeys(record: {
     [indexAttributes.heartbeatAt]: canonicalTimestamp(record.heartbeat_at) ?? startedAt,
     [indexAttributes.activeSince]: startedAt,
   };
+}
+
+/**
+ * A task's partition of the `active-by-organization` index: its organization and its shard. The shard is the last
+ * `#`-separated part and a single digit, so two organizations never share a partition, whatever their ids hold.
+ */
+export function organizationShardKey(organizationId: string, taskId: string): string {
+  return `${organizationId}#${indexShard("active", taskId).split("#")[1]}`;
+}
+
+/** Every partition of one organization in the `active-by-organization` index. */
+export function organizationShardKeys(organizationId: string): string[] {
+  return Array.from({ length: INDEX_SHARDS }, (_, shard) => `${organizationId}#${shard}`);
+}
+
+/**
+ * A task's start as a bulk stop's scope reads it (and the `active-by-organization` sort key): `started_at`, else (a
+ * task no worker has started) `created_at`, each read as an instant in any form the storage contract allows;
+ * undefined when neither is one.
+ */
+export function scopeStart(record: { readonly started_at?: unknown; readonly created_at?: unknown }): string | undefined {
+  return canonicalTimestamp(record.started_at) ?? canonicalTimestamp(record.created_at);
 }

@@ -174,7 +174,8 @@ export function dynamoExecutionRepository(
         key: { id: { S: transition.taskId } },
         condition,
         // The same write enters the signal-redrive index (an unacknowledged stop is re-sent) and
-        // leaves the liveness indexes (a stopped task is no longer a candidate for going stale).
+        // leaves the liveness indexes (a stopped task is no longer a candidate for going stale) and its
+        // organization's index (a bulk stop no longer finds it).
         update:
           "SET #status = :stopped, is_manually_stopped = :manual, finished_at = :now, stopped_at = :now, " +
           "stopped_by = :requested_by, stop_reason = :reason, updated_at = :now, " +
@@ -183,13 +184,14 @@ export function dynamoExecutionRepository(
           `${transition.limit === undefined ? "" : ", stop_limit = :stop_limit"} ` +
           // A stop starts its own cascade from the first sub-execution (lib/cascade.ts), and its own delivery: what
           // an earlier stop of a task that ran again left behind (its acknowledgement, attempts, limit) is not this one's.
-          `REMOVE #active_shard, #cascade_cursor, ${PREVIOUS_STOP_BOOKKEEPING.join(", ")}` +
+          `REMOVE #active_shard, #org_shard, #cascade_cursor, ${PREVIOUS_STOP_BOOKKEEPING.join(", ")}` +
           `${transition.note === undefined ? ", #stop_note" : ""}${transition.limit === undefined ? ", stop_limit" : ""}`,
         names: {
           "#status": "status",
           "#signal_shard": indexAttributes.signalShard,
           "#signal_due_at": indexAttributes.signalDueAt,
           "#active_shard": indexAttributes.activeShard,
+          "#org_shard": indexAttributes.organizationShard,
           "#stop_note": "stop_note",
           "#cascade_cursor": CASCADE_CURSOR,
         },

@@ -43,6 +43,10 @@ export const executionImageSchema = z.extend(stopTargetSchema, {
   // The duration deadline's start and its stored value (lib/executions/deadlines.ts): bookkeeping.
   idx_active_since: lenientString,
   idx_deadline_at: lenientString,
+  // The organization index (lib/bulk-stop/holds.ts): whether the task is in it, and its start as a scope reads it.
+  idx_org_shard: lenientString,
+  started_at: z.optional(z.unknown()),
+  created_at: z.optional(z.unknown()),
 });
 export type ExecutionImage = z.output<typeof executionImageSchema>;
 

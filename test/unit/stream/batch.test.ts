@@ -36,6 +36,10 @@ function deps(publish: (events: readonly TaskEvent[]) => Promise<void>) {
       organizationLimits: async () => ({}),
       deadlines: { setDeadline: async () => true, retireDeadline: async () => true },
     },
+    holds: {
+      organizationIndex: { enter: async () => false, retire: async () => false },
+      holds: { holdsInForce: async () => [], countHeld: async () => undefined },
+    },
   };
 }
 

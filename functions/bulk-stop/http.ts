@@ -1,0 +1,152 @@
+import { randomUUID } from "node:crypto";
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
+import { normalizeScope } from "../../lib/bulk-stop/scope.js";
+import type { BulkStop } from "../../lib/bulk-stop/store.js";
+import { taskIdSchema } from "../../lib/execution.js";
+import { readBulkStopRequestBody } from "../../lib/http/bulk-stop-request-body.js";
+import { API_KEY_HEADER, singleHeader } from "../../lib/http/headers.js";
+import { httpResponses, REQUEST_ID_HEADER, type ValidationIssue } from "../../lib/http/responses.js";
+import { recordFailure, recordOutcome } from "../../lib/outcome-metrics.js";
+import { formatTimestamp } from "../../lib/timestamp.js";
+import type { BulkStopHandlerDependencies } from "./app.js";
+
+export const IDEMPOTENCY_KEY_HEADER = "idempotency-key";
+const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
+
+/** A bulk stop as the API answers it: its scope, its progress and its hold; never another organization's. */
+export function bulkStopView(bulkStop: BulkStop, now: string) {
+  return {
+    stop_id: bulkStop.stop_id,
+    scope: bulkStop.scope,
+    reason: bulkStop.reason,
+    status: bulkStop.status,
+    matched: bulkStop.matched,
+    stopped: bulkStop.stopped,
+    already_terminal: bulkStop.already_terminal,
+    failed: bulkStop.failed,
+    held: bulkStop.held,
+    hold_until: bulkStop.hold_until,
+    hold_active: bulkStop.hold_until !== null && bulkStop.hold_until > now,
+    created_at: bulkStop.created_at,
+    completed_at: bulkStop.completed_at,
+    failed_task_ids: bulkStop.failed_task_ids,
+  };
+}
+export type BulkStopView = ReturnType<typeof bulkStopView>;
+
+function json(statusCode: number, body: unknown, requestId: string): APIGatewayProxyResult {
+  return {
+    statusCode,
+    headers: { "content-type": "application/json", [REQUEST_ID_HEADER]: requestId },
+    body: JSON.stringify(body),
+  };
+}
+
+const invalidStopIdIssue: ValidationIssue = {
+  loc: ["path", "stop_id"],
+  msg: "Input should be a valid UUID",
+  type: "uuid_parsing",
+};
+
+const notFound = (requestId: string) => json(404, { detail: "Bulk stop not found" }, requestId);
+const forbidden = (requestId: string) => json(403, { detail: "Bulk stop belongs to a different organization" }, requestId);
+
+/**
+ * The bulk stop routes, checked in the order of every route: the key (401), then the request (422), then whether the
+ * bulk stop exists (404) and is the caller's organization's (403). A rejected request changes nothing.
+ */
+export function createBulkStopHttpHandler(deps: BulkStopHandlerDependencies) {
+  async function create(event: APIGatewayProxyEvent, organizationId: string, keyId: string, requestId: string) {
+    const body = readBulkStopRequestBody(event);
+    const idempotencyKey = singleHeader(event, IDEMPOTENCY_KEY_HEADER);
+    const keyIssues: ValidationIssue[] =
+      idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > IDEMPOTENCY_KEY_MAX_LENGTH)
+        ? [
+            {
+              loc: ["header", IDEMPOTENCY_KEY_HEADER],
+              msg: `String should have 1 to ${IDEMPOTENCY_KEY_MAX_LENGTH} characters`,
+              type: "string_too_long",
+            },
+          ]
+        : [];
+    if (!body.ok || keyIssues.length > 0) {
+      recordOutcome(deps, "invalid_body", { request_id: requestId, organization_id: organizationId, key_id: keyId });
+      return httpResponses.validationError([...(body.ok ? [] : body.issues), ...keyIssues], requestId);
+    }
+    const request = body.body;
+    const scope = normalizeScope(request.scope);
+    if (request.dry_run === true) {
+      const matched = await deps.tasks.count(organizationId, scope);
+      return json(200, { dry_run: true, scope, matched }, requestId);
+    }
+    const now = deps.now();
+    const nowText = formatTimestamp(now);
+    if (idempotencyKey !== undefined) {
+      const existing = await deps.store.findByIdempotencyKey(organizationId, idempotencyKey);
+      const bulkStop = existing === undefined ? undefined : await deps.store.get(existing);
+      if (bulkStop) return json(202, bulkStopView(bulkStop, nowText), requestId);
+    }
+    const matched = await deps.tasks.count(organizationId, scope);
+    const stopId = randomUUID();
+    // The run's message goes first: a bulk stop saved without one would never run. A message whose bulk stop was
+    // never saved (the save failed, or lost to the same Idempotency-Key) finds none and is dropped.
+    await deps.enqueueRun({ stop_id: stopId, queued_at: now.getTime() });
+    const holdUntil =
+      request.hold_seconds === undefined || request.hold_seconds === null
+        ? null
+        : formatTimestamp(new Date(now.getTime() + request.hold_seconds * 1000));
+    const created = await deps.store.create({
+      stopId,
+      organizationId,
+      scope,
+      reason: request.reason ?? null,
+      createdAt: nowText,
+      createdBy: keyId,
+      holdUntil,
+      ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+    });
+    const bulkStop = await deps.store.get(created.kind === "created" ? stopId : created.stopId);
+    if (!bulkStop) throw new Error(`bulk stop ${stopId} not found after it was saved`);
+    deps.logger.info("bulk stop created", { stop_id: bulkStop.stop_id, matched, hold_until: holdUntil });
+    const view = bulkStopView(bulkStop, nowText);
+    return json(202, { ...view, matched: Math.max(view.matched, created.kind === "created" ? matched : 0) }, requestId);
+  }
+
+  async function read(
+    event: APIGatewayProxyEvent,
+    organizationId: string,
+    requestId: string,
+    endHold: boolean,
+  ): Promise<APIGatewayProxyResult> {
+    const stopId = taskIdSchema.safeParse(event.pathParameters?.stop_id);
+    if (!stopId.success) return httpResponses.validationError([invalidStopIdIssue], requestId);
+    const bulkStop = await deps.store.get(stopId.data);
+    if (!bulkStop) return notFound(requestId);
+    // Tenancy before anything of it is read out or changed.
+    if (bulkStop.organization_id !== organizationId) return forbidden(requestId);
+    const now = formatTimestamp(deps.now());
+    if (!endHold) return json(200, bulkStopView(bulkStop, now), requestId);
+    await deps.store.endHold(bulkStop.stop_id, organizationId, now);
+    const after = await deps.store.get(bulkStop.stop_id);
+    return json(200, bulkStopView(after ?? bulkStop, now), requestId);
+  }
+
+  return async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
+    const requestId = event.requestContext?.requestId ?? context.awsRequestId;
+    deps.logger.appendKeys({ request_id: requestId });
+    try {
+      const principal = await deps.authorize(singleHeader(event, API_KEY_HEADER));
+      if (!principal) {
+        recordOutcome(deps, "unauthorized", { request_id: requestId });
+        return httpResponses.unauthorized(requestId);
+      }
+      deps.logger.appendKeys({ organization_id: principal.organizationId, key_id: principal.keyId });
+      if (event.httpMethod === "POST") return await create(event, principal.organizationId, principal.keyId, requestId);
+      return await read(event, principal.organizationId, requestId, event.httpMethod === "DELETE");
+    } catch (error) {
+      return recordFailure(deps, undefined, error) === "unavailable"
+        ? httpResponses.serviceUnavailable(requestId)
+        : httpResponses.internalError(requestId);
+    }
+  };
+}

@@ -1,0 +1,57 @@
+import * as z from "zod/mini";
+import type { BulkStop } from "./store.js";
+
+/** The event a bulk stop emits once, when it has gone through every task its scope selected. */
+export const BULK_STOP_COMPLETED = "Bulk Stop Completed";
+
+export const bulkStopCompletedDetailSchema = z.object({
+  stop_id: z.string(),
+  organization_id: z.string(),
+  scope: z.object({
+    agent_id: z.optional(z.string()),
+    started_after: z.optional(z.string()),
+    started_before: z.optional(z.string()),
+    statuses: z.array(z.string()),
+  }),
+  reason: z.nullable(z.string()),
+  matched: z.number(),
+  stopped: z.number(),
+  already_terminal: z.number(),
+  failed: z.number(),
+  /** Tasks its hold stopped at birth so far (a hold may outlast the bulk stop's own work). */
+  held: z.number(),
+  hold_until: z.nullable(z.string()),
+  created_at: z.string(),
+  completed_at: z.string(),
+  /** The bulk stop's id: the same for every delivery of this event, so a consumer drops a repeat by it. */
+  idempotency_key: z.string(),
+});
+export type BulkStopCompletedDetail = z.infer<typeof bulkStopCompletedDetailSchema>;
+
+export interface BulkStopCompletedEvent {
+  readonly detailType: typeof BULK_STOP_COMPLETED;
+  readonly time: string;
+  readonly detail: BulkStopCompletedDetail;
+}
+
+export function bulkStopCompletedEvent(bulkStop: BulkStop & { readonly completed_at: string }): BulkStopCompletedEvent {
+  return {
+    detailType: BULK_STOP_COMPLETED,
+    time: bulkStop.completed_at,
+    detail: {
+      stop_id: bulkStop.stop_id,
+      organization_id: bulkStop.organization_id,
+      scope: { ...bulkStop.scope, statuses: [...bulkStop.scope.statuses] },
+      reason: bulkStop.reason,
+      matched: bulkStop.matched,
+      stopped: bulkStop.stopped,
+      already_terminal: bulkStop.already_terminal,
+      failed: bulkStop.failed,
+      held: bulkStop.held,
+      hold_until: bulkStop.hold_until,
+      created_at: bulkStop.created_at,
+      completed_at: bulkStop.completed_at,
+      idempotency_key: `bulk-stop:${bulkStop.stop_id}`,
+    },
+  };
+}
