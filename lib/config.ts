@@ -94,7 +94,10 @@ const eventsTarget = {
 };
 const oneEventsTarget = z.refine<{ EVENT_BUS_NAME?: string | undefined; EVENTS_QUEUE_URL?: string | undefined }>(
   (config) => (config.EVENT_BUS_NAME === undefined) !== (config.EVENTS_QUEUE_URL === undefined),
-  { message: "exactly one of EVENT_BUS_NAME (AWS) and EVENTS_QUEUE_URL (local stack) must be set", path: ["EVENT_BUS_NAME"] },
+  {
+    message: "exactly one of EVENT_BUS_NAME (AWS) and EVENTS_QUEUE_URL (local stack) must be set",
+    path: ["EVENT_BUS_NAME"],
+  },
 );
 
 const bulkStopConfigSchema = z

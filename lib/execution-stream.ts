@@ -1,4 +1,5 @@
 import type { DynamoDBBatchResponse, DynamoDBRecord } from "aws-lambda";
+import { type HoldDependencies, type HoldReport, keepOrganizationIndex } from "./bulk-stop/holds.js";
 import {
   type CascadeDependencies,
   type CascadeReport,
@@ -6,7 +7,6 @@ import {
   planCascade,
   runCascade,
 } from "./cascade.js";
-import { type HoldDependencies, type HoldReport, keepOrganizationIndex } from "./bulk-stop/holds.js";
 import type { DeadlineWrites } from "./executions/deadlines.js";
 import { type GuardDependencies, type GuardReport, keepDurationDeadline, runGuards } from "./guards.js";
 import { type ExecutionChange, readExecutionChange } from "./stream/execution-change.js";
@@ -51,7 +51,9 @@ export async function handleExecutionChange(
   });
   // A task the guard did not stop enters its organization's index, where a hold in force may stop it at birth.
   const hold =
-    guard?.outcome === "stopped" ? undefined : await keepOrganizationIndex(change, { ...deps.holds, stop: deps.cascade.stop });
+    guard?.outcome === "stopped"
+      ? undefined
+      : await keepOrganizationIndex(change, { ...deps.holds, stop: deps.cascade.stop });
   // A task still running keeps its duration deadline, which the cleanup's guard reads.
   if (change.newImage && guard?.outcome !== "stopped" && hold?.kind !== "held")
     await keepDurationDeadline(change.newImage, deps.guards);

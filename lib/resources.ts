@@ -353,7 +353,10 @@ export const executionStreamProcessing = {
     },
     {
       dynamodb: {
-        NewImage: { status: { S: ["pending", "executing", "paused", "error"] }, idx_org_shard: { S: [{ exists: false }] } },
+        NewImage: {
+          status: { S: ["pending", "executing", "paused", "error"] },
+          idx_org_shard: { S: [{ exists: false }] },
+        },
       },
     },
     {

@@ -9,9 +9,7 @@ import type { OutcomeRecorder } from "../../lib/outcome-metrics.js";
 import { createBulkStopHttpHandler } from "./http.js";
 import { type BulkStopJob, createBulkStopJobHandler } from "./jobs.js";
 
-export interface BulkStopHandlerDependencies
-  extends Omit<BulkStopRunDependencies, "timeLeftMs">,
-    OutcomeRecorder {
+export interface BulkStopHandlerDependencies extends Omit<BulkStopRunDependencies, "timeLeftMs">, OutcomeRecorder {
   readonly authorize: ApiKeyAuthorizer;
   /** Queues a run of a bulk stop (its first, or a continuation), after `delaySeconds` when given. */
   readonly enqueueRun: (job: BulkStopJob, delaySeconds?: number) => Promise<void>;

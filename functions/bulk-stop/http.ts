@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import { normalizeScope } from "../../lib/bulk-stop/scope.js";
-import type { BulkStop } from "../../lib/bulk-stop/store.js";
+import { bulkStopView } from "../../lib/bulk-stop/view.js";
 import { taskIdSchema } from "../../lib/execution.js";
 import { readBulkStopRequestBody } from "../../lib/http/bulk-stop-request-body.js";
 import { API_KEY_HEADER, singleHeader } from "../../lib/http/headers.js";
@@ -12,27 +12,6 @@ import type { BulkStopHandlerDependencies } from "./app.js";
 
 export const IDEMPOTENCY_KEY_HEADER = "idempotency-key";
 const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
-
-/** A bulk stop as the API answers it: its scope, its progress and its hold; never another organization's. */
-export function bulkStopView(bulkStop: BulkStop, now: string) {
-  return {
-    stop_id: bulkStop.stop_id,
-    scope: bulkStop.scope,
-    reason: bulkStop.reason,
-    status: bulkStop.status,
-    matched: bulkStop.matched,
-    stopped: bulkStop.stopped,
-    already_terminal: bulkStop.already_terminal,
-    failed: bulkStop.failed,
-    held: bulkStop.held,
-    hold_until: bulkStop.hold_until,
-    hold_active: bulkStop.hold_until !== null && bulkStop.hold_until > now,
-    created_at: bulkStop.created_at,
-    completed_at: bulkStop.completed_at,
-    failed_task_ids: bulkStop.failed_task_ids,
-  };
-}
-export type BulkStopView = ReturnType<typeof bulkStopView>;
 
 function json(statusCode: number, body: unknown, requestId: string): APIGatewayProxyResult {
   return {
@@ -49,7 +28,8 @@ const invalidStopIdIssue: ValidationIssue = {
 };
 
 const notFound = (requestId: string) => json(404, { detail: "Bulk stop not found" }, requestId);
-const forbidden = (requestId: string) => json(403, { detail: "Bulk stop belongs to a different organization" }, requestId);
+const forbidden = (requestId: string) =>
+  json(403, { detail: "Bulk stop belongs to a different organization" }, requestId);
 
 /**
  * The bulk stop routes, checked in the order of every route: the key (401), then the request (422), then whether the
@@ -60,7 +40,8 @@ export function createBulkStopHttpHandler(deps: BulkStopHandlerDependencies) {
     const body = readBulkStopRequestBody(event);
     const idempotencyKey = singleHeader(event, IDEMPOTENCY_KEY_HEADER);
     const keyIssues: ValidationIssue[] =
-      idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > IDEMPOTENCY_KEY_MAX_LENGTH)
+      idempotencyKey !== undefined &&
+      (idempotencyKey.length === 0 || idempotencyKey.length > IDEMPOTENCY_KEY_MAX_LENGTH)
         ? [
             {
               loc: ["header", IDEMPOTENCY_KEY_HEADER],

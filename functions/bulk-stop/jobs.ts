@@ -36,7 +36,10 @@ export function createBulkStopJobHandler(deps: BulkStopHandlerDependencies) {
       }
       const stopId = job.stop_id;
       try {
-        const result = await runBulkStop(stopId, { ...deps, timeLeftMs: () => context.getRemainingTimeInMillis() - margin });
+        const result = await runBulkStop(stopId, {
+          ...deps,
+          timeLeftMs: () => context.getRemainingTimeInMillis() - margin,
+        });
         deps.logger.info("bulk stop run", { stop_id: stopId, result: result.kind });
         if (result.kind === "continue") await deps.enqueueRun(job);
         if (result.kind === "not_found" && Date.now() - job.queued_at < UNSAVED_BULK_STOP_WAIT_MS)

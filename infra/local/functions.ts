@@ -35,6 +35,8 @@ export function pointFunctionsAt(
     EXECUTIONS_TABLE_NAME: stack.tables.executions,
     API_KEYS_TABLE_NAME: stack.tables.api_keys,
     LIMITS_TABLE_NAME: stack.tables.limits,
+    BULK_STOPS_TABLE_NAME: stack.tables.bulk_stops,
+    BULK_STOP_JOBS_QUEUE_URL: stack.queues.bulk_stop_jobs,
     WORKER_QUEUE_URL_PREFIX: stack.signal_channels.workers.url_prefix,
     ENVIRONMENT_QUEUE_URL_PREFIX: stack.signal_channels.environments.url_prefix,
     EVENTS_QUEUE_URL: stack.queues.events,

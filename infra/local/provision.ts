@@ -6,6 +6,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import {
+  bulkStopJobsQueue,
   executionStreamProcessing,
   physicalName,
   type QueueDefinition,
@@ -40,6 +41,7 @@ export interface ProvisionedResources {
     readonly api_keys: string;
     readonly limits: string;
     readonly sweep_positions: string;
+    readonly bulk_stops: string;
   };
   readonly signal_channels: { readonly workers: SignalChannelResources; readonly environments: SignalChannelResources };
   readonly queues: {
@@ -47,8 +49,10 @@ export interface ProvisionedResources {
     readonly events: string;
     /** Stream records the processor gave up on, described as Lambda's on-failure destination would. */
     readonly execution_stream_failures: string;
+    /** The bulk stops' runs (lib/resources.ts `bulkStopJobsQueue`), consumed by the bulk stop function. */
+    readonly bulk_stop_jobs: string;
   };
-  readonly deadLetterQueues: { readonly events: string };
+  readonly deadLetterQueues: { readonly events: string; readonly bulk_stop_jobs: string };
 }
 
 /** What an owner (lib/worker) needs to make its queue on this channel. */
@@ -160,12 +164,14 @@ export async function provisionLocalResources(
     api_keys: physicalName(prefix, tables.apiKeys.logicalName),
     limits: physicalName(prefix, tables.limits.logicalName),
     sweep_positions: physicalName(prefix, tables.sweepPositions.logicalName),
+    bulk_stops: physicalName(prefix, tables.bulkStops.logicalName),
   };
-  const [, , , , workers, environments, events, streamFailures] = await Promise.all([
+  const [, , , , , workers, environments, events, streamFailures, bulkStopJobs] = await Promise.all([
     createTable(clients.dynamoDb, names.executions, tables.executions),
     createTable(clients.dynamoDb, names.api_keys, tables.apiKeys),
     createTable(clients.dynamoDb, names.limits, tables.limits),
     createTable(clients.dynamoDb, names.sweep_positions, tables.sweepPositions),
+    createTable(clients.dynamoDb, names.bulk_stops, tables.bulkStops),
     createChannel(clients.sqs, prefix, signalChannels.workers),
     createChannel(clients.sqs, prefix, signalChannels.environments),
     createQueue(clients.sqs, prefix, taskEventsQueue),
@@ -175,11 +181,16 @@ export async function provisionLocalResources(
         Attributes: { MessageRetentionPeriod: String(executionStreamProcessing.failureQueue.retentionSeconds) },
       }),
     ),
+    createQueue(clients.sqs, prefix, bulkStopJobsQueue),
   ]);
   return {
     tables: names,
     signal_channels: { workers, environments },
-    queues: { events: events.url, execution_stream_failures: streamFailures.QueueUrl ?? "" },
-    deadLetterQueues: { events: events.deadLetterUrl },
+    queues: {
+      events: events.url,
+      execution_stream_failures: streamFailures.QueueUrl ?? "",
+      bulk_stop_jobs: bulkStopJobs.url,
+    },
+    deadLetterQueues: { events: events.deadLetterUrl, bulk_stop_jobs: bulkStopJobs.deadLetterUrl },
   };
 }

@@ -151,7 +151,8 @@ async function invoke(
 }
 
 export interface LocalApiOptions {
-  readonly handlers: Readonly<Record<RouteFunctionName, ProxyHandler>>;
+  /** Each route function's handler; a route whose function is absent fails as an invocation the Lambda API refused. */
+  readonly handlers: Readonly<Partial<Record<RouteFunctionName, ProxyHandler>>>;
   readonly stage?: string;
   /** Extra fixed responses, e.g. documents served next to the API (neither throttled nor routed). */
   readonly staticRoutes?: Readonly<Record<string, () => APIGatewayProxyResult>>;

@@ -17,7 +17,13 @@ export const stackFileSchema = z.object({
   region: z.string(),
   dynamodb_endpoint: z.url(),
   sqs_endpoint: z.url(),
-  tables: z.object({ executions: z.string(), api_keys: z.string(), limits: z.string(), sweep_positions: z.string() }),
+  tables: z.object({
+    executions: z.string(),
+    api_keys: z.string(),
+    limits: z.string(),
+    sweep_positions: z.string(),
+    bulk_stops: z.string(),
+  }),
   /**
    * Per channel: an owner's queue URL is `url_prefix` + its id; owners make their queue with `name_prefix` and
    * `dead_letter_arn`.
@@ -28,6 +34,8 @@ export const stackFileSchema = z.object({
     events: z.url(),
     /** Stream records the processor gave up on (Lambda's on-failure destination). */
     execution_stream_failures: z.url(),
+    /** The bulk stops' runs, consumed by the bulk stop function. */
+    bulk_stop_jobs: z.url(),
   }),
 });
 export type StackFile = z.infer<typeof stackFileSchema>;

@@ -22,6 +22,7 @@ import { startLocalExecutionStream } from "./execution-stream.js";
 import { loadFunctionHandler, loadRouteHandlers, pointFunctionsAt, useLocalProcessDefaults } from "./functions.js";
 import { createLocalCleanup, type InvokableHandler, inProcessStopInvoker } from "./local-cleanup.js";
 import { provisionLocalResources } from "./provision.js";
+import { type QueueHandler, startQueueConsumer } from "./queue-consumer.js";
 import { loadSeed, readSeedFile, type SeedFile, SeedFileError, seedFileSchema } from "./seed.js";
 import { createLocalApi } from "./server.js";
 import { DEFAULT_STACK_FILE, type StackFile, writeStackFile } from "./stack-file.js";
@@ -150,6 +151,17 @@ async function main(): Promise<void> {
           console.error(`execution stream: ${error instanceof Error ? error.message : String(error)}`),
       },
     ),
+  );
+  // The bulk stops' runs, from their queue, as Lambda's SQS event source runs them in AWS.
+  running.push(
+    startQueueConsumer({
+      sqs: sqsClient,
+      queueUrl: resources.queues.bulk_stop_jobs,
+      functionName: "bulk-stop",
+      handler: await loadFunctionHandler<QueueHandler>("bulk-stop"),
+      region: process.env.AWS_REGION ?? LOCAL_REGION,
+      onError: (error) => console.error(`bulk stop jobs: ${error instanceof Error ? error.message : String(error)}`),
+    }),
   );
   const handlers = await loadRouteHandlers();
   let apiUrl = "";

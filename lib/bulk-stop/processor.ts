@@ -40,7 +40,11 @@ interface PageTally extends Record<keyof BulkStopCounts, number> {
   failedTaskIds: string[];
 }
 
-async function stopPage(bulkStop: BulkStop, taskIds: readonly string[], deps: BulkStopRunDependencies): Promise<PageTally> {
+async function stopPage(
+  bulkStop: BulkStop,
+  taskIds: readonly string[],
+  deps: BulkStopRunDependencies,
+): Promise<PageTally> {
   const tally: PageTally = { ...noCounts, failedTaskIds: [] };
   const ours = bulkStoppedBy(bulkStop.stop_id);
   let next = 0;
@@ -88,7 +92,9 @@ async function stopPage(bulkStop: BulkStop, taskIds: readonly string[], deps: Bu
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(deps.stopsInFlight ?? DEFAULT_STOPS_IN_FLIGHT, taskIds.length) }, worker));
+  await Promise.all(
+    Array.from({ length: Math.min(deps.stopsInFlight ?? DEFAULT_STOPS_IN_FLIGHT, taskIds.length) }, worker),
+  );
   return tally;
 }
 

@@ -38,15 +38,25 @@ export const bulkStopScopeSchema = z
     ),
   })
   .check(
-    z.refine((scope) => scope.agent_id !== undefined || scope.started_after !== undefined || scope.started_before !== undefined, {
-      message:
-        "A scope needs agent_id or a time bound (started_after, started_before): without one it would stop the whole organization",
-      params: { type: "value_error" },
-    }),
     z.refine(
       (scope) =>
-        scope.started_after === undefined || scope.started_before === undefined || scope.started_after < scope.started_before,
-      { message: "started_after must be before started_before", path: ["started_before"], params: { type: "value_error" } },
+        scope.agent_id !== undefined || scope.started_after !== undefined || scope.started_before !== undefined,
+      {
+        message:
+          "A scope needs agent_id or a time bound (started_after, started_before): without one it would stop the whole organization",
+        params: { type: "value_error" },
+      },
+    ),
+    z.refine(
+      (scope) =>
+        scope.started_after === undefined ||
+        scope.started_before === undefined ||
+        scope.started_after < scope.started_before,
+      {
+        message: "started_after must be before started_before",
+        path: ["started_before"],
+        params: { type: "value_error" },
+      },
     ),
   );
 
@@ -92,6 +102,7 @@ export function inScope(scope: BulkStopScope, task: ScopedTask): boolean {
   if (!isActive(task.status) || !scope.statuses.includes(task.status as RunningStatus)) return false;
   if (scope.agent_id !== undefined && task.agent_id !== scope.agent_id) return false;
   if (scope.started_after !== undefined && (task.since === undefined || task.since < scope.started_after)) return false;
-  if (scope.started_before !== undefined && (task.since === undefined || task.since > scope.started_before)) return false;
+  if (scope.started_before !== undefined && (task.since === undefined || task.since > scope.started_before))
+    return false;
   return true;
 }

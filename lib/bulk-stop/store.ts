@@ -94,7 +94,9 @@ export interface NewBulkStop {
   readonly idempotencyKey?: string;
 }
 
-export type CreateBulkStopResult = { readonly kind: "created" } | { readonly kind: "existing"; readonly stopId: string };
+export type CreateBulkStopResult =
+  | { readonly kind: "created" }
+  | { readonly kind: "existing"; readonly stopId: string };
 
 export interface BulkStopStore {
   /** The bulk stop a caller's Idempotency-Key made, if any. */
@@ -246,7 +248,9 @@ export function dynamoBulkStopStore(client: DynamoDBClient, tableName: string): 
             ConditionExpression: "#version = :seen AND #status = :running",
             UpdateExpression:
               "SET #cursor = :next, #version = :next_version" +
-              (failedIds.length > 0 ? ", failed_task_ids = list_append(if_not_exists(failed_task_ids, :none), :failed_ids)" : "") +
+              (failedIds.length > 0
+                ? ", failed_task_ids = list_append(if_not_exists(failed_task_ids, :none), :failed_ids)"
+                : "") +
               " ADD matched :matched, stopped :stopped, already_terminal :already_terminal, failed :failed",
             ExpressionAttributeNames: {
               "#cursor": cursorAttribute(shard),
@@ -296,7 +300,11 @@ export function dynamoBulkStopStore(client: DynamoDBClient, tableName: string): 
             ConditionExpression: "#status = :running",
             UpdateExpression: "SET #status = :done, completed_at = :at",
             ExpressionAttributeNames: { "#status": "status" },
-            ExpressionAttributeValues: { ":running": { S: "running" }, ":done": { S: "done" }, ":at": { S: completedAt } },
+            ExpressionAttributeValues: {
+              ":running": { S: "running" },
+              ":done": { S: "done" },
+              ":at": { S: completedAt },
+            },
           }),
         );
         return true;
@@ -314,7 +322,8 @@ export function dynamoBulkStopStore(client: DynamoDBClient, tableName: string): 
             Key: { id: { S: stopId } },
             // Tenancy first; only a hold still in force ends (ending an ended one changes nothing).
             ConditionExpression: "organization_id = :org AND idx_hold_until > :now",
-            UpdateExpression: "SET hold_until = :now, hold_ended_at = :now REMOVE idx_hold_organization, idx_hold_until",
+            UpdateExpression:
+              "SET hold_until = :now, hold_ended_at = :now REMOVE idx_hold_organization, idx_hold_until",
             ExpressionAttributeValues: { ":org": { S: organizationId }, ":now": { S: now } },
           }),
         );

@@ -66,6 +66,9 @@ export function organizationShardKeys(organizationId: string): string[] {
  * task no worker has started) `created_at`, each read as an instant in any form the storage contract allows;
  * undefined when neither is one.
  */
-export function scopeStart(record: { readonly started_at?: unknown; readonly created_at?: unknown }): string | undefined {
+export function scopeStart(record: {
+  readonly started_at?: unknown;
+  readonly created_at?: unknown;
+}): string | undefined {
   return canonicalTimestamp(record.started_at) ?? canonicalTimestamp(record.created_at);
 }

@@ -1,5 +1,11 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { allOf, belongsToOrganization, conditionalUpdate, type ExpressionPart, inActiveState } from "../conditional-writes.js";
+import {
+  allOf,
+  belongsToOrganization,
+  conditionalUpdate,
+  type ExpressionPart,
+  inActiveState,
+} from "../conditional-writes.js";
 import { indexAttributes, organizationShardKey } from "./indexes.js";
 
 /**

@@ -27,14 +27,27 @@ const expectedTypes: Readonly<Record<string, readonly [type: string, message: st
   object: ["model_attributes_type", "Input should be a valid dictionary or object to extract fields from"],
 };
 
-function toValidationIssues(error: z.core.$ZodError): ValidationIssue[] {
+function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
+  let current = value;
+  for (const part of path) {
+    if (typeof current !== "object" || current === null) return undefined;
+    current = (current as Record<PropertyKey, unknown>)[part];
+  }
+  return current;
+}
+
+function toValidationIssues(error: z.core.$ZodError, input: unknown): ValidationIssue[] {
   return error.issues.flatMap((issue): ValidationIssue[] => {
     const loc = ["body", ...issue.path.map((part) => (typeof part === "symbol" ? String(part) : part))];
     if (issue.code === "unrecognized_keys") {
-      return issue.keys.map((key) => ({ loc: [...loc, key], msg: "Extra inputs are not permitted", type: "extra_forbidden" }));
+      return issue.keys.map((key) => ({
+        loc: [...loc, key],
+        msg: "Extra inputs are not permitted",
+        type: "extra_forbidden",
+      }));
     }
     if (issue.code === "invalid_type") {
-      if (issue.input === undefined) return [{ loc, msg: "Field required", type: "missing" }];
+      if (valueAt(input, issue.path) === undefined) return [{ loc, msg: "Field required", type: "missing" }];
       const [type, msg] = expectedTypes[issue.expected] ?? ["type_error", issue.message];
       return [{ loc, msg, type }];
     }
@@ -61,5 +74,7 @@ export function readBulkStopRequestBody(
   }
   if (value === null) return { ok: false, issues: [{ loc: ["body"], msg: "Field required", type: "missing" }] };
   const parsed = bulkStopRequestSchema.safeParse(value);
-  return parsed.success ? { ok: true, body: parsed.data } : { ok: false, issues: toValidationIssues(parsed.error) };
+  return parsed.success
+    ? { ok: true, body: parsed.data }
+    : { ok: false, issues: toValidationIssues(parsed.error, value) };
 }

@@ -1,4 +1,6 @@
 import * as z from "zod/mini";
+import { bulkStopRequestSchema } from "../bulk-stop/scope.js";
+import { bulkStopDryRunSchema, bulkStopViewSchema } from "../bulk-stop/view.js";
 import { agentExecutionSchema, taskIdSchema } from "../execution.js";
 import {
   type GatewayResponseType,
@@ -104,7 +106,7 @@ interface OperationText {
   readonly validationError: string;
 }
 
-const operationText: Record<RouteFunctionName, OperationText> = {
+const operationText: Record<Exclude<RouteFunctionName, "bulk-stop">, OperationText> = {
   "stop-task": {
     summary: "Stop Task",
     description:
@@ -156,8 +158,152 @@ const operationTextById: Readonly<Record<string, OperationText>> = {
   },
 };
 
+const requestIdHeader = { [REQUEST_ID_HEADER]: { $ref: "#/components/headers/RequestId" } };
+
+const exampleBulkStop = bulkStopViewSchema.parse({
+  stop_id: "0b6f4a52-8c1e-4f0e-9d7a-2c3b4d5e6f70",
+  scope: {
+    agent_id: "agent-research",
+    started_after: "2026-11-25T09:00:00.000000Z",
+    statuses: ["pending", "executing", "paused", "error"],
+  },
+  reason: "Bad agent version deployed",
+  status: "running",
+  matched: 120,
+  stopped: 80,
+  already_terminal: 3,
+  failed: 0,
+  held: 2,
+  hold_until: "2026-11-25T11:00:00.000000Z",
+  hold_active: true,
+  created_at: "2026-11-25T10:00:00.000000Z",
+  completed_at: null,
+  failed_task_ids: [],
+});
+
+/** The bulk stop routes: their own parameter, body and answers, in the same error shapes as the task routes. */
+function bulkStopOperation(route: RouteDefinition) {
+  const common = {
+    operationId: route.operationId,
+    tags: ["bulk stops"],
+    responses: {
+      "401": errorResponse("Unauthorized (invalid API key)", "Invalid or missing API key"),
+      ...gatewayResponses(),
+      "500": errorResponse(
+        "Internal error, the service's or API Gateway's (nothing about it is disclosed)",
+        "Internal server error",
+      ),
+      "503": errorResponse(
+        "A dependency is unavailable; nothing was changed. Retry after the given seconds.",
+        "Service temporarily unavailable, please retry",
+        {
+          "retry-after": {
+            description: "Seconds to wait before retrying",
+            schema: { type: "integer", example: RETRY_AFTER_SECONDS },
+          },
+        },
+      ),
+    },
+  };
+  const view = (description: string, status: string) => ({
+    [status]: {
+      description,
+      headers: requestIdHeader,
+      content: { "application/json": { schema: ref("BulkStop"), example: exampleBulkStop } },
+    },
+  });
+  const validation = (description: string) => ({
+    "422": {
+      description,
+      headers: requestIdHeader,
+      content: { "application/json": { schema: ref("HTTPValidationError") } },
+    },
+  });
+  const lookups = {
+    "403": errorResponse(
+      "Forbidden (the bulk stop belongs to a different organization)",
+      "Bulk stop belongs to a different organization",
+    ),
+    "404": errorResponse("Bulk stop not found", "Bulk stop not found"),
+  };
+  if (route.method === "POST") {
+    return {
+      ...common,
+      summary: "Stop Many Tasks",
+      description:
+        "Stop every running task of the caller's organization that the scope selects: `agent_id`, a window of starts " +
+        "(`started_after`, `started_before`, both inclusive, any ISO 8601 form), and `statuses` (default: every running " +
+        "status). A scope needs `agent_id` or a time bound. Each task is stopped as Stop Task stops it, with " +
+        "`stop_reason: bulk_stop`, `stopped_by: bulk:<stop_id>`, `is_manually_stopped: true` and `reason` as its " +
+        "`stop_note`; its sub-executions follow. The work runs after the answer: poll Get Bulk Stop. With `hold_seconds`, " +
+        "a task in scope that starts or is inserted before the hold ends is stopped at birth (`stop_reason: held`). " +
+        "With `dry_run`, answers how many running tasks the scope matches and changes nothing. An `Idempotency-Key` " +
+        "header makes a retry return the bulk stop the first request made. A Bulk Stop Completed event follows the end.",
+      parameters: [
+        {
+          name: "Idempotency-Key",
+          in: "header",
+          required: false,
+          description: "Any string of 1 to 255 characters, unique per bulk stop the caller means to make",
+          schema: { type: "string", minLength: 1, maxLength: 255 },
+        },
+      ],
+      requestBody: {
+        required: true,
+        content: {
+          "application/json": {
+            schema: ref("BulkStopRequest"),
+            example: {
+              scope: { agent_id: "agent-research", started_after: "2026-11-25T09:00:00Z" },
+              reason: "Bad agent version deployed",
+              hold_seconds: 3600,
+            },
+          },
+        },
+      },
+      responses: {
+        ...view("Accepted: the bulk stop, with the count its scope matched at the request", "202"),
+        "200": {
+          description: "Dry run: how many running tasks the scope matches now; nothing was changed",
+          headers: requestIdHeader,
+          content: { "application/json": { schema: ref("BulkStopDryRun") } },
+        },
+        ...validation("Validation error (malformed or empty scope, or body); nothing was changed"),
+        ...common.responses,
+      },
+    };
+  }
+  const endHold = route.method === "DELETE";
+  return {
+    ...common,
+    summary: endHold ? "End Bulk Stop Hold" : "Get Bulk Stop",
+    description: endHold
+      ? "End the bulk stop's hold now: tasks that start after this are not stopped. The bulk stop's own work goes on. " +
+        "Ending a hold that already ended changes nothing."
+      : "The bulk stop's progress: matched, stopped, already terminal, failed and held so far, whether it is done, and its hold.",
+    parameters: [
+      {
+        name: "stop_id",
+        in: "path",
+        required: true,
+        description: "The bulk stop's id (UUID format)",
+        schema: jsonSchema(taskIdSchema, "input"),
+      },
+    ],
+    responses: {
+      ...view(endHold ? "The bulk stop, its hold ended" : "The bulk stop", "200"),
+      ...lookups,
+      ...validation("Validation error (malformed stop_id)"),
+      ...common.responses,
+    },
+  };
+}
+
 function operation(route: RouteDefinition) {
-  const text = operationTextById[route.operationId] ?? operationText[route.functionName as RouteFunctionName];
+  if (route.functionName === "bulk-stop") return bulkStopOperation(route);
+  const text =
+    operationTextById[route.operationId] ??
+    operationText[route.functionName as Exclude<RouteFunctionName, "bulk-stop">];
   const compatibility = route.compatibility === true;
   return {
     operationId: route.operationId,
@@ -236,6 +382,10 @@ export function buildOpenApiDocument(serverUrl = "http://127.0.0.1:3000") {
     tags: [
       { name: "tasks", description: "The documented task routes" },
       { name: "compatibility", description: "Routes the platform's own SDK calls; same handlers and behaviour" },
+      {
+        name: "bulk stops",
+        description: "Stop many tasks of the caller's organization at once, and hold the scope closed",
+      },
     ],
     paths,
     components: {
@@ -260,6 +410,9 @@ export function buildOpenApiDocument(serverUrl = "http://127.0.0.1:3000") {
         HTTPValidationError: jsonSchema(validationErrorBodySchema),
         StopTaskRequest: jsonSchema(stopRequestBodySchema, "input"),
         TaskLimitsRequest: jsonSchema(limitsRequestBodySchema, "input"),
+        BulkStopRequest: jsonSchema(bulkStopRequestSchema, "input"),
+        BulkStop: jsonSchema(bulkStopViewSchema),
+        BulkStopDryRun: jsonSchema(bulkStopDryRunSchema),
       },
     },
   };

@@ -10,6 +10,8 @@ export const sampleDeployedEnvironment = {
   API_KEYS_TABLE_NAME: "stop-task-dev-api-keys",
   LIMITS_TABLE_NAME: "stop-task-dev-limits",
   SWEEP_POSITIONS_TABLE_NAME: "stop-task-dev-sweep-positions",
+  BULK_STOPS_TABLE_NAME: "stop-task-dev-bulk-stops",
+  BULK_STOP_JOBS_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-bulk-stop-jobs",
   WORKER_QUEUE_URL_PREFIX: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-worker-",
   ENVIRONMENT_QUEUE_URL_PREFIX: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-env-",
   STOP_FUNCTION_NAME: "stop-task-dev-stop-task",

@@ -38,6 +38,7 @@ export async function startExecutionStream(
   const config = readExecutionStreamConfig({
     EXECUTIONS_TABLE_NAME: aws.resources.tables.executions,
     LIMITS_TABLE_NAME: aws.resources.tables.limits,
+    BULK_STOPS_TABLE_NAME: aws.resources.tables.bulk_stops,
     WORKER_QUEUE_URL_PREFIX: aws.resources.signal_channels.workers.url_prefix,
     ENVIRONMENT_QUEUE_URL_PREFIX: aws.resources.signal_channels.environments.url_prefix,
     EVENTS_QUEUE_URL: aws.resources.queues.events,
