@@ -105,12 +105,25 @@ async function runShard(stopId: string, shard: number, deps: BulkStopRunDependen
     const progress = bulkStop.shards[shard] ?? { cursor: SHARD_DONE, version: 0 };
     if (progress.cursor === SHARD_DONE) return "done";
     if (deps.timeLeftMs() <= 0) return "continue";
-    const page = await deps.tasks.page(bulkStop.organization_id, shard, bulkStop.scope, progress.cursor);
+    let version = progress.version;
+    let page = progress.inFlight;
+    if (!page) {
+      const read = await deps.tasks.page(bulkStop.organization_id, shard, bulkStop.scope, progress.cursor);
+      page = { taskIds: read.taskIds, next: read.next ?? SHARD_DONE };
+      // The page is recorded before its first stop: a stopped task leaves the index, and a run that dies mid-page
+      // finds the page here, not in the index.
+      if (!(await deps.store.beginShardPage(stopId, shard, version, page))) {
+        bulkStop = await deps.store.get(stopId);
+        continue;
+      }
+      version += 1;
+    }
     const tally = await stopPage(bulkStop, page.taskIds, deps);
-    const saved = await deps.store.saveShardPage(stopId, shard, progress.version, page.next ?? SHARD_DONE, tally);
+    const saved = await deps.store.saveShardPage(stopId, shard, version, page.next, tally);
     if (saved) {
+      const next = page.next;
       const shards = bulkStop.shards.map((each, index) =>
-        index === shard ? { cursor: page.next ?? SHARD_DONE, version: progress.version + 1 } : each,
+        index === shard ? { cursor: next, version: version + 1 } : each,
       );
       bulkStop = { ...bulkStop, shards };
     } else {

@@ -31,6 +31,7 @@ export type BulkStopCounts = Readonly<Record<BulkStopCount, number>>;
 export const noCounts: BulkStopCounts = { matched: 0, stopped: 0, already_terminal: 0, failed: 0, held: 0 };
 
 const cursorAttribute = (shard: number) => `cursor_${shard}`;
+const inFlightAttribute = (shard: number) => `in_flight_${shard}`;
 const versionAttribute = (shard: number) => `run_version_${shard}`;
 const shards = Array.from({ length: INDEX_SHARDS }, (_, shard) => shard);
 
@@ -59,12 +60,23 @@ const storedBulkStopSchema = z.object({
   failed_task_ids: z._default(z.array(z.string()), []),
   ...Object.fromEntries(shards.map((shard) => [cursorAttribute(shard), z._default(z.string(), "")])),
   ...Object.fromEntries(shards.map((shard) => [versionAttribute(shard), z._default(z.number(), 0)])),
+  ...Object.fromEntries(
+    shards.map((shard) => [
+      inFlightAttribute(shard),
+      z.optional(z.nullable(z.object({ task_ids: z.array(z.string()), next: z.string() }))),
+    ]),
+  ),
 });
 
 export interface ShardProgress {
   /** Where the shard's next page starts: "" at the beginning, SHARD_DONE at the end, else the last key read (JSON). */
   readonly cursor: string;
   readonly version: number;
+  /**
+   * The page being stopped: its tasks and the cursor after it, saved before its first stop. A stopped task leaves
+   * the organization's index, so a run that died mid-page could not find that page's tasks again to count them.
+   */
+  readonly inFlight?: { readonly taskIds: readonly string[]; readonly next: string };
 }
 
 export interface BulkStop extends BulkStopCounts {
@@ -104,6 +116,13 @@ export interface BulkStopStore {
   /** Saves a new bulk stop, and its Idempotency-Key in the same transaction: a key used before names its bulk stop. */
   create(bulkStop: NewBulkStop): Promise<CreateBulkStopResult>;
   get(stopId: string): Promise<BulkStop | undefined>;
+  /** Records the page about to be stopped, if the shard is still at `seenVersion` (which it then moves past). */
+  beginShardPage(
+    stopId: string,
+    shard: number,
+    seenVersion: number,
+    page: { readonly taskIds: readonly string[]; readonly next: string },
+  ): Promise<boolean>;
   /** Saves one page of a shard: its counts and its next cursor, if the shard is still at `seenVersion`. */
   saveShardPage(
     stopId: string,
@@ -153,10 +172,14 @@ function readBulkStop(item: Record<string, AttributeValue>): BulkStop {
     failed: stored.failed,
     held: stored.held,
     failed_task_ids: stored.failed_task_ids,
-    shards: shards.map((shard) => ({
-      cursor: String(stored[cursorAttribute(shard)] ?? ""),
-      version: Number(stored[versionAttribute(shard)] ?? 0),
-    })),
+    shards: shards.map((shard) => {
+      const inFlight = stored[inFlightAttribute(shard)] as { task_ids: string[]; next: string } | null | undefined;
+      return {
+        cursor: String(stored[cursorAttribute(shard)] ?? ""),
+        version: Number(stored[versionAttribute(shard)] ?? 0),
+        ...(inFlight ? { inFlight: { taskIds: inFlight.task_ids, next: inFlight.next } } : {}),
+      };
+    }),
   };
 }
 
@@ -235,7 +258,35 @@ export function dynamoBulkStopStore(client: DynamoDBClient, tableName: string): 
       const { Item } = await client.send(
         new GetItemCommand({ TableName: tableName, Key: { id: { S: stopId } }, ConsistentRead: true }),
       );
-      return Item && Item.scope ? readBulkStop(Item) : undefined;
+      return Item?.scope ? readBulkStop(Item) : undefined;
+    },
+
+    async beginShardPage(stopId, shard, seenVersion, page) {
+      try {
+        await client.send(
+          new UpdateItemCommand({
+            TableName: tableName,
+            Key: { id: { S: stopId } },
+            ConditionExpression: "#version = :seen AND #status = :running",
+            UpdateExpression: "SET #in_flight = :in_flight, #version = :next_version",
+            ExpressionAttributeNames: {
+              "#in_flight": inFlightAttribute(shard),
+              "#version": versionAttribute(shard),
+              "#status": "status",
+            },
+            ExpressionAttributeValues: {
+              ":seen": { N: String(seenVersion) },
+              ":next_version": { N: String(seenVersion + 1) },
+              ":running": { S: "running" },
+              ":in_flight": marshall({ page: { task_ids: [...page.taskIds], next: page.next } }).page as AttributeValue,
+            },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return false;
+        throw error;
+      }
     },
 
     async saveShardPage(stopId, shard, seenVersion, next, page) {
