@@ -3,10 +3,18 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
-import { type FunctionName, functionDefinitions, signalChannels, taskEventsQueue } from "../lib/resources.js";
+import * as lambdaEventSources from "aws-cdk-lib/aws-lambda-event-sources";
+import {
+  bulkStopJobsQueue,
+  type FunctionName,
+  functionDefinitions,
+  signalChannels,
+  taskEventsQueue,
+} from "../lib/resources.js";
 import { SWEEP_SIGNAL_QUEUES_JOB } from "../lib/signals/queue-sweep.js";
 import { Alarms } from "./constructs/alarms.js";
 import { ApiKeysTable } from "./constructs/api-keys-table.js";
+import { BulkStopsTable } from "./constructs/bulk-stops-table.js";
 import { ExecutionStreamProcessing } from "./constructs/execution-stream-processing.js";
 import { ExecutionsTable } from "./constructs/executions-table.js";
 import { HttpApi } from "./constructs/http-api.js";
@@ -53,6 +61,8 @@ export class StopTaskStack extends Stack {
     const apiKeys = new ApiKeysTable(this, "ApiKeysTable", { prefix, retainData });
     const limits = new LimitsTable(this, "LimitsTable", { prefix, retainData });
     const sweepPositions = new SweepPositionsTable(this, "SweepPositionsTable", { prefix, retainData });
+    const bulkStops = new BulkStopsTable(this, "BulkStopsTable", { prefix, retainData });
+    const bulkStopJobs = new QueueWithDeadLetter(this, "BulkStopJobs", { prefix, retainData, definition: bulkStopJobsQueue });
     const workerSignals = new SignalChannel(this, "StopSignals", {
       prefix,
       retainData,
@@ -128,6 +138,23 @@ export class StopTaskStack extends Stack {
         taskEvents.grantPut(fn);
         // The runaway guards read an organization's default limits (lib/guards.ts).
         limits.grantLimitsRead(fn);
+        // A task born during a hold is stopped there (lib/bulk-stop/holds.ts).
+        bulkStops.grantHolds(fn);
+      },
+      "bulk-stop": (fn) => {
+        // Finds its tasks in the organization index and stops each through the stop core in-process.
+        executions.grantBulkStop(fn);
+        apiKeys.grantKeyLookup(fn);
+        workerSignals.grantSend(fn, "WORKER_QUEUE_URL_PREFIX");
+        environmentCommands.grantSend(fn, "ENVIRONMENT_QUEUE_URL_PREFIX");
+        bulkStops.grantBulkStops(fn);
+        // Queues its runs (and their continuations) and consumes them: the event source grants the receive side.
+        bulkStopJobs.queue.grantSendMessages(fn.role);
+        fn.setEnvironment("BULK_STOP_JOBS_QUEUE_URL", bulkStopJobs.queue.queueUrl);
+        fn.function.addEventSource(
+          new lambdaEventSources.SqsEventSource(bulkStopJobs.queue, { batchSize: 1, reportBatchItemFailures: true }),
+        );
+        taskEvents.grantPut(fn);
       },
     };
     for (const fn of Object.values(functions)) {
@@ -186,6 +213,7 @@ export class StopTaskStack extends Stack {
     alarms.watchDeadLetterQueue("AssetCommandsDlq", environmentCommands.deadLetterQueue);
     alarms.watchUndeliverableSignals("cleanup");
     alarms.watchDeadLetterQueue("ExecutionStreamFailures", executionStream.failureQueue);
+    alarms.watchDeadLetterQueue("BulkStopJobsDlq", bulkStopJobs.deadLetterQueue);
     alarms.watchStreamIteratorAge("ExecutionStreamFunction", functions["execution-stream"].function);
     if (taskEventsTarget) alarms.watchDeadLetterQueue("TaskEventsDlq", taskEventsTarget.deadLetterQueue);
 

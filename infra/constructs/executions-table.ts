@@ -31,8 +31,20 @@ export class ExecutionsTable extends ServiceTable {
    * granted on those index ARNs only, UpdateItem on the table only.
    */
   grantCleanup(fn: ServiceFunction): void {
-    const indexArns = Object.values(executionIndexes).map((index) => `${this.tableArn}/index/${index.indexName}`);
+    const { activeByOrganization: _bulkStopsOnly, ...cleanupIndexes } = executionIndexes;
+    const indexArns = Object.values(cleanupIndexes).map((index) => `${this.tableArn}/index/${index.indexName}`);
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["dynamodb:Query"], resources: indexArns }));
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["dynamodb:UpdateItem"], resources: [this.tableArn] }));
+    fn.setEnvironment("EXECUTIONS_TABLE_NAME", this.tableName);
+  }
+
+  /**
+   * A bulk stop finds its tasks by Query on the `active-by-organization` index, in the caller's organization's
+   * partitions only (the key condition; IAM cannot see it), and stops each with the stop's own conditional UpdateItem.
+   */
+  grantBulkStop(fn: ServiceFunction): void {
+    const index = `${this.tableArn}/index/${executionIndexes.activeByOrganization.indexName}`;
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["dynamodb:Query"], resources: [index] }));
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["dynamodb:UpdateItem"], resources: [this.tableArn] }));
     fn.setEnvironment("EXECUTIONS_TABLE_NAME", this.tableName);
   }

@@ -5,13 +5,13 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
-import type { CleanupConfig, ExecutionStreamConfig, GetTaskConfig, StopTaskConfig } from "../../lib/config.js";
+import type { BulkStopConfig, CleanupConfig, ExecutionStreamConfig, GetTaskConfig, StopTaskConfig } from "../../lib/config.js";
 import { type FunctionName, functionDefinitions, physicalName } from "../../lib/resources.js";
 import { functionBundling } from "../bundling.js";
 
 /** Only names lib/config.ts reads can be set: a typo fails the type check, not a cold start. */
 export type FunctionEnvironmentName = Extract<
-  keyof StopTaskConfig | keyof GetTaskConfig | keyof CleanupConfig | keyof ExecutionStreamConfig,
+  keyof StopTaskConfig | keyof GetTaskConfig | keyof CleanupConfig | keyof ExecutionStreamConfig | keyof BulkStopConfig,
   string
 >;
 
