@@ -22,9 +22,9 @@ describe("alarms", () => {
 
   it("notifies the alarm topic of every alarm and of its recovery", () => {
     // API 5xx, errors and throttles of each function, each signal DLQ, undeliverable stop signals,
-    // the stream's failure queue and iterator age, and the example task-events queue's DLQ.
+    // the stream's failure queue and iterator age, the example task-events queue's DLQ, and the bulk stop jobs' DLQ.
     expect(alarms).toHaveLength(
-      1 + 2 * Object.keys(functionDefinitions).length + Object.keys(signalChannels).length + 1 + 2 + 1,
+      1 + 2 * Object.keys(functionDefinitions).length + Object.keys(signalChannels).length + 1 + 2 + 1 + 1,
     );
     for (const alarm of alarms) {
       expect(alarm.Properties?.AlarmActions).toEqual([{ Ref: topicId }]);

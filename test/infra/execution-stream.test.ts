@@ -6,6 +6,13 @@ import { type CfnResource, logicalIdWhere, onlyResource, synthesizeStage } from 
 describe("the executions table's stream and its processor", () => {
   const { template } = synthesizeStage("dev");
   const resources = template.toJSON().Resources as Record<string, CfnResource>;
+  /** The mapping that reads the table's stream (the bulk stop function has one on its jobs queue). */
+  const streamMapping = () => {
+    const mappings = Object.values(template.findResources("AWS::Lambda::EventSourceMapping")) as CfnResource[];
+    const onStream = mappings.filter((mapping) => JSON.stringify(mapping.Properties?.EventSourceArn).includes("StreamArn"));
+    expect(onStream).toHaveLength(1);
+    return onStream[0] as CfnResource;
+  };
   const tableId = logicalIdWhere(template, "AWS::DynamoDB::Table", "TableName", "stop-task-dev-executions");
   const functionId = logicalIdWhere(
     template,
@@ -29,7 +36,7 @@ describe("the executions table's stream and its processor", () => {
   });
 
   it("feeds the processor from the stream: partial batch failures, bisect on error, bounded retries, an on-failure queue", () => {
-    const { resource } = onlyResource(template, "AWS::Lambda::EventSourceMapping");
+    const resource = streamMapping();
     expect(resource.Properties).toEqual({
       EventSourceArn: { "Fn::GetAtt": [tableId, "StreamArn"] },
       FunctionName: { Ref: functionId },
@@ -71,12 +78,16 @@ describe("the executions table's stream and its processor", () => {
             },
           },
         },
+        { dynamodb: { NewImage: { status: running, idx_org_shard: { S: [{ exists: false }] } } } },
+        { dynamodb: { NewImage: { status: { S: ["completed", "failed"] }, idx_org_shard: { S: [{ exists: true }] } } } },
       ]);
+      // Lambda raises the filters of one mapping to ten on request, and no further.
+      expect(executionStreamProcessing.filterPatterns.length).toBeLessThanOrEqual(10);
     },
   );
 
   it("creates the mapping only once the role may read the stream", () => {
-    const { resource } = onlyResource(template, "AWS::Lambda::EventSourceMapping");
+    const resource = streamMapping();
     const roleId = logicalIdWhere(
       template,
       "AWS::IAM::Role",

@@ -11,6 +11,7 @@ const sizing: Record<string, { MemorySize: number; Timeout: number }> = {
   "get-task": { MemorySize: 512, Timeout: 10 },
   cleanup: { MemorySize: 512, Timeout: 60 },
   "execution-stream": { MemorySize: 512, Timeout: 60 },
+  "bulk-stop": { MemorySize: 512, Timeout: 60 },
 };
 
 /** What each function's config must come out as once deployed (lib/config.ts defaults included). */
@@ -47,6 +48,16 @@ const deployedConfig: Record<string, Record<string, unknown>> = {
     // Shared with the stop function: a cascaded stop is due for re-drive after the same time.
     SIGNAL_ACK_TIMEOUT_SECONDS: 60,
     CASCADE_CHILDREN_PER_RECORD: 25,
+    BULK_STOPS_TABLE_NAME: "stop-task-dev-bulk-stops",
+  },
+  "bulk-stop": {
+    EXECUTIONS_TABLE_NAME: "stop-task-dev-executions",
+    API_KEYS_TABLE_NAME: "stop-task-dev-api-keys",
+    BULK_STOPS_TABLE_NAME: "stop-task-dev-bulk-stops",
+    BULK_STOP_JOBS_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-bulk-stop-jobs",
+    WORKER_QUEUE_URL_PREFIX: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-worker-",
+    ENVIRONMENT_QUEUE_URL_PREFIX: "https://sqs.eu-west-1.amazonaws.com/123456789012/stop-task-dev-env-",
+    EVENT_BUS_NAME: "stop-task-dev-task-events",
   },
 };
 
@@ -186,6 +197,7 @@ describe("the functions", () => {
         LIMITS_TABLE_NAME: ref("AWS::DynamoDB::Table", "TableName", "stop-task-dev-limits"),
         ...signalQueueVariables(),
         EVENT_BUS_NAME: ref("AWS::Events::EventBus", "Name", "stop-task-dev-task-events"),
+        BULK_STOPS_TABLE_NAME: ref("AWS::DynamoDB::Table", "TableName", "stop-task-dev-bulk-stops"),
       },
     });
   });

@@ -18,9 +18,9 @@ describe("the signal channels built from lib/resources.ts", () => {
 
   it(
     "creates each channel's dead-letter queue and no queue of the owners' (they make their " +
-      "own), the stream's failure queue, and the example task-events queue with its DLQ",
+      "own), the stream's failure queue, the example task-events queue with its DLQ, and the bulk stop jobs' queue with its DLQ",
     () => {
-      template.resourceCountIs("AWS::SQS::Queue", channels.length + 1 + 2);
+      template.resourceCountIs("AWS::SQS::Queue", channels.length + 1 + 2 + 2);
     },
   );
 

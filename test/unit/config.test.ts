@@ -24,6 +24,7 @@ describe("readExecutionStreamConfig", () => {
   const stream = {
     EXECUTIONS_TABLE_NAME: "executions",
     LIMITS_TABLE_NAME: "limits",
+    BULK_STOPS_TABLE_NAME: "bulk-stops",
     WORKER_QUEUE_URL_PREFIX: valid.WORKER_QUEUE_URL_PREFIX,
     ENVIRONMENT_QUEUE_URL_PREFIX: valid.ENVIRONMENT_QUEUE_URL_PREFIX,
   };

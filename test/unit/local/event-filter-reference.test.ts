@@ -72,6 +72,18 @@ const records: Record<string, ReturnType<typeof aStreamRecord>> = {
     new: { id, status: "executing", organization_id: null, extra: { nested: [1, "two", null] } },
   }),
   "status in another case": aStreamRecord({ old: base, new: { ...base, status: "STOPPED" } }),
+  "heartbeat of a task in its organization's index": aStreamRecord({
+    old: running({ idx_org_shard: "org-a#1", idx_active_since: "x", idx_deadline_at: "y" }),
+    new: running({ idx_org_shard: "org-a#1", idx_heartbeat_at: "x", idx_active_since: "x", idx_deadline_at: "y" }),
+  }),
+  "completion of a task still in its organization's index": aStreamRecord({
+    old: running({ idx_org_shard: "org-a#1" }),
+    new: { ...base, status: "completed", idx_org_shard: "org-a#1" },
+  }),
+  "failure of a task out of its organization's index": aStreamRecord({
+    old: base,
+    new: { ...base, status: "failed" },
+  }),
 };
 
 /**

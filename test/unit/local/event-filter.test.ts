@@ -3,7 +3,14 @@ import { matchesAnyFilter } from "../../../infra/local/event-filter.js";
 import { executionStreamProcessing } from "../../../lib/resources.js";
 import { aStreamRecord } from "../../support/stream-records.js";
 
-const base = { id: "5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e", organization_id: "org-a", status: "executing" };
+/** A running record already in its organization's index (lib/bulk-stop/holds.ts), as every one is after its first write. */
+const base = {
+  id: "5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e",
+  organization_id: "org-a",
+  status: "executing",
+  idx_org_shard: "org-a#1",
+};
+const { idx_org_shard: _indexed, ...unindexed } = base;
 const passes = (change: Parameters<typeof aStreamRecord>[0]) =>
   matchesAnyFilter(aStreamRecord(change), executionStreamProcessing.filterPatterns);
 
@@ -19,6 +26,12 @@ describe("the stream's filters, as the local poller applies them (Lambda event f
     [
       "the first write that gives a running record a start (no duration deadline yet)",
       { old: base, new: { ...base, idx_heartbeat_at: "x", idx_active_since: "x" } },
+    ],
+    ["a running record the organization index does not hold yet (its insert)", { new: unindexed }],
+    ["a write the stream shows of a running record written before the index", { old: unindexed, new: unindexed }],
+    [
+      "the completion of a record still in its organization's index",
+      { old: base, new: { ...base, status: "completed" } },
     ],
     [
       "a usage write that reports tools alone",
@@ -38,10 +51,10 @@ describe("the stream's filters, as the local poller applies them (Lambda event f
       },
     ],
     [
-      "the completion of a record with a start",
-      { old: base, new: { ...base, status: "completed", idx_active_since: "x" } },
+      "the completion of a record with a start, out of its organization's index",
+      { old: base, new: { ...unindexed, status: "completed", idx_active_since: "x" } },
     ],
-    ["a completion", { old: base, new: { ...base, status: "completed" } }],
+    ["a completion of a record out of its organization's index", { old: base, new: { ...unindexed, status: "completed" } }],
     [
       "a running record whose tool list is empty",
       {
@@ -49,7 +62,10 @@ describe("the stream's filters, as the local poller applies them (Lambda event f
         new: { ...base, idx_active_since: "x", idx_deadline_at: "y", used_tools: [] },
       },
     ],
-    ["a completion that reports tools", { old: base, new: { ...base, status: "completed", used_tools: ["search"] } }],
+    [
+      "a completion that reports tools",
+      { old: base, new: { ...unindexed, status: "completed", used_tools: ["search"] } },
+    ],
     ["a new record naming no parent", { new: base }],
     ["a new record whose parent is a stored null", { new: { ...base, parent_execution: null } }],
     ["a change naming a parent on a running record", { old: base, new: { ...base, parent_execution: "p" } }],
