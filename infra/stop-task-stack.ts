@@ -1,9 +1,9 @@
 import { CfnOutput, Duration, Stack, type StackProps, Validations } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
+import * as lambdaEventSources from "aws-cdk-lib/aws-lambda-event-sources";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
-import * as lambdaEventSources from "aws-cdk-lib/aws-lambda-event-sources";
 import {
   bulkStopJobsQueue,
   type FunctionName,
@@ -62,7 +62,11 @@ export class StopTaskStack extends Stack {
     const limits = new LimitsTable(this, "LimitsTable", { prefix, retainData });
     const sweepPositions = new SweepPositionsTable(this, "SweepPositionsTable", { prefix, retainData });
     const bulkStops = new BulkStopsTable(this, "BulkStopsTable", { prefix, retainData });
-    const bulkStopJobs = new QueueWithDeadLetter(this, "BulkStopJobs", { prefix, retainData, definition: bulkStopJobsQueue });
+    const bulkStopJobs = new QueueWithDeadLetter(this, "BulkStopJobs", {
+      prefix,
+      retainData,
+      definition: bulkStopJobsQueue,
+    });
     const workerSignals = new SignalChannel(this, "StopSignals", {
       prefix,
       retainData,

@@ -5,7 +5,13 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
-import type { BulkStopConfig, CleanupConfig, ExecutionStreamConfig, GetTaskConfig, StopTaskConfig } from "../../lib/config.js";
+import type {
+  BulkStopConfig,
+  CleanupConfig,
+  ExecutionStreamConfig,
+  GetTaskConfig,
+  StopTaskConfig,
+} from "../../lib/config.js";
 import { type FunctionName, functionDefinitions, physicalName } from "../../lib/resources.js";
 import { functionBundling } from "../bundling.js";
 

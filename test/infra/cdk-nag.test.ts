@@ -48,6 +48,7 @@ function ownerPatternAcknowledgements(stage: string): string[] {
       [part, "StopTask/Role"],
       [part, "Cleanup/Role"],
       [part, "ExecutionStream/Role"],
+      [part, "BulkStop/Role"],
     ]),
   ].map(([part, path]) => `${pattern(part ?? "")} @ stop-task-${stage}/${path}`);
 }
@@ -74,6 +75,7 @@ describe("AWS Solutions checks (cdk-nag)", () => {
         "AwsSolutions-APIG4 @ stop-task-dev/Api/RestApi",
         "AwsSolutions-COG4 @ stop-task-dev/Api/RestApi",
         "AwsSolutions-DDB3 @ stop-task-dev/ApiKeysTable/Table",
+        "AwsSolutions-DDB3 @ stop-task-dev/BulkStopsTable/Table",
         "AwsSolutions-DDB3 @ stop-task-dev/ExecutionsTable/Table",
         "AwsSolutions-DDB3 @ stop-task-dev/LimitsTable/Table",
         "AwsSolutions-DDB3 @ stop-task-dev/SweepPositionsTable/Table",

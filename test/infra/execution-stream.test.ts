@@ -9,7 +9,9 @@ describe("the executions table's stream and its processor", () => {
   /** The mapping that reads the table's stream (the bulk stop function has one on its jobs queue). */
   const streamMapping = () => {
     const mappings = Object.values(template.findResources("AWS::Lambda::EventSourceMapping")) as CfnResource[];
-    const onStream = mappings.filter((mapping) => JSON.stringify(mapping.Properties?.EventSourceArn).includes("StreamArn"));
+    const onStream = mappings.filter((mapping) =>
+      JSON.stringify(mapping.Properties?.EventSourceArn).includes("StreamArn"),
+    );
     expect(onStream).toHaveLength(1);
     return onStream[0] as CfnResource;
   };
@@ -79,7 +81,9 @@ describe("the executions table's stream and its processor", () => {
           },
         },
         { dynamodb: { NewImage: { status: running, idx_org_shard: { S: [{ exists: false }] } } } },
-        { dynamodb: { NewImage: { status: { S: ["completed", "failed"] }, idx_org_shard: { S: [{ exists: true }] } } } },
+        {
+          dynamodb: { NewImage: { status: { S: ["completed", "failed"] }, idx_org_shard: { S: [{ exists: true }] } } },
+        },
       ]);
       // Lambda raises the filters of one mapping to ten on request, and no further.
       expect(executionStreamProcessing.filterPatterns.length).toBeLessThanOrEqual(10);

@@ -93,12 +93,18 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
       {
         Effect: "Allow",
         Action: "dynamodb:Query",
-        Resource: Object.values(executionIndexes).map((index) => ({
-          "Fn::Join": [
-            "",
-            [arnOf("AWS::DynamoDB::Table", "TableName", `stop-task-${stage}-executions`), `/index/${index.indexName}`],
-          ],
-        })),
+        // Every index but the organization index, which is the bulk stops' only.
+        Resource: Object.values(executionIndexes)
+          .filter((index) => index !== executionIndexes.activeByOrganization)
+          .map((index) => ({
+            "Fn::Join": [
+              "",
+              [
+                arnOf("AWS::DynamoDB::Table", "TableName", `stop-task-${stage}-executions`),
+                `/index/${index.indexName}`,
+              ],
+            ],
+          })),
       },
       allow("dynamodb:UpdateItem", "AWS::DynamoDB::Table", "TableName", "executions"),
       onOwners("sqs:SendMessage", "worker"),
@@ -138,6 +144,21 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
         Action: "dynamodb:GetItem",
         Resource: arnOf("AWS::DynamoDB::Table", "TableName", `stop-task-${stage}-limits`),
       },
+      // A task born during a hold: the holds in force of its organization, and the count of those it stopped.
+      {
+        Effect: "Allow",
+        Action: "dynamodb:Query",
+        Resource: {
+          "Fn::Join": [
+            "",
+            [
+              arnOf("AWS::DynamoDB::Table", "TableName", `stop-task-${stage}-bulk-stops`),
+              "/index/holds-by-organization",
+            ],
+          ],
+        },
+      },
+      allow("dynamodb:UpdateItem", "AWS::DynamoDB::Table", "TableName", "bulk-stops"),
       {
         Effect: "Allow",
         Action: ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
@@ -150,6 +171,52 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
       },
       listStreams,
       allow("sqs:SendMessage", "AWS::SQS::Queue", "QueueName", "execution-stream-failures"),
+    ],
+    "bulk-stop": () => [
+      logWrites("bulk-stop"),
+      // Its tasks, by the organization index only, each stopped with the stop's own conditional write.
+      {
+        Effect: "Allow",
+        Action: "dynamodb:Query",
+        Resource: {
+          "Fn::Join": [
+            "",
+            [
+              arnOf("AWS::DynamoDB::Table", "TableName", `stop-task-${stage}-executions`),
+              `/index/${executionIndexes.activeByOrganization.indexName}`,
+            ],
+          ],
+        },
+      },
+      allow("dynamodb:UpdateItem", "AWS::DynamoDB::Table", "TableName", "executions"),
+      allow("dynamodb:GetItem", "AWS::DynamoDB::Table", "TableName", "api-keys"),
+      onOwners("sqs:SendMessage", "worker"),
+      onOwners("sqs:SendMessage", "env"),
+      // Its bulk stops and their Idempotency-Keys (a transaction of two Puts is authorized as PutItem).
+      {
+        Effect: "Allow",
+        Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+        Resource: arnOf("AWS::DynamoDB::Table", "TableName", `stop-task-${stage}-bulk-stops`),
+      },
+      // CDK's grantSendMessages, as the stack calls it: SendMessage is all the function uses of it.
+      {
+        Effect: "Allow",
+        Action: ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+        Resource: arnOf("AWS::SQS::Queue", "QueueName", `stop-task-${stage}-bulk-stop-jobs`),
+      },
+      // The SQS event source's receive side, which Lambda uses with this role (docs/deploy.md).
+      {
+        Effect: "Allow",
+        Action: [
+          "sqs:ReceiveMessage",
+          "sqs:ChangeMessageVisibility",
+          "sqs:GetQueueUrl",
+          "sqs:DeleteMessage",
+          "sqs:GetQueueAttributes",
+        ],
+        Resource: arnOf("AWS::SQS::Queue", "QueueName", `stop-task-${stage}-bulk-stop-jobs`),
+      },
+      allow("events:PutEvents", "AWS::Events::EventBus", "Name", "task-events"),
     ],
   };
   /** The one Allow on "*" in the stack: ListStreams accepts no resource, and returns stream ARNs, no data. */
@@ -254,10 +321,11 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
       expect(statement.Condition, owner).toEqual({ Bool: { "aws:SecureTransport": "false" } });
     }
     // The alarm topic, and each queue of the stack's: the two channels' DLQs, the stream's failure
-    // queue, and the example task-events queue and its DLQ where the stage has one.
+    // queue, the bulk stops' jobs queue and its DLQ, and the example task-events queue and its DLQ
+    // where the stage has one.
     expect(wildcardPrincipals.map(({ owner }) => resources[owner]?.Type).sort()).toEqual([
       "AWS::SNS::TopicPolicy",
-      ...Array.from({ length: exampleOrganization ? 5 : 3 }, () => "AWS::SQS::QueuePolicy"),
+      ...Array.from({ length: exampleOrganization ? 7 : 5 }, () => "AWS::SQS::QueuePolicy"),
     ]);
   });
 

@@ -25,6 +25,14 @@ const sqsActionOf: Record<string, string> = {
   ChangeMessageVisibilityBatch: "ChangeMessageVisibility",
 };
 
+/** TransactWriteItems is authorized item by item, each as the single write it holds. */
+const transactWriteActionOf: Record<string, string> = {
+  Put: "PutItem",
+  Update: "UpdateItem",
+  Delete: "DeleteItem",
+  ConditionCheck: "ConditionCheckItem",
+};
+
 /** The ways the components' SDKs name the services: JavaScript clients and boto3 service names. */
 const serviceOf: Record<string, string> = {
   DynamoDBClient: "dynamodb",
@@ -42,24 +50,18 @@ export function iamRequestsOf(recorded: RecordedRequest, deployedName: (localNam
   const input = recorded.input;
   // Every request the SDKs send here goes over HTTPS in AWS: the TLS-only policies' condition reads this.
   const transport = { "aws:SecureTransport": "true" };
-  if (service === "dynamodb") {
-    const table = deployedName(String(input.TableName));
-    const tableArn = `arn:${partition}:dynamodb:${region}:${account}:table/${table}`;
-    const key = (input.Key ?? input.Item) as Record<string, Record<string, unknown>> | undefined;
-    const leadingKey = key ? Object.values(key)[0] : undefined;
-    const leadingValue = leadingKey ? Object.values(leadingKey)[0] : undefined;
-    return [
-      {
-        action: `dynamodb:${operation}`,
-        resource: input.IndexName ? `${tableArn}/index/${String(input.IndexName)}` : tableArn,
-        context: {
-          ...transport,
-          ...(typeof leadingValue === "string" ? { "dynamodb:LeadingKeys": leadingValue } : {}),
-          ...(typeof input.ReturnValues === "string" ? { "dynamodb:ReturnValues": input.ReturnValues } : {}),
-        },
-      },
-    ];
+  if (service === "dynamodb" && operation === "TransactWriteItems") {
+    // IAM has no action of its own for a transaction: each item is authorized as its single write.
+    const items = (input.TransactItems ?? []) as Record<string, Record<string, unknown>>[];
+    return items.flatMap((item) =>
+      Object.entries(item).flatMap(([kind, write]) => {
+        const single = transactWriteActionOf[kind];
+        if (!single) throw new Error(`no IAM mapping for a TransactWriteItems ${kind}: add it to iam-requests.ts`);
+        return dynamoDbRequests(single, write, deployedName, transport);
+      }),
+    );
   }
+  if (service === "dynamodb") return dynamoDbRequests(operation, input, deployedName, transport);
   if (service === "sqs") {
     const action = `sqs:${sqsActionOf[operation] ?? operation}`;
     // ListQueues names no queue: IAM authorizes it on `*`.
@@ -95,4 +97,29 @@ export function iamRequestsOf(recorded: RecordedRequest, deployedName: (localNam
     ];
   }
   throw new Error(`no IAM mapping for ${recorded.client} ${recorded.command}: add it to test/support/iam-requests.ts`);
+}
+
+/** One DynamoDB request on one table (or one of its indexes), with the context keys conditions read. */
+function dynamoDbRequests(
+  operation: string,
+  input: Readonly<Record<string, unknown>>,
+  deployedName: (localName: string) => string,
+  transport: Readonly<Record<string, string>>,
+): IamRequest[] {
+  const table = deployedName(String(input.TableName));
+  const tableArn = `arn:${partition}:dynamodb:${region}:${account}:table/${table}`;
+  const key = (input.Key ?? input.Item) as Record<string, Record<string, unknown>> | undefined;
+  const leadingKey = key ? Object.values(key)[0] : undefined;
+  const leadingValue = leadingKey ? Object.values(leadingKey)[0] : undefined;
+  return [
+    {
+      action: `dynamodb:${operation}`,
+      resource: input.IndexName ? `${tableArn}/index/${String(input.IndexName)}` : tableArn,
+      context: {
+        ...transport,
+        ...(typeof leadingValue === "string" ? { "dynamodb:LeadingKeys": leadingValue } : {}),
+        ...(typeof input.ReturnValues === "string" ? { "dynamodb:ReturnValues": input.ReturnValues } : {}),
+      },
+    },
+  ];
 }

@@ -2,6 +2,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll } from "vitest";
 import { createLocalApi, type LocalApiOptions, type ProxyHandler } from "../../infra/local/server.js";
 import { buildOpenApiDocument } from "../../lib/http/openapi.js";
+import { bulkStopHarness } from "./bulk-stop-harness.js";
 import { getTaskHandler } from "./get-task-harness.js";
 import { type LocalAws, provisionIsolatedStack, type StackOwners, storeApiKey } from "./local-aws.js";
 import { stopTaskHarness } from "./stop-task-harness.js";
@@ -22,6 +23,7 @@ export async function startInProcessApi(
 ): Promise<InProcessApi> {
   const stopTask = stopTaskHarness(aws).handler;
   const getTask = getTaskHandler(aws);
+  const bulkStop = bulkStopHarness(aws).handler;
   const { handlers, ...options } = overrides;
   const server = createLocalApi({
     staticRoutes: {
@@ -32,7 +34,12 @@ export async function startInProcessApi(
       }),
     },
     ...options,
-    handlers: { "stop-task": stopTask as ProxyHandler, "get-task": getTask as ProxyHandler, ...handlers },
+    handlers: {
+      "stop-task": stopTask as ProxyHandler,
+      "get-task": getTask as ProxyHandler,
+      "bulk-stop": bulkStop as ProxyHandler,
+      ...handlers,
+    },
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;

@@ -6,10 +6,11 @@ import { buildOpenApiDocument } from "../../../lib/http/openapi.js";
 import { routes } from "../../../lib/resources.js";
 import { anExecution } from "../../support/factories.js";
 import { startInProcessApi, useInProcessApi } from "../../support/in-process-api.js";
-import { putItem } from "../../support/local-aws.js";
+import { putItem, storeApiKey } from "../../support/local-aws.js";
 import { openApiResponseChecker, type RecordedResponse } from "../../support/openapi-responses.js";
 
 const KEY = `sk-openapi-${randomUUID()}`;
+const OTHER_KEY = `sk-openapi-b-${randomUUID()}`;
 const served = useInProcessApi(KEY);
 
 describe("the OpenAPI document", () => {
@@ -25,9 +26,9 @@ describe("the OpenAPI document", () => {
       const operation = (document.paths[route.path] as Record<string, { responses: Record<string, unknown> }>)[
         route.method.toLowerCase()
       ];
-      expect(Object.keys(operation?.responses ?? {})).toEqual(
-        expect.arrayContaining(["200", "401", "403", "404", "422"]),
-      );
+      const statuses =
+        route.operationId === "createBulkStop" ? ["200", "202", "401", "422"] : ["200", "401", "403", "404", "422"];
+      expect(Object.keys(operation?.responses ?? {})).toEqual(expect.arrayContaining(statuses));
     }
     expect(document.components.securitySchemes.ApiKeyAuth).toEqual(
       expect.objectContaining({ type: "apiKey", in: "header", name: "x-api-key" }),
@@ -65,6 +66,11 @@ describe("the OpenAPI document", () => {
           expect(operation?.requestBody, route.operationId).toMatchObject({
             required: true,
             content: { "application/json": { schema: { $ref: "#/components/schemas/TaskLimitsRequest" } } },
+          });
+        } else if (route.operationId === "createBulkStop") {
+          expect(operation?.requestBody, route.operationId).toMatchObject({
+            required: true,
+            content: { "application/json": { schema: { $ref: "#/components/schemas/BulkStopRequest" } } },
           });
         } else if (route.functionName === "stop-task") {
           expect(operation?.requestBody, route.operationId).toMatchObject({
@@ -114,7 +120,7 @@ describe("real responses validate against the document", () => {
 
     const check = openApiResponseChecker(buildOpenApiDocument());
     const recorded: RecordedResponse[] = [];
-    for (const route of routes) {
+    for (const route of routes.filter((each) => each.functionName !== "bulk-stop")) {
       const cases: [string, string | undefined][] = [
         [running.id, KEY],
         [finished.id, KEY],
@@ -132,7 +138,42 @@ describe("real responses validate against the document", () => {
       }
     }
 
-    expect(new Set(recorded.map((response) => response.status))).toEqual(new Set([200, 401, 403, 404, 422]));
+    // The bulk stop routes: a bulk stop of org-a, and one of org-b for the 403.
+    const post = async (body: unknown, key: string | undefined, path = "/v1/stops") => {
+      const response = await fetch(`${served.api.url}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(key ? { "x-api-key": key } : {}) },
+        body: JSON.stringify(body),
+      });
+      const answer = { method: "POST", path: "/v1/stops", status: response.status, body: await response.json() };
+      recorded.push(answer);
+      return answer;
+    };
+    const own = await post({ scope: { agent_id: running.agent_id }, hold_seconds: 60 }, KEY);
+    await post({ scope: { agent_id: running.agent_id }, dry_run: true }, KEY);
+    await post({ scope: {} }, KEY);
+    await post({ scope: { agent_id: running.agent_id } }, undefined);
+    await storeApiKey(served.aws, { key: OTHER_KEY, organizationId: "org-b", keyId: "key-b" });
+    const foreignStop = await post({ scope: { agent_id: foreign.agent_id } }, OTHER_KEY);
+    for (const route of routes.filter((each) => each.functionName === "bulk-stop" && each.method !== "POST")) {
+      const ownId = (own.body as { stop_id: string }).stop_id;
+      const cases: [string, string | undefined][] = [
+        [ownId, KEY],
+        [(foreignStop.body as { stop_id: string }).stop_id, KEY],
+        [randomUUID(), KEY],
+        ["not-a-uuid", KEY],
+        [ownId, undefined],
+      ];
+      for (const [stopId, key] of cases) {
+        const response = await fetch(`${served.api.url}${route.path.replace("{stop_id}", stopId)}`, {
+          method: route.method,
+          headers: key ? { "x-api-key": key } : {},
+        });
+        recorded.push({ method: route.method, path: route.path, status: response.status, body: await response.json() });
+      }
+    }
+
+    expect(new Set(recorded.map((response) => response.status))).toEqual(new Set([200, 202, 401, 403, 404, 422]));
     for (const response of recorded)
       expect(check(response), `${response.method} ${response.path} ${response.status}`).toEqual([]);
   });
@@ -143,11 +184,11 @@ describe("real responses validate against the document", () => {
     const apis = await Promise.all([
       startInProcessApi(served.aws, { throttling: { rateLimit: 0, burstLimit: 0 } }),
       startInProcessApi(served.aws, {
-        handlers: { "stop-task": failing, "get-task": failing },
+        handlers: { "stop-task": failing, "get-task": failing, "bulk-stop": failing },
         onError: () => undefined,
       }),
       startInProcessApi(served.aws, {
-        handlers: { "stop-task": silent, "get-task": silent },
+        handlers: { "stop-task": silent, "get-task": silent, "bulk-stop": silent },
         integrationTimeoutMs: 20,
       }),
     ]);
@@ -156,7 +197,7 @@ describe("real responses validate against the document", () => {
     try {
       for (const api of apis) {
         for (const route of routes) {
-          const response = await fetch(`${api.url}${route.path.replace("{task_id}", randomUUID())}`, {
+          const response = await fetch(`${api.url}${route.path.replace(/\{(task_id|stop_id)\}/, randomUUID())}`, {
             method: route.method,
             headers: { "x-api-key": KEY },
           });
