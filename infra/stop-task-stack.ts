@@ -1,6 +1,5 @@
 import { CfnOutput, Duration, Stack, type StackProps, Validations } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
-import * as lambdaEventSources from "aws-cdk-lib/aws-lambda-event-sources";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
@@ -152,12 +151,26 @@ export class StopTaskStack extends Stack {
         workerSignals.grantSend(fn, "WORKER_QUEUE_URL_PREFIX");
         environmentCommands.grantSend(fn, "ENVIRONMENT_QUEUE_URL_PREFIX");
         bulkStops.grantBulkStops(fn);
-        // Queues its runs (and their continuations) and consumes them: the event source grants the receive side.
-        bulkStopJobs.queue.grantSendMessages(fn.role);
-        fn.setEnvironment("BULK_STOP_JOBS_QUEUE_URL", bulkStopJobs.queue.queueUrl);
-        fn.function.addEventSource(
-          new lambdaEventSources.SqsEventSource(bulkStopJobs.queue, { batchSize: 1, reportBatchItemFailures: true }),
+        // Queues its runs (and their continuations) by URL: SendMessage only.
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({ actions: ["sqs:SendMessage"], resources: [bulkStopJobs.queue.queueArn] }),
         );
+        fn.setEnvironment("BULK_STOP_JOBS_QUEUE_URL", bulkStopJobs.queue.queueUrl);
+        // Lambda consumes the queue with the role: the three actions AWS's own SQS execution policy
+        // (AWSLambdaSQSQueueExecutionRole) names, not CDK's grantConsumeMessages (which adds
+        // ChangeMessageVisibility and GetQueueUrl, which the event source does not call).
+        const consume = new iam.PolicyStatement({
+          actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+          resources: [bulkStopJobs.queue.queueArn],
+        });
+        fn.addToRolePolicy(consume);
+        const mapping = fn.function.addEventSourceMapping("BulkStopJobsSource", {
+          eventSourceArn: bulkStopJobs.queue.queueArn,
+          batchSize: 1,
+          reportBatchItemFailures: true,
+        });
+        // The mapping reads the queue as soon as it exists: only once the role may.
+        mapping.node.addDependency(fn.role);
         taskEvents.grantPut(fn);
       },
     };

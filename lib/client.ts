@@ -1,3 +1,6 @@
+import type * as z from "zod/mini";
+import type { bulkStopScopeSchema } from "./bulk-stop/scope.js";
+import { type BulkStopView, bulkStopDryRunSchema, bulkStopViewSchema } from "./bulk-stop/view.js";
 import { type AgentExecution, agentExecutionSchema, isTerminal } from "./execution.js";
 import { API_KEY_HEADER } from "./http/headers.js";
 import {
@@ -167,24 +170,35 @@ export function createTaskClient(options: TaskClientOptions) {
   const fetchImpl = options.fetch ?? fetch;
   const baseUrl = options.baseUrl.replace(/\/+$/, "");
 
-  async function call(
-    method: "GET" | "POST" | "PUT",
+  async function send(
+    method: "GET" | "POST" | "PUT" | "DELETE",
     path: string,
     signal?: AbortSignal,
     body?: unknown,
-  ): Promise<AgentExecution> {
+    headers: Record<string, string> = {},
+  ): Promise<unknown> {
     const response = await fetchImpl(`${baseUrl}${path}`, {
       method,
       headers: {
         [API_KEY_HEADER]: options.apiKey,
         accept: "application/json",
         ...(body === undefined ? {} : { "content-type": "application/json" }),
+        ...headers,
       },
       signal,
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     if (!response.ok) throw await toError(response);
-    return agentExecutionSchema.parse(await response.json());
+    return response.json();
+  }
+
+  async function call(
+    method: "GET" | "POST" | "PUT",
+    path: string,
+    signal?: AbortSignal,
+    body?: unknown,
+  ): Promise<AgentExecution> {
+    return agentExecutionSchema.parse(await send(method, path, signal, body));
   }
 
   const taskPath = (taskId: string) => `/v1/tasks/${encodeURIComponent(taskId)}`;
@@ -291,7 +305,86 @@ export function createTaskClient(options: TaskClientOptions) {
     }
   }
 
-  return { getTask, stopTask, stopAndWait, setTaskLimits };
+  const stopPath = (stopId: string) => `/v1/stops/${encodeURIComponent(stopId)}`;
+
+  /** A bulk stop's progress (`GET /v1/stops/{stop_id}`). */
+  async function getBulkStop(stopId: string, requestOptions: RequestOptions = {}): Promise<BulkStopView> {
+    return bulkStopViewSchema.parse(await send("GET", stopPath(stopId), requestOptions.signal));
+  }
+
+  /** Ends a bulk stop's hold now (`DELETE /v1/stops/{stop_id}/hold`). */
+  async function endBulkStopHold(stopId: string, requestOptions: RequestOptions = {}): Promise<BulkStopView> {
+    return bulkStopViewSchema.parse(await send("DELETE", `${stopPath(stopId)}/hold`, requestOptions.signal));
+  }
+
+  /**
+   * Stops every running task of the caller's organization in `scope` (`POST /v1/stops`), and with `waitUntilDone`
+   * polls it until it is done. A retry with the same `idempotencyKey` returns the same bulk stop. A dry run answers
+   * the count only (use `countMany`).
+   */
+  async function stopMany(scope: BulkStopScopeInput, stopOptions: StopManyOptions = {}): Promise<BulkStopView> {
+    const created = bulkStopViewSchema.parse(
+      await send(
+        "POST",
+        "/v1/stops",
+        stopOptions.signal,
+        {
+          scope,
+          ...(stopOptions.reason === undefined ? {} : { reason: stopOptions.reason }),
+          ...(stopOptions.holdSeconds === undefined ? {} : { hold_seconds: stopOptions.holdSeconds }),
+        },
+        stopOptions.idempotencyKey === undefined ? {} : { "idempotency-key": stopOptions.idempotencyKey },
+      ),
+    );
+    if (!stopOptions.waitUntilDone) return created;
+    const deadline = Date.now() + (stopOptions.timeoutMs ?? 120_000);
+    let interval = stopOptions.intervalMs ?? 500;
+    for (;;) {
+      const progress = await getBulkStop(created.stop_id, stopOptions);
+      if (progress.status === "done") return progress;
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new BulkStopTimeoutError(progress);
+      await sleep(Math.min(interval, remaining), stopOptions.signal);
+      interval = Math.min(interval * 1.5, stopOptions.maxIntervalMs ?? 5_000);
+    }
+  }
+
+  /** How many running tasks `scope` selects now: a dry run, which changes nothing. */
+  async function countMany(scope: BulkStopScopeInput, requestOptions: RequestOptions = {}): Promise<number> {
+    const answer = bulkStopDryRunSchema.parse(
+      await send("POST", "/v1/stops", requestOptions.signal, { scope, dry_run: true }),
+    );
+    return answer.matched;
+  }
+
+  const tasks = { get: getTask, stop: stopTask, stopAndWait, setLimits: setTaskLimits, stopMany, countMany };
+  return { getTask, stopTask, stopAndWait, setTaskLimits, stopMany, countMany, getBulkStop, endBulkStopHold, tasks };
+}
+
+/** A bulk stop's scope as a caller writes it (lib/bulk-stop/scope.ts): `agent_id` or a time bound at least. */
+export type BulkStopScopeInput = z.input<typeof bulkStopScopeSchema>;
+
+export interface StopManyOptions extends RequestOptions {
+  /** Stored as each task's `stop_note`. */
+  readonly reason?: string;
+  /** Also stop, at birth, every task in scope that starts in the next this many seconds. */
+  readonly holdSeconds?: number;
+  /** A retry with the same key returns the same bulk stop. */
+  readonly idempotencyKey?: string;
+  /** Poll until every matched task was handled (default false: answer as soon as it is accepted). */
+  readonly waitUntilDone?: boolean;
+  /** Give up waiting after this long (default 120 s). */
+  readonly timeoutMs?: number;
+  readonly intervalMs?: number;
+  readonly maxIntervalMs?: number;
+}
+
+/** `stopMany(..., { waitUntilDone })` ran out of time; the bulk stop goes on, and `progress` is where it was. */
+export class BulkStopTimeoutError extends Error {
+  override name = "BulkStopTimeoutError";
+  constructor(readonly progress: BulkStopView) {
+    super(`bulk stop ${progress.stop_id} not done in time: ${progress.stopped} of ${progress.matched} stopped so far`);
+  }
 }
 
 export type TaskClient = ReturnType<typeof createTaskClient>;

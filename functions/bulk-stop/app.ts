@@ -3,16 +3,18 @@ import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import type { ApiKeyAuthorizer } from "../../lib/auth/api-keys.js";
+import type { CreateBulkStopDependencies } from "../../lib/bulk-stop/create.js";
 import type { BulkStopRunDependencies } from "../../lib/bulk-stop/processor.js";
 import { isApiGatewayEvent } from "../../lib/http/task-request.js";
 import type { OutcomeRecorder } from "../../lib/outcome-metrics.js";
 import { createBulkStopHttpHandler } from "./http.js";
-import { type BulkStopJob, createBulkStopJobHandler } from "./jobs.js";
+import { createBulkStopJobHandler } from "./jobs.js";
 
-export interface BulkStopHandlerDependencies extends Omit<BulkStopRunDependencies, "timeLeftMs">, OutcomeRecorder {
+export interface BulkStopHandlerDependencies
+  extends Omit<BulkStopRunDependencies, "timeLeftMs">,
+    CreateBulkStopDependencies,
+    OutcomeRecorder {
   readonly authorize: ApiKeyAuthorizer;
-  /** Queues a run of a bulk stop (its first, or a continuation), after `delaySeconds` when given. */
-  readonly enqueueRun: (job: BulkStopJob, delaySeconds?: number) => Promise<void>;
   /** How long before the function's timeout a run stops taking pages (default 15 s). */
   readonly runMarginMs?: number;
 }

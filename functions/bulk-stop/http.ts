@@ -1,6 +1,5 @@
-import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
-import { normalizeScope } from "../../lib/bulk-stop/scope.js";
+import { createBulkStop } from "../../lib/bulk-stop/create.js";
 import { bulkStopView } from "../../lib/bulk-stop/view.js";
 import { taskIdSchema } from "../../lib/execution.js";
 import { readBulkStopRequestBody } from "../../lib/http/bulk-stop-request-body.js";
@@ -54,43 +53,16 @@ export function createBulkStopHttpHandler(deps: BulkStopHandlerDependencies) {
       recordOutcome(deps, "invalid_body", { request_id: requestId, organization_id: organizationId, key_id: keyId });
       return httpResponses.validationError([...(body.ok ? [] : body.issues), ...keyIssues], requestId);
     }
-    const request = body.body;
-    const scope = normalizeScope(request.scope);
-    if (request.dry_run === true) {
-      const matched = await deps.tasks.count(organizationId, scope);
-      return json(200, { dry_run: true, scope, matched }, requestId);
-    }
-    const now = deps.now();
-    const nowText = formatTimestamp(now);
-    if (idempotencyKey !== undefined) {
-      const existing = await deps.store.findByIdempotencyKey(organizationId, idempotencyKey);
-      const bulkStop = existing === undefined ? undefined : await deps.store.get(existing);
-      if (bulkStop) return json(202, bulkStopView(bulkStop, nowText), requestId);
-    }
-    const matched = await deps.tasks.count(organizationId, scope);
-    const stopId = randomUUID();
-    // The run's message goes first: a bulk stop saved without one would never run. A message whose bulk stop was
-    // never saved (the save failed, or lost to the same Idempotency-Key) finds none and is dropped.
-    await deps.enqueueRun({ stop_id: stopId, queued_at: now.getTime() });
-    const holdUntil =
-      request.hold_seconds === undefined || request.hold_seconds === null
-        ? null
-        : formatTimestamp(new Date(now.getTime() + request.hold_seconds * 1000));
-    const created = await deps.store.create({
-      stopId,
-      organizationId,
-      scope,
-      reason: request.reason ?? null,
-      createdAt: nowText,
-      createdBy: keyId,
-      holdUntil,
-      ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
-    });
-    const bulkStop = await deps.store.get(created.kind === "created" ? stopId : created.stopId);
-    if (!bulkStop) throw new Error(`bulk stop ${stopId} not found after it was saved`);
-    deps.logger.info("bulk stop created", { stop_id: bulkStop.stop_id, matched, hold_until: holdUntil });
-    const view = bulkStopView(bulkStop, nowText);
-    return json(202, { ...view, matched: Math.max(view.matched, created.kind === "created" ? matched : 0) }, requestId);
+    const result = await createBulkStop(
+      body.body,
+      { organizationId, createdBy: keyId, ...(idempotencyKey === undefined ? {} : { idempotencyKey }) },
+      deps,
+    );
+    if (result.kind === "dry_run")
+      return json(200, { dry_run: true, scope: result.scope, matched: result.matched }, requestId);
+    if (result.kind === "created")
+      deps.logger.info("bulk stop created", { stop_id: result.view.stop_id, matched: result.view.matched });
+    return json(202, result.view, requestId);
   }
 
   async function read(

@@ -1,12 +1,12 @@
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import * as z from "zod/mini";
+import type { BulkStopJob } from "../../lib/bulk-stop/create.js";
 import { runBulkStop } from "../../lib/bulk-stop/processor.js";
 import { MetricUnit } from "../../lib/observability.js";
 import type { BulkStopHandlerDependencies } from "./app.js";
 
-/** A run's message: which bulk stop to run, and when its first message was sent (epoch ms). */
+/** A run's message (lib/bulk-stop/create.ts `BulkStopJob`). */
 export const bulkStopJobSchema = z.object({ stop_id: z.string(), queued_at: z.number() });
-export type BulkStopJob = z.infer<typeof bulkStopJobSchema>;
 
 /**
  * The request queues the run before it saves the bulk stop (http.ts), so a run can find none yet: it looks again a few

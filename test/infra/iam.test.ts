@@ -198,22 +198,17 @@ describe.each(["dev", "prod"] as const)("IAM least privilege (%s)", (stage) => {
         Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
         Resource: arnOf("AWS::DynamoDB::Table", "TableName", `stop-task-${stage}-bulk-stops`),
       },
-      // CDK's grantSendMessages, as the stack calls it: SendMessage is all the function uses of it.
+      // Its runs and their continuations, sent by URL.
       {
         Effect: "Allow",
-        Action: ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+        Action: "sqs:SendMessage",
         Resource: arnOf("AWS::SQS::Queue", "QueueName", `stop-task-${stage}-bulk-stop-jobs`),
       },
-      // The SQS event source's receive side, which Lambda uses with this role (docs/deploy.md).
+      // The SQS event source's receive side, which Lambda uses with this role (docs/deploy.md): the three actions of
+      // AWS's own AWSLambdaSQSQueueExecutionRole, nothing more.
       {
         Effect: "Allow",
-        Action: [
-          "sqs:ReceiveMessage",
-          "sqs:ChangeMessageVisibility",
-          "sqs:GetQueueUrl",
-          "sqs:DeleteMessage",
-          "sqs:GetQueueAttributes",
-        ],
+        Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
         Resource: arnOf("AWS::SQS::Queue", "QueueName", `stop-task-${stage}-bulk-stop-jobs`),
       },
       allow("events:PutEvents", "AWS::Events::EventBus", "Name", "task-events"),

@@ -26,7 +26,7 @@ import { type Caller, type RecordedRun, recordEveryComponent } from "./recorded-
 
 const { account } = PLACEHOLDER;
 const DOC = "docs/deploy.md";
-const functionNames = ["stop-task", "get-task", "cleanup", "execution-stream"] as const;
+const functionNames = ["stop-task", "get-task", "cleanup", "execution-stream", "bulk-stop"] as const;
 type FunctionName = (typeof functionNames)[number];
 
 let run: RecordedRun;
@@ -353,6 +353,60 @@ describe.each(["dev", "prod"] as const)("the deployed permissions (%s)", (stage)
         }
       }
       expect(controls).toBeGreaterThan(20);
+      expect(allowed).toEqual([]);
+    });
+
+    it("denies the bulk stop function the other tables and the executions table's other indexes, and the others the organization index and the bulk stops beyond their grants", async () => {
+      const table = (name: string) => `arn:aws:dynamodb:${PLACEHOLDER.region}:${account}:table/${proof.prefix}-${name}`;
+      const executionsIndex = (name: string) => `${table("executions")}/index/${name}`;
+      const controls: Record<FunctionName, readonly (readonly [string, string])[]> = {
+        "bulk-stop": [
+          ["dynamodb:GetItem", table("executions")],
+          ["dynamodb:Scan", table("executions")],
+          ["dynamodb:Query", table("executions")],
+          ...["signal-redrive", "active-by-heartbeat", "active-by-start", "active-by-deadline"].map(
+            (index) => ["dynamodb:Query", executionsIndex(index)] as const,
+          ),
+          ["dynamodb:GetItem", table("limits")],
+          ["dynamodb:PutItem", table("limits")],
+          ["dynamodb:GetItem", table("sweep-positions")],
+          ["dynamodb:PutItem", table("api-keys")],
+          ["dynamodb:Query", `${table("bulk-stops")}/index/holds-by-organization`],
+          ["dynamodb:DeleteItem", table("bulk-stops")],
+          ["dynamodb:Scan", table("bulk-stops")],
+        ],
+        cleanup: [
+          ["dynamodb:Query", executionsIndex("active-by-organization")],
+          ["dynamodb:GetItem", table("bulk-stops")],
+          ["dynamodb:UpdateItem", table("bulk-stops")],
+        ],
+        "execution-stream": [
+          ["dynamodb:Query", executionsIndex("active-by-organization")],
+          ["dynamodb:GetItem", table("bulk-stops")],
+          ["dynamodb:PutItem", table("bulk-stops")],
+          ["dynamodb:Query", table("bulk-stops")],
+        ],
+        "stop-task": [
+          ["dynamodb:Query", executionsIndex("active-by-organization")],
+          ["dynamodb:GetItem", table("bulk-stops")],
+        ],
+        "get-task": [
+          ["dynamodb:Query", executionsIndex("active-by-organization")],
+          ["dynamodb:GetItem", table("bulk-stops")],
+        ],
+      };
+      const allowed: string[] = [];
+      for (const name of functionNames) {
+        const identity = proof.identityOf({ kind: "function", name }) as Identity;
+        for (const [action, resource] of controls[name]) {
+          const { decision, why } = await proof.simulate(identity, {
+            action,
+            resource,
+            context: { "aws:SecureTransport": "true" },
+          });
+          if (decision === "Allowed") allowed.push(`${name}: ${action} on ${resource}: ${why}`);
+        }
+      }
       expect(allowed).toEqual([]);
     });
 

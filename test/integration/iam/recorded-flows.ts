@@ -30,9 +30,11 @@ import { ensureSignalQueue } from "../../../lib/worker/signal-queue.js";
 import { dynamoTokenUsageReporter } from "../../../lib/worker/spend-tokens.js";
 import { type AwsCallCounter, countAwsCalls, type RecordedRequest } from "../../support/aws-call-counter.js";
 import { startLambdaInvokeEndpoint, startMotoServer } from "../../support/aws-stand-ins.js";
+import { aBulkStopLookup, aBulkStopRequest, bulkStopHarness, readView } from "../../support/bulk-stop-harness.js";
 import { startExecutionStream } from "../../support/execution-stream-harness.js";
 import { anExecution, aStopRequest } from "../../support/factories.js";
 import {
+  getStoredItem,
   type LocalAws,
   localDynamoDbClient,
   localSqsClient,
@@ -50,7 +52,10 @@ import { stopTaskHarness } from "../../support/stop-task-harness.js";
 
 /** Who sends a call once deployed: a function's role, an owner's (worker or environment) tagged role, or an operator. */
 export type Caller =
-  | { readonly kind: "function"; readonly name: "stop-task" | "get-task" | "cleanup" | "execution-stream" }
+  | {
+      readonly kind: "function";
+      readonly name: "stop-task" | "get-task" | "cleanup" | "execution-stream" | "bulk-stop";
+    }
   | { readonly kind: "worker" | "environment"; readonly ownerId: string }
   | { readonly kind: "operator"; readonly command: string };
 
@@ -312,6 +317,85 @@ export async function recordEveryComponent(): Promise<RecordedRun> {
           await stream.settled();
         },
       );
+
+      // --- The bulk stop function, over HTTP and from its jobs queue, publishing to the bus as deployed ------------
+      // (runJobs receives and deletes the queue's messages with a client of its own, as the event source does.)
+      const bulkEventBridge = new EventBridgeClient({ ...commonOptions(localClientOptions), ...eventBridgeOptions });
+      const bulkEventsCounter = countAwsCalls(bulkEventBridge);
+      const bulk = bulkStopHarness(aws, {
+        override: () => ({ publishEvents: eventBridgeTaskEventPublisher(bulkEventBridge, busName) }),
+      });
+      const asBulk = { kind: "function", name: "bulk-stop" } as const;
+      const recordBulk = (scenario: string, body: () => Promise<unknown>) =>
+        record(asBulk, scenario, bulk.counter, () => record(asBulk, scenario, bulkEventsCounter, body));
+      const agent = "iam-bulk-agent";
+      await record(
+        asStream,
+        "stream processor: enters new tasks in their organization's index",
+        streamCounter,
+        async () => {
+          await aRunningTask(aws, { worker_id: workerId, agent_id: agent });
+          await aRunningTask(aws, { worker_id: "iam-env-agent", environment_id: environmentId, agent_id: agent });
+          await stream.settled();
+        },
+      );
+      await recordBulk("bulk stop function: counts an agent's tasks (dry run)", () =>
+        expectStatus(
+          bulk.http(aBulkStopRequest({ scope: { agent_id: agent }, dry_run: true }, API_KEY)),
+          200,
+          "dry run",
+        ),
+      );
+      let stopId = "";
+      await recordBulk("bulk stop function: starts a bulk stop", async () => {
+        const created = await bulk.http(
+          aBulkStopRequest({ scope: { agent_id: agent }, reason: "proving the deployed permissions" }, API_KEY),
+        );
+        if (created.statusCode !== 202) throw new Error(`bulk stop: ${created.statusCode} ${created.body}`);
+        stopId = readView(created).stop_id;
+      });
+      await record(asStream, "stream processor: publishes a bulk stop's stops", streamCounter, async () => {
+        await recordBulk("bulk stop function: runs a bulk stop from its queue, publishes its completion", () =>
+          bulk.runJobs(stopId),
+        );
+        await stream.settled();
+      });
+      const stoppedByBulk = readView(await bulk.http(aBulkStopLookup(stopId, API_KEY)));
+      if (stoppedByBulk.status !== "done" || stoppedByBulk.matched !== 2)
+        throw new Error(`bulk stop run: ${JSON.stringify(stoppedByBulk)}`);
+      let holdId = "";
+      const withKey = () =>
+        bulk.http(
+          aBulkStopRequest({ scope: { agent_id: agent }, hold_seconds: 600 }, API_KEY, [
+            ["Idempotency-Key", "iam-hold"],
+          ]),
+        );
+      await recordBulk("bulk stop function: starts a bulk stop with a hold, under an Idempotency-Key", async () => {
+        const created = await withKey();
+        if (created.statusCode !== 202) throw new Error(`bulk stop with a hold: ${created.statusCode} ${created.body}`);
+        holdId = readView(created).stop_id;
+      });
+      await recordBulk("bulk stop function: answers a repeated Idempotency-Key with its bulk stop", async () => {
+        const again = await withKey();
+        if (again.statusCode !== 202 || readView(again).stop_id !== holdId)
+          throw new Error(`repeated Idempotency-Key: ${again.statusCode} ${again.body}`);
+      });
+      await recordBulk("bulk stop function: reads a bulk stop", () =>
+        expectStatus(bulk.http(aBulkStopLookup(holdId, API_KEY)), 200, "read a bulk stop"),
+      );
+      await record(asStream, "stream processor: a hold stops a task at birth", streamCounter, async () => {
+        const born = await aRunningTask(aws, { worker_id: workerId, agent_id: agent });
+        await stream.settled();
+        const stored = await getStoredItem(aws.dynamoDb, aws.resources.tables.executions, born);
+        if (stored?.status !== "stopped" || stored?.stop_reason !== "held")
+          throw new Error(`a task born during a hold: ${JSON.stringify(stored)}`);
+      });
+      await recordBulk("bulk stop function: ends a hold", () =>
+        expectStatus(bulk.http(aBulkStopLookup(holdId, API_KEY, true)), 200, "end a hold"),
+      );
+      const held = readView(await bulk.http(aBulkStopLookup(holdId, API_KEY)));
+      if (held.hold_active || held.held !== 1) throw new Error(`the hold: ${JSON.stringify(held)}`);
+
       if (stream.failedRecords.length > 0) throw new Error(`stream records failed: ${stream.failedRecords.join(", ")}`);
     } finally {
       await stream.stop();

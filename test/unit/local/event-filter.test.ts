@@ -54,7 +54,10 @@ describe("the stream's filters, as the local poller applies them (Lambda event f
       "the completion of a record with a start, out of its organization's index",
       { old: base, new: { ...unindexed, status: "completed", idx_active_since: "x" } },
     ],
-    ["a completion of a record out of its organization's index", { old: base, new: { ...unindexed, status: "completed" } }],
+    [
+      "a completion of a record out of its organization's index",
+      { old: base, new: { ...unindexed, status: "completed" } },
+    ],
     [
       "a running record whose tool list is empty",
       {
