@@ -20,6 +20,13 @@ export const demoExecutions = {
   orchestratorPartner: "a1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e505",
 } as const;
 
+/** An agent whose trigger loops: a batch of its running tasks, for the README's bulk stop with a hold. */
+export const DEMO_LOOPING_AGENT = "agent-looping";
+export const demoLoopingTasks = Array.from(
+  { length: 6 },
+  (_, index) => `c1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e6${String(index).padStart(2, "0")}`,
+);
+
 export function demoSeed(now: Date = new Date()): SeedFileInput {
   const startedAt = formatTimestamp(new Date(now.getTime() - 5 * 60_000));
   const createdAt = formatTimestamp(new Date(now.getTime() - 6 * 60_000));
@@ -68,6 +75,16 @@ export function demoSeed(now: Date = new Date()): SeedFileInput {
         started_at: startedAt,
       },
       ...orchestratorTree(now, base),
+      // No worker runs them yet (their stops need no signal), as the platform inserts them.
+      ...demoLoopingTasks.map((id, index) => ({
+        ...base,
+        id,
+        agent_id: DEMO_LOOPING_AGENT,
+        organization_id: DEMO_ORGANIZATION,
+        status: index % 2 === 0 ? "pending" : "executing",
+        started_at: index % 2 === 0 ? null : startedAt,
+        title: `Triggered run ${index + 1}`,
+      })),
     ],
   };
 }

@@ -6,6 +6,8 @@
  * asset-command channel instead, on `local-env-<ENV>`. It also prints the task events the stack
  * emits (queues.events).
  *
+ * `--agent AGENT` names the agent of the tasks it starts (a bulk stop's hold stops them at birth when it selects it).
+ *
  * `--spend-tokens` runs one task that spends tokens instead, reporting its usage every 500 ms as
  * the platform does, under a task limit of `--max-tokens` (set as PUT .../limits sets it): the
  * token guard stops it, and the worker prints the stop it received and the stopped record.
@@ -44,6 +46,7 @@ async function main(): Promise<void> {
       "step-ms": { type: "string", default: "1000" },
       steps: { type: "string", default: "600" },
       organization: { type: "string", default: DEMO_ORGANIZATION },
+      agent: { type: "string", default: "agent-reference-worker" },
       "stack-file": { type: "string", default: process.env[CONFORMANCE_ENV.stackFile] },
       "tasks-from-stdin": { type: "boolean", default: false },
       "spend-tokens": { type: "boolean", default: false },
@@ -92,7 +95,7 @@ async function main(): Promise<void> {
     const now = formatTimestamp(new Date());
     const execution = {
       id: randomUUID(),
-      agent_id: "agent-reference-worker",
+      agent_id: values.agent,
       organization_id: values.organization,
       input: { text: `fake task ${index + 1}`, files: [] },
       status: "executing",

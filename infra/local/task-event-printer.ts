@@ -1,5 +1,12 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import * as z from "zod/mini";
+import { BULK_STOP_COMPLETED, bulkStopCompletedDetailSchema } from "../../lib/bulk-stop/events.js";
 import { taskEventEnvelopeSchema } from "../../lib/task-events.js";
+
+const bulkStopCompletedEnvelopeSchema = z.object({
+  "detail-type": z.literal(BULK_STOP_COMPLETED),
+  detail: bulkStopCompletedDetailSchema,
+});
 
 /**
  * `npm run worker`'s view of the task events: long-polls queues.events (where the local stack puts
@@ -19,7 +26,14 @@ export function printTaskEvents(
           new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 5 }),
         );
         for (const message of Messages) {
-          const parsed = taskEventEnvelopeSchema.safeParse(JSON.parse(message.Body ?? "null"));
+          const body: unknown = JSON.parse(message.Body ?? "null");
+          const bulk = bulkStopCompletedEnvelopeSchema.safeParse(body);
+          if (bulk.success) {
+            const { stop_id, matched, stopped, already_terminal, failed, held } = bulk.data.detail;
+            log(BULK_STOP_COMPLETED, { stop_id, matched, stopped, already_terminal, failed, held });
+            continue;
+          }
+          const parsed = taskEventEnvelopeSchema.safeParse(body);
           if (!parsed.success) {
             log("unreadable task event", { message_id: message.MessageId });
             continue;
