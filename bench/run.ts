@@ -10,6 +10,7 @@
  *   npm run bench -- --only guards --guard-tasks 50    the runaway guards over 50 tasks (default 100)
  *   npm run bench -- --only sweep                      the sweep of idle signal queues over 10,000 queues
  *   npm run bench -- --only cleanup --cleanup-sizes 1000   cleanup runs at 1,000 running tasks (default 1000,10000,30000)
+ *   npm run bench -- --only bulk --bulk-tasks 1000   a bulk stop of 1,000 running tasks beside 1,000 (default 10000)
  */
 import { fork } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -18,6 +19,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import * as esbuild from "esbuild";
 import { esbuildOptions } from "../infra/bundling.js";
+import { type BulkResults, measureBulk } from "./bulk.js";
 import { buildAllBundles, type ColdInit, coldInitParts, coldInitVariants, measureColdInit } from "./bundles.js";
 import { type CleanupSizeResults, measureCleanup } from "./cleanup.js";
 import { type FleetRun, type FleetStep, measureFleet } from "./fleet/measure.js";
@@ -30,7 +32,7 @@ import { median, round } from "./stats.js";
 // The SDK warns once per process that Node 20 support ends; the table is no place for it.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
-const sections = ["bundle", "cold", "hot", "local", "fleet", "guards", "sweep", "cleanup"] as const;
+const sections = ["bundle", "cold", "hot", "local", "fleet", "guards", "sweep", "cleanup", "bulk"] as const;
 type Section = (typeof sections)[number];
 
 const { values: options } = parseArgs({
@@ -43,6 +45,7 @@ const { values: options } = parseArgs({
     "python-workers": { type: "string", default: "200" },
     "guard-tasks": { type: "string", default: "100" },
     "cleanup-sizes": { type: "string", default: "1000,10000,30000" },
+    "bulk-tasks": { type: "string", default: "10000" },
   },
   strict: true,
 });
@@ -84,6 +87,8 @@ interface Budgets {
     readonly steadyItemsReadPerRun: number;
     readonly overdueLeftAfterTwoRuns: number;
   };
+  /** A bulk stop of every running task of one organization (10,000 by default) on the local stack. */
+  readonly bulk: { readonly lastStoppedMs: number };
 }
 const budgets = JSON.parse(readFileSync(new URL("./budgets.json", import.meta.url), "utf8")) as Budgets;
 
@@ -674,6 +679,57 @@ if (selected.has("cleanup")) {
     );
     print();
   }
+}
+
+if (selected.has("bulk")) {
+  const bulk: BulkResults = await measureBulk(workDirectory, { tasks: Number(options["bulk-tasks"]) });
+  results.bulk = bulk;
+  print(
+    `Bulk stop (\`npm start\` stack, its stream poller and the real stream handler indexing; the bulk stop function ` +
+      `in this process, its clients counted, its runs from a jobs queue of the bench's own): ` +
+      `${bulk.tasks.toLocaleString("en")} running tasks of org-bench-a beside ${bulk.tasks.toLocaleString("en")} of ` +
+      `org-bench-b, same agent; \`{"scope": {"agent_id": "agent-bench"}}\`. Startup ${bulk.startupSeconds} s, ` +
+      `seeding ${bulk.seedSeconds} s (BatchWriteItem), all indexed ${bulk.indexedSeconds} s after`,
+  );
+  print();
+  table(
+    ["measure", "p50", "p99", "max", "budget"],
+    [
+      [
+        "request to the task's stopped record, ms",
+        bulk.requestToStoppedP50Ms,
+        bulk.requestToStoppedP99Ms,
+        bulk.lastStoppedMs,
+        `last ${check(`bulk ${bulk.tasks} request to last stopped ms`, bulk.lastStoppedMs, budgets.bulk.lastStoppedMs)}`,
+      ],
+    ],
+  );
+  print(
+    `Stopped ${bulk.stopped} of ${bulk.tasks}, not stopped ${bulk.notStopped} ` +
+      `(${check(`bulk ${bulk.tasks} not stopped`, bulk.notStopped, 0)}), ${bulk.stopsPerSecond} stops/s; ` +
+      `stopped twice or by another (version not 1, stopped_by not this bulk stop's) ${bulk.stoppedTwiceOrByOther} ` +
+      `(${check(`bulk ${bulk.tasks} stopped twice or by another`, bulk.stoppedTwiceOrByOther, 0)}). ` +
+      `202 in ${bulk.requestMs} ms (matched ${bulk.matched}); done ${round(bulk.doneMs / 1000, 1)} s after the ` +
+      `request, in ${bulk.runs} run(s); the bulk stop's counts: stopped ${bulk.counts.stopped}, failed ` +
+      `${bulk.counts.failed}, already terminal ${bulk.counts.already_terminal}.`,
+  );
+  print(
+    `AWS calls: ${bulk.calls} (${bulk.requestCalls} for the request), ${bulk.callsPerStopped} per stopped task: ` +
+      `${Object.entries(bulk.callsByCommand)
+        .sort(([, a], [, b]) => b - a)
+        .map(([command, count]) => `${command} ${count}`)
+        .join(", ")}; executions items read by Queries ${bulk.itemsRead}.`,
+  );
+  print(
+    `Tenancy: recorded requests naming org-bench-b or one of its tasks ${bulk.tenancy.requestsNamingOther} ` +
+      `(${check(`bulk ${bulk.tasks} requests naming the other organization`, bulk.tenancy.requestsNamingOther, 0)}); ` +
+      `Queries outside org-bench-a's four partitions ${bulk.tenancy.queriesOutsideOwnPartitions} of ` +
+      `${bulk.tenancy.queries} ` +
+      `(${check(`bulk ${bulk.tasks} queries outside own partitions`, bulk.tenancy.queriesOutsideOwnPartitions, 0)}); ` +
+      `org-bench-b items not deep-equal to before ${bulk.tenancy.otherItemsChanged} ` +
+      `(${check(`bulk ${bulk.tasks} other organization's items changed`, bulk.tenancy.otherItemsChanged, 0)}).`,
+  );
+  print();
 }
 
 results.checks = checks;

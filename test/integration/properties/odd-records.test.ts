@@ -28,6 +28,13 @@ import { drainEvents, drainStopMessages, storedExecution } from "../../support/t
  * - every transition to stopped has exactly one Task Stopped event, and no two transitions share a key.
  */
 
+/** A stored record less the organization index's keys, which the stream processor adds to any running record. */
+function withoutOrganizationIndex(record: Record<string, unknown> | undefined) {
+  if (!record) return record;
+  const { idx_org_shard: _shard, idx_org_since: _since, ...rest } = record;
+  return rest;
+}
+
 const NUM_RUNS = 12;
 const KEY = `sk-odd-property-${randomUUID()}`;
 
@@ -131,6 +138,27 @@ const stopByAnotherWriter = (id: string, stoppedAt: Stored) =>
 
 /** Every counterexample this property has found, run first every time. */
 const foundCounterexamples: [Family[]][] = [
+  // Seed 449542078: a pending child written late with a null parent form, under a stopped parent, must be left alone;
+  // the organization index's bookkeeping keys the stream processor adds to it are not a change of the record.
+  [
+    [
+      {
+        organization: "org-a",
+        stoppedBy: "api",
+        stoppedAt: "2026-11-25T10:00:00.000Z",
+        children: [
+          {
+            organization: "org-a",
+            status: "pending",
+            createdAt: "2026-11-25T10:00:00.000Z",
+            late: true,
+            parentForm: "null",
+          },
+        ],
+        stopsAgain: false,
+      },
+    ],
+  ],
   // A parent stopped through the API, run again, and stopped by another writer: both events carried the first key.
   [
     [
@@ -260,7 +288,10 @@ describe("property: batches mixing good records with every odd form", () => {
               expect(stored?.stop_reason).toBe("parent_stopped");
               expectedTransitions.set(childId, 1);
             } else {
-              expect(stored, `child ${index} of ${id}`).toEqual(before.get(childId));
+              // Untouched, but for the organization index's bookkeeping keys (docs/storage-contract.md).
+              expect(withoutOrganizationIndex(stored), `child ${index} of ${id}`).toEqual(
+                withoutOrganizationIndex(before.get(childId)),
+              );
               // Written already stopped after its parent's stop: a transition of its own, by its writer.
               if (member.late && member.status === "stopped") expectedTransitions.set(childId, 1);
             }
