@@ -16,5 +16,14 @@ export type TaskAnswer = { readonly kind: TaskResultKind; readonly execution: Ag
 /** Requests turned away before any operation ran. */
 export type RejectedRequestKind = "unauthorized" | "invalid_task_id" | "invalid_body" | "invalid_invocation";
 
+/** What a bulk stop request came to (functions/bulk-stop/http.ts). */
+export type BulkStopOutcomeKind =
+  | "bulk_stop_created"
+  | "bulk_stop_existing"
+  | "bulk_stop_dry_run"
+  | "bulk_stop_read"
+  | "bulk_stop_hold_ended"
+  | "invalid_stop_id";
+
 /** Every outcome a request is recorded with (one metric each, `Outcome_<kind>`). */
-export type RequestOutcomeKind = TaskAnswer["kind"] | RejectedRequestKind;
+export type RequestOutcomeKind = TaskAnswer["kind"] | RejectedRequestKind | BulkStopOutcomeKind;

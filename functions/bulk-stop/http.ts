@@ -71,13 +71,24 @@ export function createBulkStopHttpHandler(deps: BulkStopHandlerDependencies) {
     requestId: string,
     endHold: boolean,
   ): Promise<APIGatewayProxyResult> {
+    const context = { request_id: requestId, organization_id: organizationId };
     const stopId = taskIdSchema.safeParse(event.pathParameters?.stop_id);
-    if (!stopId.success) return httpResponses.validationError([invalidStopIdIssue], requestId);
+    if (!stopId.success) {
+      recordOutcome(deps, "invalid_stop_id", context);
+      return httpResponses.validationError([invalidStopIdIssue], requestId);
+    }
     const bulkStop = await deps.store.get(stopId.data);
-    if (!bulkStop) return notFound(requestId);
+    if (!bulkStop) {
+      recordOutcome(deps, "not_found", { ...context, stop_id: stopId.data });
+      return notFound(requestId);
+    }
     // Tenancy before anything of it is read out or changed.
-    if (bulkStop.organization_id !== organizationId) return forbidden(requestId);
+    if (bulkStop.organization_id !== organizationId) {
+      recordOutcome(deps, "forbidden", { ...context, stop_id: stopId.data });
+      return forbidden(requestId);
+    }
     const now = formatTimestamp(deps.now());
+    recordOutcome(deps, endHold ? "bulk_stop_hold_ended" : "bulk_stop_read", { ...context, stop_id: stopId.data });
     if (!endHold) return json(200, bulkStopView(bulkStop, now), requestId);
     await deps.store.endHold(bulkStop.stop_id, organizationId, now);
     const after = await deps.store.get(bulkStop.stop_id);

@@ -250,7 +250,7 @@ describe.each(["dev", "prod"] as const)("the deployed permissions (%s)", (stage)
       ),
     );
     expect([...seen].sort()).toEqual(
-      [...functionNames, "worker", "environment", "npm run keys", "npm run limits"].sort(),
+      [...functionNames, "worker", "environment", "npm run keys", "npm run limits", "npm run stops"].sort(),
     );
     expect(run.calls.some(({ scenario }) => scenario.startsWith("python kit"))).toBe(true);
   });

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CreateEventBusCommand, EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { LambdaClient } from "@aws-sdk/client-lambda";
-import { CreateQueueCommand } from "@aws-sdk/client-sqs";
+import { CreateQueueCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyResult } from "aws-lambda";
 import { inject } from "vitest";
 import { composeCleanup } from "../../../functions/cleanup/compose.js";
@@ -17,6 +17,9 @@ import { ownerQueueSettings } from "../../../infra/local/provision.js";
 import { issueApiKey, revokeApiKey } from "../../../lib/auth/api-key-admin.js";
 import { commonOptions } from "../../../lib/aws/clients.js";
 import { lambdaStopInvoker } from "../../../lib/aws/stop-invoker.js";
+import { createBulkStop } from "../../../lib/bulk-stop/create.js";
+import { dynamoScopedTaskReader } from "../../../lib/bulk-stop/scoped-tasks.js";
+import { dynamoBulkStopStore } from "../../../lib/bulk-stop/store.js";
 import { readCleanupConfig, readGetTaskConfig } from "../../../lib/config.js";
 import { eventBridgeTaskEventPublisher } from "../../../lib/events/publishers.js";
 import { livenessIndexKeys } from "../../../lib/executions/indexes.js";
@@ -502,6 +505,36 @@ export async function recordEveryComponent(): Promise<RecordedRun> {
     await record(limits, "npm run limits -- get", operatorCounter, () =>
       getOrganizationLimits(operatorDynamoDb, aws.resources.tables.limits, ORGANIZATION),
     );
+    // npm run stops: what infra/admin/stops.ts calls, on clients of its own (the run itself is the function's).
+    const stopsDynamoDb = localDynamoDbClient();
+    const operatorSqs = localSqsClient();
+    const stopsCounter = countAwsCalls(stopsDynamoDb, operatorSqs);
+    const stops = { kind: "operator", command: "npm run stops" } as const;
+    const operatorStore = dynamoBulkStopStore(stopsDynamoDb, aws.resources.tables.bulk_stops);
+    const operatorCreate = {
+      store: operatorStore,
+      tasks: dynamoScopedTaskReader(stopsDynamoDb, aws.resources.tables.executions),
+      enqueueRun: async (job: { stop_id: string; queued_at: number }) => {
+        await operatorSqs.send(
+          new SendMessageCommand({ QueueUrl: aws.resources.queues.bulk_stop_jobs, MessageBody: JSON.stringify(job) }),
+        );
+      },
+      now: () => new Date(),
+    };
+    let operatorStopId = "";
+    await record(stops, "npm run stops -- --org --agent --hold", stopsCounter, async () => {
+      const created = await createBulkStop(
+        { scope: { agent_id: "agent-operator" }, hold_seconds: 60 },
+        { organizationId: ORGANIZATION, createdBy: "operator:iam" },
+        operatorCreate,
+      );
+      if (created.kind !== "created") throw new Error("npm run stops: no bulk stop created");
+      operatorStopId = created.view.stop_id;
+    });
+    await record(stops, "npm run stops -- show / end-hold", stopsCounter, async () => {
+      await operatorStore.get(operatorStopId);
+      await operatorStore.endHold(operatorStopId, ORGANIZATION, new Date().toISOString());
+    });
   } finally {
     await Promise.all([lambdaEndpoint.close(), moto.close()]);
   }
