@@ -24,7 +24,6 @@ import {
   BatchWriteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
-  QueryCommand,
 } from "@aws-sdk/client-dynamodb";
 import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
@@ -47,6 +46,7 @@ import { createReferenceWorker } from "../lib/worker/reference-worker.js";
 import { countAwsCalls } from "../test/support/aws-call-counter.js";
 import { aBulkStopRequest } from "../test/support/bulk-stop-harness.js";
 import { startLocalStack } from "../test/support/local-stack-process.js";
+import { countIndexItems } from "./index-counts.js";
 import { seededRandom } from "./seeded-random.js";
 import { median, percentile, round } from "./stats.js";
 
@@ -188,26 +188,12 @@ async function batchGet(
 
 /** Items in one organization's four `active-by-organization` partitions: the bench's own reads, not counted. */
 async function indexed(dynamoDb: DynamoDBClient, tableName: string, organizationId: string): Promise<number> {
-  let total = 0;
-  for (const partition of organizationShardKeys(organizationId)) {
-    let page: Record<string, AttributeValue> | undefined;
-    do {
-      const { Count = 0, LastEvaluatedKey } = await dynamoDb.send(
-        new QueryCommand({
-          TableName: tableName,
-          IndexName: executionIndexes.activeByOrganization.indexName,
-          KeyConditionExpression: "#shard = :shard",
-          ExpressionAttributeNames: { "#shard": executionIndexes.activeByOrganization.partitionKey.name },
-          ExpressionAttributeValues: { ":shard": { S: partition } },
-          Select: "COUNT",
-          ...(page ? { ExclusiveStartKey: page } : {}),
-        }),
-      );
-      total += Count;
-      page = LastEvaluatedKey;
-    } while (page);
-  }
-  return total;
+  return countIndexItems(
+    dynamoDb,
+    tableName,
+    executionIndexes.activeByOrganization,
+    organizationShardKeys(organizationId),
+  );
 }
 
 export async function measureBulk(workDirectory: string, plan: BulkPlan): Promise<BulkResults> {

@@ -20,13 +20,7 @@
 import { randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  type AttributeValue,
-  BatchWriteItemCommand,
-  type DynamoDBClient,
-  GetItemCommand,
-  QueryCommand,
-} from "@aws-sdk/client-dynamodb";
+import { BatchWriteItemCommand, type DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import { composeStopTask } from "../functions/stop-task/compose.js";
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localClientOptions } from "../infra/local/emulators.js";
@@ -45,6 +39,7 @@ import { dynamoWorkerExecutionUpdates } from "../lib/worker/execution-updates.js
 import { createReferenceWorker } from "../lib/worker/reference-worker.js";
 import { countAwsCalls } from "../test/support/aws-call-counter.js";
 import { startLocalStack } from "../test/support/local-stack-process.js";
+import { countIndexItems } from "./index-counts.js";
 import { seededRandom } from "./seeded-random.js";
 import { round } from "./stats.js";
 
@@ -180,26 +175,7 @@ async function batchWrite(dynamoDb: DynamoDBClient, tableName: string, items: re
 
 /** Items in the active-by-deadline index: the bench's own reads, not counted in any run. */
 async function deadlinesWritten(dynamoDb: DynamoDBClient, tableName: string): Promise<number> {
-  let total = 0;
-  for (const shard of allShards("active")) {
-    let page: Record<string, AttributeValue> | undefined;
-    do {
-      const { Count = 0, LastEvaluatedKey } = await dynamoDb.send(
-        new QueryCommand({
-          TableName: tableName,
-          IndexName: executionIndexes.activeByDeadline.indexName,
-          KeyConditionExpression: "#shard = :shard",
-          ExpressionAttributeNames: { "#shard": executionIndexes.activeByDeadline.partitionKey.name },
-          ExpressionAttributeValues: { ":shard": { S: shard } },
-          Select: "COUNT",
-          ...(page ? { ExclusiveStartKey: page } : {}),
-        }),
-      );
-      total += Count;
-      page = LastEvaluatedKey;
-    } while (page);
-  }
-  return total;
+  return countIndexItems(dynamoDb, tableName, executionIndexes.activeByDeadline, allShards("active"));
 }
 
 async function measureSize(workDirectory: string, size: number): Promise<CleanupSizeResults> {

@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import type { BulkStop } from "./store.js";
+import { bulkStopScopeViewSchema } from "./view.js";
 
 /** The event a bulk stop emits once, when it has gone through every task its scope selected. */
 export const BULK_STOP_COMPLETED = "Bulk Stop Completed";
@@ -7,12 +8,7 @@ export const BULK_STOP_COMPLETED = "Bulk Stop Completed";
 export const bulkStopCompletedDetailSchema = z.object({
   stop_id: z.string(),
   organization_id: z.string(),
-  scope: z.object({
-    agent_id: z.optional(z.string()),
-    started_after: z.optional(z.string()),
-    started_before: z.optional(z.string()),
-    statuses: z.array(z.string()),
-  }),
+  scope: bulkStopScopeViewSchema,
   reason: z.nullable(z.string()),
   matched: z.number(),
   stopped: z.number(),

@@ -9,11 +9,13 @@ import {
   TransactionCanceledException,
   TransactWriteItemsCommand,
   UpdateItemCommand,
+  type UpdateItemCommandInput,
 } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import * as z from "zod/mini";
 import { bulkStopsTable, INDEX_SHARDS } from "../resources.js";
-import { type BulkStopScope, runningStatuses } from "./scope.js";
+import type { BulkStopScope } from "./scope.js";
+import { bulkStopScopeViewSchema } from "./view.js";
 
 /**
  * The bulk-stops table (lib/resources.ts `bulkStopsTable`): a bulk stop's scope, its progress through each shard of
@@ -38,12 +40,7 @@ const shards = Array.from({ length: INDEX_SHARDS }, (_, shard) => shard);
 const storedBulkStopSchema = z.object({
   id: z.string(),
   organization_id: z.string(),
-  scope: z.object({
-    agent_id: z.optional(z.string()),
-    started_after: z.optional(z.string()),
-    started_before: z.optional(z.string()),
-    statuses: z.array(z.enum(runningStatuses as [(typeof runningStatuses)[number], ...typeof runningStatuses])),
-  }),
+  scope: bulkStopScopeViewSchema,
   reason: z.nullable(z.string()),
   status: z.enum(["running", "done"]),
   created_at: z.string(),
@@ -185,6 +182,17 @@ function readBulkStop(item: Record<string, AttributeValue>): BulkStop {
 
 const FAILED_IDS_KEPT = 100;
 
+/** One conditional UpdateItem: true when applied, false when its condition refused it. */
+async function updateIf(client: DynamoDBClient, input: UpdateItemCommandInput): Promise<boolean> {
+  try {
+    await client.send(new UpdateItemCommand(input));
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+}
+
 export function dynamoBulkStopStore(client: DynamoDBClient, tableName: string): BulkStopStore {
   return {
     async findByIdempotencyKey(organizationId, key) {
@@ -262,72 +270,56 @@ export function dynamoBulkStopStore(client: DynamoDBClient, tableName: string): 
     },
 
     async beginShardPage(stopId, shard, seenVersion, page) {
-      try {
-        await client.send(
-          new UpdateItemCommand({
-            TableName: tableName,
-            Key: { id: { S: stopId } },
-            ConditionExpression: "#version = :seen AND #status = :running",
-            UpdateExpression: "SET #in_flight = :in_flight, #version = :next_version",
-            ExpressionAttributeNames: {
-              "#in_flight": inFlightAttribute(shard),
-              "#version": versionAttribute(shard),
-              "#status": "status",
-            },
-            ExpressionAttributeValues: {
-              ":seen": { N: String(seenVersion) },
-              ":next_version": { N: String(seenVersion + 1) },
-              ":running": { S: "running" },
-              ":in_flight": marshall({ page: { task_ids: [...page.taskIds], next: page.next } }).page as AttributeValue,
-            },
-          }),
-        );
-        return true;
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false;
-        throw error;
-      }
+      return updateIf(client, {
+        TableName: tableName,
+        Key: { id: { S: stopId } },
+        ConditionExpression: "#version = :seen AND #status = :running",
+        UpdateExpression: "SET #in_flight = :in_flight, #version = :next_version",
+        ExpressionAttributeNames: {
+          "#in_flight": inFlightAttribute(shard),
+          "#version": versionAttribute(shard),
+          "#status": "status",
+        },
+        ExpressionAttributeValues: {
+          ":seen": { N: String(seenVersion) },
+          ":next_version": { N: String(seenVersion + 1) },
+          ":running": { S: "running" },
+          ":in_flight": marshall({ page: { task_ids: [...page.taskIds], next: page.next } }).page as AttributeValue,
+        },
+      });
     },
 
     async saveShardPage(stopId, shard, seenVersion, next, page) {
       const failedIds = page.failedTaskIds.slice(0, FAILED_IDS_KEPT);
-      try {
-        await client.send(
-          new UpdateItemCommand({
-            TableName: tableName,
-            Key: { id: { S: stopId } },
-            ConditionExpression: "#version = :seen AND #status = :running",
-            UpdateExpression:
-              "SET #cursor = :next, #version = :next_version" +
-              (failedIds.length > 0
-                ? ", failed_task_ids = list_append(if_not_exists(failed_task_ids, :none), :failed_ids)"
-                : "") +
-              " ADD matched :matched, stopped :stopped, already_terminal :already_terminal, failed :failed",
-            ExpressionAttributeNames: {
-              "#cursor": cursorAttribute(shard),
-              "#version": versionAttribute(shard),
-              "#status": "status",
-            },
-            ExpressionAttributeValues: {
-              ":seen": { N: String(seenVersion) },
-              ":next_version": { N: String(seenVersion + 1) },
-              ":running": { S: "running" },
-              ":next": { S: next },
-              ":matched": { N: String(page.matched) },
-              ":stopped": { N: String(page.stopped) },
-              ":already_terminal": { N: String(page.already_terminal) },
-              ":failed": { N: String(page.failed) },
-              ...(failedIds.length > 0
-                ? { ":none": { L: [] }, ":failed_ids": { L: failedIds.map((id) => ({ S: id })) } }
-                : {}),
-            },
-          }),
-        );
-        return true;
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false;
-        throw error;
-      }
+      return updateIf(client, {
+        TableName: tableName,
+        Key: { id: { S: stopId } },
+        ConditionExpression: "#version = :seen AND #status = :running",
+        UpdateExpression:
+          "SET #cursor = :next, #version = :next_version" +
+          (failedIds.length > 0
+            ? ", failed_task_ids = list_append(if_not_exists(failed_task_ids, :none), :failed_ids)"
+            : "") +
+          " ADD matched :matched, stopped :stopped, already_terminal :already_terminal, failed :failed",
+        ExpressionAttributeNames: {
+          "#cursor": cursorAttribute(shard),
+          "#version": versionAttribute(shard),
+          "#status": "status",
+        },
+        ExpressionAttributeValues: {
+          ":seen": { N: String(seenVersion) },
+          ":next_version": { N: String(seenVersion + 1) },
+          ":running": { S: "running" },
+          ":next": { S: next },
+          ":matched": { N: String(page.matched) },
+          ":stopped": { N: String(page.stopped) },
+          ":already_terminal": { N: String(page.already_terminal) },
+          ":failed": { N: String(page.failed) },
+          ...(failedIds.length > 0
+            ? { ":none": { L: [] }, ":failed_ids": { L: failedIds.map((id) => ({ S: id })) } }
+            : {}),
+        },
+      });
     },
 
     async countHeld(stopId) {
@@ -343,44 +335,29 @@ export function dynamoBulkStopStore(client: DynamoDBClient, tableName: string): 
     },
 
     async complete(stopId, completedAt) {
-      try {
-        await client.send(
-          new UpdateItemCommand({
-            TableName: tableName,
-            Key: { id: { S: stopId } },
-            ConditionExpression: "#status = :running",
-            UpdateExpression: "SET #status = :done, completed_at = :at",
-            ExpressionAttributeNames: { "#status": "status" },
-            ExpressionAttributeValues: {
-              ":running": { S: "running" },
-              ":done": { S: "done" },
-              ":at": { S: completedAt },
-            },
-          }),
-        );
-        return true;
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false;
-        throw error;
-      }
+      return updateIf(client, {
+        TableName: tableName,
+        Key: { id: { S: stopId } },
+        ConditionExpression: "#status = :running",
+        UpdateExpression: "SET #status = :done, completed_at = :at",
+        ExpressionAttributeNames: { "#status": "status" },
+        ExpressionAttributeValues: {
+          ":running": { S: "running" },
+          ":done": { S: "done" },
+          ":at": { S: completedAt },
+        },
+      });
     },
 
     async endHold(stopId, organizationId, now) {
-      try {
-        await client.send(
-          new UpdateItemCommand({
-            TableName: tableName,
-            Key: { id: { S: stopId } },
-            // Tenancy first; only a hold still in force ends (ending an ended one changes nothing).
-            ConditionExpression: "organization_id = :org AND idx_hold_until > :now",
-            UpdateExpression:
-              "SET hold_until = :now, hold_ended_at = :now REMOVE idx_hold_organization, idx_hold_until",
-            ExpressionAttributeValues: { ":org": { S: organizationId }, ":now": { S: now } },
-          }),
-        );
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      }
+      await updateIf(client, {
+        TableName: tableName,
+        Key: { id: { S: stopId } },
+        // Tenancy first; only a hold still in force ends (ending an ended one changes nothing).
+        ConditionExpression: "organization_id = :org AND idx_hold_until > :now",
+        UpdateExpression: "SET hold_until = :now, hold_ended_at = :now REMOVE idx_hold_organization, idx_hold_until",
+        ExpressionAttributeValues: { ":org": { S: organizationId }, ":now": { S: now } },
+      });
     },
 
     async holdsInForce(organizationId, now) {

@@ -2,7 +2,7 @@ import type { APIGatewayProxyEvent } from "aws-lambda";
 import type * as z from "zod/mini";
 import { type BulkStopRequest, bulkStopRequestSchema } from "../bulk-stop/scope.js";
 import type { ValidationIssue } from "./responses.js";
-import type { RequestBodyRead } from "./stop-request-body.js";
+import { type RequestBodyRead, readRequiredJsonBody } from "./stop-request-body.js";
 
 /**
  * The body of `POST /v1/stops` (lib/bulk-stop/scope.ts): required; every issue reported at once in FastAPI's shape,
@@ -59,20 +59,9 @@ function toValidationIssues(error: z.core.$ZodError, input: unknown): Validation
 export function readBulkStopRequestBody(
   event: Pick<APIGatewayProxyEvent, "body" | "isBase64Encoded">,
 ): RequestBodyRead<BulkStopRequest> {
-  const text =
-    event.body === null || event.body === undefined
-      ? ""
-      : event.isBase64Encoded
-        ? Buffer.from(event.body, "base64").toString("utf8")
-        : event.body;
-  if (text.trim() === "") return { ok: false, issues: [{ loc: ["body"], msg: "Field required", type: "missing" }] };
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return { ok: false, issues: [{ loc: ["body"], msg: "JSON decode error", type: "json_invalid" }] };
-  }
-  if (value === null) return { ok: false, issues: [{ loc: ["body"], msg: "Field required", type: "missing" }] };
+  const json = readRequiredJsonBody(event);
+  if (!json.ok) return json;
+  const value = json.body;
   const parsed = bulkStopRequestSchema.safeParse(value);
   return parsed.success
     ? { ok: true, body: parsed.data }

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { type Limits, limitMaximums, limitNames, limitsSchema } from "../limits.js";
 import type { ValidationIssue } from "./responses.js";
-import type { RequestBodyRead } from "./stop-request-body.js";
+import { type RequestBodyRead, readRequiredJsonBody } from "./stop-request-body.js";
 
 /**
  * The body of `PUT /v1/tasks/{task_id}/limits`: `{"max_tokens": N, "max_duration_seconds": N,
@@ -22,20 +22,9 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 export function readLimitsRequestBody(
   event: Pick<APIGatewayProxyEvent, "body" | "isBase64Encoded">,
 ): RequestBodyRead<Limits> {
-  const text =
-    event.body === null || event.body === undefined
-      ? ""
-      : event.isBase64Encoded
-        ? Buffer.from(event.body, "base64").toString("utf8")
-        : event.body;
-  if (text.trim() === "") return { ok: false, issues: [{ loc: ["body"], msg: "Field required", type: "missing" }] };
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return { ok: false, issues: [{ loc: ["body"], msg: "JSON decode error", type: "json_invalid" }] };
-  }
-  if (value === null) return { ok: false, issues: [{ loc: ["body"], msg: "Field required", type: "missing" }] };
+  const json = readRequiredJsonBody(event);
+  if (!json.ok) return json;
+  const value = json.body;
   if (!isPlainObject(value)) {
     return {
       ok: false,

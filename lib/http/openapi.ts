@@ -92,6 +92,26 @@ function gatewayResponses(): Record<string, ReturnType<typeof errorResponse>> {
   );
 }
 
+/** The service's own 500 and 503, on every route. */
+function serverErrorResponses() {
+  return {
+    "500": errorResponse(
+      "Internal error, the service's or API Gateway's (nothing about it is disclosed)",
+      "Internal server error",
+    ),
+    "503": errorResponse(
+      "A dependency is unavailable; nothing was changed. Retry after the given seconds.",
+      "Service temporarily unavailable, please retry",
+      {
+        "retry-after": {
+          description: "Seconds to wait before retrying",
+          schema: { type: "integer", example: RETRY_AFTER_SECONDS },
+        },
+      },
+    ),
+  };
+}
+
 interface OperationText {
   readonly summary: string;
   readonly description: string;
@@ -189,20 +209,7 @@ function bulkStopOperation(route: RouteDefinition) {
     responses: {
       "401": errorResponse("Unauthorized (invalid API key)", "Invalid or missing API key"),
       ...gatewayResponses(),
-      "500": errorResponse(
-        "Internal error, the service's or API Gateway's (nothing about it is disclosed)",
-        "Internal server error",
-      ),
-      "503": errorResponse(
-        "A dependency is unavailable; nothing was changed. Retry after the given seconds.",
-        "Service temporarily unavailable, please retry",
-        {
-          "retry-after": {
-            description: "Seconds to wait before retrying",
-            schema: { type: "integer", example: RETRY_AFTER_SECONDS },
-          },
-        },
-      ),
+      ...serverErrorResponses(),
     },
   };
   const view = (description: string, status: string) => ({
@@ -344,20 +351,7 @@ function operation(route: RouteDefinition) {
         },
       },
       ...gatewayResponses(),
-      "500": errorResponse(
-        "Internal error, the service's or API Gateway's (nothing about it is disclosed)",
-        "Internal server error",
-      ),
-      "503": errorResponse(
-        "A dependency is unavailable; nothing was changed. Retry after the given seconds.",
-        "Service temporarily unavailable, please retry",
-        {
-          "retry-after": {
-            description: "Seconds to wait before retrying",
-            schema: { type: "integer", example: RETRY_AFTER_SECONDS },
-          },
-        },
-      ),
+      ...serverErrorResponses(),
     },
   };
 }

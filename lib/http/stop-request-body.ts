@@ -81,3 +81,30 @@ export function readStopRequestBody(
   }
   return { ok: true, body: { note: reason } };
 }
+
+/**
+ * A required JSON body, decoded as API Gateway hands it over (base64 or not): FastAPI's `missing` for no body, an
+ * empty one or `null`, and `json_invalid` for one that is not JSON. Whatever the value is, the route's reader judges.
+ */
+export function readRequiredJsonBody(
+  event: Pick<APIGatewayProxyEvent, "body" | "isBase64Encoded">,
+): RequestBodyRead<unknown> {
+  const text =
+    event.body === null || event.body === undefined
+      ? ""
+      : event.isBase64Encoded
+        ? Buffer.from(event.body, "base64").toString("utf8")
+        : event.body;
+  const missing: RequestBodyRead<never> = {
+    ok: false,
+    issues: [{ loc: ["body"], msg: "Field required", type: "missing" }],
+  };
+  if (text.trim() === "") return missing;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return invalid({ loc: ["body"], msg: "JSON decode error", type: "json_invalid" });
+  }
+  return value === null ? missing : { ok: true, body: value };
+}

@@ -1,6 +1,7 @@
 import { type DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyResult, SQSBatchResponse } from "aws-lambda";
+import { afterAll, beforeAll } from "vitest";
 import type { BulkStopHandlerDependencies } from "../../functions/bulk-stop/app.js";
 import { composeBulkStop } from "../../functions/bulk-stop/compose.js";
 import { toApiGatewayProxyEvent } from "../../infra/local/api-gateway-event.js";
@@ -9,7 +10,15 @@ import { toSqsEvent } from "../../infra/local/queue-consumer.js";
 import type { BulkStopView } from "../../lib/bulk-stop/view.js";
 import { readBulkStopConfig } from "../../lib/config.js";
 import { type AwsCallCounter, countAwsCalls } from "./aws-call-counter.js";
-import { type LocalAws, localDynamoDbClient, localSqsClient } from "./local-aws.js";
+import { type ExecutionStreamHarness, startExecutionStream } from "./execution-stream-harness.js";
+import {
+  type LocalAws,
+  localDynamoDbClient,
+  localSqsClient,
+  provisionIsolatedStack,
+  putItem,
+  storeApiKey,
+} from "./local-aws.js";
 import { rememberSecret } from "./secret-registry.js";
 
 export interface BulkStopHarness {
@@ -128,4 +137,46 @@ export function aBulkStopLookup(stopId: string, apiKey: string | undefined, endH
 
 export function readView(result: APIGatewayProxyResult): BulkStopView {
   return JSON.parse(result.body) as BulkStopView;
+}
+
+export interface BulkStopStack {
+  readonly aws: LocalAws;
+  readonly stream: ExecutionStreamHarness;
+  /** Stores the tasks, waits until the stream processor has indexed them, and answers their ids. */
+  seed(tasks: readonly Record<string, unknown>[]): Promise<string[]>;
+}
+
+/**
+ * Hooks for a bulk stop test file: fresh tables and queues, a key of `org-a` and one of `org-b`, and the stream
+ * processor (which indexes the tasks a bulk stop finds, and applies the holds), stopped after the file.
+ */
+export function useBulkStopStack(keys: { readonly orgA: string; readonly orgB: string }): BulkStopStack {
+  const state: { aws?: LocalAws; stream?: ExecutionStreamHarness } = {};
+  beforeAll(async () => {
+    state.aws = await provisionIsolatedStack();
+    await storeApiKey(state.aws, { key: keys.orgA, organizationId: "org-a", keyId: "key-a" });
+    await storeApiKey(state.aws, { key: keys.orgB, organizationId: "org-b", keyId: "key-b" });
+    state.stream = await startExecutionStream(state.aws);
+  });
+  afterAll(async () => {
+    await state.stream?.stop();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error("useBulkStopStack: used before its beforeAll ran");
+    return value;
+  };
+  return {
+    get aws() {
+      return started(state.aws);
+    },
+    get stream() {
+      return started(state.stream);
+    },
+    async seed(tasks) {
+      const aws = started(state.aws);
+      for (const task of tasks) await putItem(aws.dynamoDb, aws.resources.tables.executions, task);
+      await started(state.stream).settled();
+      return tasks.map((task) => String(task.id));
+    },
+  };
 }

@@ -1,63 +1,44 @@
 import { randomUUID } from "node:crypto";
 import { QueryCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { BULK_STOP_COMPLETED } from "../../../lib/bulk-stop/events.js";
 import { executionIndexes } from "../../../lib/resources.js";
-import { aBulkStopLookup, aBulkStopRequest, bulkStopHarness, readView } from "../../support/bulk-stop-harness.js";
-import { type ExecutionStreamHarness, startExecutionStream } from "../../support/execution-stream-harness.js";
-import { anExecution } from "../../support/factories.js";
 import {
-  drainQueue,
-  getStoredItem,
-  type LocalAws,
-  provisionIsolatedStack,
-  putItem,
-  storeApiKey,
-  workerQueueUrl,
-} from "../../support/local-aws.js";
+  aBulkStopLookup,
+  aBulkStopRequest,
+  bulkStopHarness,
+  readView,
+  useBulkStopStack,
+} from "../../support/bulk-stop-harness.js";
+import { anExecution } from "../../support/factories.js";
+import { drainQueue, getStoredItem, workerQueueUrl } from "../../support/local-aws.js";
 
 const KEY_A = "sk_live_bulk_a_1";
 const KEY_B = "sk_live_bulk_b_1";
 const AGENT = "agent-looping";
 
-let aws: LocalAws;
-let stream: ExecutionStreamHarness;
+const stack = useBulkStopStack({ orgA: KEY_A, orgB: KEY_B });
 
 async function allItems(table: string): Promise<Record<string, unknown>[]> {
-  const { Items = [] } = await aws.dynamoDb.send(new ScanCommand({ TableName: table, ConsistentRead: true }));
+  const { Items = [] } = await stack.aws.dynamoDb.send(new ScanCommand({ TableName: table, ConsistentRead: true }));
   return Items.map((item) => unmarshall(item));
 }
 
 /** Every table and queue a request could change, as it is now. */
 async function snapshot() {
-  const executions = await allItems(aws.resources.tables.executions);
+  const executions = await allItems(stack.aws.resources.tables.executions);
   return {
     executions: executions.sort((a, b) => String(a.id).localeCompare(String(b.id))),
-    bulkStops: await allItems(aws.resources.tables.bulk_stops),
+    bulkStops: await allItems(stack.aws.resources.tables.bulk_stops),
   };
 }
 
-async function seed(tasks: Record<string, unknown>[]): Promise<string[]> {
-  for (const task of tasks) await putItem(aws.dynamoDb, aws.resources.tables.executions, task);
-  await stream.settled();
-  return tasks.map((task) => String(task.id));
-}
-
-beforeAll(async () => {
-  aws = await provisionIsolatedStack();
-  await storeApiKey(aws, { key: KEY_A, organizationId: "org-a", keyId: "key-a" });
-  await storeApiKey(aws, { key: KEY_B, organizationId: "org-b", keyId: "key-b" });
-  stream = await startExecutionStream(aws);
-});
-
-afterAll(async () => {
-  await stream?.stop();
-});
+const seed = (tasks: Record<string, unknown>[]) => stack.seed(tasks);
 
 describe("POST /v1/stops: answers in the order of every route, and a refusal changes nothing", () => {
   it("401 before anything, even for a malformed body; then 422 for a malformed or empty scope", async () => {
-    const bulk = bulkStopHarness(aws);
+    const bulk = bulkStopHarness(stack.aws);
     await seed([anExecution({ agent_id: AGENT })]);
     const before = await snapshot();
 
@@ -100,11 +81,11 @@ describe("POST /v1/stops: answers in the order of every route, and a refusal cha
       expect(JSON.parse(response.body).detail).toEqual(detail);
     }
     expect(await snapshot()).toEqual(before);
-    expect(await drainQueue(aws.sqs, aws.resources.queues.bulk_stop_jobs)).toEqual([]);
+    expect(await drainQueue(stack.aws.sqs, stack.aws.resources.queues.bulk_stop_jobs)).toEqual([]);
   });
 
   it("GET and DELETE hold: 401, then 422 for a malformed id, then 404, then 403 for another organization's", async () => {
-    const bulk = bulkStopHarness(aws);
+    const bulk = bulkStopHarness(stack.aws);
     const created = readView(
       await bulk.http(aBulkStopRequest({ scope: { agent_id: `agent-${randomUUID()}` }, hold_seconds: 600 }, KEY_B)),
     );
@@ -135,7 +116,7 @@ describe("POST /v1/stops: answers in the order of every route, and a refusal cha
 
 describe("a bulk stop", () => {
   it("dry run: counts the running tasks in scope, in the caller's organization only, and changes nothing", async () => {
-    const bulk = bulkStopHarness(aws);
+    const bulk = bulkStopHarness(stack.aws);
     const agent = `agent-${randomUUID()}`;
     await seed([
       anExecution({ agent_id: agent, status: "executing" }),
@@ -158,14 +139,14 @@ describe("a bulk stop", () => {
     );
     expect(JSON.parse(onlyExecuting.body).matched).toBe(1);
     expect(await snapshot()).toEqual(before);
-    expect(await drainQueue(aws.sqs, aws.resources.queues.bulk_stop_jobs)).toEqual([]);
+    expect(await drainQueue(stack.aws.sqs, stack.aws.resources.queues.bulk_stop_jobs)).toEqual([]);
   });
 
   it(
     "stops every running task in scope through the stop core (one write, one message, one Task Stopped event each), " +
       "counts them, emits one Bulk Stop Completed, and never reads or touches another organization's",
     async () => {
-      const bulk = bulkStopHarness(aws);
+      const bulk = bulkStopHarness(stack.aws);
       const agent = `agent-${randomUUID()}`;
       const inScope = await seed(
         Array.from({ length: 30 }, (_, index) =>
@@ -180,20 +161,20 @@ describe("a bulk stop", () => {
         Array.from({ length: 10 }, () => anExecution({ agent_id: agent, organization_id: "org-b" })),
       );
       const foreignBefore = await Promise.all(
-        foreign.map((id) => getStoredItem(aws.dynamoDb, aws.resources.tables.executions, id)),
+        foreign.map((id) => getStoredItem(stack.aws.dynamoDb, stack.aws.resources.tables.executions, id)),
       );
-      await drainQueue(aws.sqs, workerQueueUrl(aws));
-      await drainQueue(aws.sqs, aws.resources.queues.events);
+      await drainQueue(stack.aws.sqs, workerQueueUrl(stack.aws));
+      await drainQueue(stack.aws.sqs, stack.aws.resources.queues.events);
 
       const created = await bulk.http(aBulkStopRequest({ scope: { agent_id: agent }, reason: "bad deploy" }, KEY_A));
       expect(created.statusCode).toBe(202);
       const view = readView(created);
       expect(view).toMatchObject({ status: "running", matched: 30, scope: { agent_id: agent }, reason: "bad deploy" });
       await bulk.runJobs(view.stop_id);
-      await stream.settled();
+      await stack.stream.settled();
 
       for (const id of inScope) {
-        expect(await getStoredItem(aws.dynamoDb, aws.resources.tables.executions, id)).toMatchObject({
+        expect(await getStoredItem(stack.aws.dynamoDb, stack.aws.resources.tables.executions, id)).toMatchObject({
           status: "stopped",
           stop_reason: "bulk_stop",
           stopped_by: `bulk:${view.stop_id}`,
@@ -202,22 +183,26 @@ describe("a bulk stop", () => {
           version: 1,
         });
       }
-      expect(await getStoredItem(aws.dynamoDb, aws.resources.tables.executions, finished as string)).toMatchObject({
+      expect(
+        await getStoredItem(stack.aws.dynamoDb, stack.aws.resources.tables.executions, finished as string),
+      ).toMatchObject({
         status: "completed",
       });
-      expect(await getStoredItem(aws.dynamoDb, aws.resources.tables.executions, otherAgent as string)).toMatchObject({
+      expect(
+        await getStoredItem(stack.aws.dynamoDb, stack.aws.resources.tables.executions, otherAgent as string),
+      ).toMatchObject({
         status: "executing",
       });
       const foreignAfter = await Promise.all(
-        foreign.map((id) => getStoredItem(aws.dynamoDb, aws.resources.tables.executions, id)),
+        foreign.map((id) => getStoredItem(stack.aws.dynamoDb, stack.aws.resources.tables.executions, id)),
       );
       expect(foreignAfter).toEqual(foreignBefore);
 
-      const messages = await drainQueue(aws.sqs, workerQueueUrl(aws), { waitSeconds: 1 });
+      const messages = await drainQueue(stack.aws.sqs, workerQueueUrl(stack.aws), { waitSeconds: 1 });
       const signalled = messages.map((message) => JSON.parse(message.Body ?? "{}").task_id as string);
       expect(signalled.sort()).toEqual([...inScope].sort());
 
-      const events = (await drainQueue(aws.sqs, aws.resources.queues.events, { waitSeconds: 1 })).map(
+      const events = (await drainQueue(stack.aws.sqs, stack.aws.resources.queues.events, { waitSeconds: 1 })).map(
         (message) => JSON.parse(message.Body ?? "{}") as { "detail-type": string; detail: Record<string, unknown> },
       );
       const stoppedEvents = events.filter((event) => event["detail-type"] === "Task Stopped");
@@ -238,9 +223,9 @@ describe("a bulk stop", () => {
       expect(progress.completed_at).not.toBeNull();
 
       // Stopped tasks left the organization's index: nothing of this scope is found any more.
-      const { Count } = await aws.dynamoDb.send(
+      const { Count } = await stack.aws.dynamoDb.send(
         new QueryCommand({
-          TableName: aws.resources.tables.executions,
+          TableName: stack.aws.resources.tables.executions,
           IndexName: executionIndexes.activeByOrganization.indexName,
           KeyConditionExpression: "idx_org_shard = :shard",
           FilterExpression: "agent_id = :agent",
@@ -252,11 +237,11 @@ describe("a bulk stop", () => {
   );
 
   it("with the same Idempotency-Key, a retried request returns the same bulk stop and makes no second one", async () => {
-    const bulk = bulkStopHarness(aws);
+    const bulk = bulkStopHarness(stack.aws);
     const agent = `agent-${randomUUID()}`;
     await seed([anExecution({ agent_id: agent }), anExecution({ agent_id: agent })]);
     const key = `retry-${randomUUID()}`;
-    const bulkStopsBefore = (await allItems(aws.resources.tables.bulk_stops)).length;
+    const bulkStopsBefore = (await allItems(stack.aws.resources.tables.bulk_stops)).length;
     const first = readView(
       await bulk.http(aBulkStopRequest({ scope: { agent_id: agent } }, KEY_A, [["Idempotency-Key", key]])),
     );
@@ -275,7 +260,7 @@ describe("a bulk stop", () => {
     );
     expect(other.stop_id).not.toBe(first.stop_id);
     // One bulk stop and one key item for each organization.
-    expect((await allItems(aws.resources.tables.bulk_stops)).length).toBe(bulkStopsBefore + 4);
+    expect((await allItems(stack.aws.resources.tables.bulk_stops)).length).toBe(bulkStopsBefore + 4);
     await bulk.runJobs(first.stop_id);
     await bulk.runJobs(other.stop_id);
     expect(readView(await bulk.http(aBulkStopLookup(first.stop_id, KEY_A)))).toMatchObject({

@@ -1,53 +1,34 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { BULK_STOP_COMPLETED } from "../../../lib/bulk-stop/events.js";
 import type { BulkStopStore } from "../../../lib/bulk-stop/store.js";
 import { formatTimestamp } from "../../../lib/timestamp.js";
-import { aBulkStopLookup, aBulkStopRequest, bulkStopHarness, readView } from "../../support/bulk-stop-harness.js";
-import { type ExecutionStreamHarness, startExecutionStream } from "../../support/execution-stream-harness.js";
-import { anExecution } from "../../support/factories.js";
 import {
-  drainQueue,
-  getStoredItem,
-  type LocalAws,
-  provisionIsolatedStack,
-  putItem,
-  storeApiKey,
-  workerQueueUrl,
-} from "../../support/local-aws.js";
+  aBulkStopLookup,
+  aBulkStopRequest,
+  bulkStopHarness,
+  readView,
+  useBulkStopStack,
+} from "../../support/bulk-stop-harness.js";
+import { anExecution } from "../../support/factories.js";
+import { drainQueue, getStoredItem, workerQueueUrl } from "../../support/local-aws.js";
 import { platformCorpus, platformKeys, putPlatformExecution } from "../../support/platform-records.js";
 
 const KEY_A = "sk_live_hold_a_1";
 const KEY_B = "sk_live_hold_b_1";
 
-let aws: LocalAws;
-let stream: ExecutionStreamHarness;
+const stack = useBulkStopStack({ orgA: KEY_A, orgB: KEY_B });
 
-const stored = (id: string) => getStoredItem(aws.dynamoDb, aws.resources.tables.executions, id);
+const stored = (id: string) => getStoredItem(stack.aws.dynamoDb, stack.aws.resources.tables.executions, id);
 
-async function seed(tasks: Record<string, unknown>[]): Promise<string[]> {
-  for (const task of tasks) await putItem(aws.dynamoDb, aws.resources.tables.executions, task);
-  await stream.settled();
-  return tasks.map((task) => String(task.id));
-}
-
-beforeAll(async () => {
-  aws = await provisionIsolatedStack();
-  await storeApiKey(aws, { key: KEY_A, organizationId: "org-a", keyId: "key-a" });
-  await storeApiKey(aws, { key: KEY_B, organizationId: "org-b", keyId: "key-b" });
-  stream = await startExecutionStream(aws);
-});
-
-afterAll(async () => {
-  await stream?.stop();
-});
+const seed = (tasks: Record<string, unknown>[]) => stack.seed(tasks);
 
 describe("a hold", () => {
   it(
     "stops at birth a task in scope that is inserted or starts while it lasts (stop_reason held), none out of scope " +
       "or of another organization, and nothing once it has ended",
     async () => {
-      const bulk = bulkStopHarness(aws);
+      const bulk = bulkStopHarness(stack.aws);
       const agent = `agent-${randomUUID()}`;
       const [before] = await seed([anExecution({ agent_id: agent })]);
       const view = readView(
@@ -68,12 +49,12 @@ describe("a hold", () => {
       const platformRunning = platformCorpus.records.find((record) => record.status === "executing" && record.readable);
       if (!platformRunning) throw new Error("the corpus has a running record");
       const platformId = randomUUID();
-      await putPlatformExecution(aws, platformRunning, platformId);
+      await putPlatformExecution(stack.aws, platformRunning, platformId);
       const [otherAgent, otherOrganization] = await seed([
         anExecution({ agent_id: `${agent}-other` }),
         anExecution({ agent_id: agent, organization_id: "org-b" }),
       ]);
-      await stream.settled();
+      await stack.stream.settled();
 
       for (const id of [pending, executing]) {
         expect(await stored(id as string)).toMatchObject({
@@ -106,10 +87,10 @@ describe("a hold", () => {
   it("of the platform's own organization holds the platform's records, in every running form its writers store", async () => {
     const platformKey = platformKeys.find((key) => key.authorizes);
     if (!platformKey) throw new Error("the corpus has a key that authorizes");
-    const bulk = bulkStopHarness(aws);
-    await aws.dynamoDb.send(
+    const bulk = bulkStopHarness(stack.aws);
+    await stack.aws.dynamoDb.send(
       new (await import("@aws-sdk/client-dynamodb")).PutItemCommand({
-        TableName: aws.resources.tables.api_keys,
+        TableName: stack.aws.resources.tables.api_keys,
         Item: platformKey.item,
       }),
     );
@@ -121,8 +102,9 @@ describe("a hold", () => {
     );
     await bulk.runJobs(view.stop_id);
     const ids = running.map(() => randomUUID());
-    for (const [index, record] of running.entries()) await putPlatformExecution(aws, record, ids[index] as string);
-    await stream.settled();
+    for (const [index, record] of running.entries())
+      await putPlatformExecution(stack.aws, record, ids[index] as string);
+    await stack.stream.settled();
     for (const id of ids) expect(await stored(id)).toMatchObject({ status: "stopped", stop_reason: "held" });
     await bulk.http(aBulkStopLookup(view.stop_id, platformKey.key, true));
   });
@@ -132,13 +114,14 @@ describe("the platform's timestamp forms", () => {
   it("are compared as instants: a window of starts selects exactly the records that started in it, whatever their form", async () => {
     const platformKey = platformKeys.find((key) => key.authorizes);
     if (!platformKey) throw new Error("the corpus has a key that authorizes");
-    const bulk = bulkStopHarness(aws);
+    const bulk = bulkStopHarness(stack.aws);
     const running = platformCorpus.records.filter(
       (record) => ["pending", "executing", "paused", "error"].includes(record.status) && record.readable,
     );
     const ids = running.map(() => randomUUID());
-    for (const [index, record] of running.entries()) await putPlatformExecution(aws, record, ids[index] as string);
-    await stream.settled();
+    for (const [index, record] of running.entries())
+      await putPlatformExecution(stack.aws, record, ids[index] as string);
+    await stack.stream.settled();
     const starts = running.map((record) => Date.parse(record.expected.started_at ?? record.expected.created_at ?? ""));
     const sorted = [...new Set(starts)].sort((a, b) => a - b);
     expect(sorted.length).toBeGreaterThan(1);
@@ -164,10 +147,10 @@ describe("a bulk stop that crashes midway", () => {
   it("finishes on its next run without a stop lost or doubled, and counts each task once", async () => {
     const agent = `agent-${randomUUID()}`;
     const tasks = await seed(Array.from({ length: 40 }, () => anExecution({ agent_id: agent })));
-    await drainQueue(aws.sqs, workerQueueUrl(aws));
-    await drainQueue(aws.sqs, aws.resources.queues.events);
+    await drainQueue(stack.aws.sqs, workerQueueUrl(stack.aws));
+    await drainQueue(stack.aws.sqs, stack.aws.resources.queues.events);
     let saves = 0;
-    const crashing = bulkStopHarness(aws, {
+    const crashing = bulkStopHarness(stack.aws, {
       override: (wired) => ({
         store: {
           ...wired.store,
@@ -187,21 +170,21 @@ describe("a bulk stop that crashes midway", () => {
     expect(midway.stopped).toBeLessThan(40);
 
     // The message comes back (its visibility timeout, here a new one): the next run resumes from the saved cursors.
-    await bulkStopHarness(aws).handler(
+    await bulkStopHarness(stack.aws).handler(
       {
         Records: [{ messageId: "retry", body: JSON.stringify({ stop_id: view.stop_id, queued_at: Date.now() }) }],
       } as never,
       (await import("../../../infra/local/lambda-context.js")).localLambdaContext("bulk-stop"),
     );
-    await stream.settled();
+    await stack.stream.settled();
     const final = readView(await crashing.http(aBulkStopLookup(view.stop_id, KEY_A)));
     expect(final).toMatchObject({ status: "done", matched: 40, stopped: 40, already_terminal: 0, failed: 0 });
     for (const id of tasks) expect(await stored(id)).toMatchObject({ status: "stopped", version: 1 });
-    const signals = (await drainQueue(aws.sqs, workerQueueUrl(aws), { waitSeconds: 1 })).map(
+    const signals = (await drainQueue(stack.aws.sqs, workerQueueUrl(stack.aws), { waitSeconds: 1 })).map(
       (message) => JSON.parse(message.Body ?? "{}").task_id as string,
     );
     expect(signals.sort()).toEqual([...tasks].sort());
-    const events = (await drainQueue(aws.sqs, aws.resources.queues.events, { waitSeconds: 1 })).map(
+    const events = (await drainQueue(stack.aws.sqs, stack.aws.resources.queues.events, { waitSeconds: 1 })).map(
       (message) => JSON.parse(message.Body ?? "{}") as { "detail-type": string },
     );
     expect(events.filter((event) => event["detail-type"] === "Task Stopped")).toHaveLength(40);
