@@ -7,7 +7,7 @@ import type { BulkStopCompletedEvent } from "../../lib/bulk-stop/events.js";
 import { dynamoScopedTaskReader } from "../../lib/bulk-stop/scoped-tasks.js";
 import { dynamoBulkStopStore } from "../../lib/bulk-stop/store.js";
 import type { BulkStopConfig } from "../../lib/config.js";
-import { eventBridgeTaskEventPublisher, sqsEnvelopeTaskEventPublisher } from "../../lib/events/publishers.js";
+import { serviceEventPublisher } from "../../lib/events/publishers.js";
 import { createLogger, createMetrics } from "../../lib/observability.js";
 import { type BulkStopHandlerDependencies, createBulkStopHandler } from "./app.js";
 
@@ -18,8 +18,6 @@ export interface BulkStopClients {
   readonly eventBridge?: EventBridgeClient;
   readonly region?: string;
 }
-
-const LOCAL_ACCOUNT = "000000000000";
 
 /**
  * The bulk stop function, wired: the key check, the bulk-stops table, the organization index's reader, the stop core
@@ -36,12 +34,7 @@ export function composeBulkStop(
 }
 
 function bulkStopDependencies(config: BulkStopConfig, clients: BulkStopClients): BulkStopHandlerDependencies {
-  const publishEvents = config.EVENT_BUS_NAME
-    ? eventBridgeTaskEventPublisher<BulkStopCompletedEvent>(requireClient(clients.eventBridge), config.EVENT_BUS_NAME)
-    : sqsEnvelopeTaskEventPublisher<BulkStopCompletedEvent>(clients.sqs, config.EVENTS_QUEUE_URL ?? "", {
-        account: LOCAL_ACCOUNT,
-        region: clients.region ?? process.env.AWS_REGION ?? "us-east-1",
-      });
+  const publishEvents = serviceEventPublisher<BulkStopCompletedEvent>(config, clients);
   return {
     authorize: createApiKeyAuthorizer({
       lookup: dynamoApiKeyLookup(clients.dynamoDb, config.API_KEYS_TABLE_NAME),
@@ -64,9 +57,4 @@ function bulkStopDependencies(config: BulkStopConfig, clients: BulkStopClients):
     logger: createLogger("bulk-stop"),
     metrics: createMetrics("bulk-stop"),
   };
-}
-
-function requireClient(client: EventBridgeClient | undefined): EventBridgeClient {
-  if (!client) throw new Error("EVENT_BUS_NAME is set but no EventBridge client was given");
-  return client;
 }

@@ -4,7 +4,7 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import { awsStopDependencies } from "../../lib/aws/stop-dependencies.js";
 import { dynamoBulkStopStore } from "../../lib/bulk-stop/store.js";
 import type { ExecutionStreamConfig } from "../../lib/config.js";
-import { eventBridgeTaskEventPublisher, sqsEnvelopeTaskEventPublisher } from "../../lib/events/publishers.js";
+import { serviceEventPublisher } from "../../lib/events/publishers.js";
 import { dynamoCascadeStore } from "../../lib/executions/cascade-store.js";
 import { dynamoDeadlineWrites } from "../../lib/executions/deadlines.js";
 import { dynamoOrganizationLimits } from "../../lib/executions/limits-store.js";
@@ -19,9 +19,6 @@ export interface ExecutionStreamClients {
   readonly eventBridge?: EventBridgeClient;
   readonly region?: string;
 }
-
-/** Where the local stack's events queue says it is: EventBridge's envelope needs an account and a region. */
-const LOCAL_ACCOUNT = "000000000000";
 
 /**
  * The stream processor, wired: the stop core exactly as the stop function's
@@ -42,12 +39,7 @@ function executionStreamDependencies(
   config: ExecutionStreamConfig,
   clients: ExecutionStreamClients,
 ): ExecutionStreamHandlerDependencies {
-  const publishEvents = config.EVENT_BUS_NAME
-    ? eventBridgeTaskEventPublisher(requireClient(clients.eventBridge), config.EVENT_BUS_NAME)
-    : sqsEnvelopeTaskEventPublisher(clients.sqs, config.EVENTS_QUEUE_URL ?? "", {
-        account: LOCAL_ACCOUNT,
-        region: clients.region ?? process.env.AWS_REGION ?? "us-east-1",
-      });
+  const publishEvents = serviceEventPublisher(config, clients);
   return {
     cascade: {
       stop: awsStopDependencies(config, clients),
@@ -66,9 +58,4 @@ function executionStreamDependencies(
     logger: createLogger("execution-stream"),
     metrics: createMetrics("execution-stream"),
   };
-}
-
-function requireClient(client: EventBridgeClient | undefined): EventBridgeClient {
-  if (!client) throw new Error("EVENT_BUS_NAME is set but no EventBridge client was given");
-  return client;
 }

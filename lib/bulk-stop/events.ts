@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
 import type { BulkStop } from "./store.js";
-import { bulkStopScopeViewSchema } from "./view.js";
+import { bulkStopScopeViewSchema, bulkStopViewSchema } from "./view.js";
 
 /** The event a bulk stop emits once, when it has gone through every task its scope selected. */
 export const BULK_STOP_COMPLETED = "Bulk Stop Completed";
@@ -10,14 +10,15 @@ export const bulkStopCompletedDetailSchema = z.object({
   organization_id: z.string(),
   scope: bulkStopScopeViewSchema,
   reason: z.nullable(z.string()),
-  matched: z.number(),
-  stopped: z.number(),
-  already_terminal: z.number(),
-  failed: z.number(),
-  /** Tasks its hold stopped at birth so far (a hold may outlast the bulk stop's own work). */
-  held: z.number(),
-  hold_until: z.nullable(z.string()),
-  created_at: z.string(),
+  ...z.pick(bulkStopViewSchema, {
+    matched: true,
+    stopped: true,
+    already_terminal: true,
+    failed: true,
+    held: true,
+    hold_until: true,
+    created_at: true,
+  }).shape,
   completed_at: z.string(),
   /** The bulk stop's id: the same for every delivery of this event, so a consumer drops a repeat by it. */
   idempotency_key: z.string(),

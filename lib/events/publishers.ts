@@ -112,3 +112,24 @@ export function sqsEnvelopeTaskEventPublisher<Event extends ServiceEvent>(
       );
   };
 }
+
+/** Where the local stack's events queue says it is: EventBridge's envelope needs an account and a region. */
+const LOCAL_ACCOUNT = "000000000000";
+
+/**
+ * A function's event publisher, from its config: PutEvents on the bus in AWS (EVENT_BUS_NAME), or the events queue in
+ * EventBridge's envelope on the local stack (EVENTS_QUEUE_URL); lib/config.ts makes sure exactly one is set.
+ */
+export function serviceEventPublisher<Event extends ServiceEvent>(
+  config: { readonly EVENT_BUS_NAME?: string | undefined; readonly EVENTS_QUEUE_URL?: string | undefined },
+  clients: { readonly sqs: SQSClient; readonly eventBridge?: EventBridgeClient; readonly region?: string },
+): ServiceEventPublisher<Event> {
+  if (config.EVENT_BUS_NAME) {
+    if (!clients.eventBridge) throw new Error("EVENT_BUS_NAME is set but no EventBridge client was given");
+    return eventBridgeTaskEventPublisher<Event>(clients.eventBridge, config.EVENT_BUS_NAME);
+  }
+  return sqsEnvelopeTaskEventPublisher<Event>(clients.sqs, config.EVENTS_QUEUE_URL ?? "", {
+    account: LOCAL_ACCOUNT,
+    region: clients.region ?? process.env.AWS_REGION ?? "us-east-1",
+  });
+}
