@@ -5,6 +5,7 @@
  * unknown field is allowed, as the TypeScript reader ignores it.
  */
 import * as z from "zod/mini";
+import { bulkStopCompletedDetailSchema } from "../lib/bulk-stop/events.js";
 import { STOP_MESSAGE_VERSION, stopMessageSchema } from "../lib/signals/stop-message.js";
 import { taskEventDetailSchema, taskEventEnvelopeSchema } from "../lib/task-events.js";
 
@@ -33,6 +34,13 @@ const schemaFiles: Record<string, SchemaFile> = {
     description:
       "The `detail` of every task event on the service's EventBridge bus: Task Stopped, Task Stop Acknowledged, " +
       `Task Stop Delivery Failed (lib/task-events.ts; docs/cascade-and-events.md). ${generated}`,
+  },
+  "bulk-stop-completed-detail": {
+    schema: bulkStopCompletedDetailSchema,
+    title: "Bulk Stop Completed detail",
+    description:
+      "The `detail` of the Bulk Stop Completed event on the service's EventBridge bus, once per bulk stop " +
+      `(lib/bulk-stop/events.ts; docs/bulk-stops.md). ${generated}`,
   },
   "task-event": {
     schema: taskEventEnvelopeSchema,
