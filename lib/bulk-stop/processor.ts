@@ -1,6 +1,12 @@
 import type { ServiceEventPublisher } from "../events/publishers.js";
 import { INDEX_SHARDS } from "../resources.js";
-import { BULK_STOP_REASON, bulkStoppedBy, type StopTaskDependencies, stopTask } from "../stop-task.js";
+import {
+  BULK_STOP_REASON,
+  bulkStoppedBy,
+  HELD_STOP_REASON,
+  type StopTaskDependencies,
+  stopTask,
+} from "../stop-task.js";
 import { formatTimestamp } from "../timestamp.js";
 import { type BulkStopCompletedEvent, bulkStopCompletedEvent } from "./events.js";
 import type { ScopedTaskReader } from "./scoped-tasks.js";
@@ -80,8 +86,10 @@ async function stopPage(
             continue;
           case "unchanged":
             tally.matched += 1;
-            // Stopped by this bulk stop in a run that did not save its page: counted once, here.
-            if (outcome.execution.stopped_by === ours) tally.stopped += 1;
+            // Stopped by this bulk stop in a run that did not save its page: counted once, here. One its hold
+            // stopped at birth between the index write and this page's read was counted as held: not again.
+            if (outcome.execution.stopped_by === ours && outcome.execution.stop_reason !== HELD_STOP_REASON)
+              tally.stopped += 1;
             else tally.already_terminal += 1;
             continue;
         }
