@@ -45,7 +45,7 @@ export function createBulkStopHttpHandler(deps: BulkStopHandlerDependencies) {
             {
               loc: ["header", IDEMPOTENCY_KEY_HEADER],
               msg: `String should have 1 to ${IDEMPOTENCY_KEY_MAX_LENGTH} characters`,
-              type: "string_too_long",
+              type: idempotencyKey.length === 0 ? "string_too_short" : "string_too_long",
             },
           ]
         : [];

@@ -184,7 +184,7 @@ export function dynamoExecutionRepository(
           `${transition.limit === undefined ? "" : ", stop_limit = :stop_limit"} ` +
           // A stop starts its own cascade from the first sub-execution (lib/cascade.ts), and its own delivery: what
           // an earlier stop of a task that ran again left behind (its acknowledgement, attempts, limit) is not this one's.
-          `REMOVE #active_shard, #org_shard, #cascade_cursor, ${PREVIOUS_STOP_BOOKKEEPING.join(", ")}` +
+          `REMOVE #active_shard, #org_shard, #org_since, #cascade_cursor, ${PREVIOUS_STOP_BOOKKEEPING.join(", ")}` +
           `${transition.note === undefined ? ", #stop_note" : ""}${transition.limit === undefined ? ", stop_limit" : ""}`,
         names: {
           "#status": "status",
@@ -192,6 +192,7 @@ export function dynamoExecutionRepository(
           "#signal_due_at": indexAttributes.signalDueAt,
           "#active_shard": indexAttributes.activeShard,
           "#org_shard": indexAttributes.organizationShard,
+          "#org_since": indexAttributes.organizationSince,
           "#stop_note": "stop_note",
           "#cascade_cursor": CASCADE_CURSOR,
         },

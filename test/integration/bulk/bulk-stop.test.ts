@@ -174,7 +174,8 @@ describe("a bulk stop", () => {
       await stack.stream.settled();
 
       for (const id of inScope) {
-        expect(await getStoredItem(stack.aws.dynamoDb, stack.aws.resources.tables.executions, id)).toMatchObject({
+        const item = await getStoredItem(stack.aws.dynamoDb, stack.aws.resources.tables.executions, id);
+        expect(item).toMatchObject({
           status: "stopped",
           stop_reason: "bulk_stop",
           stopped_by: `bulk:${view.stop_id}`,
@@ -182,6 +183,9 @@ describe("a bulk stop", () => {
           stop_note: "bad deploy",
           version: 1,
         });
+        // The stop's own write took it out of the organization index, bookkeeping and all.
+        expect(item).not.toHaveProperty("idx_org_shard");
+        expect(item).not.toHaveProperty("idx_org_since");
       }
       expect(
         await getStoredItem(stack.aws.dynamoDb, stack.aws.resources.tables.executions, finished as string),
