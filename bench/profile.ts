@@ -1,0 +1,277 @@
+/**
+ * `npm run profile`: where the stop function's cold init and hot path spend their CPU, by owner
+ * (the AWS SDK, middy, Powertools, zod, our own code, Node itself), from V8 CPU profiles
+ * (`node --cpu-prof`). The bundles are built with the deployed options but not minified, so that
+ * esbuild's `// path` comment above each module maps every profiled line back to its package.
+ *
+ *   npm run profile                    both, on the Node running this script
+ *   npm run profile -- --node PATH     on another Node binary (e.g. .local/node22, see bench/node22.ts)
+ *   npm run profile -- --top 15        more frames per owner
+ *
+ * Writes .bench/profile/{cold,hot}/*.cpuprofile (open them in Chrome DevTools) and prints the tables
+ * that docs/performance.md quotes.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import * as esbuild from "esbuild";
+import { esbuildOptions } from "../infra/bundling.js";
+import { functionDefinitions } from "../lib/resources.js";
+import { sampleDeployedEnvironment } from "../test/support/deployed-environment.js";
+import { hotPathEnvironment } from "./hot-path-environment.js";
+import { round } from "./stats.js";
+
+interface ProfileNode {
+  readonly id: number;
+  readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
+  readonly children?: readonly number[];
+}
+interface CpuProfile {
+  readonly nodes: readonly ProfileNode[];
+  readonly samples: readonly number[];
+  readonly timeDeltas: readonly number[];
+}
+
+export type Owner =
+  | "AWS SDK"
+  | "middy"
+  | "Powertools"
+  | "zod"
+  | "our code"
+  | "other packages"
+  | "bench harness"
+  | "Node built-ins"
+  | "GC"
+  | "V8 (compile, program)"
+  | "idle";
+
+/** Which package an esbuild `// path` comment names, as an owner. */
+export function ownerOfSource(source: string): Owner {
+  if (/node_modules\/(@aws-sdk|@smithy|@aws\/lambda-invoke-store|mnemonist|obliterator)\//.test(source))
+    return "AWS SDK";
+  if (source.includes("node_modules/@middy/")) return "middy";
+  if (source.includes("node_modules/@aws-lambda-powertools/")) return "Powertools";
+  if (source.includes("node_modules/zod/")) return "zod";
+  if (source.includes("node_modules/")) return "other packages";
+  if (/^(bench|test)\//.test(source)) return "bench harness";
+  return "our code";
+}
+
+/** Line (0-based) to source file of an unminified esbuild bundle, from its `// path` module comments. */
+function sourceLines(bundleFile: string): (line: number) => string {
+  const starts: { line: number; source: string }[] = [];
+  readFileSync(bundleFile, "utf8")
+    .split("\n")
+    .forEach((text, line) => {
+      const match = /^\/\/ ((?:node_modules|lib|functions|bench|test|infra)\/\S+)$/.exec(text);
+      if (match?.[1]) starts.push({ line, source: match[1] });
+    });
+  return (line) => {
+    let low = 0;
+    let high = starts.length - 1;
+    let found = "(bundle preamble)";
+    while (low <= high) {
+      const middle = (low + high) >> 1;
+      const start = starts[middle] as { line: number; source: string };
+      if (start.line <= line) {
+        found = start.source;
+        low = middle + 1;
+      } else high = middle - 1;
+    }
+    return found;
+  };
+}
+
+interface Attribution {
+  readonly totalMs: number;
+  readonly byOwner: Map<Owner, number>;
+  readonly byFrame: Map<string, { owner: Owner; ms: number }>;
+}
+
+/** Self time of every sample, by owner and by frame (function @ source file). */
+function attribute(profiles: readonly CpuProfile[], bundleFile: string): Attribution {
+  const sourceOf = sourceLines(bundleFile);
+  const bundleUrl = pathToFileURL(bundleFile).href;
+  const byOwner = new Map<Owner, number>();
+  const byFrame = new Map<string, { owner: Owner; ms: number }>();
+  let totalMs = 0;
+  for (const profile of profiles) {
+    const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+    profile.samples.forEach((id, index) => {
+      const node = nodes.get(id);
+      const ms = (profile.timeDeltas[index] ?? 0) / 1000;
+      if (!node) return;
+      const { functionName, url, lineNumber } = node.callFrame;
+      let owner: Owner;
+      let where: string;
+      if (url === bundleUrl || url === bundleFile) {
+        where = sourceOf(lineNumber);
+        owner = ownerOfSource(where);
+      } else if (functionName === "(garbage collector)") {
+        owner = "GC";
+        where = "";
+      } else if (functionName === "(idle)") {
+        owner = "idle";
+        where = "";
+      } else if (url.startsWith("node:") || (url === "" && functionName !== "(program)" && functionName !== "(root)")) {
+        owner = "Node built-ins";
+        where = url;
+      } else {
+        owner = "V8 (compile, program)";
+        where = url;
+      }
+      totalMs += ms;
+      byOwner.set(owner, (byOwner.get(owner) ?? 0) + ms);
+      const key = `${functionName || "(anonymous)"} ${where.replace(/^node_modules\//, "")}`;
+      const frame = byFrame.get(key) ?? { owner, ms: 0 };
+      frame.ms += ms;
+      byFrame.set(key, frame);
+    });
+  }
+  return { totalMs, byOwner, byFrame };
+}
+
+function readProfiles(directory: string): CpuProfile[] {
+  return readdirSync(directory)
+    .filter((file) => file.endsWith(".cpuprofile"))
+    .map((file) => JSON.parse(readFileSync(join(directory, file), "utf8")) as CpuProfile);
+}
+
+export interface OwnerShare {
+  readonly owner: Owner;
+  readonly ms: number;
+  readonly share: number;
+}
+
+export interface ProfileSummary {
+  readonly what: string;
+  readonly runs: number;
+  /** Sampled ms per run (cold) or per call (hot, in us), excluding idle. */
+  readonly perUnit: number;
+  readonly owners: readonly OwnerShare[];
+  readonly topFrames: readonly { readonly frame: string; readonly owner: Owner; readonly share: number }[];
+}
+
+function summarize(what: string, runs: number, attribution: Attribution, divisor: number, top: number): ProfileSummary {
+  const busyMs = attribution.totalMs - (attribution.byOwner.get("idle") ?? 0);
+  const owners = [...attribution.byOwner.entries()]
+    .filter(([owner]) => owner !== "idle")
+    .sort((a, b) => b[1] - a[1])
+    .map(([owner, ms]) => ({ owner, ms: round(ms / divisor, 2), share: round(ms / busyMs, 3) }));
+  const topFrames = [...attribution.byFrame.entries()]
+    .filter(([, frame]) => frame.owner !== "idle")
+    .sort((a, b) => b[1].ms - a[1].ms)
+    .slice(0, top)
+    .map(([frame, { owner, ms }]) => ({ frame, owner, share: round(ms / busyMs, 3) }));
+  return { what, runs, perUnit: round(busyMs / divisor, 2), owners, topFrames };
+}
+
+function profileBuild(entry: string, file: string) {
+  return esbuild.build({ ...esbuildOptions(entry, file), minify: false, sourcemap: false, logLevel: "error" });
+}
+
+/** Cold init: `runs` fresh processes importing the unminified stop bundle under --cpu-prof. */
+export async function profileColdInit(
+  node: string,
+  directory: string,
+  runs: number,
+  top: number,
+  name: keyof typeof functionDefinitions = "stop-task",
+): Promise<ProfileSummary> {
+  const bundle = join(directory, `${name}-cold`, "index.mjs");
+  const profiles = join(directory, `${name}-cold`, "profiles");
+  rmSync(profiles, { recursive: true, force: true });
+  mkdirSync(profiles, { recursive: true });
+  await profileBuild(functionDefinitions[name].entry, bundle);
+  for (let run = 0; run < runs; run++) {
+    const child = spawnSync(
+      node,
+      [
+        "--cpu-prof",
+        "--cpu-prof-interval",
+        "50",
+        "--cpu-prof-dir",
+        profiles,
+        "-e",
+        `import(process.argv[1])`,
+        pathToFileURL(bundle).href,
+      ],
+      { env: { PATH: process.env.PATH, ...sampleDeployedEnvironment }, encoding: "utf8" },
+    );
+    if (child.status !== 0) throw new Error(`profiling ${bundle} failed: ${child.stderr}`);
+  }
+  return summarize(`${name} cold init (ms per process)`, runs, attribute(readProfiles(profiles), bundle), runs, top);
+}
+
+/** Hot path: one process running `calls` calls of the handler's path under --cpu-prof (bench/hot-path.ts --profile). */
+export async function profileHotPath(
+  node: string,
+  directory: string,
+  path: string,
+  calls: number,
+  top: number,
+): Promise<ProfileSummary> {
+  const bundle = join(directory, "hot", "index.mjs");
+  const profiles = join(directory, "hot", `profiles-${path}`);
+  rmSync(profiles, { recursive: true, force: true });
+  mkdirSync(profiles, { recursive: true });
+  await profileBuild("bench/hot-path.ts", bundle);
+  const child = spawnSync(
+    node,
+    ["--cpu-prof", "--cpu-prof-interval", "50", "--cpu-prof-dir", profiles, bundle, "--profile", path, String(calls)],
+    { env: { PATH: process.env.PATH, ...hotPathEnvironment }, encoding: "utf8", stdio: ["ignore", "ignore", "pipe"] },
+  );
+  if (child.status !== 0) throw new Error(`profiling the hot path failed: ${child.stderr}`);
+  // Per call, in us: ms / (calls / 1000).
+  return summarize(
+    `${path} hot path (us per call)`,
+    calls,
+    attribute(readProfiles(profiles), bundle),
+    calls / 1000,
+    top,
+  );
+}
+
+export function printSummary(summary: ProfileSummary, print: (line?: string) => void): void {
+  print(`${summary.what}: ${summary.perUnit} sampled (idle excluded), ${summary.runs} runs/calls`);
+  print();
+  print("| owner | self | share |");
+  print("| --- | --- | --- |");
+  for (const entry of summary.owners) print(`| ${entry.owner} | ${entry.ms} | ${round(entry.share * 100)}% |`);
+  print();
+  print("| top frames (self) | owner | share |");
+  print("| --- | --- | --- |");
+  for (const frame of summary.topFrames) print(`| ${frame.frame} | ${frame.owner} | ${round(frame.share * 100)}% |`);
+  print();
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const { values } = parseArgs({
+    options: {
+      node: { type: "string", default: process.execPath },
+      only: { type: "string", default: "cold,hot" },
+      "cold-runs": { type: "string", default: "20" },
+      "hot-calls": { type: "string", default: "20000" },
+      paths: { type: "string", default: "success,get_task" },
+      top: { type: "string", default: "12" },
+    },
+    strict: true,
+  });
+  const directory = resolve(".bench", "profile");
+  const top = Number(values.top);
+  const version = spawnSync(values.node, ["--version"], { encoding: "utf8" }).stdout.trim();
+  const print = (line = "") => console.log(line);
+  print(`CPU profiles on Node ${version} (${values.node})`);
+  print();
+  const only = new Set(values.only.split(","));
+  if (only.has("cold")) {
+    for (const name of ["stop-task", "get-task"] as const)
+      printSummary(await profileColdInit(values.node, directory, Number(values["cold-runs"]), top, name), print);
+  }
+  if (only.has("hot")) {
+    for (const path of values.paths.split(","))
+      printSummary(await profileHotPath(values.node, directory, path, Number(values["hot-calls"]), top), print);
+  }
+}
