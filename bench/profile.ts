@@ -27,6 +27,7 @@ interface ProfileNode {
   readonly id: number;
   readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
   readonly children?: readonly number[];
+  readonly positionTicks?: readonly { readonly line: number; readonly ticks: number }[];
 }
 interface CpuProfile {
   readonly nodes: readonly ProfileNode[];
@@ -86,51 +87,87 @@ function sourceLines(bundleFile: string): (line: number) => string {
 
 interface Attribution {
   readonly totalMs: number;
+  /** Each sample charged to the owner of the nearest bundle frame on its stack (Node's crypto for the SDK's signer). */
   readonly byOwner: Map<Owner, number>;
+  /** Of that, the part spent in Node's own code (crypto, streams, the module loader) on the owner's behalf. */
+  readonly inNodeByOwner: Map<Owner, number>;
   readonly byFrame: Map<string, { owner: Owner; ms: number }>;
 }
 
-/** Self time of every sample, by owner and by frame (function @ source file). */
+/**
+ * Self time of every sample, by owner and by frame (function @ source file). A bundle function's
+ * samples are split over its lines (V8's positionTicks), so that the one top-level function of the
+ * bundle is charged module by module. Samples in Node's own code count for the owner of the nearest
+ * bundle frame above them (the signer's HMACs are the SDK's); GC and V8's compiler stay their own.
+ */
 function attribute(profiles: readonly CpuProfile[], bundleFile: string): Attribution {
   const sourceOf = sourceLines(bundleFile);
   const bundleUrl = pathToFileURL(bundleFile).href;
   const byOwner = new Map<Owner, number>();
+  const inNodeByOwner = new Map<Owner, number>();
   const byFrame = new Map<string, { owner: Owner; ms: number }>();
+  const add = <K>(map: Map<K, number>, key: K, ms: number) => map.set(key, (map.get(key) ?? 0) + ms);
   let totalMs = 0;
   for (const profile of profiles) {
     const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+    const parents = new Map<number, number>();
+    for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node.id);
+    const inBundle = (node: ProfileNode) => node.callFrame.url === bundleUrl || node.callFrame.url === bundleFile;
+    // A bundle node's samples, spread over its lines as V8 counted them (the function's first line otherwise).
+    const lineShares = new Map<number, { source: string; share: number }[]>();
+    const sharesOf = (node: ProfileNode) => {
+      let shares = lineShares.get(node.id);
+      if (shares) return shares;
+      const ticks = node.positionTicks ?? [];
+      const total = ticks.reduce((sum, tick) => sum + tick.ticks, 0);
+      shares =
+        total > 0
+          ? ticks.map((tick) => ({ source: sourceOf(tick.line - 1), share: tick.ticks / total }))
+          : [{ source: sourceOf(node.callFrame.lineNumber), share: 1 }];
+      lineShares.set(node.id, shares);
+      return shares;
+    };
+    const nearestBundleOwner = (id: number): Owner | undefined => {
+      for (let current = parents.get(id); current !== undefined; current = parents.get(current)) {
+        const node = nodes.get(current);
+        if (node && inBundle(node)) return ownerOfSource(sharesOf(node)[0]?.source ?? "");
+      }
+      return undefined;
+    };
     profile.samples.forEach((id, index) => {
       const node = nodes.get(id);
       const ms = (profile.timeDeltas[index] ?? 0) / 1000;
       if (!node) return;
-      const { functionName, url, lineNumber } = node.callFrame;
-      let owner: Owner;
-      let where: string;
-      if (url === bundleUrl || url === bundleFile) {
-        where = sourceOf(lineNumber);
-        owner = ownerOfSource(where);
-      } else if (functionName === "(garbage collector)") {
-        owner = "GC";
-        where = "";
-      } else if (functionName === "(idle)") {
-        owner = "idle";
-        where = "";
-      } else if (url.startsWith("node:") || (url === "" && functionName !== "(program)" && functionName !== "(root)")) {
-        owner = "Node built-ins";
-        where = url;
-      } else {
-        owner = "V8 (compile, program)";
-        where = url;
-      }
       totalMs += ms;
-      byOwner.set(owner, (byOwner.get(owner) ?? 0) + ms);
-      const key = `${functionName || "(anonymous)"} ${where.replace(/^node_modules\//, "")}`;
+      const { functionName, url } = node.callFrame;
+      const name = functionName || "(anonymous)";
+      if (inBundle(node)) {
+        for (const { source, share } of sharesOf(node)) {
+          const owner = ownerOfSource(source);
+          add(byOwner, owner, ms * share);
+          const key = `${name} ${source.replace(/^node_modules\//, "")}`;
+          const frame = byFrame.get(key) ?? { owner, ms: 0 };
+          frame.ms += ms * share;
+          byFrame.set(key, frame);
+        }
+        return;
+      }
+      let owner: Owner;
+      if (functionName === "(garbage collector)") owner = "GC";
+      else if (functionName === "(idle)") owner = "idle";
+      else if (functionName === "(program)" || functionName === "(root)") owner = "V8 (compile, program)";
+      else {
+        owner = nearestBundleOwner(id) ?? "Node built-ins";
+        add(inNodeByOwner, owner, ms);
+      }
+      add(byOwner, owner, ms);
+      const key = `${name} ${url}${owner === "Node built-ins" || owner === "GC" || owner === "idle" || owner.startsWith("V8") ? "" : ` (for ${owner})`}`;
       const frame = byFrame.get(key) ?? { owner, ms: 0 };
       frame.ms += ms;
       byFrame.set(key, frame);
     });
   }
-  return { totalMs, byOwner, byFrame };
+  return { totalMs, byOwner, inNodeByOwner, byFrame };
 }
 
 function readProfiles(directory: string): CpuProfile[] {
@@ -142,6 +179,8 @@ function readProfiles(directory: string): CpuProfile[] {
 export interface OwnerShare {
   readonly owner: Owner;
   readonly ms: number;
+  /** The part of `ms` spent in Node's own code on the owner's behalf. */
+  readonly inNodeMs: number;
   readonly share: number;
 }
 
@@ -159,7 +198,12 @@ function summarize(what: string, runs: number, attribution: Attribution, divisor
   const owners = [...attribution.byOwner.entries()]
     .filter(([owner]) => owner !== "idle")
     .sort((a, b) => b[1] - a[1])
-    .map(([owner, ms]) => ({ owner, ms: round(ms / divisor, 2), share: round(ms / busyMs, 3) }));
+    .map(([owner, ms]) => ({
+      owner,
+      ms: round(ms / divisor, 2),
+      inNodeMs: round((attribution.inNodeByOwner.get(owner) ?? 0) / divisor, 2),
+      share: round(ms / busyMs, 3),
+    }));
   const topFrames = [...attribution.byFrame.entries()]
     .filter(([, frame]) => frame.owner !== "idle")
     .sort((a, b) => b[1].ms - a[1].ms)
@@ -237,9 +281,10 @@ export async function profileHotPath(
 export function printSummary(summary: ProfileSummary, print: (line?: string) => void): void {
   print(`${summary.what}: ${summary.perUnit} sampled (idle excluded), ${summary.runs} runs/calls`);
   print();
-  print("| owner | self | share |");
-  print("| --- | --- | --- |");
-  for (const entry of summary.owners) print(`| ${entry.owner} | ${entry.ms} | ${round(entry.share * 100)}% |`);
+  print("| owner | self | of which in Node's code for it | share |");
+  print("| --- | --- | --- | --- |");
+  for (const entry of summary.owners)
+    print(`| ${entry.owner} | ${entry.ms} | ${entry.inNodeMs || ""} | ${round(entry.share * 100)}% |`);
   print();
   print("| top frames (self) | owner | share |");
   print("| --- | --- | --- |");
