@@ -12,12 +12,14 @@ const repoFile = (relative: string) => fileURLToPath(new URL(`../${relative}`, i
  * `npm run profile` (docs/performance.md, "What each cut bought"). The SDK's default credential
  * chain becomes the two sources a Lambda function has (lib/aws/lambda-credentials.ts says why);
  * the SDK's event-stream support, which no operation the functions call uses, a stub that throws;
- * mnemonist's LRU cache (the endpoint-discovery cache's only dependency) a Map.
+ * mnemonist's LRU cache (the endpoint-discovery cache's only dependency) a Map; the checksums
+ * module, its native-crypto SHA-256 and MD5 alone.
  */
 export const bundleAliases: Readonly<Record<string, string>> = {
   "@aws-sdk/credential-provider-node": repoFile("lib/aws/lambda-credentials.ts"),
   "@smithy/core/event-streams": repoFile("lib/aws/bundle/no-event-streams.ts"),
   "mnemonist/lru-cache": repoFile("lib/aws/bundle/lru-cache.ts"),
+  "@smithy/core/checksum": repoFile("lib/aws/bundle/node-checksums.ts"),
 };
 
 /**
