@@ -3,7 +3,7 @@
  * then imported by fresh Node processes, against a bare handler bundled the same way.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import * as esbuild from "esbuild";
@@ -19,6 +19,8 @@ export interface BuiltBundle {
   readonly kib: number;
   /** The largest contributors to the bundle, by package, in KiB (from esbuild's metafile). */
   readonly topPackages: readonly { readonly name: string; readonly kib: number }[];
+  /** Environment of the processes that load it, beside the deployed one (a compile cache's directory). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface ColdInit {
@@ -115,12 +117,12 @@ const esmLoader =
   "const t=performance.now();import(process.argv[1]).catch((e)=>{if(e!==0)throw e}).then(()=>console.log(performance.now()-t))";
 const cjsLoader = "const t=performance.now();require(process.argv[1]);console.log(performance.now()-t)";
 
-function loadOnce(bundle: BuiltBundle): { processMs: number; importMs: number } {
+function loadOnce(bundle: BuiltBundle, node: string): { processMs: number; importMs: number } {
   const [loader, target] =
     bundle.format === "esm" ? [esmLoader, pathToFileURL(bundle.file).href] : [cjsLoader, bundle.file];
   const started = process.hrtime.bigint();
-  const child = spawnSync(process.execPath, ["-e", loader, target], {
-    env: { PATH: process.env.PATH, ...sampleDeployedEnvironment },
+  const child = spawnSync(node, ["-e", loader, target], {
+    env: { PATH: process.env.PATH, ...sampleDeployedEnvironment, ...bundle.env },
     encoding: "utf8",
   });
   const processMs = Number(process.hrtime.bigint() - started) / 1e6;
@@ -159,6 +161,18 @@ export function coldInitVariants(bundle: BuiltBundle): { builtinsOnly: BuiltBund
   };
 }
 
+/**
+ * The same bundle loaded with V8's compile cache (Node 22's `module.enableCompileCache`, here through
+ * its NODE_COMPILE_CACHE variable), filled by a load of the exact Node version before the timed ones,
+ * as a build step would ship it. Node 20 has no compile cache.
+ */
+export function compileCacheVariant(bundle: BuiltBundle, node: string): BuiltBundle {
+  const directory = resolve(bundle.file, "..", `compile-cache-${node.replace(/\W+/g, "-")}`);
+  rmSync(directory, { recursive: true, force: true });
+  mkdirSync(directory, { recursive: true });
+  return { ...bundle, name: `${bundle.name}, compile cache`, env: { NODE_COMPILE_CACHE: directory } };
+}
+
 export function coldInitParts(
   name: string,
   bare: ColdInit,
@@ -180,14 +194,15 @@ export function measureColdInit(
   bundles: readonly BuiltBundle[],
   bare: BuiltBundle,
   runs: number,
+  node: string = process.execPath,
 ): { bare: ColdInit; bundles: ColdInit[] } {
   const all = [bare, ...bundles];
   const samples = all.map(() => ({ processMs: [] as number[], importMs: [] as number[] }));
-  // The first load of each file warms the page cache; it is not counted.
-  for (const bundle of all) loadOnce(bundle);
+  // The first load of each file warms the page cache (and fills a compile cache); it is not counted.
+  for (const bundle of all) loadOnce(bundle, node);
   for (let run = 0; run < runs; run++) {
     all.forEach((bundle, index) => {
-      const sample = loadOnce(bundle);
+      const sample = loadOnce(bundle, node);
       samples[index]?.processMs.push(sample.processMs);
       samples[index]?.importMs.push(sample.importMs);
     });

@@ -50,6 +50,8 @@ export type Owner =
 
 /** Which package an esbuild `// path` comment names, as an owner. */
 export function ownerOfSource(source: string): Owner {
+  // The modules infra/bundling.ts puts in place of SDK ones are the SDK's work.
+  if (/^lib\/aws\/(bundle\/|lambda-credentials)/.test(source)) return "AWS SDK";
   if (/node_modules\/(@aws-sdk|@smithy|@aws\/lambda-invoke-store|mnemonist|obliterator)\//.test(source))
     return "AWS SDK";
   if (source.includes("node_modules/@middy/")) return "middy";
