@@ -12,7 +12,7 @@
  * that docs/performance.md quotes.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
@@ -280,6 +280,31 @@ export async function profileHotPath(
   );
 }
 
+/**
+ * How many zod schema objects (core and zod/mini layers, each an `init` of zod's $constructor) a
+ * function's bundle constructs at import: a count, the same on every run, of the part of its
+ * evaluation that schemas are.
+ */
+export async function countSchemaConstructions(
+  node: string,
+  directory: string,
+  name: keyof typeof functionDefinitions,
+): Promise<number> {
+  const bundle = join(directory, `${name}-schemas`, "index.mjs");
+  await profileBuild(functionDefinitions[name].entry, bundle);
+  const marker = "function init(inst, def) {";
+  const code = readFileSync(bundle, "utf8");
+  if (!code.includes(marker)) throw new Error("zod's $constructor changed: update the count's marker");
+  writeFileSync(bundle, code.replace(marker, `${marker} globalThis.__schemas = (globalThis.__schemas ?? 0) + 1;`));
+  const child = spawnSync(
+    node,
+    ["-e", "import(process.argv[1]).then(() => console.log(globalThis.__schemas ?? 0))", pathToFileURL(bundle).href],
+    { env: { PATH: process.env.PATH, ...sampleDeployedEnvironment }, encoding: "utf8" },
+  );
+  if (child.status !== 0) throw new Error(`counting ${name}'s schemas failed: ${child.stderr}`);
+  return Number(child.stdout.trim());
+}
+
 export function printSummary(summary: ProfileSummary, print: (line?: string) => void): void {
   print(`${summary.what}: ${summary.perUnit} sampled (idle excluded), ${summary.runs} runs/calls`);
   print();
@@ -313,6 +338,11 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   print(`CPU profiles on Node ${version} (${values.node})`);
   print();
   const only = new Set(values.only.split(","));
+  for (const name of ["stop-task", "get-task"] as const)
+    print(
+      `${name}: ${await countSchemaConstructions(values.node, directory, name)} zod schema objects constructed at import`,
+    );
+  print();
   if (only.has("cold")) {
     for (const name of ["stop-task", "get-task"] as const)
       printSummary(await profileColdInit(values.node, directory, Number(values["cold-runs"]), top, name), print);
