@@ -10,7 +10,8 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+import { delimiter, dirname, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 
 /** The release the bench measures: a Node 22 LTS, as the nodejs22.x runtime tracks it. */
 export const NODE22_VERSION = "22.23.5";
@@ -47,4 +48,20 @@ export function ensureNode22(log: (line: string) => void = console.error): strin
 
 export function nodeVersion(node: string): string {
   return versionOf(node) ?? "unknown";
+}
+
+/**
+ * `npm run node22 -- COMMAND...`: runs COMMAND with the Node 22 binary first on PATH (so `npm`,
+ * `npx` and `node` in it are Node 22), installing it first if needed: `npm run node22 -- npm test`
+ * runs the test suite on Lambda's Node (docs/performance.md, "The test suite on both Nodes").
+ */
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const [command, ...args] = process.argv.slice(2);
+  if (!command) throw new Error("usage: npm run node22 -- COMMAND [ARGS...]");
+  const node = ensureNode22();
+  const result = spawnSync(command, args, {
+    stdio: "inherit",
+    env: { ...process.env, PATH: `${dirname(node)}${delimiter}${process.env.PATH ?? ""}` },
+  });
+  process.exit(result.status ?? 1);
 }

@@ -43,13 +43,18 @@ export type Owner =
   | "our code"
   | "other packages"
   | "bench harness"
+  | "esbuild's module wrappers"
   | "Node built-ins"
   | "GC"
   | "V8 (compile, program)"
   | "idle";
 
+/** Lines above the first module: esbuild's runtime helpers (`__esm`, `__init`, `__export`). */
+const BUNDLE_PREAMBLE = "(bundle preamble)";
+
 /** Which package an esbuild `// path` comment names, as an owner. */
 export function ownerOfSource(source: string): Owner {
+  if (source === BUNDLE_PREAMBLE) return "esbuild's module wrappers";
   // The modules infra/bundling.ts puts in place of SDK ones are the SDK's work.
   if (/^lib\/aws\/(bundle\/|lambda-credentials)/.test(source)) return "AWS SDK";
   if (/node_modules\/(@aws-sdk|@smithy|@aws\/lambda-invoke-store|mnemonist|obliterator)\//.test(source))
@@ -68,13 +73,14 @@ function sourceLines(bundleFile: string): (line: number) => string {
   readFileSync(bundleFile, "utf8")
     .split("\n")
     .forEach((text, line) => {
-      const match = /^\/\/ ((?:node_modules|lib|functions|bench|test|infra)\/\S+)$/.exec(text);
-      if (match?.[1]) starts.push({ line, source: match[1] });
+      // A module's path, relative to the working directory (a linked node_modules shows as its real path).
+      const match = /^\/\/ (\S+\/\S+\.(?:[cm]?[jt]s|json))$/.exec(text);
+      if (match?.[1]) starts.push({ line, source: match[1].replace(/^(?:\.\.\/)+.*?(?=node_modules\/)/, "") });
     });
   return (line) => {
     let low = 0;
     let high = starts.length - 1;
-    let found = "(bundle preamble)";
+    let found = BUNDLE_PREAMBLE;
     while (low <= high) {
       const middle = (low + high) >> 1;
       const start = starts[middle] as { line: number; source: string };
