@@ -22,4 +22,7 @@ export const eventStreamSerdeProvider = () => ({ serialize: unsupported, deseria
 /** As the SDK's own: the client config gains the provider's marshaller. */
 export const resolveEventStreamSerdeConfig = <T extends { eventStreamSerdeProvider: (input: T) => unknown }>(
   input: T,
-) => Object.assign(input, { eventStreamMarshaller: input.eventStreamSerdeProvider(input) });
+): T & { eventStreamMarshaller: ReturnType<T["eventStreamSerdeProvider"]> } =>
+  Object.assign(input, {
+    eventStreamMarshaller: input.eventStreamSerdeProvider(input) as ReturnType<T["eventStreamSerdeProvider"]>,
+  });
