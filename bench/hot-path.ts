@@ -3,11 +3,19 @@
  * a function and runs it in a process of its own: the handler logs and emits metrics for real, as
  * in Lambda, so that process's stdout is discarded, and the results come back over IPC.
  */
-import { type DynamoDBClient, UpdateItemCommand, type UpdateItemCommandInput } from "@aws-sdk/client-dynamodb";
+import {
+  type DynamoDBClient,
+  GetItemCommand,
+  type GetItemCommandInput,
+  UpdateItemCommand,
+  type UpdateItemCommandInput,
+} from "@aws-sdk/client-dynamodb";
 import { SendMessageCommand, type SendMessageCommandInput } from "@aws-sdk/client-sqs";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
+import { composeGetTask } from "../functions/get-task/compose.js";
 import { composeStopTask } from "../functions/stop-task/compose.js";
+import { toApiGatewayProxyEvent } from "../infra/local/api-gateway-event.js";
 import { hashApiKey } from "../lib/auth/api-keys.js";
 import { createDynamoDbClient, createSqsClient } from "../lib/aws/clients.js";
 import { awsClientOptions, readStopTaskConfig } from "../lib/config.js";
@@ -21,18 +29,33 @@ import { type DynamoDbAnswers, dynamoDbAnswer, StubTransport } from "./stub-tran
 export const HOT_PATH_CALLS = 10_000;
 const WARM_UP_CALLS = 1_000;
 /**
- * The success path and the SDK baseline alternate in small blocks (handler then SDK, then SDK then
- * handler, and so on), and each pair of neighbouring blocks gives a ratio of medians: whatever
- * slows the machine for a moment (GC, JIT, other work on the machine) slows both sides of a pair
- * alike. The calls are split into repetitions; a repetition's ratio is the median of its pairs',
- * and the figure is the median of the repetitions', with their spread. One ratio over blocks of
- * 1,000 read 1.37-1.43x on a quiet machine and 1.5-1.7x on a busy one.
+ * The judged paths (the stop's success, Get Task) and their bare SDK references alternate in small
+ * blocks (handler then SDK, then SDK then handler, and so on), and each pair of neighbouring blocks
+ * gives a ratio of medians: whatever slows the machine for a moment (GC, JIT, other work on the
+ * machine) slows both sides of a pair alike. A repetition is REPETITION_CALLS calls a side; its
+ * ratio is the median of its pairs'. The figure is the median of the repetitions', and repetitions
+ * go on (at least MIN_REPETITIONS, at most MAX_REPETITIONS) until the median's 95% confidence
+ * interval (order statistics) is narrower than TARGET_SPREAD. A single ratio over blocks of 1,000
+ * read 1.37-1.43x on a quiet machine and 1.5-1.7x on a busy one; 7 fixed repetitions 1.44-1.61x.
  */
 const BLOCK = 100;
-export const HOT_PATH_REPETITIONS = 7;
+const REPETITION_CALLS = 1_000;
+export const MIN_REPETITIONS = 9;
+export const MAX_REPETITIONS = 45;
+export const TARGET_SPREAD = 0.05;
 
-export const hotPaths = ["success", "terminal", "unauthorized", "forbidden", "not_found", "invalid_task_id"] as const;
+export const hotPaths = [
+  "success",
+  "terminal",
+  "unauthorized",
+  "forbidden",
+  "not_found",
+  "invalid_task_id",
+  "get_task",
+] as const;
 export type HotPath = (typeof hotPaths)[number];
+/** The paths judged against a bare SDK reference, interleaved with it. */
+export type JudgedPath = Extract<HotPath, "success" | "get_task">;
 
 export interface TimingSummary {
   readonly medianUs: number;
@@ -41,16 +64,36 @@ export interface TimingSummary {
   readonly cpuUs: number;
 }
 
+export interface InterleavedRatio {
+  /** The median of the repetitions' ratios: the figure judged. */
+  readonly ratio: number;
+  /** Each repetition's median of its neighbouring pairs' ratios, in order. */
+  readonly repetitions: readonly number[];
+  /** The 95% confidence interval of the median, from the repetitions' order statistics. */
+  readonly low: number;
+  readonly high: number;
+  /** The same pairs' ratio of their 10th percentiles (the calls least touched by anything else), per repetition. */
+  readonly fastRepetitions: readonly number[];
+  /** The reference's own timings over all its blocks. */
+  readonly baseline: TimingSummary;
+  readonly baselineCalls: string;
+}
+
 export interface HotPathResults {
   readonly calls: number;
-  /** The success path's median over the bare SDK's, one per repetition, in order. */
-  readonly successRatios: readonly number[];
-  /** The same pairs' ratio of their 10th percentiles (the calls least touched by anything else), one per repetition. */
-  readonly successFastRatios: readonly number[];
+  readonly judged: Record<JudgedPath, InterleavedRatio>;
   readonly paths: Record<HotPath, TimingSummary & { readonly status: number; readonly awsCalls: readonly string[] }>;
-  /** The SDK alone: one UpdateItem and one SendMessage through the same transport. */
-  readonly sdkBaseline: TimingSummary;
   readonly successColdKeyCache: { readonly status: number; readonly awsCalls: readonly string[] };
+}
+
+/** The 95% confidence interval of a sample's median from its order statistics (no distribution assumed). */
+export function medianInterval(sample: readonly number[]): { low: number; high: number } {
+  const sorted = [...sample].sort((a, b) => a - b);
+  const n = sorted.length;
+  const half = 0.98 * Math.sqrt(n);
+  const low = sorted[Math.max(0, Math.floor(n / 2 - half))] ?? Number.NaN;
+  const high = sorted[Math.min(n - 1, Math.ceil(n / 2 + half) - 1)] ?? Number.NaN;
+  return { low, high };
 }
 
 // The same defaults the deployed function runs with (timeouts, attempts, TTLs).
@@ -103,7 +146,22 @@ const keyItem = marshall({
   created_at: "2026-01-01T00:00:00.000Z",
 });
 
-const scenarios: Record<HotPath, { readonly event: APIGatewayProxyEvent; readonly answers: DynamoDbAnswers }> = {
+/** Get Task for the bench's task, with the bench's key. */
+function aGetRequest(taskId: string, apiKey: string): APIGatewayProxyEvent {
+  return toApiGatewayProxyEvent({
+    method: "GET",
+    path: `/v1/tasks/${taskId}`,
+    resource: "/v1/tasks/{task_id}",
+    pathParameters: { task_id: taskId },
+    rawHeaders: [["x-api-key", apiKey]],
+    body: null,
+    stage: "test",
+  });
+}
+
+type Scenario = { readonly event: APIGatewayProxyEvent; readonly answers: DynamoDbAnswers; readonly get?: true };
+
+const scenarios: Record<HotPath, Scenario> = {
   success: { event: aStopRequest(TASK_ID, API_KEY), answers: { UpdateItem: dynamoDbAnswer.updated(stoppedItem) } },
   terminal: {
     event: aStopRequest(TASK_ID, API_KEY),
@@ -121,10 +179,30 @@ const scenarios: Record<HotPath, { readonly event: APIGatewayProxyEvent; readonl
   },
   not_found: { event: aStopRequest(TASK_ID, API_KEY), answers: { UpdateItem: dynamoDbAnswer.conditionFailed() } },
   invalid_task_id: { event: aStopRequest("not-a-uuid", API_KEY), answers: {} },
+  // A running task, as a caller polls it: one strongly consistent GetItem (the key is cached).
+  get_task: {
+    event: aGetRequest(TASK_ID, API_KEY),
+    answers: {
+      GetItemByTable: {
+        [config.EXECUTIONS_TABLE_NAME]: dynamoDbAnswer.item(storedExecution({})),
+        [config.API_KEYS_TABLE_NAME]: dynamoDbAnswer.item(keyItem),
+      },
+    },
+    get: true,
+  },
 };
 
-/** The stop handler as the composition root builds it, on clients whose transport is the stub. */
-function stubbedStopHandler(transport: StubTransport) {
+/**
+ * A scenario's answers, plus the key's lookup where the scenario has no GetItem answer of its own: a container's
+ * first call looks the key up, and so does the first call after the key cache's TTL (60 s, as deployed) ran out,
+ * which a long run of the bench reaches.
+ */
+const withKey = (answers: DynamoDbAnswers): DynamoDbAnswers =>
+  answers.GetItem || answers.GetItemByTable
+    ? answers
+    : { ...answers, GetItemByTable: { [config.API_KEYS_TABLE_NAME]: dynamoDbAnswer.item(keyItem) } };
+
+function stubbedClients(transport: StubTransport) {
   const clientOptions = {
     ...awsClientOptions(config),
     region: hotPathEnvironment.AWS_REGION,
@@ -132,8 +210,18 @@ function stubbedStopHandler(transport: StubTransport) {
   };
   const dynamoDb = createDynamoDbClient(clientOptions);
   const sqs = createSqsClient(clientOptions);
-  const counter = countAwsCalls(dynamoDb, sqs);
-  const handler = composeStopTask(config, { dynamoDb, sqs });
+  return { dynamoDb, sqs, counter: countAwsCalls(dynamoDb, sqs) };
+}
+
+/**
+ * The stop and get handlers as their composition roots build them, on clients whose transport is the stub (one set
+ * of clients each, as each function has its own).
+ */
+function stubbedHandlers(transport: StubTransport) {
+  const { dynamoDb, sqs, counter } = stubbedClients(transport);
+  const stop = composeStopTask(config, { dynamoDb, sqs });
+  const getClients = stubbedClients(transport);
+  const get = composeGetTask(config, { dynamoDb: getClients.dynamoDb });
   // One context for every call, so the loop measures the handler alone; its remaining time stays put, as each
   // invocation's own context would in Lambda (a shared countdown would run out within the bench and trip middy's
   // timeout).
@@ -143,9 +231,12 @@ function stubbedStopHandler(transport: StubTransport) {
   };
   return {
     counter,
+    getCounter: getClients.counter,
     dynamoDb,
     sqs,
-    invoke: async (event: APIGatewayProxyEvent) => (await handler(event, context)) as APIGatewayProxyResult,
+    getDynamoDb: getClients.dynamoDb,
+    invoke: async (scenario: Scenario) =>
+      (await (scenario.get ? get(scenario.event, context) : stop(scenario.event, context))) as APIGatewayProxyResult,
   };
 }
 
@@ -154,14 +245,11 @@ export interface SuccessCalls {
   readonly sendMessage: SendMessageCommandInput;
 }
 
-/** The very UpdateItem and SendMessage the handler sends for a successful stop, recorded from one over the stub. */
-export async function recordSuccessCalls(): Promise<SuccessCalls> {
-  const transport = new StubTransport();
-  transport.answers = { GetItem: dynamoDbAnswer.item(keyItem), ...scenarios.success.answers };
+/** Records the input of each command a client sends, by command name. */
+function recordInputs(clients: readonly DynamoDBClient[]): Map<string, unknown> {
   const sent = new Map<string, unknown>();
-  const recorder = stubbedStopHandler(transport);
-  for (const client of [recorder.dynamoDb, recorder.sqs]) {
-    (client as DynamoDBClient).middlewareStack.add(
+  for (const client of clients) {
+    client.middlewareStack.add(
       (next, context) => async (args) => {
         sent.set(String(context.commandName), args.input);
         return next(args);
@@ -169,7 +257,16 @@ export async function recordSuccessCalls(): Promise<SuccessCalls> {
       { step: "initialize", name: "benchRecorder" },
     );
   }
-  const { statusCode } = await recorder.invoke(scenarios.success.event);
+  return sent;
+}
+
+/** The very UpdateItem and SendMessage the handler sends for a successful stop, recorded from one over the stub. */
+export async function recordSuccessCalls(): Promise<SuccessCalls> {
+  const transport = new StubTransport();
+  transport.answers = withKey(scenarios.success.answers);
+  const recorder = stubbedHandlers(transport);
+  const sent = recordInputs([recorder.dynamoDb, recorder.sqs as unknown as DynamoDBClient]);
+  const { statusCode } = await recorder.invoke(scenarios.success);
   const updateItem = sent.get("UpdateItemCommand") as UpdateItemCommandInput | undefined;
   const sendMessage = sent.get("SendMessageCommand") as SendMessageCommandInput | undefined;
   if (statusCode !== 200 || !updateItem || !sendMessage)
@@ -177,25 +274,43 @@ export async function recordSuccessCalls(): Promise<SuccessCalls> {
   return { updateItem, sendMessage };
 }
 
+/** The GetItem Get Task sends for the bench's task (its key already cached), recorded from one over the stub. */
+async function recordGetTaskCall(): Promise<GetItemCommandInput> {
+  const transport = new StubTransport();
+  transport.answers = withKey(scenarios.get_task.answers);
+  const recorder = stubbedHandlers(transport);
+  // Before the first call: with cacheMiddleware the client's stack is resolved once.
+  const sent = recordInputs([recorder.getDynamoDb]);
+  await recorder.invoke(scenarios.get_task); // Caches the key; the next call's GetItem is the task's.
+  const { statusCode } = await recorder.invoke(scenarios.get_task);
+  const getItem = sent.get("GetItemCommand") as GetItemCommandInput | undefined;
+  if (statusCode !== 200 || !getItem) throw new Error(`Get Task did not send its GetItem (${statusCode})`);
+  return getItem;
+}
+
 /**
- * What the SDK alone costs for the success path's two calls: the handler's own requests, replayed on clients configured
- * alike.
+ * What the SDK alone costs for each judged path's calls: the handler's own requests, replayed on clients configured
+ * alike (the success path's UpdateItem and SendMessage; Get Task's GetItem).
  */
-async function sdkBaseline(transport: StubTransport) {
+async function sdkBaselines(transport: StubTransport): Promise<Record<JudgedPath, () => Promise<void>>> {
   const { updateItem, sendMessage } = await recordSuccessCalls();
-  const clientOptions = {
-    ...awsClientOptions(config),
-    region: hotPathEnvironment.AWS_REGION,
-    requestHandler: transport,
-  };
-  const dynamoDb = createDynamoDbClient(clientOptions);
-  const sqs = createSqsClient(clientOptions);
-  countAwsCalls(dynamoDb, sqs); // The handler's clients carry the counter too.
-  return async () => {
-    await dynamoDb.send(new UpdateItemCommand(updateItem));
-    await sqs.send(new SendMessageCommand(sendMessage));
+  const getItem = await recordGetTaskCall();
+  const { dynamoDb, sqs } = stubbedClients(transport); // The handler's clients carry the call counter too.
+  return {
+    success: async () => {
+      await dynamoDb.send(new UpdateItemCommand(updateItem));
+      await sqs.send(new SendMessageCommand(sendMessage));
+    },
+    get_task: async () => {
+      await dynamoDb.send(new GetItemCommand(getItem));
+    },
   };
 }
+
+const baselineNames: Record<JudgedPath, string> = {
+  success: "UpdateItem + SendMessage",
+  get_task: "GetItem",
+};
 
 class Timer {
   readonly samplesUs: number[] = [];
@@ -225,79 +340,121 @@ class Timer {
   }
 }
 
+/**
+ * A handler path against its bare SDK reference, in neighbouring blocks (ABBA), repeated until the median of the
+ * repetitions' ratios is known to within TARGET_SPREAD (or MAX_REPETITIONS is reached).
+ */
+async function interleaved(
+  handlerCall: () => Promise<unknown>,
+  baselineCall: () => Promise<unknown>,
+  handlerTimer: Timer,
+  baselineName: string,
+): Promise<InterleavedRatio> {
+  const baselineTimer = new Timer();
+  const repetitions: number[] = [];
+  const fastRepetitions: number[] = [];
+  const settled = () => {
+    if (repetitions.length < MIN_REPETITIONS) return false;
+    const { low, high } = medianInterval(repetitions);
+    return high - low < TARGET_SPREAD;
+  };
+  while (!settled() && repetitions.length < MAX_REPETITIONS) {
+    const pairRatios: number[] = [];
+    const pairFastRatios: number[] = [];
+    for (let done = 0, block = 0; done < REPETITION_CALLS; done += BLOCK, block++) {
+      const size = Math.min(BLOCK, REPETITION_CALLS - done);
+      // ABBA: neither side always runs right after the other.
+      const handlerFirst = block % 2 === 0;
+      const a = await (handlerFirst ? handlerTimer : baselineTimer).run(
+        size,
+        handlerFirst ? handlerCall : baselineCall,
+      );
+      const b = await (handlerFirst ? baselineTimer : handlerTimer).run(
+        size,
+        handlerFirst ? baselineCall : handlerCall,
+      );
+      const [handlerBlock, baselineBlock] = handlerFirst ? [a, b] : [b, a];
+      pairRatios.push(handlerBlock.medianUs / baselineBlock.medianUs);
+      pairFastRatios.push(handlerBlock.p10Us / baselineBlock.p10Us);
+    }
+    repetitions.push(round(median(pairRatios), 3));
+    fastRepetitions.push(round(median(pairFastRatios), 3));
+  }
+  const { low, high } = medianInterval(repetitions);
+  return {
+    ratio: round(median(repetitions), 3),
+    repetitions,
+    low,
+    high,
+    fastRepetitions,
+    baseline: baselineTimer.summary(),
+    baselineCalls: baselineName,
+  };
+}
+
 export async function measureHotPath(
   calls = HOT_PATH_CALLS,
   only: readonly HotPath[] = hotPaths,
 ): Promise<HotPathResults> {
   const transport = new StubTransport();
-  const stop = stubbedStopHandler(transport);
-  const baseline = await sdkBaseline(transport);
+  const handlers = stubbedHandlers(transport);
+  const baselines = await sdkBaselines(transport);
 
   // Warm the key cache (a success is the first call a warm container serves) and the JIT.
-  transport.answers = { GetItem: dynamoDbAnswer.item(keyItem), ...scenarios.success.answers };
-  await stop.invoke(scenarios.success.event);
   for (const path of only) {
-    transport.answers = { GetItem: dynamoDbAnswer.item(keyItem), ...scenarios[path].answers };
-    for (let index = 0; index < WARM_UP_CALLS; index++) await stop.invoke(scenarios[path].event);
+    transport.answers = withKey(scenarios[path].answers);
+    for (let index = 0; index < WARM_UP_CALLS; index++) await handlers.invoke(scenarios[path]);
   }
-  transport.answers = scenarios.success.answers;
-  for (let index = 0; index < WARM_UP_CALLS; index++) await baseline();
+  for (const path of ["success", "get_task"] as const) {
+    transport.answers = withKey(scenarios[path].answers);
+    for (let index = 0; index < WARM_UP_CALLS; index++) await baselines[path]();
+  }
 
   const paths = {} as HotPathResults["paths"];
-  const baselineTimer = new Timer();
-  const successRatios: number[] = [];
-  const successFastRatios: number[] = [];
+  const judged = {} as HotPathResults["judged"];
   for (const path of only) {
-    const { event, answers } = scenarios[path];
-    transport.answers = answers;
-    stop.counter.reset();
-    const { statusCode } = await stop.invoke(event);
-    const awsCalls = [...stop.counter.calls];
+    const scenario = scenarios[path];
+    transport.answers = withKey(scenario.answers);
+    const counter = scenario.get ? handlers.getCounter : handlers.counter;
+    counter.reset();
+    const { statusCode } = await handlers.invoke(scenario);
+    const awsCalls = [...counter.calls];
 
     const timer = new Timer();
-    if (path === "success") {
-      const perRepetition = Math.ceil(calls / HOT_PATH_REPETITIONS);
-      for (let repetition = 0; repetition < HOT_PATH_REPETITIONS; repetition++) {
-        const pairRatios: number[] = [];
-        const pairFastRatios: number[] = [];
-        for (let done = 0, block = 0; done < perRepetition; done += BLOCK, block++) {
-          const size = Math.min(BLOCK, perRepetition - done);
-          // ABBA: neither side always runs right after the other.
-          const first =
-            block % 2 === 0 ? () => timer.run(size, () => stop.invoke(event)) : () => baselineTimer.run(size, baseline);
-          const second =
-            block % 2 === 0 ? () => baselineTimer.run(size, baseline) : () => timer.run(size, () => stop.invoke(event));
-          const [a, b] = [await first(), await second()];
-          const [handlerBlock, baselineBlock] = block % 2 === 0 ? [a, b] : [b, a];
-          pairRatios.push(handlerBlock.medianUs / baselineBlock.medianUs);
-          pairFastRatios.push(handlerBlock.p10Us / baselineBlock.p10Us);
-        }
-        successRatios.push(round(median(pairRatios), 3));
-        successFastRatios.push(round(median(pairFastRatios), 3));
-      }
+    if (path === "success" || path === "get_task") {
+      judged[path] = await interleaved(() => handlers.invoke(scenario), baselines[path], timer, baselineNames[path]);
     } else {
       for (let done = 0; done < calls; done += BLOCK)
-        await timer.run(Math.min(BLOCK, calls - done), () => stop.invoke(event));
+        await timer.run(Math.min(BLOCK, calls - done), () => handlers.invoke(scenario));
     }
     paths[path] = { status: statusCode, awsCalls, ...timer.summary() };
   }
 
   // A container's first request: the key is not cached yet.
-  const cold = stubbedStopHandler(transport);
-  transport.answers = { GetItem: dynamoDbAnswer.item(keyItem), ...scenarios.success.answers };
-  const { statusCode } = await cold.invoke(scenarios.success.event);
+  const cold = stubbedHandlers(transport);
+  transport.answers = withKey(scenarios.success.answers);
+  const { statusCode } = await cold.invoke(scenarios.success);
 
   return {
     calls,
-    successRatios,
-    successFastRatios,
+    judged,
     paths,
-    sdkBaseline: baselineTimer.summary(),
     successColdKeyCache: { status: statusCode, awsCalls: [...cold.counter.calls] },
   };
+}
+
+/** `--profile PATH CALLS`: only that path, warmed up, then CALLS calls, for bench/profile.ts to profile. */
+async function runForProfile(path: HotPath, calls: number): Promise<void> {
+  const transport = new StubTransport();
+  const handlers = stubbedHandlers(transport);
+  transport.answers = withKey(scenarios[path].answers);
+  for (let index = 0; index < WARM_UP_CALLS; index++) await handlers.invoke(scenarios[path]);
+  for (let index = 0; index < calls; index++) await handlers.invoke(scenarios[path]);
 }
 
 if (process.send && process.argv[2] === "--child") {
   const results = await measureHotPath(Number(process.argv[3] ?? HOT_PATH_CALLS));
   process.send(results, undefined, {}, () => process.exit(0));
+} else if (process.argv[2] === "--profile") {
+  await runForProfile((process.argv[3] ?? "success") as HotPath, Number(process.argv[4] ?? 20_000));
 }

@@ -22,6 +22,8 @@ interface CannedResponse {
 export interface DynamoDbAnswers {
   readonly UpdateItem?: CannedResponse;
   readonly GetItem?: CannedResponse;
+  /** GetItem answers by table, before `GetItem`: Get Task reads the key table and the executions table. */
+  readonly GetItemByTable?: Readonly<Record<string, CannedResponse>>;
 }
 
 const JSON_10 = "application/x-amz-json-1.0";
@@ -61,7 +63,10 @@ export class StubTransport implements RequestHandler<HttpRequest, HttpResponse, 
     const target = String(request.headers["x-amz-target"] ?? "");
     const operation = target.slice(target.indexOf(".") + 1);
     if (operation === "SendMessage") return { response: this.sendMessage(bodyText(request.body)) };
-    const canned = this.answers[operation as keyof DynamoDbAnswers];
+    const canned =
+      operation === "GetItem" && this.answers.GetItemByTable
+        ? (this.answers.GetItemByTable[tableOf(request.body)] ?? this.answers.GetItem)
+        : this.answers[operation as "UpdateItem" | "GetItem"];
     if (!canned) throw new Error(`the stub transport has no answer for ${target}`);
     // A copy: the SDK adopts the body it is given as its own blob.
     return { response: respond(canned.statusCode, new Uint8Array(canned.body)) };
@@ -86,6 +91,10 @@ const decoder = new TextDecoder();
 /** JSON protocol bodies arrive as bytes (a string in older SDKs). */
 function bodyText(body: unknown): string {
   return typeof body === "string" ? body : decoder.decode(body as Uint8Array);
+}
+
+function tableOf(body: unknown): string {
+  return (JSON.parse(bodyText(body)) as { TableName?: string }).TableName ?? "";
 }
 
 function respond(statusCode: number, body: Uint8Array): HttpResponse {

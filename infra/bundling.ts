@@ -5,12 +5,21 @@ import type { BuildOptions } from "esbuild";
 // The ESM bundle still contains CommonJS dependencies that call require() for Node built-ins.
 const esmRequireShim = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
 
+const repoFile = (relative: string) => fileURLToPath(new URL(`../${relative}`, import.meta.url));
+
 /**
- * Modules swapped for others in the deployed bundles only. The SDK's default credential chain
- * becomes the two sources a Lambda function has (lib/aws/lambda-credentials.ts says why).
+ * Modules swapped for others in the deployed bundles only, each measured by `npm run bench` and
+ * `npm run profile` (docs/performance.md, "What each cut bought"). The SDK's default credential
+ * chain becomes the two sources a Lambda function has (lib/aws/lambda-credentials.ts says why);
+ * the SDK's event-stream support, which no operation the functions call uses, a stub that throws;
+ * mnemonist's LRU cache (the endpoint-discovery cache's only dependency) a Map; the checksums
+ * module, its native-crypto SHA-256 and MD5 alone.
  */
 export const bundleAliases: Readonly<Record<string, string>> = {
-  "@aws-sdk/credential-provider-node": fileURLToPath(new URL("../lib/aws/lambda-credentials.ts", import.meta.url)),
+  "@aws-sdk/credential-provider-node": repoFile("lib/aws/lambda-credentials.ts"),
+  "@smithy/core/event-streams": repoFile("lib/aws/bundle/no-event-streams.ts"),
+  "mnemonist/lru-cache": repoFile("lib/aws/bundle/lru-cache.ts"),
+  "@smithy/core/checksum": repoFile("lib/aws/bundle/node-checksums.ts"),
 };
 
 /**

@@ -41,10 +41,22 @@ const nullAsAbsent = <T extends z.ZodMiniType>(schema: T) =>
     schema,
   );
 
+/*
+ * One instance per field shape, shared by every field of that shape: zod schemas are immutable, so
+ * sharing changes no parse, and a cold start constructs each shape once instead of once per field
+ * (about a hundred fewer schema objects; docs/performance.md, "What each cut bought").
+ */
+const optionalString = optional(z.string());
+const optionalBoolean = optional(z.boolean());
+const optionalTimestamp = optional(timestamp);
+const nullishString = z.nullish(z.string());
+const nullishBoolean = z.nullish(z.boolean());
+const nullishInt = z.nullish(z.int());
+
 const inputSchema = z.object({
-  text: z.nullish(z.string()),
+  text: nullishString,
   files: z.nullish(z.array(z.string())),
-  user: z.nullish(z.object({ id: z.nullish(z.string()), email: z.string() })),
+  user: z.nullish(z.object({ id: nullishString, email: z.string() })),
 });
 
 const hitlRequestSchema = z.looseObject({ wait_node_id: z.string() });
@@ -53,26 +65,26 @@ const pendingEcaRequestSchema = z.looseObject({ connector_name: z.string(), auth
 /** An MCP server entry as returned: `api_key` and `client_secret` are never part of it. */
 const mcpServerSchema = z.object({
   type: z.nullish(z.enum(["local", "remote"])),
-  name: z.nullish(z.string()),
-  command: z.nullish(z.string()),
-  url: z.nullish(z.string()),
+  name: nullishString,
+  command: nullishString,
+  url: nullishString,
   transport: z.nullish(z.enum(["stdio", "sse", "streamable-http"])),
   auth_type: z.nullish(z.enum(["api_key", "oauth2", "custom_headers", "none"])),
-  use_secrets_manager: z.nullish(z.boolean()),
-  client_id: z.nullish(z.string()),
+  use_secrets_manager: nullishBoolean,
+  client_id: nullishString,
   headers: z.nullish(z.record(z.string(), z.string())),
   env_vars: z.nullish(z.record(z.string(), z.string())),
   allowed_tools: z.nullish(z.array(z.string())),
   additional_scopes: z.nullish(z.array(z.string())),
-  share_user_token_across_other_agents: z.nullish(z.boolean()),
+  share_user_token_across_other_agents: nullishBoolean,
 });
 
 const deepPlanningSchema = z.object({
-  enabled: z.nullish(z.boolean()),
-  enforce: z.nullish(z.boolean()),
-  started: z.nullish(z.boolean()),
-  question_raised: z.nullish(z.boolean()),
-  tasks: z.nullish(z.array(z.object({ id: z.string(), title: z.string(), completed: z.nullish(z.boolean()) }))),
+  enabled: nullishBoolean,
+  enforce: nullishBoolean,
+  started: nullishBoolean,
+  question_raised: nullishBoolean,
+  tasks: z.nullish(z.array(z.object({ id: z.string(), title: z.string(), completed: nullishBoolean }))),
 });
 
 export const agentExecutionSchema = z.object({
@@ -83,59 +95,59 @@ export const agentExecutionSchema = z.object({
   status: executionStatusSchema,
   internal_status: optional(z.string().check(z.maxLength(255))),
   created_at: timestamp,
-  started_at: optional(timestamp),
-  paused_at: optional(timestamp),
-  finished_at: optional(timestamp),
-  result: optional(z.string()),
+  started_at: optionalTimestamp,
+  paused_at: optionalTimestamp,
+  finished_at: optionalTimestamp,
+  result: optionalString,
   is_manually_stopped: nullAsAbsent(z._default(z.boolean(), false)),
-  last_executed_node_id: optional(z.string()),
-  agent_version: optional(z.string()),
-  parent_execution: optional(z.string()),
+  last_executed_node_id: optionalString,
+  agent_version: optionalString,
+  parent_execution: optionalString,
   sub_executions: optional(z.array(z.string())),
   finished_sub_executions: optional(z.array(z.string())),
   payload_extension: optional(z.record(z.string(), z.unknown())),
   hitl_request: optional(hitlRequestSchema),
   pending_eca_request: optional(pendingEcaRequestSchema),
-  source: optional(z.string()),
-  worker_id: optional(z.string()),
-  additional_context: optional(z.string()),
-  instructions_override: optional(z.string()),
+  source: optionalString,
+  worker_id: optionalString,
+  additional_context: optionalString,
+  instructions_override: optionalString,
   // The platform's client mis-defaults these when the key is missing: always sent, null when unset.
-  expected_output: optional(z.string()),
-  triggering_agent_id: optional(z.string()),
-  title: optional(z.string()),
+  expected_output: optionalString,
+  triggering_agent_id: optionalString,
+  title: optionalString,
   mcp_servers: nullAsAbsent(z._default(z.array(mcpServerSchema), [])),
-  test_run_node_id: optional(z.string()),
-  is_orchestration: optional(z.boolean()),
+  test_run_node_id: optionalString,
+  is_orchestration: optionalBoolean,
   output_format: optional(z.enum(["text", "markdown", "json", "voice"])),
-  voice_id: optional(z.string()),
+  voice_id: optionalString,
   output_schema: optional(z.record(z.string(), z.unknown())),
-  events_streaming: optional(z.boolean()),
-  used_mutating_tools: optional(z.boolean()),
-  is_continuous: optional(z.boolean()),
+  events_streaming: optionalBoolean,
+  used_mutating_tools: optionalBoolean,
+  is_continuous: optionalBoolean,
   think_mode: optional(z.enum(["default", "harder"])),
-  model_provider: optional(z.string()),
-  model_name: optional(z.string()),
+  model_provider: optionalString,
+  model_name: optionalString,
   llm_reasoning_effort: optional(z.enum(["low", "medium", "high", "xhigh"])),
-  disable_attachment_injection: optional(z.boolean()),
+  disable_attachment_injection: optionalBoolean,
   deep_planning: optional(deepPlanningSchema),
   execution_attempts: optional(z.int()),
-  return_metrics: optional(z.boolean()),
-  tokens: optional(z.object({ completion_tokens: z.nullish(z.int()), prompt_tokens: z.nullish(z.int()) })),
+  return_metrics: optionalBoolean,
+  tokens: optional(z.object({ completion_tokens: nullishInt, prompt_tokens: nullishInt })),
   used_tools: optional(z.array(z.string())),
   duration: optional(z.number()),
   /** Self-hosted executions only: the environment whose asset-command channel receives the stop. */
-  environment_id: optional(z.string()),
-  stopped_at: optional(timestamp),
-  stop_reason: optional(z.string()),
-  stopped_by: optional(z.string()),
+  environment_id: optionalString,
+  stopped_at: optionalTimestamp,
+  stop_reason: optionalString,
+  stopped_by: optionalString,
   /**
    * The caller's own words on why it stopped the task (`{"reason": ...}` of the stop's body); `stop_reason` stays the
    * machine code.
    */
-  stop_note: optional(z.string()),
+  stop_note: optionalString,
   /** When the worker (or self-hosted environment) confirmed it halted the task. */
-  stop_acknowledged_at: optional(timestamp),
+  stop_acknowledged_at: optionalTimestamp,
   /**
    * This task's own limits (`PUT /v1/tasks/{task_id}/limits`), each beating its organization's
    * default; null when it has none (the organization's defaults, if any, apply).

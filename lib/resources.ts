@@ -67,7 +67,12 @@ export interface SignalChannelDefinition extends Omit<QueueDefinition, "logicalN
   readonly ownerPrincipalTag: string;
 }
 
+// Literal arithmetic only: esbuild drops an unused definition below from a bundle only when every
+// value in it is side-effect free, and `4 * DAY_SECONDS` (an operator on a variable) is not, to it.
+// The API functions need the index definitions alone (docs/performance.md).
 const DAY_SECONDS = 24 * 60 * 60;
+const FOUR_DAYS_SECONDS = 4 * 24 * 60 * 60;
+const FOURTEEN_DAYS_SECONDS = 14 * 24 * 60 * 60;
 
 /**
  * Sparse indexes of the executions table: an item carries an index's key attributes only while
@@ -133,7 +138,8 @@ export const INDEX_SHARDS = 4;
 export const executionsTable = {
   logicalName: "executions",
   partitionKey: { name: "id", type: "S" },
-  globalSecondaryIndexes: Object.values(executionIndexes),
+  // Pure: a bundle that does not use the table (the API functions read executionIndexes alone) drops it.
+  globalSecondaryIndexes: /* @__PURE__ */ Object.values(executionIndexes),
   // Read by the execution-stream function: the cascade and the task events need both images.
   stream: "NEW_AND_OLD_IMAGES",
 } as const satisfies TableDefinition;
@@ -205,11 +211,11 @@ export const workerSignalChannel = {
   ownerQueuePart: "worker",
   ownerPrincipalTag: "stop-task-worker-id",
   visibilityTimeoutSeconds: 30,
-  retentionSeconds: 4 * DAY_SECONDS,
+  retentionSeconds: FOUR_DAYS_SECONDS,
   deadLetter: {
     logicalName: "stop-signals-dlq",
     maxReceiveCount: RECEIVES_BEFORE_DEAD_LETTER,
-    retentionSeconds: 14 * DAY_SECONDS,
+    retentionSeconds: FOURTEEN_DAYS_SECONDS,
   },
   idleBeforeDeleteSeconds: IDLE_QUEUE_SECONDS,
 } as const satisfies SignalChannelDefinition;
@@ -219,11 +225,11 @@ export const environmentCommandChannel = {
   ownerQueuePart: "env",
   ownerPrincipalTag: "stop-task-environment-id",
   visibilityTimeoutSeconds: 30,
-  retentionSeconds: 4 * DAY_SECONDS,
+  retentionSeconds: FOUR_DAYS_SECONDS,
   deadLetter: {
     logicalName: "asset-commands-dlq",
     maxReceiveCount: RECEIVES_BEFORE_DEAD_LETTER,
-    retentionSeconds: 14 * DAY_SECONDS,
+    retentionSeconds: FOURTEEN_DAYS_SECONDS,
   },
   idleBeforeDeleteSeconds: IDLE_QUEUE_SECONDS,
 } as const satisfies SignalChannelDefinition;
@@ -239,8 +245,8 @@ export type SignalChannelName = keyof typeof signalChannels;
 export const taskEventsQueue = {
   logicalName: "task-events",
   visibilityTimeoutSeconds: 30,
-  retentionSeconds: 4 * DAY_SECONDS,
-  deadLetter: { logicalName: "task-events-dlq", maxReceiveCount: 5, retentionSeconds: 14 * DAY_SECONDS },
+  retentionSeconds: FOUR_DAYS_SECONDS,
+  deadLetter: { logicalName: "task-events-dlq", maxReceiveCount: 5, retentionSeconds: FOURTEEN_DAYS_SECONDS },
 } as const satisfies QueueDefinition;
 
 /**
@@ -366,7 +372,7 @@ export const executionStreamProcessing = {
   /**
    * Where a record that exhausted its retries is described (shard and sequence numbers): the on-failure destination.
    */
-  failureQueue: { logicalName: "execution-stream-failures", retentionSeconds: 14 * DAY_SECONDS },
+  failureQueue: { logicalName: "execution-stream-failures", retentionSeconds: FOURTEEN_DAYS_SECONDS },
 } as const;
 
 export function physicalName(prefix: string, logicalName: string): string {
@@ -435,7 +441,9 @@ export const routes = [
 
 /** Functions that serve HTTP routes (the local server loads exactly these). */
 export type RouteFunctionName = (typeof routes)[number]["functionName"];
-export const routeFunctionNames: readonly RouteFunctionName[] = [...new Set(routes.map((route) => route.functionName))];
+export const routeFunctionNames: readonly RouteFunctionName[] = /* @__PURE__ */ (() => [
+  ...new Set(routes.map((route) => route.functionName)),
+])();
 
 // --- What API Gateway answers itself ------------------------------------------------------------
 
@@ -484,44 +492,46 @@ export interface GatewayAnswer {
  * - API_CONFIGURATION_ERROR: a broken deployment (API Gateway logs a function result that is not a
  *   proxy response as a configuration error); DEFAULT_5XX answers it.
  */
-export const gatewayAnswers = {
-  MISSING_AUTHENTICATION_TOKEN: {
-    // A REST API gives an unknown path and a known path's other methods this same answer (403
-    // "Missing Authentication Token" by default); 404 says what it is, as FastAPI would.
-    when: "no route has this path, or the path's route takes another method",
-    status: 404,
-    detail: "Not Found",
-  },
-  THROTTLED: {
-    when: "the stage's request rate or burst limit is exceeded",
-    status: 429,
-    detail: "Too many requests, please retry",
-    retryAfterSeconds: 1,
-  },
-  REQUEST_TOO_LARGE: {
-    when: "the request body is over API Gateway's 10 MB limit",
-    status: 413,
-    detail: "Request too large",
-  },
-  INTEGRATION_TIMEOUT: {
-    when: `the function did not answer within API Gateway's ${INTEGRATION_TIMEOUT_SECONDS} s`,
-    status: 504,
-    detail: "Gateway timeout: the service did not answer in time",
-  },
-  INTEGRATION_FAILURE: {
-    when: "the function failed: it threw, crashed or ran out of its own timeout",
-    status: 502,
-    detail: "Bad gateway: the service failed to answer",
-  },
-  DEFAULT_4XX: {
-    when: "any other refusal by API Gateway, with its own 4XX status and message",
-    detail: GATEWAY_MESSAGE,
-  },
-  DEFAULT_5XX: {
-    when: "any other failure in API Gateway, with its own 5XX status and message",
-    detail: GATEWAY_MESSAGE,
-  },
-} as const satisfies Record<string, GatewayAnswer>;
+// A pure IIFE: the template literal below would otherwise keep the table in every bundle.
+export const gatewayAnswers = /* @__PURE__ */ (() =>
+  ({
+    MISSING_AUTHENTICATION_TOKEN: {
+      // A REST API gives an unknown path and a known path's other methods this same answer (403
+      // "Missing Authentication Token" by default); 404 says what it is, as FastAPI would.
+      when: "no route has this path, or the path's route takes another method",
+      status: 404,
+      detail: "Not Found",
+    },
+    THROTTLED: {
+      when: "the stage's request rate or burst limit is exceeded",
+      status: 429,
+      detail: "Too many requests, please retry",
+      retryAfterSeconds: 1,
+    },
+    REQUEST_TOO_LARGE: {
+      when: "the request body is over API Gateway's 10 MB limit",
+      status: 413,
+      detail: "Request too large",
+    },
+    INTEGRATION_TIMEOUT: {
+      when: `the function did not answer within API Gateway's ${INTEGRATION_TIMEOUT_SECONDS} s`,
+      status: 504,
+      detail: "Gateway timeout: the service did not answer in time",
+    },
+    INTEGRATION_FAILURE: {
+      when: "the function failed: it threw, crashed or ran out of its own timeout",
+      status: 502,
+      detail: "Bad gateway: the service failed to answer",
+    },
+    DEFAULT_4XX: {
+      when: "any other refusal by API Gateway, with its own 4XX status and message",
+      detail: GATEWAY_MESSAGE,
+    },
+    DEFAULT_5XX: {
+      when: "any other failure in API Gateway, with its own 5XX status and message",
+      detail: GATEWAY_MESSAGE,
+    },
+  }) as const satisfies Record<string, GatewayAnswer>)();
 
 /** A gateway response type this API defines an answer for. */
 export type GatewayResponseType = keyof typeof gatewayAnswers;
