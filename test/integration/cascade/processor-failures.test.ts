@@ -38,6 +38,8 @@ afterEach(async () => {
   stream = undefined;
   dynamoDbProxy.setFault(() => "pass");
   sqsProxy.setFault(() => "pass");
+  // A test that failed before draining must not hand its messages and events to the next one.
+  await Promise.all([drainEvents(aws), drainStopMessages(aws)]);
 });
 
 afterAll(async () => {
@@ -72,11 +74,16 @@ const runningIn = (prefix: string) =>
     `${prefix}${tree}.3.0`,
   ]).flat();
 
-async function stopForest(prefix: string): Promise<StoredTree[]> {
+/**
+ * Stores the forest, lets the processor index it, then arms `faults` (so that they hit the stop's cascade, not the
+ * indexing of the newborn tasks, whose batching is up to the poller's timing) and stops each tree's root.
+ */
+async function stopForest(prefix: string, faults: () => void = () => {}): Promise<StoredTree[]> {
   const trees: StoredTree[] = [];
   for (const root of forest(prefix)) trees.push(await storeTree(aws, root));
   await stream?.settled();
   await drainEvents(aws);
+  faults();
   const responses = await Promise.all(
     trees.map((tree) => service.http(aStopRequest(tree.ids[`${prefix}${trees.indexOf(tree)}`] ?? "", KEY))),
   );
@@ -159,9 +166,10 @@ describe("a processor failure part-way through a batch", () => {
   it("loses nothing and repeats nothing when a sub-execution's stop fails mid-cascade", async () => {
     const before: number[] = [];
     const processor = await processorBehindProxies({ wrapHandler: watchPartialFailures(before) });
-    const failed = failCalls(dynamoDbProxy, "UpdateItem", 4, 2);
-
-    const trees = await stopForest("u");
+    let failed = () => 0;
+    const trees = await stopForest("u", () => {
+      failed = failCalls(dynamoDbProxy, "UpdateItem", 4, 2);
+    });
     await processor.settled(60_000);
 
     expect(failed()).toBe(2);
@@ -177,9 +185,10 @@ describe("a processor failure part-way through a batch", () => {
   it("loses nothing and repeats nothing when publishing a record's events fails", async () => {
     const before: number[] = [];
     const processor = await processorBehindProxies({ wrapHandler: watchPartialFailures(before) });
-    const failed = failCalls(sqsProxy, "SendMessageBatch", 3, 2);
-
-    const trees = await stopForest("e");
+    let failed = () => 0;
+    const trees = await stopForest("e", () => {
+      failed = failCalls(sqsProxy, "SendMessageBatch", 3, 2);
+    });
     await processor.settled(60_000);
 
     expect(failed()).toBe(2);
