@@ -38,7 +38,6 @@ import { storeApiKey } from "../lib/auth/api-key-admin.js";
 import { createDynamoDbClient, createSqsClient } from "../lib/aws/clients.js";
 import { awsClientOptions, readBulkStopConfig } from "../lib/config.js";
 import { organizationShardKeys } from "../lib/executions/indexes.js";
-import { executionIndexes } from "../lib/resources.js";
 import { bulkStoppedBy } from "../lib/stop-task.js";
 import { timestampMillis } from "../lib/timestamp.js";
 import { dynamoWorkerExecutionUpdates } from "../lib/worker/execution-updates.js";
@@ -46,7 +45,7 @@ import { createReferenceWorker } from "../lib/worker/reference-worker.js";
 import { countAwsCalls } from "../test/support/aws-call-counter.js";
 import { aBulkStopRequest } from "../test/support/bulk-stop-harness.js";
 import { startLocalStack } from "../test/support/local-stack-process.js";
-import { countIndexItems } from "./index-counts.js";
+import { untilOrganizationsIndexed } from "./index-counts.js";
 import { seededRandom } from "./seeded-random.js";
 import { median, percentile, round } from "./stats.js";
 
@@ -186,16 +185,6 @@ async function batchGet(
   return items;
 }
 
-/** Items in one organization's four `active-by-organization` partitions: the bench's own reads, not counted. */
-async function indexed(dynamoDb: DynamoDBClient, tableName: string, organizationId: string): Promise<number> {
-  return countIndexItems(
-    dynamoDb,
-    tableName,
-    executionIndexes.activeByOrganization,
-    organizationShardKeys(organizationId),
-  );
-}
-
 export async function measureBulk(workDirectory: string, plan: BulkPlan): Promise<BulkResults> {
   const seedFile = join(workDirectory, "bulk-seed.json");
   writeFileSync(seedFile, JSON.stringify({ api_keys: [], executions: [] }));
@@ -239,16 +228,7 @@ export async function measureBulk(workDirectory: string, plan: BulkPlan): Promis
     );
     const seedSeconds = round((Date.now() - seedStarted) / 1000, 1);
     const indexStarted = Date.now();
-    for (;;) {
-      const [ownIndexed, otherIndexed] = [
-        await indexed(dynamoDb, tableName, OWN),
-        await indexed(dynamoDb, tableName, OTHER),
-      ];
-      if (ownIndexed >= plan.tasks && otherIndexed >= plan.tasks) break;
-      if (Date.now() - indexStarted > 15 * 60_000)
-        throw new Error(`indexed ${ownIndexed} + ${otherIndexed} of ${plan.tasks} x 2 in 15 minutes`);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    await untilOrganizationsIndexed(dynamoDb, tableName, { [OWN]: plan.tasks, [OTHER]: plan.tasks });
     const indexedSeconds = round((Date.now() - indexStarted) / 1000, 1);
 
     const otherIds = other.map((task) => String(task.id));

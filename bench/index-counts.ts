@@ -1,5 +1,6 @@
 import { type AttributeValue, type DynamoDBClient, QueryCommand } from "@aws-sdk/client-dynamodb";
-import type { GlobalIndexDefinition } from "../lib/resources.js";
+import { organizationShardKeys } from "../lib/executions/indexes.js";
+import { executionIndexes, type GlobalIndexDefinition } from "../lib/resources.js";
 
 /** Items in some partitions of a sparse index, by Select COUNT: the bench's own reads, never counted in a run. */
 export async function countIndexItems(
@@ -28,4 +29,40 @@ export async function countIndexItems(
     } while (page);
   }
   return total;
+}
+
+/** Items in one organization's `active-by-organization` partitions: the bench's own reads, not counted. */
+export function countOrganizationIndexed(
+  dynamoDb: DynamoDBClient,
+  tableName: string,
+  organizationId: string,
+): Promise<number> {
+  return countIndexItems(
+    dynamoDb,
+    tableName,
+    executionIndexes.activeByOrganization,
+    organizationShardKeys(organizationId),
+  );
+}
+
+/**
+ * Waits until each organization has at least its count of running tasks in `active-by-organization`: the stream
+ * processor has indexed what was seeded, so that its backlog does not run beside what is measured next.
+ */
+export async function untilOrganizationsIndexed(
+  dynamoDb: DynamoDBClient,
+  tableName: string,
+  expected: Readonly<Record<string, number>>,
+  timeoutMs = 15 * 60_000,
+): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    const counts: Record<string, number> = {};
+    for (const organizationId of Object.keys(expected))
+      counts[organizationId] = await countOrganizationIndexed(dynamoDb, tableName, organizationId);
+    if (Object.entries(expected).every(([organizationId, count]) => (counts[organizationId] ?? 0) >= count)) return;
+    if (Date.now() - started > timeoutMs)
+      throw new Error(`indexed ${JSON.stringify(counts)} of ${JSON.stringify(expected)} in ${timeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 }

@@ -16,6 +16,7 @@ import { createDynamoDbClient, createSqsClient } from "../lib/aws/clients.js";
 import { ensureSignalQueue } from "../lib/worker/signal-queue.js";
 import { startLocalStack } from "../test/support/local-stack-process.js";
 import { ORGANIZATION, recordSuccessCalls } from "./hot-path.js";
+import { countOrganizationIndexed, untilOrganizationsIndexed } from "./index-counts.js";
 import { median, percentile, round } from "./stats.js";
 
 export interface LoadSummary {
@@ -170,7 +171,18 @@ export async function measureLocalStack(
         input: { text: "Research the market and summarise the quarterly report", files: [] },
       })),
     });
+    const indexedBefore = {
+      [DEMO_ORGANIZATION]: await countOrganizationIndexed(dynamoDb, stack.tables.executions, DEMO_ORGANIZATION),
+      [ORGANIZATION]: await countOrganizationIndexed(dynamoDb, stack.tables.executions, ORGANIZATION),
+    };
     await loadSeed(seed, { dynamoDb, executionsTable: stack.tables.executions, apiKeysTable: stack.tables.api_keys });
+    // The stream processor runs in the `npm start` process and indexes each newborn running task (bulk stop): the
+    // measured calls start once it has caught up with the seed, as a user's stop would meet it, not beside a backlog
+    // of thousands of index writes.
+    await untilOrganizationsIndexed(dynamoDb, stack.tables.executions, {
+      [DEMO_ORGANIZATION]: (indexedBefore[DEMO_ORGANIZATION] ?? 0) + stopIds.length,
+      [ORGANIZATION]: (indexedBefore[ORGANIZATION] ?? 0) + bareIds.length,
+    });
 
     const agent = new Agent({ keepAlive: true, maxSockets: 64 });
     let stopIndex = 0;
