@@ -58,8 +58,12 @@ export function createBulkStopHttpHandler(deps: BulkStopHandlerDependencies) {
       { organizationId, createdBy: keyId, ...(idempotencyKey === undefined ? {} : { idempotencyKey }) },
       deps,
     );
-    if (result.kind === "dry_run")
+    const context = { request_id: requestId, organization_id: organizationId, key_id: keyId };
+    if (result.kind === "dry_run") {
+      recordOutcome(deps, "bulk_stop_dry_run", context);
       return json(200, { dry_run: true, scope: result.scope, matched: result.matched }, requestId);
+    }
+    recordOutcome(deps, `bulk_stop_${result.kind}`, { ...context, stop_id: result.view.stop_id });
     if (result.kind === "created")
       deps.logger.info("bulk stop created", { stop_id: result.view.stop_id, matched: result.view.matched });
     return json(202, result.view, requestId);

@@ -32,6 +32,7 @@ export function createBulkStopJobHandler(deps: BulkStopHandlerDependencies) {
         job = bulkStopJobSchema.parse(JSON.parse(record.body));
       } catch {
         deps.logger.error("bulk stop job message cannot be read; dropped", { message_id: record.messageId });
+        deps.metrics.addMetric("BulkStopJobsDropped", MetricUnit.Count, 1);
         continue;
       }
       const stopId = job.stop_id;
@@ -41,6 +42,8 @@ export function createBulkStopJobHandler(deps: BulkStopHandlerDependencies) {
           timeLeftMs: () => context.getRemainingTimeInMillis() - margin,
         });
         deps.logger.info("bulk stop run", { stop_id: stopId, result: result.kind });
+        // Every run is counted, so a run that only continues or waits for its bulk stop is seen too.
+        deps.metrics.addMetric("BulkStopRuns", MetricUnit.Count, 1);
         if (result.kind === "continue") await deps.enqueueRun(job);
         if (result.kind === "not_found" && Date.now() - job.queued_at < UNSAVED_BULK_STOP_WAIT_MS)
           await deps.enqueueRun(job, RETRY_UNSAVED_AFTER_SECONDS);
@@ -54,6 +57,7 @@ export function createBulkStopJobHandler(deps: BulkStopHandlerDependencies) {
           stop_id: stopId,
           error: error instanceof Error ? error.name : "unknown",
         });
+        deps.metrics.addMetric("BulkStopRunsFailed", MetricUnit.Count, 1);
         failures.push({ itemIdentifier: record.messageId });
       }
     }

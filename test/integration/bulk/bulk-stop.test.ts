@@ -11,6 +11,7 @@ import {
   readView,
   useBulkStopStack,
 } from "../../support/bulk-stop-harness.js";
+import { capturedLogLines } from "../../support/capture-logs.js";
 import { anExecution } from "../../support/factories.js";
 import { drainQueue, getStoredItem, workerQueueUrl } from "../../support/local-aws.js";
 
@@ -275,5 +276,32 @@ describe("a bulk stop", () => {
       matched: 0,
       status: "done",
     });
+  });
+
+  it("records every create request's outcome as one metric: dry run, created, and the same key's replay", async () => {
+    const bulk = bulkStopHarness(stack.aws);
+    const agent = `agent-${randomUUID()}`;
+    await seed([anExecution({ agent_id: agent })]);
+    const outcomeLines = (response: { headers?: Record<string, unknown> }) =>
+      capturedLogLines()
+        .filter((line) => line.includes('"_aws"'))
+        .map((line) => JSON.parse(line))
+        .filter((record) => record.request_id === response.headers?.["x-request-id"]);
+    const key: [string, string][] = [["Idempotency-Key", `metrics-${randomUUID()}`]];
+    const dryRun = await bulk.http(aBulkStopRequest({ scope: { agent_id: agent }, dry_run: true }, KEY_A));
+    const created = await bulk.http(aBulkStopRequest({ scope: { agent_id: agent } }, KEY_A, key));
+    const replayed = await bulk.http(aBulkStopRequest({ scope: { agent_id: agent } }, KEY_A, key));
+    const stopId = readView(created).stop_id;
+    for (const [response, outcome, extra] of [
+      [dryRun, "bulk_stop_dry_run", {}],
+      [created, "bulk_stop_created", { stop_id: stopId }],
+      [replayed, "bulk_stop_existing", { stop_id: stopId }],
+    ] as const) {
+      const lines = outcomeLines(response);
+      expect(lines, outcome).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ outcome, [`Outcome_${outcome}`]: 1, organization_id: "org-a", ...extra });
+      expect(lines[0]._aws.CloudWatchMetrics[0].Metrics).toEqual([{ Name: `Outcome_${outcome}`, Unit: "Count" }]);
+    }
+    await bulk.runJobs(stopId);
   });
 });
