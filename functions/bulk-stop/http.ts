@@ -49,8 +49,9 @@ export function createBulkStopHttpHandler(deps: BulkStopHandlerDependencies) {
             },
           ]
         : [];
+    const context = { request_id: requestId, organization_id: organizationId, key_id: keyId };
     if (!body.ok || keyIssues.length > 0) {
-      recordOutcome(deps, "invalid_body", { request_id: requestId, organization_id: organizationId, key_id: keyId });
+      recordOutcome(deps, "invalid_body", context);
       return httpResponses.validationError([...(body.ok ? [] : body.issues), ...keyIssues], requestId);
     }
     const result = await createBulkStop(
@@ -58,7 +59,6 @@ export function createBulkStopHttpHandler(deps: BulkStopHandlerDependencies) {
       { organizationId, createdBy: keyId, ...(idempotencyKey === undefined ? {} : { idempotencyKey }) },
       deps,
     );
-    const context = { request_id: requestId, organization_id: organizationId, key_id: keyId };
     if (result.kind === "dry_run") {
       recordOutcome(deps, "bulk_stop_dry_run", context);
       return json(200, { dry_run: true, scope: result.scope, matched: result.matched }, requestId);

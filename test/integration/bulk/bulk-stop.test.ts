@@ -2,6 +2,8 @@ import { randomUUID } from "node:crypto";
 import { QueryCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { describe, expect, it } from "vitest";
+import { localLambdaContext } from "../../../infra/local/lambda-context.js";
+import { toSqsEvent } from "../../../infra/local/queue-consumer.js";
 import { BULK_STOP_COMPLETED } from "../../../lib/bulk-stop/events.js";
 import { executionIndexes } from "../../../lib/resources.js";
 import {
@@ -302,6 +304,18 @@ describe("a bulk stop", () => {
       expect(lines[0]).toMatchObject({ outcome, [`Outcome_${outcome}`]: 1, organization_id: "org-a", ...extra });
       expect(lines[0]._aws.CloudWatchMetrics[0].Metrics).toEqual([{ Name: `Outcome_${outcome}`, Unit: "Count" }]);
     }
+    // The job handler's runs are counted too: one that finishes, and one whose message cannot be read.
+    const metricLines = (name: string) => capturedLogLines().filter((line) => line.includes(`"Name":"${name}"`)).length;
+    const runsBefore = metricLines("BulkStopRuns");
     await bulk.runJobs(stopId);
+    expect(metricLines("BulkStopRuns")).toBeGreaterThan(runsBefore);
+    const droppedBefore = metricLines("BulkStopJobsDropped");
+    const unreadable = toSqsEvent(
+      { MessageId: `m-${randomUUID()}`, Body: "{not json" },
+      "arn:aws:sqs:::jobs",
+      "us-east-1",
+    );
+    expect(await bulk.handler(unreadable, localLambdaContext("bulk-stop"))).toEqual({ batchItemFailures: [] });
+    expect(metricLines("BulkStopJobsDropped")).toBe(droppedBefore + 1);
   });
 });
